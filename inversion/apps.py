@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class InversionConfig(AppConfig):
+    name = "inversion"
+    verbose_name = "Inversion (repositories, gold environments, episodes)"

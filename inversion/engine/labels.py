@@ -1,0 +1,11 @@
+"""Labels put on every container and image the studio creates, so a sweeper can find leftovers."""
+
+LABEL_PREFIX = "studio"
+MANAGED = f"{LABEL_PREFIX}.managed"
+KIND = f"{LABEL_PREFIX}.kind"  # base | gold | episode | validate | baseline | build
+OWNER = f"{LABEL_PREFIX}.owner"  # e.g. "episode:12", "gold:3"
+INSTANCE = f"{LABEL_PREFIX}.instance"  # which studio installation created it
+
+
+def labels(kind: str, owner: str = "", instance: str = "default") -> dict[str, str]:
+    return {MANAGED: "1", KIND: kind, OWNER: owner, INSTANCE: instance}

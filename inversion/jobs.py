@@ -1,0 +1,22 @@
+"""Celery jobs of the inversion app: load ids, call one service. Queues: build, episode, validate."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from celery.signals import worker_ready
+
+
+@worker_ready.connect
+def _sweep_at_worker_start(**kwargs) -> None:
+    """Containers of a crashed worker carry our labels; remove them before taking work."""
+    from inversion.services.sweep import sweep_leftovers
+
+    sweep_leftovers()
+
+
+@shared_task(name="inversion.jobs.ping_job")
+def ping_job(marker: str) -> str:
+    """Round trip through the broker and the worker; used by health checks and tests."""
+    from studio.services import record_ping
+
+    return record_ping(marker=marker)

@@ -1,0 +1,25 @@
+"""Reads of the inversion app."""
+
+from __future__ import annotations
+
+from django.db.models import Count
+
+from inversion.models import Episode, GoldEnvironment, Repository
+
+
+def inversion_stats() -> dict:
+    by_status = dict(Episode.objects.values_list("status").annotate(n=Count("id")))
+    return {
+        "repositories": Repository.objects.count(),
+        "golds_ready": GoldEnvironment.objects.filter(status=GoldEnvironment.Status.READY).count(),
+        "episodes_running": sum(by_status.get(s, 0) for s in Episode.ACTIVE),
+        "episodes_done": sum(n for s, n in by_status.items() if s not in Episode.ACTIVE),
+    }
+
+
+def repository_list() -> list[Repository]:
+    return list(Repository.objects.all())
+
+
+def episode_list() -> list[Episode]:
+    return list(Episode.objects.select_related("gold__repository")[:200])

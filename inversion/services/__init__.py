@@ -1,0 +1,1 @@
+"""Writes of the inversion app, one module per entity (`repositories`, `golds`, `episodes`, `sweep`)."""

@@ -1,0 +1,1 @@
+// Task Studio client glue (kept tiny: htmx does the work).

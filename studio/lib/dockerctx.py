@@ -1,0 +1,68 @@
+"""The Docker client for this studio, and a cheap cached health check for banners and guards."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import docker
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class DockerStatus:
+    ok: bool
+    endpoint: str
+    detail: str
+
+
+_cache: tuple[float, DockerStatus] | None = None
+_lock = threading.Lock()
+CACHE_SECONDS = 5.0
+
+
+def endpoint() -> str:
+    return settings.DOCKER_HOST or "unix:///var/run/docker.sock"
+
+
+def docker_client(timeout: int = 120) -> docker.DockerClient:
+    """A new client; cheap, and clients are not shared across threads."""
+    return docker.DockerClient(base_url=endpoint(), timeout=timeout)
+
+
+def docker_status(*, fresh: bool = False) -> DockerStatus:
+    global _cache
+    now = time.monotonic()
+    with _lock:
+        if not fresh and _cache and now - _cache[0] < CACHE_SECONDS:
+            return _cache[1]
+    status = _probe()
+    with _lock:
+        _cache = (now, status)
+    return status
+
+
+def _probe() -> DockerStatus:
+    try:
+        client = docker.DockerClient(base_url=endpoint(), timeout=3)
+        version = client.version().get("Version", "?")
+        client.close()
+        return DockerStatus(True, endpoint(), f"Docker engine {version}")
+    except Exception as exc:  # any failure means "unreachable" for the banner
+        return DockerStatus(False, endpoint(), _short(exc))
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    if "FileNotFoundError" in text or "No such file" in text:
+        return f"no Docker socket at {endpoint()} (is dockerd running? try scripts/docker-engine)"
+    if "Connection refused" in text:
+        return f"connection refused at {endpoint()}"
+    if "Permission denied" in text:
+        return f"permission denied on {endpoint()} (add the user to the docker group)"
+    return text[:300]
+
+
+class DockerUnavailable(Exception):
+    """Raised by guards when an action needs Docker and it does not answer."""

@@ -1,0 +1,179 @@
+"""Settings read from the environment; the defaults give the embedded mode.
+
+Embedded (no REDIS_URL): SQLite, in-memory channel layer, Celery over kombu's memory://
+transport with an in-process worker thread. Scale (REDIS_URL set): channels-redis, Celery
+on Redis with separate worker processes, PostgreSQL through DATABASE_URL.
+See README.md ("Settings") for the documented set.
+"""
+
+from __future__ import annotations
+
+import secrets
+import warnings
+from pathlib import Path
+
+import dj_database_url
+
+from studio.lib.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("STUDIO_DATA_DIR", str(BASE_DIR / "var")))
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in the data dir."""
+    key = env_str("SECRET_KEY")
+    if key:
+        return key
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_htmx",
+    "studio",
+    "inversion",
+    "tasks",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "studio.urls"
+ASGI_APPLICATION = "studio.asgi.application"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "studio.context_processors.health",
+            ],
+        },
+    },
+]
+
+# --- database -------------------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded worker thread writes while the server reads: WAL + immediate transactions
+    # + a generous busy timeout keep SQLite from answering "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+MEDIA_ROOT = DATA_DIR / "media"
+
+# --- Redis, channels, Celery ----------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+EMBEDDED = not REDIS_URL
+if EMBEDDED:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "studio.lib.channel_layer.ThreadSafeInMemoryChannelLayer"}}
+    CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.05}
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+    CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "build"
+CELERY_TASK_ROUTES = {
+    "inversion.jobs.gold_build_job": {"queue": "build"},
+    "inversion.jobs.episode_run_job": {"queue": "episode"},
+    "inversion.jobs.episode_materialize_job": {"queue": "validate"},
+    "tasks.jobs.*": {"queue": "validate"},
+}
+CELERY_TASK_ALWAYS_EAGER = env_bool("STUDIO_JOBS_EAGER", False)
+STUDIO_EMBEDDED_WORKER = env_bool("STUDIO_EMBEDDED_WORKER", EMBEDDED)
+STUDIO_WORKER_CONCURRENCY = env_int("STUDIO_WORKER_CONCURRENCY", 2)
+
+# --- Docker, images, LLM ----------------------------------------------------------------------
+DOCKER_HOST = env_str("DOCKER_HOST")  # empty: the SDK's default (unix:///var/run/docker.sock)
+STUDIO_BASE_IMAGE = env_str("STUDIO_BASE_IMAGE", "local/bookworm-py:base")
+STUDIO_EXTRA_CA_BUNDLE = env_str("STUDIO_EXTRA_CA_BUNDLE")
+STUDIO_INSTANCE = env_str("STUDIO_INSTANCE", "default")
+STUDIO_SOURCES_DIR = DATA_DIR / "sources"
+STUDIO_EXPORTS_DIR = DATA_DIR / "exports"
+STUDIO_MIN_PASSING_TESTS = env_int("STUDIO_MIN_PASSING_TESTS", 1)
+STUDIO_BASELINE_RUNS = env_int("STUDIO_BASELINE_RUNS", 2)
+STUDIO_EPISODE_CONCURRENCY = env_int("STUDIO_EPISODE_CONCURRENCY", 2)
+STUDIO_ALLOW_SELF_APPROVE_ADMIN = env_bool("STUDIO_ALLOW_SELF_APPROVE_ADMIN", True)
+
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
+OPENAI_API_KEY = env_str("OPENAI_API_KEY")
+STUDIO_LLM_MODEL = env_str("STUDIO_LLM_MODEL")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("STUDIO_LOG_LEVEL", "INFO")},
+    "loggers": {"celery": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+}
+
+# whitenoise serves files through a sync iterator under ASGI; harmless, and noisy.
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")

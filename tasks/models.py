@@ -1,0 +1,165 @@
+"""Tasks materialized from episodes, their text revisions, validation runs, review and catalogs."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Task(models.Model):
+    class State(models.TextChoices):
+        DRAFT = "draft"
+        IN_REVIEW = "in_review", "In review"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+
+    class Difficulty(models.TextChoices):
+        EASY = "easy"
+        MEDIUM = "medium"
+        HARD = "hard"
+
+    slug = models.SlugField(max_length=120, unique=True, help_text="<repo>-<category>-<short hash>")
+    episode = models.OneToOneField("inversion.Episode", null=True, blank=True, on_delete=models.SET_NULL, related_name="task")
+    gold = models.ForeignKey("inversion.GoldEnvironment", on_delete=models.PROTECT, related_name="tasks")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT, db_index=True)
+    category = models.CharField(max_length=60)
+    fault_family = models.CharField(max_length=80, blank=True)
+    difficulty = models.CharField(max_length=6, choices=Difficulty.choices, default=Difficulty.MEDIUM)
+    tags = models.JSONField(default=list, blank=True)
+    summary = models.TextField(blank=True, help_text="One line from the agent: what was broken (never exported to agents)")
+    gold_dockerfile = models.TextField()
+    dockerfile = models.TextField(help_text="The broken Dockerfile: gold + delta")
+    dockerfile_delta = models.TextField(help_text="The lines appended to the gold Dockerfile")
+    gold_image_id = models.CharField(max_length=100, blank=True, help_text="Gold image this was validated on")
+    broken_image = models.CharField(max_length=200, blank=True)
+    fail_to_pass = models.JSONField(default=list)
+    pass_to_pass = models.JSONField(default=list)
+    failure_excerpts = models.JSONField(default=dict, help_text="test id -> failure text in the broken image")
+    validation = models.JSONField(default=dict, help_text="Rule -> {ok, detail}; summary of the runs")
+    repair_script = models.TextField(blank=True)
+    oracle_missing = models.BooleanField(default=False)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=0, help_text="Latest revision number; edits carry it")
+    last_edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reject_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def current_revision(self) -> TaskRevision | None:
+        return self.revisions.filter(number=self.version).first()
+
+
+class TaskRevision(models.Model):
+    """An immutable version of the task's issue texts; the newest is the task's current text."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    instruction = models.TextField(help_text="Issue text with a hint")
+    instruction_hard = models.TextField(help_text="Issue text without the hint")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    source = models.CharField(max_length=20, default="human", help_text="human | writer | llm")
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["task", "-number"]
+        constraints = [models.UniqueConstraint(fields=["task", "number"], name="unique_revision_number")]
+
+
+class ValidationRun(models.Model):
+    """One run of one validation rule, with per-test outcomes (all shown to the reviewer)."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="validation_runs")
+    rule = models.CharField(max_length=20, help_text="rebuild | broken | nop | oracle | gold")
+    index = models.PositiveIntegerField(default=0)
+    ok = models.BooleanField()
+    outcomes = models.JSONField(default=dict, help_text="test id -> passed|failed|error|skipped")
+    log = models.TextField(blank=True)
+    seconds = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["task", "id"]
+
+
+class TaskActivity(models.Model):
+    """Review trail: who did what and why."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="activity")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    action = models.CharField(max_length=20)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class Catalog(models.Model):
+    name = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CatalogVersion(models.Model):
+    """A frozen set of task revisions; adding or editing a task makes a new version."""
+
+    catalog = models.ForeignKey(Catalog, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    note = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["catalog", "-number"]
+        constraints = [models.UniqueConstraint(fields=["catalog", "number"], name="unique_catalog_version")]
+
+
+class CatalogEntry(models.Model):
+    version = models.ForeignKey(CatalogVersion, on_delete=models.CASCADE, related_name="entries")
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="catalog_entries")
+    revision = models.ForeignKey(TaskRevision, on_delete=models.PROTECT, related_name="+")
+    export_id = models.SlugField(max_length=120, help_text="Stable task id inside the catalog")
+
+    class Meta:
+        ordering = ["version", "export_id"]
+        constraints = [models.UniqueConstraint(fields=["version", "export_id"], name="unique_export_id_in_version")]
+
+
+class Export(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    version = models.ForeignKey(CatalogVersion, on_delete=models.CASCADE, related_name="exports")
+    formats = models.JSONField(default=list)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveIntegerField(default=0, help_text="Percent")
+    message = models.CharField(max_length=300, blank=True)
+    path = models.CharField(max_length=500, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]

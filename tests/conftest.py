@@ -1,0 +1,67 @@
+"""Shared fixtures: named people (alice the curator, bob the reviewer, charlie with no role,
+root the admin) and access to the real Docker engine, which must answer: Docker tests fail
+rather than skip unless STUDIO_ALLOW_SKIP_DOCKER=1."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.factories import UserFactory
+
+PASSWORD = "pw-for-tests"
+
+
+@pytest.fixture
+def alice(db):
+    return UserFactory(username="alice", roles=["curator"])
+
+
+@pytest.fixture
+def bob(db):
+    return UserFactory(username="bob", roles=["reviewer"])
+
+
+@pytest.fixture
+def charlie(db):
+    return UserFactory(username="charlie")
+
+
+@pytest.fixture
+def root(db):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_superuser("root", "", PASSWORD)
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    from studio.lib.dockerctx import docker_client as make_client
+    from studio.lib.dockerctx import docker_status
+
+    status = docker_status(fresh=True)
+    if not status.ok:
+        if os.environ.get("STUDIO_ALLOW_SKIP_DOCKER") == "1":
+            pytest.skip(f"Docker unreachable: {status.detail}")
+        pytest.fail(f"Docker must answer for this test (run scripts/docker-engine): {status.detail}")
+    client = make_client(timeout=600)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_client):
+    from django.conf import settings
+
+    from inversion.engine.baseimage import image_present
+
+    if not image_present(docker_client, settings.STUDIO_BASE_IMAGE):
+        pytest.fail(f"base image {settings.STUDIO_BASE_IMAGE} missing: run manage.py studio_base_image")
+    return settings.STUDIO_BASE_IMAGE

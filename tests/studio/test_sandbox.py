@@ -1,0 +1,62 @@
+"""The Docker helper against the real engine: run, bound, truncate, diff, sweep."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from inversion.engine.sandbox import Sandbox, sweep_containers
+
+pytestmark = pytest.mark.docker
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_engine_script_is_idempotent(docker_client):
+    result = subprocess.run([str(ROOT / "scripts/docker-engine")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "engine answers" in result.stderr
+
+
+def test_python_runs_in_base_image(docker_client, base_image):
+    with Sandbox(docker_client, base_image, kind="test", instance="pytest") as box:
+        result = box.exec("python3 -c 'print(1)'")
+        assert result.exit_code == 0
+        assert result.output.strip() == "1"
+        inspect = docker_client.api.inspect_container(box.id)
+        assert inspect["HostConfig"]["NetworkMode"] == "none"
+        assert inspect["HostConfig"]["PidsLimit"] == 1024
+        assert inspect["Config"]["Labels"]["studio.kind"] == "test"
+
+
+def test_timeout_is_enforced_by_the_studio(docker_client, base_image):
+    with Sandbox(docker_client, base_image, kind="test", instance="pytest") as box:
+        result = box.exec("echo start; sleep 30; echo never", timeout=1.5)
+        assert result.timed_out and result.exit_code is None
+        assert "start" in result.output and "never" not in result.output
+        assert result.seconds < 10
+        assert box.exec("echo alive").output.strip() == "alive"
+
+
+def test_output_is_capped_visibly(docker_client, base_image):
+    with Sandbox(docker_client, base_image, kind="test", instance="pytest") as box:
+        result = box.exec("head -c 200000 /dev/zero | tr '\\0' x; echo END", max_output=2000)
+        assert result.truncated_bytes > 190000
+        assert "bytes of output truncated by the studio" in result.output
+        assert result.output.rstrip().endswith("END")
+
+
+def test_diff_sees_changes_only_after_writes(docker_client, base_image):
+    with Sandbox(docker_client, base_image, kind="test", instance="pytest") as box:
+        before = box.diff()
+        box.exec("ls /usr/lib >/dev/null")
+        assert box.diff() == before
+        box.exec("echo x > /etc/studio-probe")
+        assert ("/etc/studio-probe", 1) in box.diff()
+
+
+def test_sweeper_removes_labelled_leftovers(docker_client, base_image):
+    box = Sandbox(docker_client, base_image, kind="test", instance="pytest-sweep")
+    box.start()
+    leftover = box.id
+    assert sweep_containers(docker_client, instance="pytest-sweep") == 1
+    assert not docker_client.containers.list(all=True, filters={"id": leftover})
