@@ -196,15 +196,14 @@ class Sandbox:
         return sorted((change["Path"], change["Kind"]) for change in self.container.diff() or [])
 
     def put_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
-        directory, name = os.path.split(path)
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w") as tar:
-            info = tarfile.TarInfo(name)
+            info = tarfile.TarInfo(path.lstrip("/"))
             info.size = len(data)
             info.mode = mode
             info.mtime = int(time.time())
             tar.addfile(info, io.BytesIO(data))
-        self.container.put_archive(directory or "/", buf.getvalue())
+        self.container.put_archive("/", buf.getvalue())  # missing parent directories are created
 
     def get_file(self, path: str, max_bytes: int = 50_000_000) -> bytes | None:
         try:

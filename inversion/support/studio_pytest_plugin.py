@@ -1,0 +1,99 @@
+"""Mounted read-only into test containers (never baked into an image) and loaded with
+`-p studio_pytest_plugin`. It changes no test outcome; it only
+
+* records each test's exact pytest node id as a JUnit property, so ids parsed from the XML are
+  exactly what the runner prints, and
+* when STUDIO_SURFACE_OUT is set, writes the dependency surface: Python modules and shared
+  libraries loaded per test file and in total, and executables the tests started.
+"""
+
+import json
+import os
+import sys
+
+_SURFACE_OUT = os.environ.get("STUDIO_SURFACE_OUT")
+_per_file = {}
+_executables = {}
+
+
+def pytest_runtest_setup(item):
+    item.user_properties.append(("nodeid", item.nodeid))
+
+
+def _maps():
+    libs = set()
+    try:
+        with open("/proc/self/maps") as fh:
+            for line in fh:
+                parts = line.split()
+                if len(parts) >= 6 and ".so" in parts[5]:
+                    libs.add(parts[5])
+    except OSError:
+        pass
+    return libs
+
+
+def _audit(event, args):
+    if event == "subprocess.Popen":
+        executable, argv = args[0], args[1]
+        name = executable or (argv[0] if isinstance(argv, list | tuple) and argv else argv)
+        if isinstance(name, bytes):
+            name = name.decode(errors="replace")
+        if isinstance(name, str) and name:
+            _executables[name] = _executables.get(name, 0) + 1
+    elif event == "os.system":
+        command = args[0]
+        if isinstance(command, bytes):
+            command = command.decode(errors="replace")
+        if isinstance(command, str) and command.split():
+            first = command.split()[0]
+            _executables[first] = _executables.get(first, 0) + 1
+
+
+if _SURFACE_OUT:
+    sys.addaudithook(_audit)
+
+    import pytest
+
+    def _attribute(path, before_mods, before_libs):
+        entry = _per_file.setdefault(path, {"modules": set(), "shared_libs": set()})
+        entry["modules"].update(set(sys.modules) - before_mods)
+        entry["shared_libs"].update(_maps() - before_libs)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_make_collect_report(collector):
+        """Imports made while collecting a test module belong to that file too."""
+        before_mods, before_libs = set(sys.modules), _maps()
+        yield
+        if type(collector).__name__ == "Module":
+            _attribute(collector.nodeid.split("::")[0], before_mods, before_libs)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(item, nextitem):
+        before_mods, before_libs = set(sys.modules), _maps()
+        yield
+        _attribute(item.nodeid.split("::")[0], before_mods, before_libs)
+
+    def pytest_sessionfinish(session, exitstatus):
+        modules = {}
+        for name, module in list(sys.modules.items()):
+            path = getattr(module, "__file__", None)
+            modules[name] = path if isinstance(path, str) else None
+        data = {
+            "python": {
+                "executable": sys.executable,
+                "version": sys.version.split()[0],
+                "prefix": sys.prefix,
+                "base_prefix": sys.base_prefix,
+                "path": [p for p in sys.path if isinstance(p, str)],
+            },
+            "modules": modules,
+            "shared_libs": sorted(_maps()),
+            "executables": _executables,
+            "per_file": {
+                f: {"modules": sorted(v["modules"]), "shared_libs": sorted(v["shared_libs"])}
+                for f, v in _per_file.items()
+            },
+        }
+        with open(_SURFACE_OUT, "w") as fh:
+            json.dump(data, fh)
