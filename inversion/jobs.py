@@ -20,3 +20,15 @@ def ping_job(marker: str) -> str:
     from studio.services import record_ping
 
     return record_ping(marker=marker)
+
+
+@shared_task(name="inversion.jobs.episode_run_job")
+def episode_run_job(episode_id: int) -> str:
+    """Run one episode (queue `episode`); the service hands valid breaks to the validate queue."""
+    from inversion.models import Episode
+    from inversion.services.episodes import episode_run
+
+    episode = Episode.objects.filter(pk=episode_id).select_related("gold__repository").first()
+    if episode is None:
+        return "missing"
+    return episode_run(episode=episode).status

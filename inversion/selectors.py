@@ -23,3 +23,15 @@ def repository_list() -> list[Repository]:
 
 def episode_list() -> list[Episode]:
     return list(Episode.objects.select_related("gold__repository")[:200])
+
+
+def episode_used_themes(*, repository_id: int) -> list[str]:
+    """Categories/families of tasks already made from this repository (episodes that succeeded)."""
+    rows = Episode.objects.filter(gold__repository_id=repository_id, status=Episode.Status.SUCCEEDED)
+    themes: list[str] = []
+    for category, family in rows.values_list("category", "fault_family").distinct():
+        theme = f"{category}/{family}" if family else category
+        if theme and theme not in themes:
+            themes.append(theme)
+    return themes
+

@@ -65,3 +65,12 @@ def base_image(docker_client):
     if not image_present(docker_client, settings.STUDIO_BASE_IMAGE):
         pytest.fail(f"base image {settings.STUDIO_BASE_IMAGE} missing: run manage.py studio_base_image")
     return settings.STUDIO_BASE_IMAGE
+
+
+@pytest.fixture
+def chat_server():
+    """A scriptable fake Chat Completions server on loopback (API: tests/support/chat_server.py)."""
+    from tests.support.chat_server import ChatServer
+
+    with ChatServer() as server:
+        yield server

@@ -1,0 +1,171 @@
+"""The LLM agent: Chat Completions with one `act` tool, against any OpenAI-compatible endpoint.
+
+One tool whose `action` field selects what to do works both where the server honours
+`tool_choice="auto"` and on small local servers that need the tool named every turn. The
+prompt and the tool schema are versioned files in `inversion/engine/prompts/`. A bad reply
+(HTTP error, no tool call, unparsable arguments, unknown action) becomes a `Decision` with
+`error` set; the loop counts it and this agent feeds the error back on the next turn.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from inversion.engine.agents.base import (
+    Agent,
+    AgentContext,
+    Decision,
+    Finish,
+    Observation,
+    RunCommand,
+    RunTests,
+    SetEnv,
+)
+
+PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
+CATEGORIES = ("shared-library, dependency, shadowing, startup, environment, permissions, locale, "
+              "timezone, certificates, interpreter, config, filesystem")
+OBS_OUTPUT = 2500
+
+
+def load_prompt(version: str = "v1") -> tuple[str, list[dict]]:
+    return (PROMPTS / f"agent_{version}.md").read_text(), json.loads((PROMPTS / f"tools_{version}.json").read_text())
+
+
+def _lines(items: list[str], limit: int) -> str:
+    shown = [f"  - {i}" for i in items[:limit]]
+    if len(items) > limit:
+        shown.append(f"  - ... ({len(items) - limit} more)")
+    return "\n".join(shown) or "  (none recorded)"
+
+
+def system_prompt(context: AgentContext, template: str) -> str:
+    """The prompt with concrete facts: real paths, versions, test ids, directions, used themes."""
+    s, b, repo = context.surface or {}, context.baseline or {}, context.repository or {}
+    py = s.get("python", {})
+    mods = s.get("modules", {})
+    site = [f"{m.get('name')} -> {m.get('file')} ({m.get('dist') or '?'} {m.get('version') or ''})".rstrip()
+            for m in mods.get("site", [])]
+    project = [f"{m.get('name')} -> {m.get('file')}" for m in mods.get("project", [])]
+    libs = [f"{x.get('path')} ({x.get('package') or x.get('name') or '?'})" for x in s.get("shared_libs", [])]
+    exes = ", ".join(f"{e.get('name')} ({e.get('path')})" for e in s.get("executables", [])[:15]) or "none recorded"
+    packages = ", ".join(f"{p.get('name')}=={p.get('version')}" for p in s.get("packages", [])[:60]) or "unknown"
+    summary = repo.get("summary") or {}
+    return template.format(
+        command_timeout=context.budget.command_timeout, max_steps=context.budget.max_steps,
+        max_tokens=context.budget.max_tokens, repo_name=repo.get("name", "?"), repo_spec=repo.get("spec", ""),
+        repo_summary=json.dumps(summary)[:1500] if summary else "",
+        counts=json.dumps(b.get("counts", {})), sample_tests=_lines(list(b.get("stable_passing", [])), 25),
+        python=f"{py.get('executable', '?')} (Python {py.get('version', '?')}, prefix {py.get('prefix', '?')})",
+        site_packages=py.get("site_packages", "?"), site_modules=_lines(site, 40),
+        project_modules=_lines(project, 20), shared_libs=_lines(libs, 40), executables=exes, packages=packages,
+        categories=CATEGORIES, directions=context.directions or "(none)",
+        used_themes=", ".join(context.used_themes) or "(none yet)",
+    )
+
+
+def describe(obs: Observation) -> str:
+    """An observation as the model reads it: short and factual."""
+    p = obs.payload
+    if obs.kind == "error":
+        return f"ERROR: {p.get('message')}. Call the `act` tool with valid arguments."
+    if obs.kind == "tests":
+        text = (f"Tests ({p.get('selected')} selected): counts {json.dumps(p.get('counts'))}; "
+                f"newly failing stably-passing tests: {p.get('newly_failing_total', len(p.get('newly_failing', [])))}")
+        if p.get("newly_failing"):
+            text += "\n" + "\n".join(f"- {t}" for t in p["newly_failing"][:10])
+            for tid, msg in list((p.get("messages") or {}).items())[:2]:
+                text += f"\n{tid}:\n{msg[:600]}"
+            text += "\nSuccess: now call `act` with action=finish (category, summary, repair_script)."
+        if "after" in p:
+            text = f"{describe(Observation('command' if 'command' in p['after'] else 'setenv', p['after']))}\n{text}"
+        return text
+    if obs.kind == "setenv":
+        return f"Set {p.get('name')}={p.get('value')} for later commands and test runs."
+    output = str(p.get("output", ""))
+    if len(output) > OBS_OUTPUT:
+        output = output[: OBS_OUTPUT // 2] + "\n[...]\n" + output[-OBS_OUTPUT // 2:]
+    return (f"exit code {p.get('exit_code')}{' (timed out)' if p.get('timed_out') else ''}; "
+            f"{'changed the filesystem' if p.get('mutated') else 'no filesystem change'}\n{output}")
+
+
+def to_action(args: dict[str, Any]):
+    """Tool arguments -> action, or raise ValueError with a message for the model."""
+    kind = str(args.get("action", "")).strip()
+    if kind == "run_command":
+        command = str(args.get("command") or "").strip()
+        if not command:
+            raise ValueError("run_command needs a non-empty `command`")
+        return RunCommand(command)
+    if kind == "set_env":
+        name = str(args.get("name") or "").strip()
+        if not name.replace("_", "").isalnum() or name[0].isdigit():
+            raise ValueError("set_env needs a valid variable `name`")
+        return SetEnv(name, str(args.get("value") or ""))
+    if kind == "run_tests":
+        ids = args.get("test_ids") or None
+        return RunTests(tuple(str(i) for i in ids) if isinstance(ids, list) and ids else None)
+    if kind == "finish":
+        return Finish(str(args.get("category") or "environment").strip().lower()[:60],
+                      str(args.get("summary") or "")[:500], str(args.get("repair_script") or ""))
+    raise ValueError(f"unknown action {kind!r}; use run_command, set_env, run_tests or finish")
+
+
+class LLMAgent(Agent):
+    kind = "llm"
+
+    def __init__(self, *, base_url: str, model: str, api_key: str = "", tool_choice_mode: str = "auto",
+                 prompt_version: str = "v1", client=None, max_tokens: int = 1024, **_: Any) -> None:
+        if client is None:
+            from inversion.engine.llm.client import ChatClient
+
+            client = ChatClient(base_url=base_url, api_key=api_key or "none", model=model,
+                                tool_choice_mode=tool_choice_mode, max_tokens=max_tokens)
+        self.client = client
+        self.template, self.tools = load_prompt(prompt_version)
+        self.messages: list[dict[str, Any]] = []
+        self.pending_call: str = ""
+
+    def start(self, context: AgentContext) -> None:
+        super().start(context)
+        self.messages = [{"role": "system", "content": system_prompt(context, self.template)},
+                         {"role": "user", "content": "Begin: inspect the environment, then break it."}]
+
+    def _observe(self, last: Observation | None) -> None:
+        if last is None:
+            return
+        text = describe(last)
+        if self.pending_call:
+            self.messages.append({"role": "tool", "tool_call_id": self.pending_call, "content": text})
+        else:
+            self.messages.append({"role": "user", "content": text})
+        self.pending_call = ""
+
+    def next_action(self, last: Observation | None) -> Decision:
+        self._observe(last)
+        reply = self.client.complete(self.messages, self.tools, tool_name="act")
+        used = {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
+        if reply.error:
+            return Decision(None, error=f"model request failed: {reply.error}", **used)
+        call = reply.tool_calls[0] if reply.tool_calls else None
+        if call is not None:
+            self.messages.append({"role": "assistant", "content": reply.content or None, "tool_calls": [
+                {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.raw_arguments}}]})
+            self.pending_call = call.id
+            args = call.arguments
+            if call.error or args is None:
+                return Decision(None, thought=reply.content, error=f"could not parse the tool arguments: {call.error}", **used)
+        else:
+            self.messages.append({"role": "assistant", "content": reply.content or ""})
+            from inversion.engine.llm.client import parse_json_leniently
+
+            args = parse_json_leniently(reply.content or "")
+            if not args or "action" not in args:
+                return Decision(None, thought=reply.content, error="the reply had no `act` tool call", **used)
+        try:
+            action = to_action(args)
+        except ValueError as exc:
+            return Decision(None, thought=str(args.get("thought") or reply.content or ""), error=str(exc), **used)
+        return Decision(action, thought=str(args.get("thought") or reply.content or "")[:2000], **used)

@@ -1,0 +1,222 @@
+"""Turn an episode's kept steps into a broken Dockerfile and check every validity rule.
+
+Rules (DESIGN.md "What makes a task valid"): `rebuild` (gold image + delta builds with no
+cache), `f2p` (>= 1 test passed in gold and failed in every one of N >= 2 broken runs; flips
+are excluded), `p2p` (passed in gold and in every broken run), `nop` (the task's own test
+script on the untouched broken image reports failure), `oracle` (the repair script, run in a
+broken container, makes the test script report success; no repair script = flagged, not
+failed). Plain Python, no Django.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import docker
+
+from inversion.engine import labels as lbl
+from inversion.engine import testrun
+from inversion.engine.episode import stable_passing
+from inversion.engine.sandbox import Limits, Sandbox
+
+REPAIR_PATH = "/tmp/studio-repair.sh"
+
+
+def delta_lines(delta: list[dict[str, Any]]) -> list[str]:
+    """Dockerfile lines for the kept steps, in order. RUN uses the exec form so any command
+    (quotes, newlines, heredocs) survives exactly; a command that failed in the episode is
+    wrapped so its partial effect is kept and the build goes on, as it did in the container."""
+    lines = []
+    for step in delta:
+        if "env" in step:
+            lines.append(f"ENV {step['env']}={json.dumps(step['value'])}")
+            continue
+        command = step["run"] if step.get("ok", True) else f"(\n{step['run']}\n) || true"
+        lines.append("RUN " + json.dumps(["/bin/bash", "-c", command]))
+    return lines
+
+
+def broken_dockerfile(gold_dockerfile: str, delta: list[dict[str, Any]]) -> tuple[str, str]:
+    """(full broken Dockerfile, the delta text alone)."""
+    text = "\n".join(delta_lines(delta))
+    return gold_dockerfile.rstrip("\n") + "\n" + text + "\n", text + "\n"
+
+
+@dataclass
+class RuleRun:
+    rule: str
+    index: int
+    ok: bool
+    outcomes: dict[str, str] = field(default_factory=dict)
+    log: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class Validation:
+    ok: bool = False
+    failed_rule: str = ""
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    runs: list[RuleRun] = field(default_factory=list)
+    f2p: list[str] = field(default_factory=list)
+    p2p: list[str] = field(default_factory=list)
+    excerpts: dict[str, str] = field(default_factory=dict)
+    oracle_missing: bool = False
+    image: str = ""
+    image_id: str = ""
+
+    def record(self, rule: str, ok: bool, detail: str) -> None:
+        self.rules[rule] = {"ok": ok, "detail": detail}
+        if not ok and not self.failed_rule:
+            self.failed_rule = rule
+
+
+@dataclass
+class ValidationSpec:
+    gold_image: str
+    baseline: dict[str, Any]
+    delta: list[dict[str, Any]]
+    repair_script: str = ""
+    test_cmd: str = testrun.DEFAULT_TEST_CMD
+    instance: str = "default"
+    owner: str = ""
+    runs: int = 2
+    limits: Limits = field(default_factory=Limits)
+    test_timeout: float = 600.0
+
+
+class _Validator:
+    def __init__(self, client: docker.DockerClient, spec: ValidationSpec, on_rule) -> None:
+        self.client, self.spec, self.on_rule = client, spec, on_rule
+        self.v = Validation()
+        self.stable = stable_passing(spec.baseline)
+
+    def rule(self, rule: str, ok: bool, detail: str) -> None:
+        self.v.record(rule, ok, detail)
+        if self.on_rule:
+            self.on_rule(rule, ok, detail)
+
+    def build(self) -> bool:
+        tag = f"studio-validate/{self.spec.instance.lower()}:{uuid.uuid4().hex[:12]}"
+        dockerfile = f"FROM {self.spec.gold_image}\n" + "\n".join(delta_lines(self.spec.delta)) + "\n"
+        started = time.monotonic()
+        try:
+            image, logs = self.client.images.build(
+                fileobj=io.BytesIO(dockerfile.encode()), tag=tag, nocache=True, rm=True, forcerm=True,
+                network_mode="none", labels=lbl.labels("validate", self.spec.owner, self.spec.instance))
+            log = "".join(chunk.get("stream", "") for chunk in logs)
+            self.v.image, self.v.image_id = tag, image.id
+            ok, detail = True, f"rebuilt from the gold image with {len(self.spec.delta)} delta lines, no cache"
+        except docker.errors.BuildError as exc:
+            log = "".join(chunk.get("stream", "") or chunk.get("error", "") for chunk in exc.build_log)
+            ok, detail = False, f"the broken image does not build: {exc.msg}"[:1000]
+        self.v.runs.append(RuleRun("rebuild", 0, ok, {}, log[-20_000:], time.monotonic() - started))
+        self.rule("rebuild", ok, detail)
+        return ok
+
+    def box(self) -> tuple[Sandbox, testrun.OutDir]:
+        out = testrun.OutDir()
+        box = Sandbox(self.client, self.v.image, kind="validate", owner=self.spec.owner,
+                      instance=self.spec.instance, limits=self.spec.limits, mounts=testrun.mounts(out))
+        box.start()
+        return box, out
+
+    def test_once(self, rule: str, index: int, ids: list[str] | None, prepare: str = "") -> testrun.TestRun:
+        box, out = self.box()
+        try:
+            log = ""
+            if prepare:
+                box.put_file(REPAIR_PATH, prepare.encode(), mode=0o755)
+                res = box.exec(f"bash {REPAIR_PATH}", timeout=self.spec.test_timeout, max_output=20_000)
+                log = f"$ bash {REPAIR_PATH}  (exit {res.exit_code})\n{res.output}\n"
+            run = testrun.run_tests(box, out, test_cmd=self.spec.test_cmd, test_ids=ids, timeout=self.spec.test_timeout)
+            run.output = log + run.output
+            return run
+        finally:
+            box.remove()
+            out.cleanup()
+
+    def broken_runs(self) -> list[testrun.TestRun]:
+        runs = []
+        for i in range(max(2, self.spec.runs)):
+            run = self.test_once("broken", i, None)
+            outcomes = {t: _outcome(run, t) for t in self.stable}
+            failing = sum(1 for o in outcomes.values() if o != testrun.PASSED)
+            self.v.runs.append(RuleRun("broken", i, failing > 0, outcomes, run.output[-20_000:], run.seconds))
+            runs.append(run)
+        return runs
+
+    def classify(self, runs: list[testrun.TestRun]) -> None:
+        for t in self.stable:
+            seen = {_outcome(r, t) == testrun.PASSED for r in runs}
+            if seen == {False}:
+                self.v.f2p.append(t)
+                o = runs[0].outcomes.get(t)
+                self.v.excerpts[t] = (o.message if o and o.message else runs[0].error or runs[0].output[-2000:])[:2000]
+            elif seen == {True}:
+                self.v.p2p.append(t)
+        flips = len(self.stable) - len(self.v.f2p) - len(self.v.p2p)
+        self.rule("f2p", bool(self.v.f2p), f"{len(self.v.f2p)} tests fail in all {len(runs)} broken runs"
+                  + (f"; {flips} flipped between runs (excluded)" if flips else ""))
+        self.rule("p2p", True, f"{len(self.v.p2p)} tests pass in gold and in every broken run")
+
+    def script_check(self, rule: str, repair: str = "") -> bool:
+        ids = self.v.f2p + self.v.p2p
+        run = self.test_once(rule, 0, ids, prepare=repair)
+        outcomes = {t: _outcome(run, t) for t in ids}
+        success = all(o == testrun.PASSED for o in outcomes.values())
+        ok = not success if rule == "nop" else success
+        self.v.runs.append(RuleRun(rule, 0, ok, outcomes, run.output[-20_000:], run.seconds))
+        bad = sum(1 for o in outcomes.values() if o != testrun.PASSED)
+        if rule == "nop":
+            self.rule(rule, ok, f"test script on the untouched broken image: {bad} of {len(ids)} tests fail")
+        else:
+            self.rule(rule, ok, f"after the repair script: {bad} of {len(ids)} tests fail")
+        return ok
+
+    def run(self) -> Validation:
+        if not self.spec.delta:
+            self.rule("rebuild", False, "the episode kept no state-changing step")
+            return self.v
+        if not self.build():
+            return self.v
+        self.classify(self.broken_runs())
+        if not self.v.f2p:
+            return self.v
+        if not self.script_check("nop"):
+            return self.v
+        if self.spec.repair_script.strip():
+            self.script_check("oracle", self.spec.repair_script)
+        else:
+            self.v.oracle_missing = True
+            self.rules_missing_oracle()
+        self.v.ok = not self.v.failed_rule
+        return self.v
+
+    def rules_missing_oracle(self) -> None:
+        self.v.rules["oracle"] = {"ok": None, "detail": "no repair script: task flagged oracle_missing"}
+        if self.on_rule:
+            self.on_rule("oracle", None, self.v.rules["oracle"]["detail"])
+
+
+def _outcome(run: testrun.TestRun, test_id: str) -> str:
+    o = run.outcomes.get(test_id)
+    return o.outcome if o else testrun.ERROR
+
+
+def validate(client: docker.DockerClient, spec: ValidationSpec, *, on_rule=None) -> Validation:
+    """Build the broken image and apply every rule; the caller removes `Validation.image` when done."""
+    return _Validator(client, spec, on_rule).run()
+
+
+def remove_image(client: docker.DockerClient, image: str) -> None:
+    if not image:
+        return
+    with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+        client.images.remove(image, force=True)

@@ -1,0 +1,195 @@
+"""Episodes: launch batches, run one (the `episode` queue job), record events, cancel.
+
+Events are rows first, broadcasts second (`episode-<id>` group). A successful episode hands
+over to the validate queue by job *name*, so inversion never imports tasks.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict
+from typing import Any
+
+from celery import current_app
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from inversion.engine.agents import AGENT_KINDS, agent_class
+from inversion.engine.agents.base import AgentContext, Budget
+from inversion.engine.episode import EpisodeSpec, run_episode, stable_passing
+from inversion.models import Episode, EpisodeBatch, EpisodeEvent, GoldEnvironment
+from inversion.selectors import episode_used_themes
+from studio.lib.broadcast import broadcast
+from studio.lib.dockerctx import docker_client
+from studio.lib.exceptions import ApplicationError
+
+MATERIALIZE_JOB = "tasks.jobs.task_materialize_job"
+BASELINE_SAMPLE = 300
+
+
+def episode_event_add(*, episode_id: int, kind: str, payload: dict, duration_ms: int = 0,
+                      prompt_tokens: int = 0, completion_tokens: int = 0) -> EpisodeEvent:
+    """Store the event with the next seq (retrying a lost race), then broadcast its seq."""
+    for _ in range(10):
+        try:
+            with transaction.atomic():
+                last = EpisodeEvent.objects.filter(episode_id=episode_id).aggregate(m=Max("seq"))["m"] or 0
+                event = EpisodeEvent.objects.create(
+                    episode_id=episode_id, seq=last + 1, kind=kind, payload=payload,
+                    duration_ms=max(0, duration_ms), prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+            break
+        except IntegrityError:
+            continue
+    else:
+        raise ApplicationError(f"could not store an event of episode {episode_id}")
+    broadcast(f"episode-{episode_id}", {"seq": event.seq})
+    return event
+
+
+BUDGET_ALIASES = {"steps": ("max_steps", 1), "tokens": ("max_tokens", 1), "minutes": ("max_seconds", 60),
+                  "seconds": ("max_seconds", 1)}
+
+
+def _budget(raw: dict | None) -> dict:
+    """A full Budget dict; accepts the form's `steps`/`tokens`/`minutes` as well as field names."""
+    fields = asdict(Budget())
+    for key, value in (raw or {}).items():
+        name, scale = BUDGET_ALIASES.get(key, (key, 1))
+        if name in fields and value not in (None, ""):
+            fields[name] = type(fields[name])(value * scale)
+    return fields
+
+
+@transaction.atomic
+def episode_batch_launch(*, golds: list[GoldEnvironment], count: int, agent: str, model: str = "",
+                         budget: dict | None = None, directions: str = "", user=None,
+                         base_url: str | None = None, seed: int | None = None) -> list[Episode]:
+    """N episodes on each gold, queued on the `episode` queue (workers bound the concurrency)."""
+    if agent not in AGENT_KINDS:
+        raise ApplicationError(f"unknown agent {agent!r}", {"agent": agent})
+    if not golds:
+        raise ApplicationError("choose at least one gold environment")
+    if not 1 <= count <= 500:
+        raise ApplicationError("count must be between 1 and 500")
+    not_ready = [g.pk for g in golds if g.status != GoldEnvironment.Status.READY]
+    if not_ready:
+        raise ApplicationError(f"gold environments not ready: {not_ready}", {"golds": not_ready})
+    model = model or (settings.STUDIO_LLM_MODEL if agent == "llm" else "")
+    base_url = base_url or (settings.OPENAI_BASE_URL if agent == "llm" else "")
+    if agent == "llm" and not (model and base_url):
+        raise ApplicationError("the LLM agent needs a model and a base URL (OPENAI_BASE_URL, STUDIO_LLM_MODEL)")
+    seed = random.randrange(1 << 30) if seed is None else seed
+    config = {"budget": _budget(budget), "directions": directions.strip(), "base_url": base_url or "", "seed": seed}
+    batch = EpisodeBatch.objects.create(config={**config, "count": count, "agent": agent, "model": model,
+                                                "golds": [g.pk for g in golds]}, created_by=user)
+    episodes = []
+    for gold in golds:
+        for i in range(count):
+            episodes.append(Episode.objects.create(
+                gold=gold, batch=batch, agent=agent, model=model, created_by=user,
+                config={**config, "seed": seed + i}))
+    ids = [e.pk for e in episodes]
+    transaction.on_commit(lambda: [current_app.send_task("inversion.jobs.episode_run_job", args=[i]) for i in ids])
+    return episodes
+
+
+def episode_cancel(*, episode: Episode, user=None) -> Episode:
+    """Ask a running episode to stop (polled between steps); a queued one stops at once."""
+    if not episode.is_active:
+        raise ApplicationError(f"episode #{episode.pk} is not running ({episode.status})")
+    updated = Episode.objects.filter(pk=episode.pk, status=Episode.Status.QUEUED).update(
+        status=Episode.Status.CANCELLED, cancel_requested=True, reason="cancelled before it started",
+        finished_at=timezone.now())
+    if not updated:
+        Episode.objects.filter(pk=episode.pk).update(cancel_requested=True)
+    who = getattr(user, "username", "") or "someone"
+    episode_event_add(episode_id=episode.pk, kind="status",
+                      payload={"status": "cancelling", "message": f"cancel requested by {who}"})
+    episode.refresh_from_db()
+    return episode
+
+
+def _context(episode: Episode) -> AgentContext:
+    gold, repo, cfg = episode.gold, episode.gold.repository, episode.config or {}
+    baseline = gold.baseline or {}
+    stable = stable_passing(baseline)
+    return AgentContext(
+        repository={"name": repo.name, "spec": repo.spec, "summary": repo.summary},
+        baseline={"counts": baseline.get("counts", {}), "stable_passing": stable[:BASELINE_SAMPLE],
+                  "stable_total": len(stable), "flaky": baseline.get("flaky", [])},
+        surface=gold.surface or {}, directions=cfg.get("directions", ""),
+        used_themes=episode_used_themes(repository_id=repo.pk), budget=Budget(**_budget(cfg.get("budget"))),
+        seed=int(cfg.get("seed", episode.pk)), test_cmd=gold.test_cmd or "python -m pytest")
+
+
+def _agent(episode: Episode):
+    cls = agent_class(episode.agent)
+    if episode.agent == "llm":
+        cfg = episode.config or {}
+        return cls(base_url=cfg.get("base_url") or settings.OPENAI_BASE_URL, api_key=settings.OPENAI_API_KEY,
+                   model=episode.model, tool_choice_mode=cfg.get("tool_choice_mode", "auto"))
+    return cls()
+
+
+def episode_run(*, episode: Episode) -> Episode:
+    """Run the loop for a queued episode and record the outcome; hands valid breaks to validation."""
+    claimed = Episode.objects.filter(pk=episode.pk, status=Episode.Status.QUEUED).update(
+        status=Episode.Status.RUNNING, started_at=timezone.now())
+    if not claimed:
+        return episode  # cancelled before it started, or another worker has it
+    episode.refresh_from_db()
+    gold = episode.gold
+
+    def emit(kind: str, payload: dict, duration_ms: int, prompt_tokens: int, completion_tokens: int) -> None:
+        episode_event_add(episode_id=episode.pk, kind=kind, payload=payload, duration_ms=duration_ms,
+                          prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+
+    def should_cancel() -> bool:
+        return Episode.objects.filter(pk=episode.pk, cancel_requested=True).exists()
+
+    spec = EpisodeSpec(image=gold.image_id or gold.image, baseline=gold.baseline or {}, instance=settings.STUDIO_INSTANCE,
+                       owner=f"episode:{episode.pk}", test_cmd=gold.test_cmd or "python -m pytest")
+    client = docker_client()
+    try:
+        try:
+            agent = _agent(episode)
+            result = run_episode(client, spec, agent, _context(episode), emit=emit, should_cancel=should_cancel)
+        except Exception as exc:  # agent construction failed: recorded like any other error
+            emit("error", {"message": f"{type(exc).__name__}: {exc}"[:2000]}, 0, 0, 0)
+            episode.status, episode.reason = Episode.Status.ERROR, str(exc)[:2000]
+            episode.finished_at = timezone.now()
+            episode.save()
+            return episode
+    finally:
+        client.close()
+    return _record(episode, result)
+
+
+def _record(episode: Episode, result) -> Episode:
+    status = {"succeeded": Episode.Status.VALIDATING, "no_task": Episode.Status.NO_TASK,
+              "cancelled": Episode.Status.CANCELLED}.get(result.status, Episode.Status.ERROR)
+    finish = result.finish
+    episode.status, episode.reason = status, result.reason[:2000]
+    episode.steps, episode.container_id = result.steps, result.container_id
+    episode.prompt_tokens, episode.completion_tokens = result.prompt_tokens, result.completion_tokens
+    episode.result = result.as_dict()
+    if finish is not None:
+        episode.category, episode.fault_family = finish.category[:60], finish.fault_family[:80]
+        episode.summary, episode.repair_script = finish.summary, finish.repair_script
+    if status != Episode.Status.VALIDATING:
+        episode.finished_at = timezone.now()
+    episode.save()
+    if status == Episode.Status.VALIDATING:
+        pk = episode.pk
+        transaction.on_commit(lambda: current_app.send_task(MATERIALIZE_JOB, args=[pk]))
+    return episode
+
+
+def episode_summary(episode: Episode) -> dict[str, Any]:
+    """The CLI/JSON shape of one episode's outcome."""
+    task = getattr(episode, "task", None)
+    return {"id": episode.pk, "status": episode.status, "task_id": task.pk if task else None,
+            "failed_rule": episode.failed_rule or None, "steps": episode.steps,
+            "total_tokens": episode.total_tokens, "category": episode.category or None, "reason": episode.reason}

@@ -1,0 +1,63 @@
+"""README.md dataset card: what is inside, counts, and how the tasks were made and validated."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from tasks.exporters.base import TaskExport
+
+LAYOUT = {
+    "harbor": "`harbor/<task_id>/`: Harbor / Terminal-Bench 2.0 (`harbor run --path harbor/<task_id>`)",
+    "tb1": "`tb1/<task_id>/`: Terminal-Bench 1.0 (`tb run --dataset-path tb1 --task-id <task_id>`)",
+    "jsonl": "`manifest.jsonl`: one JSON object per task (FAIL_TO_PASS, PASS_TO_PASS, validation, tokens)",
+}
+
+
+def _table(title: str, counts: Counter) -> str:
+    rows = "\n".join(f"| {key} | {n} |" for key, n in sorted(counts.items()))
+    return f"### By {title}\n\n| {title} | tasks |\n|---|---|\n{rows}\n"
+
+
+def dataset_card(*, catalog: str, version: int, note: str, tasks: list[TaskExport], formats: list[str]) -> str:
+    f2p = sum(len(t.fail_to_pass) for t in tasks)
+    p2p = sum(len(t.pass_to_pass) for t in tasks)
+    n = len(tasks)
+    layout = "\n".join(f"- {LAYOUT[f]}" for f in formats)
+    return f"""# {catalog} v{version}
+
+{note or "Environment-repair tasks for terminal agents."}
+
+{n} tasks from {len({t.repo for t in tasks})} repositories; {f2p / n:.1f} FAIL_TO_PASS and
+{p2p / n:.1f} PASS_TO_PASS tests per task on average.
+
+## Layout
+
+{layout}
+- `SHA256SUMS`: checksums of every other file (`sha256sum -c SHA256SUMS`).
+
+## Counts
+
+{_table("repo", Counter(t.repo for t in tasks))}
+{_table("category", Counter(t.category for t in tasks))}
+{_table("difficulty", Counter(t.difficulty for t in tasks))}
+## How the tasks were made
+
+Each repository was built into a *gold* environment (source at `/testbed`, a virtualenv at
+`/opt/venv`) whose unit tests pass. An inversion agent, guided by test results, appended
+commands to the gold Dockerfile that degrade the environment until tests that passed now fail
+(the CLI-Gym method). The broken Dockerfile, the failing tests and an issue text written from
+the symptoms form a task: make these tests pass again. People reviewed and approved every task.
+
+## How they were validated
+
+1. The broken image rebuilds from the exported Dockerfile alone (the build context carries the
+   source snapshot; no download of the project is needed).
+2. FAIL_TO_PASS tests pass in gold and fail in the broken image in every run; flaky tests are
+   excluded. PASS_TO_PASS tests pass in both and are graded too.
+3. The task's test script fails on the untouched broken image (nop) and passes after the
+   validated repair script (oracle), which ships as the solution.
+4. The issue text describes symptoms, not the cause.
+
+Graders run the exact pytest node ids with the environment's own interpreter; a task scores 1
+only if every listed test passes.
+"""

@@ -1,0 +1,71 @@
+"""Reads a catalog zip back safely: every member is checked before anything is parsed."""
+
+from __future__ import annotations
+
+import json
+import stat
+import zipfile
+from pathlib import PurePosixPath
+from typing import BinaryIO
+
+from studio.lib.exceptions import ApplicationError
+
+MAX_MEMBER_BYTES = 64 * 1024 * 1024
+MAX_TOTAL_BYTES = 512 * 1024 * 1024
+MAX_MEMBERS = 200_000
+REQUIRED_KEYS = ("task_id", "repo", "category", "difficulty", "instruction", "dockerfile", "FAIL_TO_PASS", "PASS_TO_PASS")
+
+
+def _check_member(info: zipfile.ZipInfo) -> None:
+    name = info.filename
+    path = PurePosixPath(name)
+    if name.startswith("/") or "\\" in name or ".." in path.parts or (path.parts and ":" in path.parts[0]):
+        raise ApplicationError(f"refused: unsafe path in zip: {name!r}")
+    if stat.S_ISLNK(info.external_attr >> 16):
+        raise ApplicationError(f"refused: symlink in zip: {name!r}")
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise ApplicationError(f"refused: {name!r} is {info.file_size} bytes (limit {MAX_MEMBER_BYTES})")
+
+
+def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """Reads at most the limit even if the header lies about the size (zip bombs)."""
+    with zf.open(info) as fh:
+        data = fh.read(MAX_MEMBER_BYTES + 1)
+    if len(data) > MAX_MEMBER_BYTES:
+        raise ApplicationError(f"refused: {info.filename!r} expands beyond {MAX_MEMBER_BYTES} bytes")
+    return data
+
+
+def read_catalog_zip(fileobj: BinaryIO) -> list[dict]:
+    """Validated manifest rows of a studio catalog zip; raises ApplicationError on anything unsafe."""
+    try:
+        zf = zipfile.ZipFile(fileobj)
+    except zipfile.BadZipFile as exc:
+        raise ApplicationError("refused: not a zip file") from exc
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise ApplicationError(f"refused: {len(infos)} members (limit {MAX_MEMBERS})")
+        for info in infos:
+            _check_member(info)
+        if sum(i.file_size for i in infos) > MAX_TOTAL_BYTES:
+            raise ApplicationError(f"refused: archive expands beyond {MAX_TOTAL_BYTES} bytes")
+        names = {i.filename for i in infos}
+        if "manifest.jsonl" not in names:
+            raise ApplicationError("refused: unknown format: no manifest.jsonl (export with --format jsonl or all)")
+        raw = _read_capped(zf, zf.getinfo("manifest.jsonl"))
+    rows = []
+    for number, line in enumerate(raw.decode("utf-8", "replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ApplicationError(f"refused: manifest.jsonl line {number} is not JSON") from exc
+        missing = [k for k in REQUIRED_KEYS if not isinstance(row, dict) or k not in row]
+        if missing:
+            raise ApplicationError(f"refused: manifest.jsonl line {number} lacks {', '.join(missing)}")
+        rows.append(row)
+    if not rows:
+        raise ApplicationError("refused: manifest.jsonl holds no tasks")
+    return rows

@@ -1,0 +1,77 @@
+"""Terminal-Bench 1.0 task directories (`tb run --dataset-path tb1 --task-id <id>`)."""
+
+from __future__ import annotations
+
+import yaml
+
+from studio.lib.exceptions import ApplicationError
+from tasks.exporters.base import SCRIPT, Files, TaskExport, run_pytest_lines, test_ids_file, text
+from tasks.exporters.harbor import solve_sh
+
+RESERVED = {"task.yaml", "Dockerfile", "docker-compose.yaml", "run-tests.sh", "solution.sh", "tests"}
+
+COMPOSE = """services:
+  client:
+    build:
+      dockerfile: Dockerfile
+    image: ${T_BENCH_TASK_DOCKER_CLIENT_IMAGE_NAME}
+    container_name: ${T_BENCH_TASK_DOCKER_CLIENT_CONTAINER_NAME}
+    command: [ "sh", "-c", "sleep infinity" ]
+    init: true
+    environment:
+      - TEST_DIR=${T_BENCH_TEST_DIR}
+    volumes:
+      - ${T_BENCH_TASK_LOGS_PATH}:${T_BENCH_CONTAINER_LOGS_PATH}
+      - ${T_BENCH_TASK_AGENT_LOGS_PATH}:${T_BENCH_CONTAINER_AGENT_LOGS_PATH}
+"""
+
+
+def task_yaml(task: TaskExport, instruction: str) -> str:
+    doc = {
+        "instruction": instruction,
+        "author_name": task.author_name,
+        "author_email": task.author_email,
+        "difficulty": task.difficulty,
+        "category": task.category,
+        "tags": list(task.tags),
+        "parser_name": "pytest",
+        "max_agent_timeout_sec": float(task.agent_timeout_sec),
+        "max_test_timeout_sec": float(task.test_timeout_sec),
+        "run_tests_in_same_shell": False,
+        "disable_asciinema": True,
+    }
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+
+
+def run_tests_sh(task: TaskExport) -> str:
+    """Runs in a tmux pane and is parsed from pytest's -rA summary; pagers are switched off."""
+    lines = "\n".join(run_pytest_lines(task, "${TEST_DIR:-/tests}/test_ids.txt"))
+    return f"#!/bin/bash\n# Terminal-Bench 1.0: the pytest parser reads the -rA short test summary.\n{lines}\n"
+
+
+def unique_instructions(tasks: list[TaskExport]) -> dict[str, str]:
+    """tb finds a task's solution by its instruction text, so equal texts get their id appended."""
+    seen: dict[str, int] = {}
+    for task in tasks:
+        seen[task.instruction.strip()] = seen.get(task.instruction.strip(), 0) + 1
+    return {
+        t.export_id: t.instruction.strip() + (f"\n\n(Task {t.export_id}.)" if seen[t.instruction.strip()] > 1 else "")
+        for t in tasks
+    }
+
+
+def tb1_files(task: TaskExport, prefix: str, instruction: str) -> Files:
+    root = f"{prefix}{task.export_id}/"
+    clash = sorted(name for name in task.context if name.split("/")[0] in RESERVED)
+    if clash:
+        raise ApplicationError(f"{task.export_id}: build context files clash with tb1 files: {', '.join(clash)}")
+    files: Files = {f"{root}{name}": item for name, item in task.context.items()}
+    files.update({
+        f"{root}task.yaml": text(task_yaml(task, instruction)),
+        f"{root}Dockerfile": text(task.dockerfile),
+        f"{root}docker-compose.yaml": text(COMPOSE),
+        f"{root}run-tests.sh": text(run_tests_sh(task), SCRIPT),
+        f"{root}tests/test_ids.txt": test_ids_file(task),
+        f"{root}solution.sh": text(solve_sh(task), SCRIPT),
+    })
+    return files

@@ -1,0 +1,1 @@
+"""Writes of the tasks app: materialize, review, catalogs, exports."""

@@ -1,0 +1,93 @@
+"""Catalogs: named, versioned sets of frozen task revisions, and the checks before export.
+
+A version is immutable; adding a task, or re-adding one whose text was edited since, makes the
+next version. A task keeps its export id in a catalog forever, so harness results stay comparable
+across versions.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from studio.lib.exceptions import ApplicationError
+from tasks.models import Catalog, CatalogEntry, CatalogVersion, Task
+
+
+def catalog_get_or_create(*, name: str, user=None, description: str = "") -> Catalog:
+    catalog, _ = Catalog.objects.get_or_create(name=name, defaults={"created_by": user, "description": description})
+    return catalog
+
+
+def _export_id(catalog: Catalog, task: Task, taken: set[str]) -> str:
+    """The id the task had in any earlier version, else its slug (suffixed if another task has it)."""
+    earlier = CatalogEntry.objects.filter(version__catalog=catalog, task=task).values_list("export_id", flat=True).first()
+    if earlier:
+        return earlier
+    candidate, n = task.slug, 2
+    while candidate in taken or CatalogEntry.objects.filter(version__catalog=catalog, export_id=candidate).exclude(task=task).exists():
+        candidate, n = f"{task.slug}-{n}", n + 1
+    return candidate
+
+
+@transaction.atomic
+def catalog_add_tasks(*, catalog: Catalog, tasks: list[Task], user=None, note: str = "") -> CatalogVersion:
+    """A new version = the latest one plus these tasks at their current revisions (approved only).
+
+    Returns the latest version unchanged when every task is already in it at its current revision.
+    """
+    catalog = Catalog.objects.select_for_update().get(pk=catalog.pk)
+    unapproved = sorted(t.slug for t in tasks if t.state != Task.State.APPROVED)
+    if unapproved:
+        raise ApplicationError(f"Only approved tasks go into a catalog; not approved: {', '.join(unapproved)}",
+                               {"tasks": unapproved})
+    no_text = sorted(t.slug for t in tasks if t.current_revision is None)
+    if no_text:
+        raise ApplicationError(f"These tasks have no issue text yet: {', '.join(no_text)}", {"tasks": no_text})
+    latest = catalog.versions.order_by("-number").first()
+    frozen = {e.task_id: e for e in latest.entries.all()} if latest else {}
+    changes = [t for t in tasks if t.pk not in frozen or frozen[t.pk].revision.number != t.version]
+    if latest and not changes:
+        return latest
+    version = CatalogVersion.objects.create(
+        catalog=catalog, number=(latest.number + 1) if latest else 1, created_by=user,
+        note=note or f"added or updated {', '.join(sorted(t.slug for t in changes))}"[:300],
+    )
+    taken: set[str] = set()
+    changed_ids = {t.pk for t in changes}
+    for entry in frozen.values():
+        if entry.task_id not in changed_ids:
+            CatalogEntry.objects.create(version=version, task_id=entry.task_id, revision=entry.revision,
+                                        export_id=entry.export_id)
+            taken.add(entry.export_id)
+    for task in sorted(changes, key=lambda t: t.pk):
+        export_id = frozen[task.pk].export_id if task.pk in frozen else _export_id(catalog, task, taken)
+        CatalogEntry.objects.create(version=version, task=task, revision=task.current_revision, export_id=export_id)
+        taken.add(export_id)
+    return version
+
+
+def catalog_version_get(*, catalog: Catalog, number: int | None = None) -> CatalogVersion:
+    versions = catalog.versions.order_by("-number")
+    version = versions.filter(number=number).first() if number else versions.first()
+    if version is None:
+        what = f"version {number}" if number else "any version"
+        raise ApplicationError(f"Catalog {catalog.name} has no {what}: add approved tasks first.")
+    return version
+
+
+def catalog_version_check(*, version: CatalogVersion) -> list[CatalogEntry]:
+    """The entries, or a refusal naming every task that may not be exported and why."""
+    entries = list(version.entries.select_related("task__gold__repository", "revision").order_by("export_id"))
+    if not entries:
+        raise ApplicationError(f"Catalog {version.catalog.name} v{version.number} is empty: nothing to export.")
+    unapproved = [e.export_id for e in entries if e.task.state != Task.State.APPROVED]
+    stale = [e.export_id for e in entries if e.task.gold_image_id != e.task.gold.image_id]
+    problems = []
+    if unapproved:
+        problems.append(f"not approved: {', '.join(unapproved)}")
+    if stale:
+        problems.append(f"validation is stale (the gold was rebuilt since): {', '.join(stale)}")
+    if problems:
+        raise ApplicationError(f"Cannot export {version.catalog.name} v{version.number}; " + "; ".join(problems),
+                               {"unapproved": unapproved, "stale": stale})
+    return entries

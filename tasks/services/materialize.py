@@ -1,0 +1,133 @@
+"""Materialize a broken episode: build the broken Dockerfile, validate every rule, and save a
+draft Task with its first revision (issue writer) and one ValidationRun row per run.
+
+Each rule's verdict is also an episode event (`validation`), so the live page shows it.
+An episode whose result breaks a rule ends as `no_task` with the failed rule recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from inversion.engine import issuewriter
+from inversion.engine.materialize import ValidationSpec, broken_dockerfile, remove_image, validate
+from inversion.models import Episode
+from inversion.services.episodes import episode_event_add
+from studio.lib.dockerctx import docker_client
+from tasks.models import Task, TaskRevision, ValidationRun
+
+log = logging.getLogger(__name__)
+
+
+def _chat_client(episode: Episode):
+    """A ChatClient when a model is configured (per episode or in settings), else None."""
+    cfg = episode.config or {}
+    base_url = cfg.get("base_url") or settings.OPENAI_BASE_URL
+    model = (episode.model if episode.agent == "llm" else "") or settings.STUDIO_LLM_MODEL
+    if not (base_url and model):
+        return None
+    from inversion.engine.llm.client import ChatClient
+
+    return ChatClient(base_url=base_url, api_key=settings.OPENAI_API_KEY or "none", model=model,
+                      tool_choice_mode=cfg.get("tool_choice_mode", "auto"))
+
+
+def _issue(episode: Episode, evidence: issuewriter.Evidence) -> issuewriter.IssueText:
+    client = _chat_client(episode)
+    if client is None:
+        return issuewriter.offline_issue(evidence)
+    try:
+        return issuewriter.llm_issue(evidence, client)
+    except Exception as exc:  # the offline writer always works
+        log.warning("issue writer LLM failed for episode %s: %s", episode.pk, exc)
+        text = issuewriter.offline_issue(evidence)
+        text.note = f"llm writer failed: {exc}"[:300]
+        return text
+
+
+def _slug(repo: str, category: str, seed: str) -> str:
+    short = hashlib.sha1(seed.encode()).hexdigest()[:8]
+    return f"{slugify(repo)[:60]}-{slugify(category or 'environment')[:30]}-{short}"
+
+
+def _fail(episode: Episode, rule: str, detail: str) -> None:
+    episode.status, episode.failed_rule = Episode.Status.NO_TASK, rule
+    episode.reason = f"no valid task: rule {rule} failed: {detail}"[:2000]
+    episode.finished_at = timezone.now()
+    episode.save(update_fields=["status", "failed_rule", "reason", "finished_at"])
+    episode_event_add(episode_id=episode.pk, kind="status", payload={"status": "no_task", "message": episode.reason})
+
+
+def task_materialize(*, episode: Episode) -> Task | None:
+    """Validate the episode's break and save a draft task, or mark the episode `no_task`."""
+    if episode.status != Episode.Status.VALIDATING:
+        return getattr(episode, "task", None)
+    gold, repo = episode.gold, episode.gold.repository
+    delta = (episode.result or {}).get("delta", [])
+    dockerfile, delta_text = broken_dockerfile(gold.dockerfile, delta)
+    episode_event_add(episode_id=episode.pk, kind="status",
+                      payload={"status": "validating", "message": f"rebuilding with {len(delta)} delta lines"})
+
+    def on_rule(rule: str, ok: bool | None, detail: str) -> None:
+        episode_event_add(episode_id=episode.pk, kind="validation", payload={"rule": rule, "ok": ok, "detail": detail})
+
+    spec = ValidationSpec(gold_image=gold.image_id or gold.image, baseline=gold.baseline or {}, delta=delta,
+                          repair_script=episode.repair_script, test_cmd=gold.test_cmd or "python -m pytest",
+                          instance=settings.STUDIO_INSTANCE, owner=f"episode:{episode.pk}",
+                          runs=max(2, settings.STUDIO_BASELINE_RUNS))
+    client = docker_client(timeout=900)
+    try:
+        result = validate(client, spec, on_rule=on_rule)
+        remove_image(client, result.image)  # export rebuilds from the Dockerfile
+    except Exception as exc:  # Docker failure: the episode ends in error, the job does not crash
+        episode.status, episode.reason = Episode.Status.ERROR, f"validation crashed: {exc}"[:2000]
+        episode.finished_at = timezone.now()
+        episode.save(update_fields=["status", "reason", "finished_at"])
+        episode_event_add(episode_id=episode.pk, kind="error", payload={"message": episode.reason})
+        return None
+    finally:
+        client.close()
+    if not result.ok:
+        return _fail(episode, result.failed_rule, result.rules.get(result.failed_rule, {}).get("detail", ""))
+    category = episode.category or "environment"
+    evidence = issuewriter.Evidence(repo=repo.name, category=category, f2p=result.f2p, excerpts=result.excerpts,
+                                    test_cmd=gold.test_cmd or "python -m pytest", delta=delta)
+    text = _issue(episode, evidence)
+    return _save(episode, result, text, dockerfile, delta_text, category)
+
+
+@transaction.atomic
+def _save(episode, result, text, dockerfile, delta_text, category) -> Task:
+    gold = episode.gold
+    rules = dict(result.rules)
+    task = Task.objects.create(
+        slug=_slug(gold.repository.name, category, f"{episode.pk}:{delta_text}"), episode=episode, gold=gold,
+        category=category, fault_family=episode.fault_family,
+        tags=[t for t in (category, episode.fault_family, gold.repository.name) if t],
+        summary=episode.summary, gold_dockerfile=gold.dockerfile, dockerfile=dockerfile, dockerfile_delta=delta_text,
+        gold_image_id=gold.image_id, fail_to_pass=result.f2p, pass_to_pass=result.p2p,
+        failure_excerpts=result.excerpts,
+        validation={"rules": rules, "runs": len(result.runs), "f2p": len(result.f2p), "p2p": len(result.p2p),
+                    "issue_writer": {"source": text.source, "note": text.note}},
+        repair_script=episode.repair_script, oracle_missing=result.oracle_missing,
+        prompt_tokens=episode.prompt_tokens + text.prompt_tokens,
+        completion_tokens=episode.completion_tokens + text.completion_tokens, version=1,
+    )
+    TaskRevision.objects.create(task=task, number=1, instruction=text.instruction,
+                                instruction_hard=text.instruction_hard, source=text.source, note=text.note)
+    ValidationRun.objects.bulk_create([
+        ValidationRun(task=task, rule=r.rule, index=r.index, ok=r.ok, outcomes=r.outcomes, log=r.log,
+                      seconds=round(r.seconds, 3)) for r in result.runs])
+    episode.status, episode.failed_rule = Episode.Status.SUCCEEDED, ""
+    episode.finished_at = timezone.now()
+    episode.save(update_fields=["status", "failed_rule", "finished_at"])
+    pk, slug = episode.pk, task.slug
+    transaction.on_commit(lambda: episode_event_add(
+        episode_id=pk, kind="status", payload={"status": "succeeded", "message": f"draft task {slug} saved"}))
+    return task

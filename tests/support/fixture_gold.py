@@ -1,0 +1,116 @@
+"""A tiny gold environment for episode and materialize tests, and a scripted agent.
+
+The project `tinyproj` lives in /testbed and imports `tinydep`, a one-file module installed in
+the venv's site-packages: corrupting that module breaks exactly the tests that use it, which
+is the smallest honest "environment" fault (the project source is never touched).
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import textwrap
+
+import docker
+
+from inversion.engine import testrun
+from inversion.engine.agents.base import Agent, Decision, Finish, RunCommand, SetEnv
+from inversion.engine.labels import labels
+from inversion.engine.sandbox import Sandbox
+from tests.support.images import ensure_pytest_image
+
+GOLD_IMAGE = "studio-test/tinygold:2"
+SITE = "/opt/venv/lib/python3.11/site-packages"
+DEP = f"{SITE}/tinydep.py"
+DEP_SOURCE = "def double(x):\n    return 2 * x\n"
+FILES = {
+    "tinydep.py": DEP_SOURCE,
+    "testbed/tinyproj/__init__.py": "import json\n\ndef dump(x):\n    return json.dumps(x, sort_keys=True)\n",
+    "testbed/tests/test_core.py": textwrap.dedent("""
+        import tinyproj
+        def test_dump():
+            assert tinyproj.dump({"b": 1, "a": 2}) == '{"a": 2, "b": 1}'
+        def test_math():
+            assert sum(range(5)) == 10
+        def test_text():
+            assert "abc".upper() == "ABC"
+    """),
+    "testbed/tests/test_dep.py": textwrap.dedent("""
+        import tinydep
+        def test_double():
+            assert tinydep.double(2) == 4
+        def test_double_neg():
+            assert tinydep.double(-3) == -6
+    """),
+}
+DOCKERFILE = """FROM {base}
+COPY tinydep.py {dep}
+COPY testbed /testbed
+WORKDIR /testbed
+"""
+BREAK = f"printf 'raise ImportError(\"tinydep is corrupted\")\\n' > {DEP}"
+REPAIR = f"printf '{DEP_SOURCE.replace(chr(10), chr(92) + 'n')}' > {DEP}"
+
+
+def ensure_gold_image(client: docker.DockerClient, base: str) -> tuple[str, str]:
+    """(image tag, the Dockerfile text recorded as the gold's Dockerfile)."""
+    parent = ensure_pytest_image(client, base)
+    dockerfile = DOCKERFILE.format(base=parent, dep=DEP)
+    try:
+        client.images.get(GOLD_IMAGE)
+        return GOLD_IMAGE, dockerfile
+    except docker.errors.ImageNotFound:
+        pass
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, body in {**FILES, "Dockerfile": dockerfile}.items():
+            data = body.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    buf.seek(0)
+    client.images.build(fileobj=buf, custom_context=True, tag=GOLD_IMAGE, rm=True, network_mode="none",
+                        labels=labels("test-image", "tinygold"))
+    return GOLD_IMAGE, dockerfile
+
+
+def measure_baseline(client: docker.DockerClient, image: str, runs: int = 2) -> dict:
+    """The gold baseline in the documented shape (two runs, flaky = flipped)."""
+    results = []
+    for _ in range(runs):
+        out = testrun.OutDir()
+        with Sandbox(client, image, kind="test", instance="pytest", mounts=testrun.mounts(out)) as box:
+            results.append(testrun.run_tests(box, out))
+        out.cleanup()
+    ids = sorted(set().union(*(r.outcomes for r in results)))
+    flaky = [t for t in ids if len({r.outcomes.get(t).outcome if t in r.outcomes else "missing" for r in results}) > 1]
+    tests = {t: {"outcome": results[0].outcomes[t].outcome, "duration": results[0].outcomes[t].duration,
+                 "message": ""} for t in ids if t in results[0].outcomes}
+    stable = [t for t in ids if t not in flaky and tests.get(t, {}).get("outcome") == "passed"]
+    counts = {"passed": len(stable), "failed": 0, "error": 0, "skipped": 0, "flaky": len(flaky), "total": len(ids)}
+    return {"runs": [{"seconds": r.seconds, "exit_code": r.exit_code, "counts": r.counts} for r in results],
+            "tests": tests, "flaky": flaky, "counts": counts, "stable_passing": stable}
+
+
+class ScriptedAgent(Agent):
+    """Plays a fixed list of actions (default: explore, set an env var, break tinydep, finish)."""
+
+    kind = "scripted"
+
+    def __init__(self, actions: list | None = None, **_) -> None:
+        self.actions = list(actions if actions is not None else [
+            RunCommand("ls /testbed && cat " + DEP),
+            SetEnv("TINY_FLAG", "on"),
+            RunCommand(BREAK),
+            Finish("dependency", "corrupted tinydep", REPAIR, fault_family="module-corrupt"),
+        ])
+        self.seen: list = []
+
+    def next_action(self, last):
+        self.seen.append(last)
+        if not self.actions:
+            return Decision(None, error="script exhausted")
+        step = self.actions.pop(0)
+        if isinstance(step, Decision):
+            return step
+        return Decision(step, thought=f"scripted: {type(step).__name__}", prompt_tokens=3, completion_tokens=2)
