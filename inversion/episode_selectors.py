@@ -56,3 +56,19 @@ def episode_detail(*, episode_id: int) -> tuple[Episode, list[EpisodeEvent]]:
 
 def gold_get(*, gold_id: int) -> GoldEnvironment:
     return GoldEnvironment.objects.select_related("repository").get(pk=gold_id)
+
+
+def yield_by_category() -> list[dict]:
+    """Tasks made per category (episodes that finished with a category)."""
+    rows = (
+        Episode.objects.exclude(category="").values("category")
+        .annotate(done=Count("id", filter=~Q(status__in=Episode.ACTIVE)),
+                  made=Count("id", filter=Q(status=Episode.Status.SUCCEEDED)))
+        .order_by("-made", "category")
+    )
+    return [{"name": r["category"], "done": r["done"], "made": r["made"],
+             "rate": round(100 * r["made"] / r["done"]) if r["done"] else None} for r in rows]
+
+
+def recent_episodes(limit: int = 8) -> list[Episode]:
+    return list(Episode.objects.select_related("gold__repository").order_by("-created_at")[:limit])

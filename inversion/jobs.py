@@ -32,3 +32,13 @@ def episode_run_job(episode_id: int) -> str:
     if episode is None:
         return "missing"
     return episode_run(episode=episode).status
+
+
+@shared_task(name="inversion.jobs.gold_build_job")
+def gold_build_job(gold_id: int) -> str:
+    """Build a queued gold environment and take its baseline (build queue)."""
+    from inversion.models import GoldEnvironment
+    from inversion.services.golds import gold_execute
+
+    gold = GoldEnvironment.objects.select_related("repository").get(pk=gold_id)
+    return gold_execute(gold=gold).status

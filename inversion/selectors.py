@@ -30,8 +30,24 @@ def episode_used_themes(*, repository_id: int) -> list[str]:
     rows = Episode.objects.filter(gold__repository_id=repository_id, status=Episode.Status.SUCCEEDED)
     themes: list[str] = []
     for category, family in rows.values_list("category", "fault_family").distinct():
-        theme = f"{category}/{family}" if family else category
-        if theme and theme not in themes:
-            themes.append(theme)
+        for theme in (category, family):
+            if theme and theme not in themes:
+                themes.append(theme)
     return themes
 
+
+
+def repository_get(*, key: str | int) -> Repository:
+    """A repository by id or name; ApplicationError when there is none."""
+    from studio.lib.exceptions import ApplicationError
+
+    key = str(key)
+    found = Repository.objects.filter(pk=int(key)).first() if key.isdigit() else None
+    found = found or Repository.objects.filter(name=key).first()
+    if found is None:
+        raise ApplicationError(f"no repository {key!r}")
+    return found
+
+
+def gold_latest(*, repository: Repository) -> GoldEnvironment | None:
+    return repository.golds.first()

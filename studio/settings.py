@@ -162,9 +162,19 @@ STUDIO_BASELINE_RUNS = env_int("STUDIO_BASELINE_RUNS", 2)
 STUDIO_EPISODE_CONCURRENCY = env_int("STUDIO_EPISODE_CONCURRENCY", 2)
 STUDIO_ALLOW_SELF_APPROVE_ADMIN = env_bool("STUDIO_ALLOW_SELF_APPROVE_ADMIN", True)
 
-OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
+# The managed local model (`studio llm serve`): when STUDIO_LOCAL_LLM names one, it is the default
+# endpoint. Model files (0.5-1.1 GB) live in a home cache because data dirs come and go (tests).
+STUDIO_LOCAL_LLM = env_str("STUDIO_LOCAL_LLM")  # qwen2.5-coder-0.5b | qwen2.5-coder-1.5b
+STUDIO_LOCAL_LLM_PORT = env_int("STUDIO_LOCAL_LLM_PORT", 8181)
+STUDIO_MODEL_CACHE = Path(env_str("STUDIO_MODEL_CACHE", str(Path.home() / ".cache" / "studio-models")))
+_local_llm_url = f"http://127.0.0.1:{STUDIO_LOCAL_LLM_PORT}/v1" if STUDIO_LOCAL_LLM else ""
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", _local_llm_url)
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
-STUDIO_LLM_MODEL = env_str("STUDIO_LLM_MODEL")
+STUDIO_LLM_MODEL = env_str("STUDIO_LLM_MODEL", STUDIO_LOCAL_LLM)
+# "auto" for hosted models; "named" (one named tool per turn) for llama.cpp, which ignores "auto".
+STUDIO_LLM_TOOL_CHOICE = env_str("STUDIO_LLM_TOOL_CHOICE", "named" if STUDIO_LOCAL_LLM else "auto")
+STUDIO_LLM_TIMEOUT = env_int("STUDIO_LLM_TIMEOUT", 180)
+STUDIO_LLM_MAX_TOKENS = env_int("STUDIO_LLM_MAX_TOKENS", 1024)
 
 LOGGING = {
     "version": 1,

@@ -70,3 +70,9 @@ def catalog_detail(*, catalog_id: int, version: int | None = None) -> dict:
 
 def catalog_version_get(*, version_id: int) -> CatalogVersion:
     return CatalogVersion.objects.select_related("catalog").get(pk=version_id)
+
+
+def recent_activity(limit: int = 10) -> list:
+    from tasks.models import TaskActivity
+
+    return list(TaskActivity.objects.select_related("task", "actor").order_by("-created_at")[:limit])

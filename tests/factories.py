@@ -48,3 +48,31 @@ class EpisodeFactory(factory.django.DjangoModelFactory):
     gold = factory.SubFactory(GoldFactory)
     agent = "builtin"
     status = "running"
+
+
+class TaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "tasks.Task"
+        skip_postgeneration_save = True
+
+    slug = factory.Sequence(lambda n: f"repo-dependency-{n:06x}")
+    gold = factory.SubFactory(GoldFactory)
+    category = "dependency"
+    gold_dockerfile = "FROM local/bookworm-py:base\n"
+    dockerfile = "FROM local/bookworm-py:base\nRUN rm -rf /opt/venv/lib/python3.11/site-packages/six.py\n"
+    dockerfile_delta = "RUN rm -rf /opt/venv/lib/python3.11/site-packages/six.py\n"
+    fail_to_pass = factory.LazyFunction(lambda: ["tests/test_a.py::test_one"])
+    pass_to_pass = factory.LazyFunction(lambda: ["tests/test_a.py::test_two"])
+    failure_excerpts = factory.LazyFunction(lambda: {"tests/test_a.py::test_one": "ModuleNotFoundError: six"})
+
+    @factory.post_generation
+    def text(self, create, extracted, **kwargs):
+        """TaskFactory(text="...") writes revision 1 by the studio writer."""
+        if extracted is None:
+            return
+        from tasks.models import TaskRevision
+
+        TaskRevision.objects.create(task=self, number=1, instruction=extracted, instruction_hard=extracted,
+                                    source="writer")
+        self.version = 1
+        self.save(update_fields=["version"])

@@ -10,6 +10,7 @@ Dockerfile lines.
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import time
@@ -41,6 +42,13 @@ WRITE_HINT = re.compile(
     r"(>|\btee\b|\bsed\s+-i|\brm\b|\bmv\b|\bcp\b|\bchmod\b|\bchown\b|\bln\b|\btruncate\b|\bdd\b|"
     r"\bpip\b|\btouch\b|\bmkdir\b|\bunlink\b|\binstall\b|\bpatch\b|\bperl\s+-[a-z]*i|write)"
 )
+
+
+def grading_cmd(test_cmd: str) -> str:
+    """Keep going past a module that no longer imports, so the other modules' tests still count."""
+    if "pytest" in test_cmd and "--continue-on-collection-errors" not in test_cmd:
+        return f"{test_cmd} --continue-on-collection-errors"
+    return test_cmd
 
 
 @dataclass
@@ -95,6 +103,38 @@ def select_tests(stable: list[str], touched: set[str], surface: dict[str, Any], 
     return (first + rest)[:SAMPLE_SIZE]
 
 
+def _upper_dir(box: Sandbox) -> str | None:
+    """The container's overlay upper dir when the engine is local (fast, exact change detection)."""
+    try:
+        box.container.reload()
+        upper = box.container.attrs["GraphDriver"]["Data"]["UpperDir"]
+    except (KeyError, TypeError, AttributeError):
+        return None
+    return upper if upper and os.path.isdir(upper) else None
+
+
+def upper_fingerprint(upper: str) -> dict[str, tuple]:
+    """Every entry of the upper dir with its change time, size and mode: a second write to an
+    already-changed file shows here, where `docker diff` (paths only) would miss it."""
+    found: dict[str, tuple] = {}
+    stack = [upper]
+    while stack:
+        current = stack.pop()
+        try:
+            entries = list(os.scandir(current))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            found[entry.path[len(upper):] or "/"] = (st.st_ctime_ns, st.st_mtime_ns, st.st_size, st.st_mode)
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+    return found
+
+
 class _Loop:
     def __init__(self, client, spec, agent, context, emit, should_cancel):
         self.client, self.spec, self.agent, self.context = client, spec, agent, context
@@ -115,7 +155,8 @@ class _Loop:
             self.result.container_id = box.id
             self.box, self.out = box, out
             self.emit("status", {"status": "running", "message": f"container {box.id[:12]} from {self.spec.image}"}, 0, 0, 0)
-            self.diff = box.diff()
+            self.upper = _upper_dir(box)
+            self.diff = self._snapshot()
             self.agent.start(self.context)
             self._steps()
         except Exception as exc:  # Docker or agent failure: recorded, never raised to the job
@@ -125,6 +166,9 @@ class _Loop:
             box.remove()
             out.cleanup()
         return self.result
+
+    def _snapshot(self):
+        return upper_fingerprint(self.upper) if self.upper else self.box.diff()
 
     def _stop_reason(self, started: float) -> str:
         r, b = self.result, self.budget
@@ -186,11 +230,11 @@ class _Loop:
         limit = self.budget.command_timeout
         timeout = min(action.timeout or limit, limit)
         res = self.box.exec(action.command, timeout=timeout, max_output=OUTPUT_CAP, env=self.result.env or None)
-        after = self.box.diff()
+        after = self._snapshot()
         changed = after != self.diff
-        mutated = changed or bool(after and WRITE_HINT.search(action.command))
+        mutated = changed or bool(self.upper is None and after and WRITE_HINT.search(action.command))
         if changed:
-            self.touched |= {p for p, _ in set(after) - set(self.diff)}
+            self.touched |= _changed_paths(self.diff, after)
         self.diff = after
         if mutated:
             self.result.delta.append({"run": action.command, "ok": res.ok})
@@ -204,9 +248,9 @@ class _Loop:
     def _tests(self, ids: list[str] | None, *, tokens: tuple[int, int]) -> dict[str, Any]:
         selected = ids if ids is not None else select_tests(self.stable, self.touched,
                                                           self.context.surface, self.context.seed)
-        run = testrun.run_tests(self.box, self.out, test_cmd=self.spec.test_cmd, test_ids=selected,
+        run = testrun.run_tests(self.box, self.out, test_cmd=grading_cmd(self.spec.test_cmd), test_ids=selected,
                                 timeout=self.spec.test_timeout, env=self.result.env or None)
-        self.diff = self.box.diff()  # files a test wrote are not the agent's doing
+        self.diff = self._snapshot()  # files a test wrote are not the agent's doing
         checked = [t for t in (selected or self.stable) if t in set(self.stable)]
         newly = [t for t in checked if _outcome(run, t) != testrun.PASSED]
         recovered = [t for t in self.result.newly_failing if _outcome(run, t) == testrun.PASSED]
@@ -246,6 +290,12 @@ class _Loop:
             r.status = "no_task"
         r.reason = reason
         self.emit("status", {"status": r.status, "message": reason}, 0, 0, 0)
+
+
+def _changed_paths(before, after) -> set[str]:
+    if isinstance(after, dict):
+        return {p for p, v in after.items() if before.get(p) != v} | (set(before) - set(after))
+    return {p for p, _ in set(after) ^ set(before)}
 
 
 def _outcome(run: testrun.TestRun, test_id: str) -> str:

@@ -78,13 +78,15 @@ def giveaway_tokens(evidence: Evidence) -> set[str]:
 
 def _path_tokens(word: str) -> set[str]:
     out = set()
-    if "/" in word:
-        clean = word.strip("'\"();|&<>")
+    if re.fullmatch(r"[A-Z][A-Z0-9_]{3,}", word.split("=")[0]):
+        out.add(word.split("=")[0])
+    for piece in word.split("="):
+        clean = piece.strip("'\"();|&<>,")
+        if "/" not in clean:
+            continue
         if clean.count("/") >= 2 or clean.startswith("/"):
             out.add(clean.rstrip("/"))
-        out.update(p for p in re.split(r"[/=:]", clean) if "." in p or len(p) >= 6)
-    elif re.fullmatch(r"[A-Z][A-Z0-9_]{3,}", word.split("=")[0]):
-        out.add(word.split("=")[0])
+        out.update(p for p in re.split(r"[/:]", clean) if "." in p or len(p) >= 6)
     return {t for t in out if t}
 
 

@@ -15,6 +15,7 @@ import io
 import json
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,10 +23,11 @@ import docker
 
 from inversion.engine import labels as lbl
 from inversion.engine import testrun
-from inversion.engine.episode import stable_passing
+from inversion.engine.episode import grading_cmd, stable_passing
 from inversion.engine.sandbox import Limits, Sandbox
 
 REPAIR_PATH = "/tmp/studio-repair.sh"
+PARALLEL = 2  # validation containers at once
 
 
 def delta_lines(delta: list[dict[str, Any]]) -> list[str]:
@@ -135,7 +137,7 @@ class _Validator:
                 box.put_file(REPAIR_PATH, prepare.encode(), mode=0o755)
                 res = box.exec(f"bash {REPAIR_PATH}", timeout=self.spec.test_timeout, max_output=20_000)
                 log = f"$ bash {REPAIR_PATH}  (exit {res.exit_code})\n{res.output}\n"
-            run = testrun.run_tests(box, out, test_cmd=self.spec.test_cmd, test_ids=ids, timeout=self.spec.test_timeout)
+            run = testrun.run_tests(box, out, test_cmd=grading_cmd(self.spec.test_cmd), test_ids=ids, timeout=self.spec.test_timeout)
             run.output = log + run.output
             return run
         finally:
@@ -143,9 +145,11 @@ class _Validator:
             out.cleanup()
 
     def broken_runs(self) -> list[testrun.TestRun]:
+        n = max(2, self.spec.runs)
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:  # fresh containers, side by side
+            done = list(pool.map(lambda i: self.test_once("broken", i, None), range(n)))
         runs = []
-        for i in range(max(2, self.spec.runs)):
-            run = self.test_once("broken", i, None)
+        for i, run in enumerate(done):
             outcomes = {t: _outcome(run, t) for t in self.stable}
             failing = sum(1 for o in outcomes.values() if o != testrun.PASSED)
             self.v.runs.append(RuleRun("broken", i, failing > 0, outcomes, run.output[-20_000:], run.seconds))
@@ -166,9 +170,11 @@ class _Validator:
                   + (f"; {flips} flipped between runs (excluded)" if flips else ""))
         self.rule("p2p", True, f"{len(self.v.p2p)} tests pass in gold and in every broken run")
 
-    def script_check(self, rule: str, repair: str = "") -> bool:
+    def script_run(self, rule: str, repair: str = "") -> testrun.TestRun:
+        return self.test_once(rule, 0, self.v.f2p + self.v.p2p, prepare=repair)
+
+    def script_check(self, rule: str, run: testrun.TestRun) -> bool:
         ids = self.v.f2p + self.v.p2p
-        run = self.test_once(rule, 0, ids, prepare=repair)
         outcomes = {t: _outcome(run, t) for t in ids}
         success = all(o == testrun.PASSED for o in outcomes.values())
         ok = not success if rule == "nop" else success
@@ -189,11 +195,17 @@ class _Validator:
         self.classify(self.broken_runs())
         if not self.v.f2p:
             return self.v
-        if not self.script_check("nop"):
-            return self.v
-        if self.spec.repair_script.strip():
-            self.script_check("oracle", self.spec.repair_script)
-        else:
+        repair = self.spec.repair_script.strip()
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:  # nop and oracle are independent
+            nop = pool.submit(self.script_run, "nop")
+            oracle = pool.submit(self.script_run, "oracle", self.spec.repair_script) if repair else None
+            if not self.script_check("nop", nop.result()):
+                if oracle is not None:
+                    oracle.result()
+                return self.v
+            if oracle is not None:
+                self.script_check("oracle", oracle.result())
+        if not repair:
             self.v.oracle_missing = True
             self.rules_missing_oracle()
         self.v.ok = not self.v.failed_rule

@@ -7,6 +7,7 @@ over to the validate queue by job *name*, so inversion never imports tasks.
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -193,3 +194,16 @@ def episode_summary(episode: Episode) -> dict[str, Any]:
     return {"id": episode.pk, "status": episode.status, "task_id": task.pk if task else None,
             "failed_rule": episode.failed_rule or None, "steps": episode.steps,
             "total_tokens": episode.total_tokens, "category": episode.category or None, "reason": episode.reason}
+
+
+def episode_batch_wait(*, episodes: list[Episode], timeout: float = 3600, poll: float = 0.5) -> list[Episode]:
+    """Block until every episode has left the active states (CLI, bench); returns them fresh."""
+    ids = [e.pk for e in episodes]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not Episode.objects.filter(pk__in=ids, status__in=Episode.ACTIVE).exists():
+            break
+        time.sleep(poll)
+    else:
+        raise ApplicationError(f"episodes still running after {timeout:.0f} s", {"episodes": ids})
+    return list(Episode.objects.filter(pk__in=ids).select_related("task").order_by("pk"))

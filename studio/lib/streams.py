@@ -12,6 +12,8 @@ with its own latest seq.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -20,6 +22,13 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
+
+
+# Many viewers of one stream get the same live event at once: the first to ask loads and renders
+# the rows after its seq, the others (same stream, same position) await that result instead of
+# querying again. A result is reused only if its load started after the wanted seq was stored.
+_SHARED: dict[tuple[str, int], tuple[int, float, asyncio.Future]] = {}
+_SHARED_TTL = 2.0
 
 
 class SeqStreamConsumer(AsyncWebsocketConsumer):
@@ -66,12 +75,33 @@ class SeqStreamConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def studio_event(self, message: dict) -> None:
-        if message.get("seq", 0) <= self.last_seq:
+        seq = message.get("seq", 0)
+        if seq <= self.last_seq:
             return
-        await self._send_after()
+        await self._send_after(wanted=seq)
 
-    async def _send_after(self) -> None:
-        rows = await database_sync_to_async(self.load_rows)(self.last_seq)
+    async def _rows_after(self, after: int, wanted: int) -> list[tuple[int, str]]:
+        key, now = (self.group, after), time.monotonic()
+        hit = _SHARED.get(key)
+        if (hit and hit[0] >= wanted and now - hit[1] < _SHARED_TTL
+                and hit[2].get_loop() is asyncio.get_running_loop()):
+            return await asyncio.shield(hit[2])
+        future = asyncio.ensure_future(database_sync_to_async(self.load_rows)(after))
+        _SHARED[key] = (wanted, now, future)
+        if len(_SHARED) > 512:
+            for k in [k for k, v in _SHARED.items() if now - v[1] >= _SHARED_TTL]:
+                _SHARED.pop(k, None)
+        try:
+            return await asyncio.shield(future)
+        except Exception:
+            _SHARED.pop(key, None)
+            raise
+
+    async def _send_after(self, wanted: int = 0) -> None:
+        if wanted:
+            rows = await self._rows_after(self.last_seq, wanted)
+        else:  # connecting: always a fresh snapshot
+            rows = await database_sync_to_async(self.load_rows)(self.last_seq)
         for seq, html in rows:
             if seq <= self.last_seq:
                 continue

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import yaml
 
-from studio.lib.exceptions import ApplicationError
 from tasks.exporters.base import SCRIPT, Files, TaskExport, run_pytest_lines, test_ids_file, text
 from tasks.exporters.harbor import solve_sh
-
-RESERVED = {"task.yaml", "Dockerfile", "docker-compose.yaml", "run-tests.sh", "solution.sh", "tests"}
 
 COMPOSE = """services:
   client:
     build:
+      context: environment
       dockerfile: Dockerfile
     image: ${T_BENCH_TASK_DOCKER_CLIENT_IMAGE_NAME}
     container_name: ${T_BENCH_TASK_DOCKER_CLIENT_CONTAINER_NAME}
@@ -61,14 +59,15 @@ def unique_instructions(tasks: list[TaskExport]) -> dict[str, str]:
 
 
 def tb1_files(task: TaskExport, prefix: str, instruction: str) -> Files:
+    """The image builds from `environment/` (Dockerfile + source snapshot), so a `COPY .` in the
+    Dockerfile never ships solution.sh or the graders into the image; `Dockerfile` at the top is the
+    same file, for readers."""
     root = f"{prefix}{task.export_id}/"
-    clash = sorted(name for name in task.context if name.split("/")[0] in RESERVED)
-    if clash:
-        raise ApplicationError(f"{task.export_id}: build context files clash with tb1 files: {', '.join(clash)}")
-    files: Files = {f"{root}{name}": item for name, item in task.context.items()}
+    files: Files = {f"{root}environment/{name}": item for name, item in task.context.items()}
     files.update({
         f"{root}task.yaml": text(task_yaml(task, instruction)),
         f"{root}Dockerfile": text(task.dockerfile),
+        f"{root}environment/Dockerfile": text(task.dockerfile),
         f"{root}docker-compose.yaml": text(COMPOSE),
         f"{root}run-tests.sh": text(run_tests_sh(task), SCRIPT),
         f"{root}tests/test_ids.txt": test_ids_file(task),

@@ -12,12 +12,19 @@ RUN = {
     "function": {
         "name": "run_command",
         "description": "Run a shell command",
-        "parameters": {"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]},
+        "parameters": {
+            "type": "object",
+            "properties": {"command": {"type": "string"}},
+            "required": ["command"],
+        },
     },
 }
 FINISH = {
     "type": "function",
-    "function": {"name": "finish", "parameters": {"type": "object", "properties": {"summary": {"type": "string"}}}},
+    "function": {
+        "name": "finish",
+        "parameters": {"type": "object", "properties": {"summary": {"type": "string"}}},
+    },
 }
 MESSAGES = [{"role": "system", "content": "You break things."}, {"role": "user", "content": "Go."}]
 
@@ -34,7 +41,9 @@ def test_auto_mode_sends_tool_choice_auto_and_parses_tool_call_and_usage(chat_se
     assert [tool["function"]["name"] for tool in sent["tools"]] == ["run_command", "finish"]
     assert sent["messages"] == MESSAGES and sent["max_tokens"] == 77 and sent["model"] == "m"
     assert reply.error == ""
-    assert [(call.name, call.arguments) for call in reply.tool_calls] == [("run_command", {"command": "ls /"})]
+    assert [(call.name, call.arguments) for call in reply.tool_calls] == [
+        ("run_command", {"command": "ls /"})
+    ]
     assert (reply.prompt_tokens, reply.completion_tokens) == (321, 12)
 
 
@@ -45,7 +54,10 @@ def test_named_mode_sends_the_requested_tool_or_the_single_tool(chat_server):
     assert chat_server.last_request["tool_choice"] == {"type": "function", "function": {"name": "finish"}}
     assert reply.tool_calls[0].arguments == {"summary": "done"}
     client.complete(MESSAGES, [RUN])
-    assert chat_server.last_request["tool_choice"] == {"type": "function", "function": {"name": "run_command"}}
+    assert chat_server.last_request["tool_choice"] == {
+        "type": "function",
+        "function": {"name": "run_command"},
+    }
 
 
 def test_named_mode_without_a_name_among_many_tools_is_a_programming_error(chat_server):
@@ -150,3 +162,27 @@ def test_fallback_answers_when_the_script_runs_out(chat_server):
 )
 def test_parse_json_leniently(text, expected):
     assert parse_json_leniently(text) == expected
+
+
+def test_client_from_settings_uses_settings_and_per_episode_overrides(settings, chat_server):
+    from inversion.services.llm import client_from_settings
+    from studio.lib.exceptions import ApplicationError
+
+    settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY, settings.STUDIO_LLM_MODEL = "", "", ""
+    with pytest.raises(ApplicationError, match="no LLM endpoint"):
+        client_from_settings()
+    settings.OPENAI_BASE_URL, settings.STUDIO_LLM_MODEL = chat_server.base_url, "from-settings"
+    settings.STUDIO_LLM_TOOL_CHOICE = "named"
+    chat_server.tool_call("run_command", {"command": "true"}).text("ok")
+    client_from_settings().complete(MESSAGES, [RUN])
+    assert chat_server.last_request["model"] == "from-settings"
+    assert chat_server.last_request["tool_choice"]["function"]["name"] == "run_command"
+    client_from_settings({"model": "per-episode", "tool_choice_mode": "auto", "base_url": ""}).complete(
+        MESSAGES, [RUN]
+    )
+    assert (
+        chat_server.last_request["model"] == "per-episode"
+        and chat_server.last_request["tool_choice"] == "auto"
+    )
+    with pytest.raises(ApplicationError, match="bad LLM settings"):
+        client_from_settings({"tool_choice_mode": "sometimes"})

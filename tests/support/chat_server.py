@@ -34,8 +34,9 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 Reply = Callable[[dict], tuple[int, dict]]
 
@@ -47,7 +48,10 @@ class ChatServer:
         self._script: deque[tuple[Reply, float]] = deque()
         self._lock = threading.Lock()
         self._counter = 0
-        self.fallback: tuple[Reply, float] = (self._error_reply(500, "chat_server: no scripted reply left"), 0.0)
+        self.fallback: tuple[Reply, float] = (
+            self._error_reply(500, "chat_server: no scripted reply left"),
+            0.0,
+        )
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -80,13 +84,18 @@ class ChatServer:
     def tool_call(self, name: str, arguments: dict | str, *, content: str = "", **opts: Any) -> ChatServer:
         return self.tool_calls([(name, arguments)], content=content, **opts)
 
-    def tool_calls(self, calls: list[tuple[str, dict | str]], *, content: str = "", **opts: Any) -> ChatServer:
+    def tool_calls(
+        self, calls: list[tuple[str, dict | str]], *, content: str = "", **opts: Any
+    ) -> ChatServer:
         def build(request: dict) -> tuple[int, dict]:
             tool_calls = [
                 {
                     "id": f"call_{self._next_id()}",
                     "type": "function",
-                    "function": {"name": name, "arguments": args if isinstance(args, str) else json.dumps(args)},
+                    "function": {
+                        "name": name,
+                        "arguments": args if isinstance(args, str) else json.dumps(args),
+                    },
                 }
                 for name, args in calls
             ]
@@ -134,7 +143,9 @@ class ChatServer:
     def remaining(self) -> int:
         return len(self._script)
 
-    def completion(self, message: dict, *, finish_reason: str = "stop", usage: tuple[int, int] = (10, 5)) -> dict:
+    def completion(
+        self, message: dict, *, finish_reason: str = "stop", usage: tuple[int, int] = (10, 5)
+    ) -> dict:
         """A full response body around `message` (for `raw`/`reply` users)."""
         return self._completion({}, message, finish_reason, "", usage)
 

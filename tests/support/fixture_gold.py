@@ -114,3 +114,18 @@ class ScriptedAgent(Agent):
         if isinstance(step, Decision):
             return step
         return Decision(step, thought=f"scripted: {type(step).__name__}", prompt_tokens=3, completion_tokens=2)
+
+
+SURFACE = {
+    "python": {"executable": "/opt/venv/bin/python", "version": "3.11.2", "prefix": "/opt/venv",
+               "base_prefix": "/usr", "site_packages": SITE},
+    "modules": {"stdlib": ["json", "os", "sys"],
+                "site": [{"name": "tinydep", "file": DEP, "dist": "", "version": ""},
+                         {"name": "pytest", "file": f"{SITE}/pytest/__init__.py", "dist": "pytest", "version": "8.3.5"}],
+                "project": [{"name": "tinyproj", "file": "/testbed/tinyproj/__init__.py"}]},
+    "shared_libs": [], "executables": [],
+    "packages": [{"name": "pytest", "version": "8.3.5"}],
+    "per_file": {"tests/test_core.py": {"modules": ["tinyproj", "json"], "shared_libs": []},
+                 "tests/test_dep.py": {"modules": ["tinydep"], "shared_libs": []}},
+    "test_files": ["tests/test_core.py", "tests/test_dep.py"],
+}

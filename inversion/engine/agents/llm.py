@@ -147,18 +147,19 @@ class LLMAgent(Agent):
         self._observe(last)
         reply = self.client.complete(self.messages, self.tools, tool_name="act")
         used = {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
-        if reply.error:
-            return Decision(None, error=f"model request failed: {reply.error}", **used)
         call = reply.tool_calls[0] if reply.tool_calls else None
-        if call is not None:
+        if call is not None:  # recorded even when broken, so the error goes back as its result
             self.messages.append({"role": "assistant", "content": reply.content or None, "tool_calls": [
                 {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.raw_arguments}}]})
             self.pending_call = call.id
+            if call.error or call.arguments is None:
+                return Decision(None, thought=reply.content, error=f"bad tool call: {call.error or reply.error}", **used)
             args = call.arguments
-            if call.error or args is None:
-                return Decision(None, thought=reply.content, error=f"could not parse the tool arguments: {call.error}", **used)
         else:
-            self.messages.append({"role": "assistant", "content": reply.content or ""})
+            if reply.content:
+                self.messages.append({"role": "assistant", "content": reply.content})
+            if reply.error:
+                return Decision(None, thought=reply.content, error=f"model reply unusable: {reply.error}", **used)
             from inversion.engine.llm.client import parse_json_leniently
 
             args = parse_json_leniently(reply.content or "")

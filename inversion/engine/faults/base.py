@@ -13,6 +13,7 @@ import importlib
 import os
 import random
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,17 @@ RUNNER_MODULES = {
     "pip", "pkg_resources", "tomli", "exceptiongroup", "colorama", "pygments", "studio_pytest_plugin",
     "site", "sitecustomize", "usercustomize", "__main__", "encodings", "importlib", "os", "sys", "io",
     "abc", "codecs", "typing", "re", "enum", "functools", "collections", "types", "warnings",
+}
+# Stdlib modules the runner and its fixtures pull in on the side (tmp_path -> getpass -> pwd ...):
+# a test rarely depends on them directly, so breaking them tends to break nothing.
+PLUMBING = {
+    "pwd", "grp", "getpass", "sysconfig", "tempfile", "shutil", "fnmatch", "glob", "stat", "errno",
+    "posixpath", "genericpath", "linecache", "tokenize", "token", "traceback", "inspect", "dis",
+    "opcode", "ast", "textwrap", "string", "bisect", "heapq", "weakref", "copy", "copyreg",
+    "operator", "keyword", "reprlib", "contextlib", "signal", "selectors", "threading", "atexit",
+    "gc", "time", "math", "itertools", "struct", "binascii", "base64", "select", "fcntl", "posix",
+    "marshal", "builtins", "zipimport", "pathlib", "ntpath", "uuid", "platform", "unicodedata",
+    "termios", "tty", "pty", "array", "zlib_ng",
 }
 CORE_EXECUTABLES = {"bash", "sh", "env", "dash", "python", "python3", "ls", "cat", "sleep"}
 
@@ -168,7 +180,8 @@ def package_root(module: dict[str, Any]) -> str:
 
 def stdlib_modules(surface: dict[str, Any]) -> set[str]:
     names = {top(n) for n in (surface.get("modules") or {}).get("stdlib", [])}
-    return {n for n in names if n not in RUNNER_MODULES and not n.startswith("_")}
+    names &= set(sys.stdlib_module_names)
+    return {n for n in names if n not in RUNNER_MODULES | PLUMBING and not n.startswith("_")}
 
 
 def used_modules(surface: dict[str, Any]) -> set[str]:

