@@ -34,6 +34,10 @@ class TestDeps:
         return {"extras": self.extras, "requirement_files": self.requirement_files, "packages": self.packages}
 
 
+def is_installable(root: Path) -> bool:
+    return (root / "pyproject.toml").exists() or (root / "setup.py").exists()
+
+
 def detect_test_deps(root: Path) -> TestDeps:
     deps = TestDeps(extras=_extras(root))
     deps.requirement_files = _requirement_files(root)
@@ -106,9 +110,11 @@ def _tox_deps(root: Path) -> tuple[list[str], list[str]]:
     return files, packages
 
 
-def install_command(deps: TestDeps) -> str:
-    target = "." + (f"[{','.join(deps.extras)}]" if deps.extras else "")
-    parts = ["pip", "install", shlex.quote(target)]
+def install_command(deps: TestDeps, *, installable: bool = True) -> str:
+    """`installable` is False for a bare directory of modules (no pyproject/setup.py)."""
+    parts = ["pip", "install"]
+    if installable:
+        parts.append(shlex.quote("." + (f"[{','.join(deps.extras)}]" if deps.extras else "")))
     for req in deps.requirement_files:
         parts += ["-r", shlex.quote(req)]
     parts += [shlex.quote(p) for p in deps.packages]
@@ -128,6 +134,8 @@ def synthesize(*, base_image: str, install_cmd: str, with_ca: bool) -> str:
     lines += [
         f"RUN python3 -m venv {VENV}",
         f"ENV PATH={VENV}/bin:$PATH VIRTUAL_ENV={VENV}",
+        # Without `wheel` old pip falls back to `setup.py install` (egg-info, no RECORD of files).
+        "RUN pip install --upgrade pip setuptools wheel",
         f"COPY {SOURCE_DIR}/ {TESTBED}/",
         f"WORKDIR {TESTBED}",
         f"RUN {_one_line(install_cmd)}",

@@ -78,12 +78,15 @@ def build_image(
     ca_bundle: bytes = b"",
     on_line: LineCallback = lambda line: None,
     timeout: float = 1800,
+    nocache: bool = False,
 ) -> BuildResult:
+    """Reuse the image `tag` when it exists (unless `nocache`), else build it streaming lines."""
     started = time.monotonic()
     try:
         image = client.images.get(tag)
-        on_line(f"image {tag} exists ({image.short_id}); reusing it")
-        return BuildResult(image.id, True, time.monotonic() - started)
+        if not nocache:
+            on_line(f"image {tag} exists ({image.short_id}); reusing it")
+            return BuildResult(image.id, True, time.monotonic() - started)
     except ImageNotFound:
         pass
     image_id, error = "", ""
@@ -93,7 +96,7 @@ def build_image(
         try:
             stream = client.api.build(
                 fileobj=ctx, custom_context=True, tag=tag, labels=labels, network_mode="host",
-                rm=True, forcerm=True, decode=True, timeout=timeout, container_limits=BUILD_LIMITS,
+                rm=True, forcerm=True, decode=True, timeout=timeout, container_limits=BUILD_LIMITS, nocache=nocache,
             )
             for chunk in stream:
                 if "stream" in chunk:

@@ -28,6 +28,8 @@ for dist in md.distributions():
     for f in dist.files or []:
         owners[os.path.realpath(str(dist.locate_file(f)))] = (name, version)
 files = {p: owners.get(os.path.realpath(p)) for p in req["files"]}
+top = {k: v[0] for k, v in md.packages_distributions().items() if v}
+versions = {x["name"]: x["version"] for x in packages}
 debs = {}
 def dpkg(paths):
     if not paths or not shutil.which("dpkg"):
@@ -48,7 +50,8 @@ for cand, p in alias.items():
     if cand in debs:
         debs.setdefault(p, debs[cand])
 exes = {e: (e if e.startswith("/") else shutil.which(e)) for e in req["exes"]}
-json.dump({"files": files, "debs": debs, "exes": exes, "packages": packages}, open(sys.argv[2], "w"))
+json.dump({"files": files, "debs": debs, "exes": exes, "packages": packages, "top_level": top,
+           "versions": versions}, open(sys.argv[2], "w"))
 '''
 
 
@@ -74,6 +77,12 @@ def image_info(sandbox: Sandbox, out: testrun.OutDir, raw: dict, timeout: float 
         return {}
 
 
+def _by_top_level(module: str, info: dict) -> tuple[str | None, str | None]:
+    """Fallback when RECORD lacks the file (egg-info installs): the top-level import name's dist."""
+    dist = (info.get("top_level") or {}).get(module.split(".")[0])
+    return dist, (info.get("versions") or {}).get(dist) if dist else None
+
+
 def summarize(raw: dict, info: dict) -> dict:
     """The GoldEnvironment.surface shape documented in docs/architecture.md."""
     python = raw.get("python") or {}
@@ -89,7 +98,7 @@ def summarize(raw: dict, info: dict) -> dict:
         elif path.startswith(TESTBED + "/"):
             project.append({"name": name, "file": path})
         elif any(path.startswith(d + "/") for d in site_dirs):
-            dist, version = owners.get(path) or (None, None)
+            dist, version = owners.get(path) or _by_top_level(name, info)
             site.append({"name": name, "file": path, "dist": dist, "version": version})
         elif path.startswith(f"{base}/lib/python"):
             stdlib.append(name)
@@ -97,7 +106,7 @@ def summarize(raw: dict, info: dict) -> dict:
             other.append({"name": name, "file": path})
     debs = info.get("debs") or {}
     libs = [
-        {"path": p, "name": os.path.basename(p), "package": debs.get(p)}
+        {"path": p, "name": os.path.basename(p), "package": debs.get(p), "dist": (owners.get(p) or [None])[0]}
         for p in sorted(raw.get("shared_libs") or [])
     ]
     resolved = info.get("exes") or {}

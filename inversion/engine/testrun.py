@@ -127,8 +127,13 @@ def run_tests(
         junit_host.unlink()
     if not run.outcomes:
         run.error = _no_results_reason(result)
-        for tid in test_ids or []:
-            run.outcomes[tid] = TestOutcome(tid, ERROR, 0.0, run.error)
+    missing = [tid for tid in test_ids or [] if tid not in run.outcomes]
+    if missing:
+        # A requested test with no result did not run: a collection error elsewhere in the
+        # file or session stopped it. It counts as an error, with what pytest reported.
+        reason = run.error or _collection_errors(run.outcomes) or _no_results_reason(result)
+        for tid in missing:
+            run.outcomes[tid] = TestOutcome(tid, ERROR, 0.0, reason)
     if surface_host.exists():
         try:
             run.surface = json.loads(surface_host.read_text())
@@ -136,6 +141,12 @@ def run_tests(
             run.surface = None
         surface_host.unlink()
     return run
+
+
+def _collection_errors(outcomes: dict[str, TestOutcome]) -> str:
+    """JUnit reports a collection error as a case named after the module, without '::'."""
+    errors = [o.message for tid, o in outcomes.items() if o.outcome == ERROR and "::" not in tid]
+    return "\n".join(errors)[:MESSAGE_LIMIT]
 
 
 def _no_results_reason(result: ExecResult) -> str:

@@ -41,13 +41,16 @@ def gold_dockerfile(*, repository: Repository) -> str:
     """The Dockerfile the next build uses: the curator's override or the synthesized one."""
     if repository.dockerfile_override.strip():
         return repository.dockerfile_override
-    install = repository.install_cmd or dfile.install_command(dfile.detect_test_deps(Path(repository.snapshot_path)))
+    root = Path(repository.snapshot_path)
+    install = repository.install_cmd or dfile.install_command(
+        dfile.detect_test_deps(root), installable=dfile.is_installable(root)
+    )
     return dfile.synthesize(
         base_image=settings.STUDIO_BASE_IMAGE, install_cmd=install, with_ca=bool(_ca_bundle())
     )
 
 
-def gold_prepare(*, repository: Repository) -> GoldEnvironment:
+def gold_prepare(*, repository: Repository, reuse: bool = True) -> GoldEnvironment:
     """A ready gold with the same content hash whose image still exists, else a new queued gold."""
     if not Path(repository.snapshot_path).is_dir():
         raise ApplicationError(f"the sources of {repository.name} are missing; add the repository again")
@@ -57,7 +60,7 @@ def gold_prepare(*, repository: Repository) -> GoldEnvironment:
     ready = repository.golds.filter(
         status=GoldEnvironment.Status.READY, content_hash=chash, test_cmd=test_cmd
     ).first()
-    if ready and _image_exists(ready.image):
+    if reuse and ready and _image_exists(ready.image):
         ready.cached = True  # returned without building or testing again
         return ready
     return GoldEnvironment.objects.create(
@@ -116,8 +119,11 @@ def _set(gold: GoldEnvironment, log: _LogWriter | None = None, **fields) -> None
     gold.save(update_fields=list(fields))
 
 
-def gold_execute(*, gold: GoldEnvironment) -> GoldEnvironment:
-    """Build the image (or reuse it) and take the baseline; the gold ends ready or failed."""
+def gold_execute(*, gold: GoldEnvironment, nocache: bool = False) -> GoldEnvironment:
+    """Build the image (or reuse it) and take the baseline; the gold ends ready or failed.
+
+    `nocache` rebuilds every layer (benchmarks, or a curator distrusting the layer cache).
+    """
     if gold.status == GoldEnvironment.Status.READY:
         return gold
     log = _LogWriter(gold)
@@ -134,7 +140,7 @@ def gold_execute(*, gold: GoldEnvironment) -> GoldEnvironment:
         built = engine.build_image(
             client, snapshot=Path(repo.snapshot_path), dockerfile=gold.dockerfile, tag=gold.image,
             labels=lbl.labels("gold", f"repo:{repo.id}", settings.STUDIO_INSTANCE),
-            ca_bundle=_ca_bundle(), on_line=log,
+            ca_bundle=_ca_bundle(), on_line=log, nocache=nocache,
         )
         if built.error:
             _set(gold, log, status=GoldEnvironment.Status.FAILED, error=f"build failed: {built.error}",
@@ -162,10 +168,10 @@ def gold_execute(*, gold: GoldEnvironment) -> GoldEnvironment:
     return gold
 
 
-def gold_build(*, repository: Repository) -> GoldEnvironment:
-    """Synchronous build (CLI, bench): reuse a ready gold or build one now."""
-    gold = gold_prepare(repository=repository)
-    return gold_execute(gold=gold)
+def gold_build(*, repository: Repository, nocache: bool = False) -> GoldEnvironment:
+    """Synchronous build (CLI, bench): reuse a ready gold or build one now (`nocache`: always)."""
+    gold = gold_prepare(repository=repository, reuse=not nocache)
+    return gold_execute(gold=gold, nocache=nocache)
 
 
 def gold_enqueue(*, repository: Repository) -> GoldEnvironment:

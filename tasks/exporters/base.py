@@ -33,6 +33,7 @@ class TaskExport:
     repair_script: str
     test_cmd: str = "python -m pytest"
     workdir: str = "/testbed"
+    venv_bin: str = "/opt/venv/bin"
     validation: dict[str, Any] = field(default_factory=dict)
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -60,9 +61,16 @@ def test_ids_file(task: TaskExport) -> tuple[bytes, int]:
     return text("\n".join(task.test_ids))
 
 
+def path_line(task: TaskExport) -> str:
+    """tb runs scripts in a tmux login shell, whose /etc/profile drops the image's ENV PATH: put the
+    gold's venv first again so tests and solutions use the same interpreter as in validation."""
+    return f'export PATH="{task.venv_bin}:$PATH"'
+
+
 def run_pytest_lines(task: TaskExport, ids_path: str) -> list[str]:
-    """Shell lines running the graded tests with the gold's interpreter (the image's PATH, /opt/venv)."""
+    """Shell lines running the graded tests with the gold's interpreter (/opt/venv first on PATH)."""
     return [
+        path_line(task),
         "export PAGER=cat GIT_PAGER=cat PYTHONDONTWRITEBYTECODE=1",
         f"cd {task.workdir}",
         f'mapfile -t ids < "{ids_path}"',

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomli_w
 
-from tasks.exporters.base import SCRIPT, Files, TaskExport, run_pytest_lines, test_ids_file, text
+from tasks.exporters.base import SCRIPT, Files, TaskExport, path_line, run_pytest_lines, test_ids_file, text
 
 SCHEMA_VERSION = "1.4"
 
@@ -52,10 +52,11 @@ exit 0
 
 
 def solve_sh(task: TaskExport) -> str:
+    """The validated repair script, run by bash with the gold's PATH (see `path_line`)."""
     script = task.repair_script.strip("\n")
-    if not script.startswith("#!"):
-        script = "#!/bin/bash\n" + script
-    return script
+    if script.startswith("#!"):
+        script = script.split("\n", 1)[1] if "\n" in script else ""
+    return f"#!/bin/bash\n{path_line(task)}\nexport PAGER=cat GIT_PAGER=cat\n{script}"
 
 
 def harbor_files(task: TaskExport, prefix: str) -> Files:

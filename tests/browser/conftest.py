@@ -22,8 +22,24 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _read_uncommitted(sender, connection, **kwargs) -> None:
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA read_uncommitted = 1")
+
+
 def _serve(monkeypatch, lifespan: str):
+    """The test DB is SQLite's shared-cache memory DB; its table locks do not wait, so a reader in
+    one thread makes the worker's INSERT fail with "table is locked". Readers that skip read locks
+    (read_uncommitted, which is what shared cache allows) keep the server and the worker apart."""
     import uvicorn
+    from django.db import connection
+    from django.db.backends.signals import connection_created
+
+    connection_created.connect(_read_uncommitted)
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        _read_uncommitted(None, connection)
 
     from studio.asgi import application
 
@@ -40,6 +56,7 @@ def _serve(monkeypatch, lifespan: str):
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+    connection_created.disconnect(_read_uncommitted)
 
 
 @pytest.fixture
@@ -54,11 +71,12 @@ def live_url_worker(browser, transactional_db, monkeypatch):
     yield from _serve(monkeypatch, "on")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(django_db_setup):
     """Playwright's sync API keeps an event loop running in this thread, which makes Django refuse
     plain ORM calls; the test database exists before it starts and, while it runs, the flag below
-    tells Django the synchronous calls are intended."""
+    tells Django the synchronous calls are intended. Module scope: the loop must be gone before
+    other modules' asyncio tests run."""
     import os
 
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")

@@ -3,7 +3,7 @@ a curator launches a built-in-agent episode on a ready gold, watches it live, op
 edits its text; a reviewer approves; the curator adds it to a catalog and downloads the export.
 
 The repository form and gold build log belong to the gold pages; until they exist this test
-starts from a ready gold built from the fixture project (tests/support/fixture_gold.py)."""
+starts from a ready gold built from the fault-fixture project (tests/inversion/test_faults_fixture.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 
 from tests.browser.conftest import login, shot
 from tests.factories import GoldFactory, UserFactory
-from tests.support.fixture_gold import ensure_gold_image, measure_baseline
+from tests.inversion.test_faults_fixture import SURFACE, ensure_faults_image
+from tests.support.fixture_gold import measure_baseline
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker]
 
@@ -22,9 +23,10 @@ EPISODE_TIMEOUT_MS = 4 * 60 * 1000
 
 @pytest.fixture
 def ready_gold(docker_client, base_image):
-    image, dockerfile = ensure_gold_image(docker_client, base_image)
-    return GoldFactory(image=image, dockerfile=dockerfile, baseline=measure_baseline(docker_client, image),
-                       test_cmd="python -m pytest", repository__name="tinyproj")
+    """A ready gold with a real surface (the fault-fixture project), so the built-in agent finds targets."""
+    image = ensure_faults_image(docker_client, base_image)
+    return GoldFactory(image=image, dockerfile=f"FROM {image}\n", surface=SURFACE, test_cmd="python -m pytest",
+                       baseline=measure_baseline(docker_client, image), repository__name="calcproj")
 
 
 def test_curate_watch_review_approve_catalog_export(live_url_worker, browser, ready_gold, tmp_path):
@@ -39,7 +41,6 @@ def test_curate_watch_review_approve_catalog_export(live_url_worker, browser, re
     page.fill("input[name=count]", "1")
     page.click("#launch")
     page.wait_for_url(f"{url}/episodes/*/")
-    shot(page, "debug-after-launch")
     page.wait_for_function("document.querySelector('[ws-connect]').dataset.live === 'live'")
     page.wait_for_selector("#events .event-command", timeout=EPISODE_TIMEOUT_MS)  # a step arrives live
     page.wait_for_selector("#episode-status[data-active='0']", timeout=EPISODE_TIMEOUT_MS)
@@ -52,7 +53,7 @@ def test_curate_watch_review_approve_catalog_export(live_url_worker, browser, re
     page.click("#open-task")
     page.wait_for_selector("#text-form")
 
-    page.fill("#id_instruction", "The tests of tinyproj fail after an update.\n\n**Hint:** check what the tests import.")
+    page.fill("#id_instruction", "The tests of calcproj fail after an update.\n\n**Hint:** check what the tests import.")
     page.wait_for_selector("#preview strong")
     page.click("#save-text")
     page.wait_for_selector("text=Saved a new revision.")
@@ -79,5 +80,8 @@ def test_curate_watch_review_approve_catalog_export(live_url_worker, browser, re
     target = tmp_path / "export.zip"
     info.value.save_as(target)
     with zipfile.ZipFile(target) as zf:
-        assert any("tinyproj" in name for name in zf.namelist())
+        assert any("calcproj" in name for name in zf.namelist())
+    for path, name in (("/", "dashboard"), ("/episodes/", "episodes"), ("/tasks/", "tasks")):
+        page.goto(f"{url}{path}")
+        shot(page, name)
     alice_ctx.close()

@@ -81,3 +81,13 @@ def test_subset_and_broken_interpreter(suite_box):
     broken = testrun.run_tests(box, out, test_ids=["tests/test_mod.py::test_sqlite"])
     assert broken.outcomes["tests/test_mod.py::test_sqlite"].outcome == "error"
     assert "pytest wrote no results" in broken.error
+
+
+@pytest.mark.docker
+def test_requested_tests_stopped_by_a_collection_error_count_as_errors(suite_box):
+    box, out = suite_box
+    box.put_file("/testbed/tests/test_broken.py", b"import no_such_module_here\n\ndef test_x():\n    pass\n")
+    run = testrun.run_tests(box, out, test_ids=["tests/test_mod.py::test_sqlite", "tests/test_broken.py::test_x"])
+    assert run.outcomes["tests/test_broken.py::test_x"].outcome == "error"
+    assert "no_such_module_here" in run.outcomes["tests/test_broken.py::test_x"].message
+    assert run.outcomes["tests/test_mod.py::test_sqlite"].outcome in ("passed", "error")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import time
 import uuid
@@ -22,7 +23,15 @@ from tests.support.images import PYTEST_DOCKERFILE
 ROOT = Path(__file__).resolve().parents[2]
 HARBOR = ROOT / ".harness-venv" / "harbor" / "bin" / "harbor"
 TB = ROOT / ".harness-venv" / "tb" / "bin" / "tb"
-GOLD_DOCKERFILE = PYTEST_DOCKERFILE + "COPY . /testbed/\n"
+
+
+def gold_dockerfile(base: str) -> str:
+    """The cached pytest image's lines (its pip layer needs no network again) + the source."""
+    return PYTEST_DOCKERFILE.format(base=base) + "COPY . /testbed/\n"
+
+# This engine has no default bridge network: BuildKit (compose's default builder) fails every RUN
+# with "network bridge not found"; the classic builder runs them (and shares the gold's layer cache).
+HARNESS_ENV = {**os.environ, "DOCKER_BUILDKIT": "0"}
 
 
 @dataclass
@@ -40,31 +49,34 @@ PROJECTS = [
     Project(
         name="tinycalc",
         files={
-            "tinycalc.py": "import json\n\ndef add(a, b):\n    return a + b\n\ndef dump(x):\n    return json.dumps(x)\n",
-            "tests/test_calc.py": "from tinycalc import add, dump\n\ndef test_add():\n    assert add(2, 3) == 5\n\n"
-                                  "def test_dump():\n    assert dump([1]) == '[1]'\n\n"
-                                  "def test_dump_dict():\n    assert dump({'a': 1}) == '{\"a\": 1}'\n",
+            "tinycalc.py": "def add(a, b):\n    return a + b\n\n"
+                           "def average(xs):\n    import statistics\n\n    return statistics.mean(xs)\n",
+            "tests/test_calc.py": "from tinycalc import add, average\n\ndef test_add():\n    assert add(2, 3) == 5\n\n"
+                                  "def test_average():\n    assert average([1, 2, 3]) == 2\n\n"
+                                  "def test_average_one():\n    assert average([4]) == 4\n",
         },
-        delta="printf 'import sys\\nsys.modules[\"json\"] = None\\n' > $(python -c 'import site; print(site.getsitepackages()[0])')/sitecustomize.py",
-        repair="rm -f /opt/venv/lib/python3*/site-packages/sitecustomize.py",
-        f2p=["tests/test_calc.py::test_dump", "tests/test_calc.py::test_dump_dict"],
+        # A .pth line runs at every interpreter start: the stdlib module becomes unimportable.
+        delta="echo 'import sys; sys.modules[\"statistics\"] = None' > /opt/venv/lib/python3.11/site-packages/zz_env.pth",
+        repair="rm -f /opt/venv/lib/python3.11/site-packages/zz_env.pth",
+        f2p=["tests/test_calc.py::test_average", "tests/test_calc.py::test_average_one"],
         p2p=["tests/test_calc.py::test_add"],
-        instruction="Serialising values with `tinycalc.dump` fails with an ImportError about json; "
-                    "make the test suite in /testbed pass again.",
+        instruction="Averages in `tinycalc` fail: `import statistics` raises ModuleNotFoundError in this "
+                    "environment. Make the test suite in /testbed pass again.",
     ),
     Project(
         name="tinytext",
         files={
-            "tinytext.py": "import csv\nimport io\n\ndef rows(text):\n    return list(csv.reader(io.StringIO(text)))\n\n"
+            "tinytext.py": "def hue(r, g, b):\n    import colorsys\n\n    return round(colorsys.rgb_to_hsv(r, g, b)[0], 3)\n\n"
                            "def shout(s):\n    return s.upper()\n",
-            "tests/test_text.py": "from tinytext import rows, shout\n\ndef test_rows():\n    assert rows('a,b\\n') == [['a', 'b']]\n\n"
+            "tests/test_text.py": "from tinytext import hue, shout\n\ndef test_hue():\n    assert hue(0, 1, 0) == 0.333\n\n"
                                   "def test_shout():\n    assert shout('hi') == 'HI'\n",
         },
-        delta="printf 'raise ImportError(\"csv is unavailable\")\\n' > /testbed/csv.py",
-        repair="rm -f /testbed/csv.py",
-        f2p=["tests/test_text.py::test_rows"],
+        # A module in the project directory shadows the standard library one.
+        delta="printf 'raise ImportError(\"colorsys is unavailable\")\\n' > /testbed/colorsys.py",
+        repair="rm -f /testbed/colorsys.py",
+        f2p=["tests/test_text.py::test_hue"],
         p2p=["tests/test_text.py::test_shout"],
-        instruction="Importing `tinytext` fails with `ImportError: csv is unavailable` and its tests error out; "
+        instruction="Colour conversion with `tinytext.hue` fails with `ImportError: colorsys is unavailable`; "
                     "repair the environment so the tests in /testbed pass.",
     ),
 ]
@@ -105,7 +117,7 @@ def run_harbor(task_dir: Path, agent: str, jobs: Path) -> tuple[list[dict], floa
     name = f"{agent}-{uuid.uuid4().hex[:8]}"
     started = time.monotonic()
     proc = subprocess.run([str(HARBOR), "run", "--path", str(task_dir), "--agent", agent, "--jobs-dir", str(jobs),
-                           "--job-name", name, "-y", "-q"], capture_output=True, text=True, timeout=1800)
+                           "--job-name", name, "-y", "-q"], capture_output=True, text=True, timeout=1800, env=HARNESS_ENV)
     seconds = time.monotonic() - started
     rows = []
     for f in sorted((jobs / name).glob("*/result.json")):
@@ -124,7 +136,7 @@ def run_tb(dataset: Path, agent: str, runs: Path, task_ids: list[str]) -> tuple[
     for task_id in task_ids:
         cmd += ["--task-id", task_id]
     started = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, env=HARNESS_ENV)
     seconds = time.monotonic() - started
     results = runs / run_id / "results.json"
     assert results.exists(), f"tb wrote no results.json: {proc.stdout[-2000:]} {proc.stderr[-2000:]}"

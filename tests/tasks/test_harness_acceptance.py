@@ -22,12 +22,12 @@ from tests.tasks import harness_kit as kit
 pytestmark = [pytest.mark.docker, pytest.mark.harness, pytest.mark.django_db(transaction=True)]
 
 
-def _make_tasks(client, tmp_path) -> list[Task]:
-    tasks = []
+def _make_tasks(client, base, tmp_path) -> list[Task]:
+    tasks, gold_dockerfile = [], kit.gold_dockerfile(base)
     for project in kit.PROJECTS:
         snapshot = kit.write_snapshot(project, tmp_path / "sources")
         gold_tag = f"studio-test/harness-gold-{project.name}:1"
-        gold_id = kit.build(client, snapshot, kit.GOLD_DOCKERFILE, gold_tag)
+        gold_id = kit.build(client, snapshot, gold_dockerfile, gold_tag)
         delta = f'RUN {json.dumps(["/bin/bash", "-c", project.delta])}\n'
         broken_tag = f"studio-test/harness-broken-{project.name}:1"
         kit.build(client, None, f"FROM {gold_tag}\n{delta}", broken_tag)
@@ -38,12 +38,12 @@ def _make_tasks(client, tmp_path) -> list[Task]:
         assert kit.pytest_outcomes(client, broken_tag, project.p2p) == 0
         assert kit.pytest_outcomes(client, broken_tag, ids, prepare=project.repair) == 0
         repo = RepositoryFactory(name=project.name, snapshot_path=str(snapshot), spec=f"path:{snapshot}")
-        gold = GoldFactory(repository=repo, image=gold_tag, image_id=gold_id, dockerfile=kit.GOLD_DOCKERFILE,
+        gold = GoldFactory(repository=repo, image=gold_tag, image_id=gold_id, dockerfile=gold_dockerfile,
                            test_cmd="python -m pytest")
         task = Task.objects.create(
             slug=f"{project.name}-import-{gold_id[7:13]}", gold=gold, state=Task.State.DRAFT, category="import",
-            difficulty="easy", tags=["python"], gold_dockerfile=kit.GOLD_DOCKERFILE,
-            dockerfile=kit.GOLD_DOCKERFILE + delta, dockerfile_delta=delta, gold_image_id=gold_id,
+            difficulty="easy", tags=["python"], gold_dockerfile=gold_dockerfile,
+            dockerfile=gold_dockerfile + delta, dockerfile_delta=delta, gold_image_id=gold_id,
             fail_to_pass=project.f2p, pass_to_pass=project.p2p, repair_script=project.repair, version=1,
             validation={r: {"ok": True, "detail": "checked by the acceptance test"} for r in ("f2p", "p2p", "nop", "oracle")})
         TaskRevision.objects.create(task=task, number=1, instruction=project.instruction,
@@ -56,7 +56,7 @@ def test_exported_catalog_scores_oracle_100_nop_0(docker_client, base_image, roo
     from tests.support.images import ensure_pytest_image
 
     ensure_pytest_image(docker_client, base_image)  # the gold's pip layer, cached for offline rebuilds
-    tasks = _make_tasks(docker_client, tmp_path)
+    tasks = _make_tasks(docker_client, base_image, tmp_path)
     call_command("studio", "tasks", "approve", *[t.slug for t in tasks], "--catalog", "acceptance", stdout=io.StringIO())
     out = tmp_path / "acceptance.zip"
     call_command("studio", "catalog", "export", "acceptance", "--format", "all", "--out", str(out), stdout=io.StringIO())

@@ -52,8 +52,8 @@ class ElfHeaderShadow(_ShadowLib):
 
 class TruncatedShadow(_ShadowLib):
     name = "so_truncated_shadow"
-    description = "Copy a loaded system library onto LD_LIBRARY_PATH, truncated mid-file."
-    damage = "truncate -s 4096 {f}"
+    description = "Copy a loaded system library onto LD_LIBRARY_PATH, truncated to its first 512 bytes."
+    damage = "truncate -s 512 {f}"
 
 
 FAMILIES = [ElfHeaderShadow, TruncatedShadow]

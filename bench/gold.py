@@ -1,0 +1,122 @@
+"""Gold build overhead on real sdists: studio vs plain docker, cached re-add, baseline vs plain pytest.
+
+    .venv/bin/python bench/gold.py [--specs pypi:six==1.16.0 ...] [--rounds 1]
+
+Per sdist, in one run (a private data dir and SQLite file; images are labelled and tagged
+like the studio's own, plain images are removed afterwards):
+- build: a plain `docker build --no-cache --network host` of the exact context and Dockerfile
+  the studio uses, then the studio's `gold_build(nocache=True)` (build + log rows + broadcast,
+  then the baseline). Both skip the layer cache, so both start from the same state: the base
+  image only. pip downloads go over the network both times (no pip cache in the image).
+- cached re-add: `repository_add_spec` of the same spec plus `gold_build` (idempotent add, ready
+  gold and image reused), timed in process.
+- tests: one studio baseline run (exec in a running sandbox, JUnit XML + plugin) vs a plain
+  `docker run --rm --network none IMAGE python -m pytest -p no:cacheprovider -q`; the whole
+  studio baseline (container start, 2 runs, surface lookup) is printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SPECS = ["pypi:six==1.16.0", "pypi:markupsafe==2.1.5", "pypi:pyyaml==6.0.2"]
+
+
+def setup_django() -> None:
+    data = tempfile.mkdtemp(prefix="studio-bench-gold-")
+    os.environ["STUDIO_DATA_DIR"] = data
+    os.environ.setdefault("STUDIO_INSTANCE", f"bench-gold-{os.getpid()}")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "studio.settings"
+    os.environ.pop("DATABASE_URL", None)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def timed(fn, *args, **kwargs):
+    started = time.monotonic()
+    result = fn(*args, **kwargs)
+    return result, time.monotonic() - started
+
+
+def plain_build(repo, dockerfile: str, tag: str) -> float:
+    from inversion.engine.gold import write_context
+    from inversion.services.golds import _ca_bundle
+
+    with tempfile.TemporaryDirectory(prefix="bench-ctx-") as ctx:
+        with tempfile.TemporaryFile() as fh:
+            write_context(Path(repo.snapshot_path), dockerfile, _ca_bundle(), fh)
+            fh.seek(0)
+            with tarfile.open(fileobj=fh) as tar:
+                tar.extractall(ctx, filter="data")
+        cmd = ["docker", "build", "--no-cache", "--network", "host", "-q", "-t", tag, ctx]
+        _, seconds = timed(subprocess.run, cmd, check=True, capture_output=True)
+    return seconds
+
+
+def plain_pytest(image: str, test_cmd: str) -> float:
+    cmd = ["docker", "run", "--rm", "--network", "none", "-w", "/testbed", image,
+           "bash", "-c", f"{test_cmd} -p no:cacheprovider -q >/dev/null"]
+    _, seconds = timed(subprocess.run, cmd, capture_output=True)
+    return seconds
+
+
+def bench_one(spec: str) -> dict:
+    from inversion.services.golds import gold_build, gold_dockerfile
+    from inversion.services.repositories import repository_add_spec
+
+    (repo, _), add_seconds = timed(repository_add_spec, spec=spec)
+    dockerfile = gold_dockerfile(repository=repo)
+    plain_tag = f"bench-plain/{repo.name}:latest"
+    plain_seconds = plain_build(repo, dockerfile, plain_tag)
+    gold, _ = timed(gold_build, repository=repo, nocache=True)
+    assert gold.status == "ready", gold.error
+    (_, _), readd_add = timed(repository_add_spec, spec=spec)
+    cached, readd_build = timed(gold_build, repository=repo)
+    assert cached.pk == gold.pk
+    plain_test = min(plain_pytest(gold.image, gold.test_cmd) for _ in range(2))
+    studio_run = min(r["seconds"] for r in gold.baseline["runs"])
+    subprocess.run(["docker", "rmi", "-f", plain_tag], capture_output=True)
+    return {
+        "spec": spec, "tests": gold.counts.get("total"), "fetch": add_seconds,
+        "plain_build": plain_seconds, "studio_build": gold.build_seconds,
+        "readd": readd_add + readd_build, "plain_test": plain_test, "studio_run": studio_run,
+        "studio_baseline": gold.test_seconds, "runs": len(gold.baseline["runs"]),
+    }
+
+
+def pct(a: float, b: float) -> str:
+    return f"{(a - b) / b * 100:+.1f}%"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--specs", nargs="+", default=DEFAULT_SPECS)
+    args = parser.parse_args()
+    setup_django()
+    rows = [bench_one(spec) for spec in args.specs]
+    print(f"{'sdist':28} {'tests':>5} {'fetch':>6} | {'build plain':>11} {'studio':>7} {'over':>7} | "
+          f"{'re-add':>7} | {'pytest plain':>12} {'studio run':>10} {'over':>7} | {'plain xN':>8} {'baseline':>8}")
+    for r in rows:
+        print(f"{r['spec']:28} {r['tests']:>5} {r['fetch']:>5.1f}s | {r['plain_build']:>10.1f}s "
+              f"{r['studio_build']:>6.1f}s {pct(r['studio_build'], r['plain_build']):>7} | {r['readd']:>6.3f}s | "
+              f"{r['plain_test']:>11.2f}s {r['studio_run']:>9.2f}s {pct(r['studio_run'], r['plain_test']):>7} | "
+              f"{r['plain_test'] * r['runs']:>7.1f}s {r['studio_baseline']:>7.1f}s")
+    print("build: both --no-cache from the base image; run: exec in a running sandbox vs docker run (incl. start);")
+    print("plain xN: N plain docker runs vs the whole studio baseline (1 container, N runs, surface lookup)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+"""Inversion throughput: a batch of built-in episodes over real PyPI sdists, end to end.
+
+    .venv/bin/python bench/inversion.py [--episodes 20] [--sdists pypi:A==1 pypi:B==2 ...]
+
+Runs in a private data dir (SQLite) with the embedded worker, through the real services and jobs:
+`studio repo add` + `studio gold build` (cached images are reused), then `episode_batch_launch`
+split over the golds, then waits for every episode and its validation. Prints yield, distinct
+categories, mean F2P/P2P per task, Dockerfile delta lines, seconds per validated task (wall time
+of the batch / tasks), tasks per hour, tokens per valid task, and the per-step overhead of the
+studio loop (agent decision + exec + change detection + event row + broadcast) against a raw
+SDK `docker exec` of the same command, measured in the same run.
+Goals: yield >= 80%, >= 8 categories, step overhead <= 1.5x, >= 150 validated tasks/hour (~3 s suite).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SDISTS = ["pypi:iniconfig==2.0.0", "pypi:markupsafe==2.1.5", "pypi:more-itertools==10.5.0"]
+STEP_COMMAND = "ls /opt/venv/lib && cat /etc/os-release > /dev/null"
+
+
+def _setup(data_dir: str | None) -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
+    os.environ["STUDIO_DATA_DIR"] = data_dir or tempfile.mkdtemp(prefix="studio-bench-")
+    os.environ.setdefault("STUDIO_INSTANCE", f"bench-{os.getpid()}")
+    os.environ.pop("REDIS_URL", None)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _cli(*args: str) -> dict:
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("studio", "--json", *args, stdout=out)
+    return json.loads(out.getvalue().strip().splitlines()[-1])
+
+
+def _golds(specs: list[str]) -> list:
+    from inversion.models import GoldEnvironment
+
+    golds = []
+    for spec in specs:
+        started = time.monotonic()
+        repo = _cli("repo", "add", spec)
+        gold = _cli("gold", "build", str(repo["id"]))
+        g = GoldEnvironment.objects.get(pk=gold["id"])
+        runs = g.baseline.get("runs", [])
+        suite = statistics.mean(r["seconds"] for r in runs) if runs else 0.0
+        print(f"gold {spec}: #{g.pk} {g.status} baseline {g.baseline.get('counts')} suite {suite:.1f} s"
+              f" (ready in {time.monotonic() - started:.0f} s)", flush=True)
+        if g.status == GoldEnvironment.Status.READY:
+            golds.append(g)
+    return golds
+
+
+class _Repeat:
+    """An agent that runs the same read-only command n times (for the step overhead)."""
+
+    kind = "bench"
+
+    def __init__(self, n: int) -> None:
+        from inversion.engine.agents.base import Decision, Finish, RunCommand
+
+        self.decisions = [Decision(RunCommand(STEP_COMMAND)) for _ in range(n)]
+        self.decisions.append(Decision(Finish("none", "bench", "")))
+
+    def start(self, context) -> None:
+        self.context = context
+
+    def next_action(self, last):
+        return self.decisions.pop(0)
+
+
+def _step_overhead(gold, n: int = 15) -> tuple[float, float]:
+    """(median studio step seconds, median raw exec seconds) for the same command."""
+    from inversion.engine.agents.base import AgentContext
+    from inversion.engine.episode import EpisodeSpec, run_episode
+    from inversion.models import Episode
+    from inversion.services.episodes import episode_event_add
+    from studio.lib.dockerctx import docker_client
+
+    client = docker_client()
+    episode = Episode.objects.create(gold=gold, agent="builtin", status="running")
+    stamps: list[float] = []
+
+    def emit(kind, payload, ms, pt, ct):
+        episode_event_add(episode_id=episode.pk, kind=kind, payload=payload, duration_ms=ms)
+        if kind in ("command", "thought", "status"):
+            stamps.append(time.perf_counter())
+
+    spec = EpisodeSpec(image=gold.image_id or gold.image, baseline=gold.baseline, instance=os.environ["STUDIO_INSTANCE"])
+    run_episode(client, spec, _Repeat(n), AgentContext(repository={}, baseline=gold.baseline, surface={}), emit=emit)
+    studio = statistics.median(b - a for a, b in zip(stamps[:n], stamps[1:n + 1], strict=True))
+    container = client.containers.run(gold.image_id or gold.image, ["sleep", "infinity"], detach=True,
+                                      network_mode="none", init=True)
+    try:
+        raw = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            container.exec_run(["/bin/bash", "-c", STEP_COMMAND], workdir="/testbed")
+            raw.append(time.perf_counter() - t0)
+    finally:
+        container.remove(force=True)
+        client.close()
+    episode.delete()
+    return studio, statistics.median(raw)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--episodes", type=int, default=20)
+    parser.add_argument("--sdists", nargs="+", default=DEFAULT_SDISTS)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    _setup(args.data_dir)
+
+    from inversion.services.episodes import episode_batch_launch, episode_batch_wait
+    from studio.embedded import start_embedded_worker
+    from tasks.models import Task
+
+    golds = _golds(args.sdists)
+    if not golds:
+        sys.exit("no gold environment is ready")
+    studio_step, raw_step = _step_overhead(golds[0])
+    start_embedded_worker()
+    started = time.monotonic()
+    episodes = []
+    for i, gold in enumerate(golds):
+        n = args.episodes // len(golds) + (1 if i < args.episodes % len(golds) else 0)
+        episodes += episode_batch_launch(golds=[gold], count=n, agent="builtin", seed=args.seed + 100 * i)
+    done = episode_batch_wait(episodes=episodes, timeout=7200)
+    wall = time.monotonic() - started
+    tasks = list(Task.objects.filter(episode__in=done))
+    by_status: dict[str, int] = {}
+    for e in done:
+        by_status[e.status] = by_status.get(e.status, 0) + 1
+    failed_rules = [e.failed_rule or e.reason[:60] for e in done if e.status != "succeeded"]
+    cats = sorted({t.category for t in tasks})
+    tokens = sum(t.prompt_tokens + t.completion_tokens for t in tasks)
+    print(f"episodes: {len(done)}  by status: {by_status}")
+    if failed_rules:
+        print(f"not valid: {failed_rules}")
+    print(f"yield: {len(tasks)}/{len(done)} = {100 * len(tasks) / max(1, len(done)):.0f}%   (goal >= 80%)")
+    print(f"distinct categories: {len(cats)} {cats}   (goal >= 8)")
+    if tasks:
+        print(f"mean F2P per task: {statistics.mean(len(t.fail_to_pass) for t in tasks):.1f}   "
+              f"mean P2P per task: {statistics.mean(len(t.pass_to_pass) for t in tasks):.1f}")
+        delta = [len([ln for ln in t.dockerfile_delta.splitlines() if ln.strip()]) for t in tasks]
+        print(f"Dockerfile delta lines: mean {statistics.mean(delta):.1f}, max {max(delta)}")
+        per_task = wall / len(tasks)
+        print(f"seconds per validated task: {per_task:.1f}  ->  {3600 / per_task:.0f} validated tasks/hour"
+              f"   (goal >= 150; batch wall time {wall:.0f} s)")
+        print(f"tokens per valid task: {tokens / len(tasks):.0f}" if tokens else "tokens per valid task: 0 (built-in agent, no LLM)")
+    print(f"step: studio {studio_step * 1000:.0f} ms vs raw docker exec {raw_step * 1000:.0f} ms  ->  "
+          f"{studio_step / raw_step:.2f}x   (goal <= 1.5x)")
+
+
+if __name__ == "__main__":
+    main()

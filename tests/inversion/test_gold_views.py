@@ -1,0 +1,87 @@
+"""Repository pages: adding (curators only, inline errors), the detail page with the gold panel."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from inversion.models import Repository
+from tests.factories import GoldFactory, RepositoryFactory
+
+BASELINE = {
+    "counts": {"passed": 2, "failed": 0, "error": 0, "skipped": 1, "flaky": 1, "total": 4},
+    "runs": [{"seconds": 1.0, "exit_code": 0, "counts": {}}] * 2,
+    "flaky": ["tests/test_x.py::test_<flip>"],
+    "slowest": [{"id": "tests/test_x.py::test_slow", "duration": 1.5}],
+}
+
+
+@pytest.mark.django_db
+def test_curator_adds_a_local_repository_and_sees_it(alice_client, tmp_path):
+    (tmp_path / "test_ok.py").write_text("def test_ok():\n    pass\n")
+    response = alice_client.post(reverse("repository_list"), {"kind": "path", "location": str(tmp_path)})
+    repo = Repository.objects.get()
+    assert response.status_code == 302 and response.url == reverse("repository_detail", args=[repo.pk])
+    page = alice_client.get(response.url)
+    assert page.status_code == 200 and repo.spec in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_bad_input_is_shown_inline_and_nothing_is_created(alice_client, tmp_path):
+    response = alice_client.post(reverse("repository_list"), {"kind": "path", "location": str(tmp_path / "no")})
+    assert response.status_code == 400
+    assert "is not a directory" in response.content.decode()
+    response = alice_client.post(reverse("repository_list"), {"kind": "git", "location": "file:///x.git"})
+    assert "git needs a ref" in response.content.decode()
+    assert Repository.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_only_curators_add_or_build(client, charlie, tmp_path):
+    client.force_login(charlie)
+    assert "Add repository" not in client.get(reverse("repository_list")).content.decode()
+    response = client.post(reverse("repository_list"), {"kind": "path", "location": str(tmp_path)})
+    assert response.status_code == 403
+    repo = RepositoryFactory()
+    assert client.post(reverse("gold_build", args=[repo.pk])).status_code == 403
+    assert client.post(reverse("repository_overrides", args=[repo.pk]), {"test_cmd": "x"}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_detail_shows_baseline_log_stream_and_escapes_output(alice_client):
+    gold = GoldFactory(baseline=BASELINE, surface={"modules": {"stdlib": ["os"], "site": [], "project": []},
+                                                   "shared_libs": [], "executables": []})
+    gold.log_events.create(seq=1, text="<script>alert(1)</script>\n")
+    html = alice_client.get(reverse("repository_detail", args=[gold.repository_id])).content.decode()
+    assert f'ws-connect="/ws/golds/{gold.pk}/?after=1"' in html and 'id="build-log"' in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert(1)" not in html
+    assert "test_&lt;flip&gt;" in html and "tests/test_x.py::test_slow" in html
+    assert "1 stdlib modules" in html
+    assert reverse("episode_launch", args=[gold.pk]) in html
+    assert "Rebuild" in html
+
+
+@pytest.mark.django_db
+def test_overrides_are_saved_and_used_for_the_next_dockerfile(alice_client, tmp_path):
+    (tmp_path / "test_ok.py").write_text("def test_ok():\n    pass\n")
+    alice_client.post(reverse("repository_list"), {"kind": "path", "location": str(tmp_path)})
+    repo = Repository.objects.get()
+    alice_client.post(reverse("repository_overrides", args=[repo.pk]),
+                      {"install_cmd": "pip install pytest==8.3.3", "test_cmd": "python -m pytest -x"})
+    repo.refresh_from_db()
+    assert repo.test_cmd == "python -m pytest -x"
+    page = alice_client.get(reverse("repository_detail", args=[repo.pk])).content.decode()
+    assert "RUN pip install pytest==8.3.3" in page
+
+
+@pytest.mark.django_db
+def test_build_button_is_disabled_with_the_reason_when_docker_is_down(alice_client, settings, monkeypatch):
+    from studio.lib import dockerctx
+
+    settings.DOCKER_HOST = "unix:///nonexistent/docker.sock"
+    monkeypatch.setattr(dockerctx, "_cache", None)
+    repo = RepositoryFactory()
+    html = alice_client.get(reverse("repository_detail", args=[repo.pk])).content.decode()
+    assert 'id="build-disabled-reason"' in html and "Docker is unreachable" in html
+    assert "disabled" in html.split('id="gold-panel"')[1].split("Build gold")[0]
+    monkeypatch.setattr(dockerctx, "_cache", None)
