@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SDISTS = ["pypi:iniconfig==2.0.0", "pypi:markupsafe==2.1.5", "pypi:more-itertools==10.5.0"]
+DEFAULT_SDISTS = ["pypi:markupsafe==2.1.5", "pypi:idna==3.10", "pypi:simplejson==3.19.3"]
 STEP_COMMAND = "ls /opt/venv/lib && cat /etc/os-release > /dev/null"
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -30,16 +30,31 @@ MATERIALIZE_JOB = "tasks.jobs.task_materialize_job"
 BASELINE_SAMPLE = 300
 
 
+def retry_locked(fn, *args, attempts: int = 200, **kwargs):
+    """Run a short DB write again while SQLite says "locked" (embedded mode: worker threads and
+    the server share one database file; the in-memory test database has no busy timeout)."""
+    for i in range(attempts):
+        try:
+            return fn(*args, **kwargs)
+        except OperationalError as exc:
+            if "locked" not in str(exc) or i == attempts - 1:
+                raise
+            time.sleep(0.02)
+
+
 def episode_event_add(*, episode_id: int, kind: str, payload: dict, duration_ms: int = 0,
                       prompt_tokens: int = 0, completion_tokens: int = 0) -> EpisodeEvent:
     """Store the event with the next seq (retrying a lost race), then broadcast its seq."""
+    def insert() -> EpisodeEvent:
+        with transaction.atomic():
+            last = EpisodeEvent.objects.filter(episode_id=episode_id).aggregate(m=Max("seq"))["m"] or 0
+            return EpisodeEvent.objects.create(
+                episode_id=episode_id, seq=last + 1, kind=kind, payload=payload,
+                duration_ms=max(0, duration_ms), prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+
     for _ in range(10):
         try:
-            with transaction.atomic():
-                last = EpisodeEvent.objects.filter(episode_id=episode_id).aggregate(m=Max("seq"))["m"] or 0
-                event = EpisodeEvent.objects.create(
-                    episode_id=episode_id, seq=last + 1, kind=kind, payload=payload,
-                    duration_ms=max(0, duration_ms), prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+            event = retry_locked(insert)
             break
         except IntegrityError:
             continue
@@ -136,8 +151,8 @@ def _agent(episode: Episode):
 
 def episode_run(*, episode: Episode) -> Episode:
     """Run the loop for a queued episode and record the outcome; hands valid breaks to validation."""
-    claimed = Episode.objects.filter(pk=episode.pk, status=Episode.Status.QUEUED).update(
-        status=Episode.Status.RUNNING, started_at=timezone.now())
+    claimed = retry_locked(Episode.objects.filter(pk=episode.pk, status=Episode.Status.QUEUED).update,
+                           status=Episode.Status.RUNNING, started_at=timezone.now())
     if not claimed:
         return episode  # cancelled before it started, or another worker has it
     episode.refresh_from_db()
@@ -148,7 +163,7 @@ def episode_run(*, episode: Episode) -> Episode:
                           prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
 
     def should_cancel() -> bool:
-        return Episode.objects.filter(pk=episode.pk, cancel_requested=True).exists()
+        return retry_locked(Episode.objects.filter(pk=episode.pk, cancel_requested=True).exists)
 
     spec = EpisodeSpec(image=gold.image_id or gold.image, baseline=gold.baseline or {}, instance=settings.STUDIO_INSTANCE,
                        owner=f"episode:{episode.pk}", test_cmd=gold.test_cmd or "python -m pytest")
@@ -181,7 +196,7 @@ def _record(episode: Episode, result) -> Episode:
         episode.summary, episode.repair_script = finish.summary, finish.repair_script
     if status != Episode.Status.VALIDATING:
         episode.finished_at = timezone.now()
-    episode.save()
+    retry_locked(episode.save)
     if status == Episode.Status.VALIDATING:
         pk = episode.pk
         transaction.on_commit(lambda: current_app.send_task(MATERIALIZE_JOB, args=[pk]))
@@ -201,7 +216,7 @@ def episode_batch_wait(*, episodes: list[Episode], timeout: float = 3600, poll: 
     ids = [e.pk for e in episodes]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not Episode.objects.filter(pk__in=ids, status__in=Episode.ACTIVE).exists():
+        if not retry_locked(Episode.objects.filter(pk__in=ids, status__in=Episode.ACTIVE).exists):
             break
         time.sleep(poll)
     else:

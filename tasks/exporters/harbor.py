@@ -8,6 +8,14 @@ from tasks.exporters.base import SCRIPT, Files, TaskExport, path_line, run_pytes
 
 SCHEMA_VERSION = "1.4"
 
+# Merged by Harbor over its own compose files: only the *build* uses the host network (as the gold
+# build does: pip installs the test tooling then); the container keeps Harbor's network mode.
+BUILD_OVERRIDE = """services:
+  main:
+    build:
+      network: host
+"""
+
 
 def task_toml(task: TaskExport) -> str:
     doc = {
@@ -66,6 +74,7 @@ def harbor_files(task: TaskExport, prefix: str) -> Files:
         f"{root}task.toml": text(task_toml(task)),
         f"{root}instruction.md": text(task.instruction),
         f"{root}environment/Dockerfile": text(task.dockerfile),
+        f"{root}environment/docker-compose.yaml": text(BUILD_OVERRIDE),
         f"{root}tests/test.sh": text(test_sh(task), SCRIPT),
         f"{root}tests/test_ids.txt": test_ids_file(task),
         f"{root}solution/solve.sh": text(solve_sh(task), SCRIPT),

@@ -12,6 +12,7 @@ COMPOSE = """services:
     build:
       context: environment
       dockerfile: Dockerfile
+      network: host
     image: ${T_BENCH_TASK_DOCKER_CLIENT_IMAGE_NAME}
     container_name: ${T_BENCH_TASK_DOCKER_CLIENT_CONTAINER_NAME}
     command: [ "sh", "-c", "sleep infinity" ]

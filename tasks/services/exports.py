@@ -1,7 +1,7 @@
 """Exports: a frozen catalog version -> one deterministic zip (harbor/, tb1/, manifest.jsonl).
 
-The build context of each task is the gold's: every `COPY`/`ADD` source of the gold Dockerfile is
-resolved against the repository's source snapshot (or the extra CA bundle), so the exported
+The build context of each task is the gold's: every `COPY`/`ADD` source of the task Dockerfile is
+resolved the way `inversion/engine/gold.py` lays out the gold build context, so the exported
 Dockerfile builds with no download of the project.
 """
 
@@ -18,6 +18,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from inversion.engine.dockerfile import CA_FILE, SOURCE_DIR
+from inversion.engine.sources import iter_files
 from inversion.models import GoldEnvironment, Repository
 from studio.lib.exceptions import ApplicationError
 from tasks.exporters.base import DATA, SCRIPT, Files, TaskExport
@@ -26,61 +28,62 @@ from tasks.exporters.importer import read_catalog_zip
 from tasks.models import Catalog, CatalogEntry, CatalogVersion, Export, Task, TaskRevision
 from tasks.services.catalogs import catalog_version_check
 
-SKIP_DIRS = {"__pycache__", ".git", ".pytest_cache", ".mypy_cache", ".tox"}
-
 
 def _copy_sources(dockerfile: str) -> list[str]:
     """Source operands of COPY/ADD lines (not `--from=` stage copies), as written."""
     sources = []
     for raw in dockerfile.replace("\\\n", " ").splitlines():
-        words = shlex.split(raw, comments=False) if raw.strip() else []
-        if len(words) < 3 or words[0].upper() not in ("COPY", "ADD"):
+        words = shlex.split(raw) if raw.strip() and not raw.lstrip().startswith("#") else []
+        if len(words) < 3 or words[0].upper() not in ("COPY", "ADD") or any(w.startswith("--from") for w in words):
             continue
-        args = [w for w in words[1:] if not w.startswith("--")]
-        if any(w.startswith("--from") for w in words[1:]):
-            continue
-        sources.extend(args[:-1])
+        sources.extend(w for w in words[1:-1] if not w.startswith("--"))
     return sources
 
 
 def _tree(root: Path, prefix: str) -> Files:
+    """The snapshot as the gold build sent it (same file set; symlinks are not shipped).
+
+    Modes are 0644/0755; sdists unpacked with tarfile's data filter already have these, which keeps
+    the harness rebuild's COPY layer identical to the gold's, so cached install layers are reused.
+    """
     files: Files = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not os.path.islink(os.path.join(dirpath, d)))
-        for name in filenames:
-            path = Path(dirpath, name)
-            if path.is_symlink() or not path.is_file() or name.endswith(".pyc"):
-                continue
-            rel = path.relative_to(root).as_posix()
-            mode = SCRIPT if os.access(path, os.X_OK) else DATA
-            files[f"{prefix}{rel}".lstrip("/")] = (path.read_bytes(), mode)
+    for path in iter_files(root):
+        if path.is_symlink() or not path.is_file() or path.suffix == ".pyc":
+            continue
+        mode = SCRIPT if os.access(path, os.X_OK) else DATA
+        files[f"{prefix}{path.relative_to(root).as_posix()}"] = (path.read_bytes(), mode)
     return files
 
 
+def _ca_bundle() -> bytes:
+    path = settings.STUDIO_EXTRA_CA_BUNDLE
+    return Path(path).read_bytes() if path and Path(path).is_file() else b""
+
+
 def build_context(*, dockerfile: str, snapshot: str) -> Files:
-    """The files the Dockerfile's COPY/ADD lines need, keyed by their path in the build context."""
+    """The files the Dockerfile's COPY/ADD lines need, keyed by their path in the build context.
+
+    The gold layout (inversion/engine/dockerfile.py): the snapshot under `src/`, the extra CA bundle
+    as `studio-extra-ca.crt`. `COPY .` means the snapshot at the context root.
+    """
     root = Path(snapshot) if snapshot else None
-    ca = Path(settings.STUDIO_EXTRA_CA_BUNDLE) if settings.STUDIO_EXTRA_CA_BUNDLE else None
+    if root is None or not root.is_dir():
+        raise ApplicationError(f"build context: the source snapshot {snapshot or '(none)'} is missing")
     files: Files = {}
     for src in _copy_sources(dockerfile):
-        clean = src.strip("/").removeprefix("./")
+        clean = src.strip("/").removeprefix("./").rstrip("/")
         if clean in ("", "."):
-            target, prefix = root, ""
-        elif root and (root / clean).exists():
-            target, prefix = root / clean, clean
-        elif ca and ca.is_file() and (Path(clean).name == ca.name or clean.endswith((".crt", ".pem"))):
-            files[clean] = (ca.read_bytes(), DATA)
-            continue
-        elif root and "/" not in clean:
-            target, prefix = root, clean  # the snapshot copied into the context under this name
+            files.update(_tree(root, ""))
+        elif clean == SOURCE_DIR:
+            files.update(_tree(root, f"{SOURCE_DIR}/"))
+        elif clean == CA_FILE and _ca_bundle():
+            files[CA_FILE] = (_ca_bundle(), DATA)
+        elif (root / clean).is_dir():
+            files.update(_tree(root / clean, f"{clean}/"))
+        elif (root / clean).is_file():
+            files[clean] = ((root / clean).read_bytes(), SCRIPT if os.access(root / clean, os.X_OK) else DATA)
         else:
-            target = None
-        if target is None or not target.exists():
-            raise ApplicationError(f"build context: cannot find {src!r} (snapshot {snapshot or 'missing'})")
-        if target.is_dir():
-            files.update(_tree(target, f"{prefix}/" if prefix else ""))
-        else:
-            files[prefix] = (target.read_bytes(), SCRIPT if os.access(target, os.X_OK) else DATA)
+            raise ApplicationError(f"build context: cannot find {src!r} for the Dockerfile (snapshot {snapshot})")
     return files
 
 

@@ -18,7 +18,7 @@ from django.utils.text import slugify
 from inversion.engine import issuewriter
 from inversion.engine.materialize import ValidationSpec, broken_dockerfile, remove_image, validate
 from inversion.models import Episode
-from inversion.services.episodes import episode_event_add
+from inversion.services.episodes import episode_event_add, retry_locked
 from studio.lib.dockerctx import docker_client
 from tasks.models import Task, TaskRevision, ValidationRun
 
@@ -60,7 +60,7 @@ def _fail(episode: Episode, rule: str, detail: str) -> None:
     episode.status, episode.failed_rule = Episode.Status.NO_TASK, rule
     episode.reason = f"no valid task: rule {rule} failed: {detail}"[:2000]
     episode.finished_at = timezone.now()
-    episode.save(update_fields=["status", "failed_rule", "reason", "finished_at"])
+    retry_locked(episode.save, update_fields=["status", "failed_rule", "reason", "finished_at"])
     episode_event_add(episode_id=episode.pk, kind="status", payload={"status": "no_task", "message": episode.reason})
 
 
@@ -99,7 +99,7 @@ def task_materialize(*, episode: Episode) -> Task | None:
     evidence = issuewriter.Evidence(repo=repo.name, category=category, f2p=result.f2p, excerpts=result.excerpts,
                                     test_cmd=gold.test_cmd or "python -m pytest", delta=delta)
     text = _issue(episode, evidence)
-    return _save(episode, result, text, dockerfile, delta_text, category)
+    return retry_locked(_save, episode, result, text, dockerfile, delta_text, category)
 
 
 @transaction.atomic

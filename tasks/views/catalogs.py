@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from studio.lib.exceptions import ApplicationError
 from studio.lib.roles import is_curator
 from tasks import review_selectors as sel
-from tasks.models import Catalog, Export, Task
+from tasks.models import Catalog, CatalogVersion, Export, Task
 from tasks.services.catalogs import catalog_add_tasks, catalog_get_or_create
 from tasks.services.exports import export_start
 
@@ -61,7 +61,7 @@ def catalog_add(request: HttpRequest) -> HttpResponse:
 def catalog_export(request: HttpRequest, version_id: int) -> HttpResponse:
     try:
         version = sel.catalog_version_get(version_id=version_id)
-    except Exception as exc:
+    except CatalogVersion.DoesNotExist as exc:
         raise Http404("No such catalog version") from exc
     try:
         export_start(version=version, formats=request.POST.getlist("format") or ["harbor"], user=request.user)

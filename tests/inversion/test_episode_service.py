@@ -89,3 +89,26 @@ def test_episode_to_validated_draft_task(alice, gold, scripted, django_capture_o
     assert kinds.count("validation") == 5 and kinds[-1] == "status"
     assert episode_used_themes(repository_id=gold.repository_id) == ["dependency", "module-corrupt"]
     assert Task.objects.count() == 1
+
+
+@pytest.mark.docker
+def test_llm_episode_records_tokens_and_llm_issue_text(alice, gold, chat_server):
+    from tests.support.fixture_gold import BREAK, REPAIR
+
+    chat_server.tool_call("act", {"action": "run_command", "command": BREAK}, usage=(500, 40))
+    chat_server.empty(usage=(520, 0))
+    chat_server.tool_call("act", {"action": "finish", "category": "dependency", "summary": "s",
+                                  "repair_script": REPAIR}, usage=(600, 50))
+    chat_server.text('{"instruction": "Two tests fail with ImportError. Hint: packages.", '
+                     '"instruction_hard": "Two tests fail with ImportError."}', usage=(300, 30))
+    (episode,) = episode_batch_launch(golds=[gold], count=1, agent="llm", model=chat_server.model,
+                                      base_url=chat_server.base_url, user=alice)
+    episode = episode_run(episode=episode)
+    assert episode.status == Episode.Status.VALIDATING, episode.reason
+    assert (episode.prompt_tokens, episode.completion_tokens) == (1620, 90)
+    assert sum(episode.events.values_list("prompt_tokens", flat=True)) == 1620
+    assert episode.events.filter(kind="error").count() == 1
+    task = task_materialize(episode=episode)
+    assert task is not None and task.current_revision.source == "llm"
+    assert task.current_revision.instruction_hard == "Two tests fail with ImportError."
+    assert (task.prompt_tokens, task.completion_tokens) == (1920, 120)

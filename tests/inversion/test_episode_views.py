@@ -80,3 +80,17 @@ def test_dashboard_shows_yield_per_repository_and_category(alice_client):
     assert "attrs" in repo_table and "67%" in repo_table
     cat_table = html[html.index('id="yield-category"'):]
     assert "dependency" in cat_table and "50%" in cat_table
+
+
+def test_launch_creates_episodes_with_the_budget(alice_client, django_capture_on_commit_callbacks):
+    from inversion.models import Episode
+
+    gold = GoldFactory()
+    with django_capture_on_commit_callbacks(execute=False):
+        response = alice_client.post(reverse("episode_launch", args=[gold.pk]), {
+            "agent": "builtin", "count": 1, "max_steps": 7, "max_tokens": 1000, "max_minutes": 3,
+            "directions": "break a shared library"})
+    episode = Episode.objects.get()
+    assert response["Location"] == reverse("episode_detail", args=[episode.pk])
+    assert episode.config["budget"]["max_steps"] == 7 and episode.config["budget"]["max_seconds"] == 180
+    assert episode.config["directions"] == "break a shared library"

@@ -85,3 +85,30 @@ def test_build_button_is_disabled_with_the_reason_when_docker_is_down(alice_clie
     assert 'id="build-disabled-reason"' in html and "Docker is unreachable" in html
     assert "disabled" in html.split('id="gold-panel"')[1].split("Build gold")[0]
     monkeypatch.setattr(dockerctx, "_cache", None)
+
+
+@pytest.mark.docker
+@pytest.mark.django_db(transaction=True)
+def test_build_button_runs_the_build_job_and_the_page_shows_the_reason(alice_client, docker_client, base_image):
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from inversion.jobs import gold_build_job
+
+    fixture = Path(__file__).resolve().parent.parent / "fixtures" / "gold_broken"
+    tmp = tempfile.mkdtemp()
+    shutil.copytree(fixture, Path(tmp) / "broken-ui")
+    alice_client.post(reverse("repository_list"), {"kind": "path", "location": f"{tmp}/broken-ui"})
+    shutil.rmtree(tmp)
+    repo = Repository.objects.get()
+    response = alice_client.post(reverse("gold_build", args=[repo.pk]))  # queues the job (no worker here)
+    gold = repo.golds.get()
+    assert gold.status == "queued"
+    assert gold_build_job(gold.pk) == "failed"  # what the build-queue worker runs
+    assert response.status_code == 302
+    gold.refresh_from_db()
+    assert gold.log_events.exists() and "baseline run 2/2" in gold.build_log
+    html = alice_client.get(reverse("repository_detail", args=[repo.pk])).content.decode()
+    assert "0 of 2 tests pass: ModuleNotFoundError: No module named &#x27;studio_missing_dependency&#x27;" in html
+    assert "Launch episodes" not in html

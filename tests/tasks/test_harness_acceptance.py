@@ -52,11 +52,50 @@ def _make_tasks(client, base, tmp_path) -> list[Task]:
     return tasks
 
 
+SDISTS = ("pypi:six==1.16.0", "pypi:markupsafe==2.1.5")
+
+
+def _pipeline_tasks(user, capture) -> list[Task]:
+    """The real pipeline: repository -> gold build -> built-in agent episodes -> validated draft."""
+    from inversion.models import GoldEnvironment
+    from inversion.services.episodes import episode_batch_launch, episode_run
+    from inversion.services.golds import gold_build
+    from inversion.services.repositories import repository_add_spec
+    from tasks.services.materialize import task_materialize
+
+    tasks = []
+    for spec in SDISTS:
+        repo, _ = repository_add_spec(spec=spec)
+        gold = gold_build(repository=repo)
+        assert gold.status == GoldEnvironment.Status.READY, gold.error
+        for seed in range(4):
+            (episode,) = episode_batch_launch(golds=[gold], count=1, agent="builtin", user=user, seed=seed)
+            with capture(execute=False):
+                episode = episode_run(episode=episode)
+            task = task_materialize(episode=episode) if episode.status == "validating" else None
+            if task is not None and not task.oracle_missing:
+                tasks.append(task)
+                break
+        else:
+            pytest.fail(f"no validated task from {spec}")
+    return tasks
+
+
+def test_pipeline_catalog_scores_oracle_100_nop_0(docker_client, base_image, root, tmp_path,
+                                                   django_capture_on_commit_callbacks):
+    tasks = _pipeline_tasks(root, django_capture_on_commit_callbacks)
+    _export_and_run(tasks, tmp_path)
+
+
 def test_exported_catalog_scores_oracle_100_nop_0(docker_client, base_image, root, tmp_path):
     from tests.support.images import ensure_pytest_image
 
     ensure_pytest_image(docker_client, base_image)  # the gold's pip layer, cached for offline rebuilds
     tasks = _make_tasks(docker_client, base_image, tmp_path)
+    _export_and_run(tasks, tmp_path)
+
+
+def _export_and_run(tasks: list[Task], tmp_path) -> None:
     call_command("studio", "tasks", "approve", *[t.slug for t in tasks], "--catalog", "acceptance", stdout=io.StringIO())
     out = tmp_path / "acceptance.zip"
     call_command("studio", "catalog", "export", "acceptance", "--format", "all", "--out", str(out), stdout=io.StringIO())

@@ -70,3 +70,28 @@ def test_task_list_filters(alice_client):
     TaskFactory(slug="six-dependency-bbbbbb", difficulty="easy")
     html = alice_client.get(reverse("task_list"), {"difficulty": "hard"}).content.decode()
     assert "attrs-dependency-aaaaaa" in html and "six-dependency-bbbbbb" not in html
+
+
+def test_catalog_pages_add_version_and_guard_downloads(alice_client, tmp_path, settings):
+    from tasks.models import Catalog, CatalogVersion, Export
+
+    task = TaskFactory(text="first", state="approved", tags=["net"])
+    response = alice_client.post(reverse("catalog_add"), {"task": [task.pk], "catalog": "main"})
+    catalog = Catalog.objects.get(name="main")
+    assert response.status_code == 302 and response["Location"] == reverse("catalog_detail", args=[catalog.pk])
+    page = alice_client.get(reverse("catalog_detail", args=[catalog.pk])).content.decode()
+    assert task.slug in page and "v1" in page
+    assert task.slug in alice_client.get(reverse("catalog_list"), {"tag": "net"}).content.decode()
+    assert task.slug not in alice_client.get(reverse("catalog_list"), {"tag": "other"}).content.decode()
+    version = CatalogVersion.objects.get(catalog=catalog)
+    outside = tmp_path / "secret.zip"
+    outside.write_bytes(b"PK")
+    export = Export.objects.create(version=version, status="done", path=str(outside))
+    assert alice_client.get(reverse("export_download", args=[export.pk])).status_code == 404
+    inside = settings.STUDIO_EXPORTS_DIR / "main-v1.zip"
+    inside.parent.mkdir(parents=True, exist_ok=True)
+    inside.write_bytes(b"PK-data")
+    export.path = str(inside)
+    export.save()
+    download = alice_client.get(reverse("export_download", args=[export.pk]))
+    assert download.status_code == 200 and b"".join(download.streaming_content) == b"PK-data"
