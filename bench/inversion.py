@@ -88,7 +88,9 @@ class _Repeat:
 
 
 def _step_overhead(gold, n: int = 15) -> tuple[float, float]:
-    """(median studio step seconds, median raw exec seconds) for the same command."""
+    """(median studio step seconds, median raw exec seconds) for the same command, interleaved:
+    after each studio step, the same command runs once through a raw SDK exec in a twin container
+    (its time is taken out of the studio's next interval)."""
     from inversion.engine.agents.base import AgentContext
     from inversion.engine.episode import EpisodeSpec, run_episode
     from inversion.models import Episode
@@ -96,30 +98,30 @@ def _step_overhead(gold, n: int = 15) -> tuple[float, float]:
     from studio.lib.dockerctx import docker_client
 
     client = docker_client()
+    image = gold.image or gold.image_id
+    twin = client.containers.run(image, ["sleep", "infinity"], detach=True, network_mode="none", init=True)
     episode = Episode.objects.create(gold=gold, agent="builtin", status="running")
-    stamps: list[float] = []
+    marks: list[tuple[float, float]] = []  # (time the step ended, raw seconds spent after it)
+    raw: list[float] = []
 
     def emit(kind, payload, ms, pt, ct):
         episode_event_add(episode_id=episode.pk, kind=kind, payload=payload, duration_ms=ms)
-        if kind in ("command", "thought", "status"):
-            stamps.append(time.perf_counter())
-
-    spec = EpisodeSpec(image=gold.image_id or gold.image, baseline=gold.baseline, instance=os.environ["STUDIO_INSTANCE"])
-    run_episode(client, spec, _Repeat(n), AgentContext(repository={}, baseline=gold.baseline, surface={}), emit=emit)
-    studio = statistics.median(b - a for a, b in zip(stamps[:n], stamps[1:n + 1], strict=True))
-    container = client.containers.run(gold.image_id or gold.image, ["sleep", "infinity"], detach=True,
-                                      network_mode="none", init=True)
-    try:
-        raw = []
-        for _ in range(n):
+        if kind == "command":
+            end = time.perf_counter()
             t0 = time.perf_counter()
-            container.exec_run(["/bin/bash", "-c", STEP_COMMAND], workdir="/testbed")
+            twin.exec_run(["/bin/bash", "-c", STEP_COMMAND], workdir="/testbed")
             raw.append(time.perf_counter() - t0)
+            marks.append((end, raw[-1]))
+
+    spec = EpisodeSpec(image=image, baseline=gold.baseline, instance=os.environ["STUDIO_INSTANCE"])
+    try:
+        run_episode(client, spec, _Repeat(n), AgentContext(repository={}, baseline=gold.baseline, surface={}), emit=emit)
     finally:
-        container.remove(force=True)
+        twin.remove(force=True)
         client.close()
     episode.delete()
-    return studio, statistics.median(raw)
+    steps = [b[0] - a[0] - a[1] for a, b in zip(marks, marks[1:], strict=False)]
+    return statistics.median(steps), statistics.median(raw)
 
 
 def main() -> None:

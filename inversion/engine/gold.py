@@ -222,7 +222,7 @@ def _key_line(message: str) -> str:
     """The most telling line of a failure: the last `SomeError: ...` line, else the first line."""
     lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
     for line in reversed(lines):
-        stripped = line.lstrip("E ").strip()
+        stripped = re.sub(r"^E\s+", "", line)
         if re.match(r"^[A-Za-z_.]*(Error|Exception|Exit)\b:?", stripped):
             return stripped[:300]
     return (lines[0] if lines else message)[:300]

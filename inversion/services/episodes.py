@@ -165,7 +165,7 @@ def episode_run(*, episode: Episode) -> Episode:
     def should_cancel() -> bool:
         return retry_locked(Episode.objects.filter(pk=episode.pk, cancel_requested=True).exists)
 
-    spec = EpisodeSpec(image=gold.image_id or gold.image, baseline=gold.baseline or {}, instance=settings.STUDIO_INSTANCE,
+    spec = EpisodeSpec(image=gold.image or gold.image_id, baseline=gold.baseline or {}, instance=settings.STUDIO_INSTANCE,
                        owner=f"episode:{episode.pk}", test_cmd=gold.test_cmd or "python -m pytest")
     client = docker_client()
     try:

@@ -77,7 +77,7 @@ def task_materialize(*, episode: Episode) -> Task | None:
     def on_rule(rule: str, ok: bool | None, detail: str) -> None:
         episode_event_add(episode_id=episode.pk, kind="validation", payload={"rule": rule, "ok": ok, "detail": detail})
 
-    spec = ValidationSpec(gold_image=gold.image_id or gold.image, baseline=gold.baseline or {}, delta=delta,
+    spec = ValidationSpec(gold_image=gold.image or gold.image_id, baseline=gold.baseline or {}, delta=delta,
                           repair_script=episode.repair_script, test_cmd=gold.test_cmd or "python -m pytest",
                           instance=settings.STUDIO_INSTANCE, owner=f"episode:{episode.pk}",
                           runs=max(2, settings.STUDIO_BASELINE_RUNS))

@@ -7,13 +7,14 @@ starts from a ready gold built from the fault-fixture project (tests/inversion/t
 
 from __future__ import annotations
 
+import textwrap
 import zipfile
 
 import pytest
 
 from tests.browser.conftest import login, shot
 from tests.factories import GoldFactory, UserFactory
-from tests.inversion.test_faults_fixture import SURFACE, ensure_faults_image
+from tests.inversion.test_faults_fixture import SURFACE, TESTBED, ensure_faults_image
 from tests.support.fixture_gold import measure_baseline
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker]
@@ -22,11 +23,17 @@ EPISODE_TIMEOUT_MS = 4 * 60 * 1000
 
 
 @pytest.fixture
-def ready_gold(docker_client, base_image):
-    """A ready gold with a real surface (the fault-fixture project), so the built-in agent finds targets."""
+def ready_gold(docker_client, base_image, tmp_path):
+    """A ready gold with a real surface (the fault-fixture project), so the built-in agent finds targets;
+    its sources are the repository snapshot the export ships as build context."""
     image = ensure_faults_image(docker_client, base_image)
+    snapshot = tmp_path / "snapshot"
+    for rel, body in TESTBED.items():
+        (snapshot / rel).parent.mkdir(parents=True, exist_ok=True)
+        (snapshot / rel).write_text(textwrap.dedent(body))
     return GoldFactory(image=image, dockerfile=f"FROM {image}\n", surface=SURFACE, test_cmd="python -m pytest",
-                       baseline=measure_baseline(docker_client, image), repository__name="calcproj")
+                       baseline=measure_baseline(docker_client, image), repository__name="calcproj",
+                       repository__snapshot_path=str(snapshot))
 
 
 def test_curate_watch_review_approve_catalog_export(live_url_worker, browser, ready_gold, tmp_path):
@@ -73,7 +80,9 @@ def test_curate_watch_review_approve_catalog_export(live_url_worker, browser, re
     page.click("#add-to-catalog")
     page.wait_for_selector("text=a new version was made")
     page.click("#export")
-    download_link = page.wait_for_selector("#exports a.button", timeout=120_000)
+    page.wait_for_selector("#exports .badge.done, #exports .badge.failed", timeout=120_000)
+    assert page.locator("#exports .badge.done").count() == 1, page.locator("#exports").text_content()
+    download_link = page.locator("#exports a.button").first
     shot(page, "catalog")
     with page.expect_download() as info:
         download_link.click()

@@ -45,3 +45,4 @@ def test_dockerfile_contract():
     assert lines[-1] == "RUN pip install . && pip install pytest"
     assert "<<" not in text
     assert "studio-extra-ca" not in synthesize(base_image="b", install_cmd="true", with_ca=False)
+

@@ -208,7 +208,7 @@ def test_real_episode_with_the_small_local_model(
     )  # fmt: skip
     (episode,) = episode_batch_launch(
         golds=[gold], count=1, agent="llm", model="qwen2.5-coder-0.5b", base_url=small_model_server.base_url,
-        user=alice, budget={"steps": 3, "tokens": 40_000, "minutes": 5},
+        user=alice, budget={"steps": 2, "tokens": 20_000, "minutes": 4},
         directions="break the tinydep module the tests import",
     )  # fmt: skip
     Episode.objects.filter(pk=episode.pk).update(config={**episode.config, "tool_choice_mode": "named"})
@@ -232,3 +232,6 @@ def test_real_episode_with_the_small_local_model(
         "thought",
     }
     assert [event.seq for event in events] == list(range(1, len(events) + 1))
+    for event in events:  # shown with -s / on failure: what the model did
+        print(event.seq, event.kind, event.duration_ms, event.prompt_tokens, event.completion_tokens,
+              str(event.payload)[:150])  # fmt: skip

@@ -48,12 +48,14 @@ def suite_box(docker_client, base_image):
     image = ensure_pytest_image(docker_client, base_image)
     out = testrun.OutDir()
     box = Sandbox(docker_client, image, kind="test", instance="pytest", mounts=testrun.mounts(out))
-    box.start()
-    for path, body in SUITE.items():
-        box.put_file(f"/testbed/{path}", textwrap.dedent(body).encode())
-    yield box, out
-    box.remove()
-    out.cleanup()
+    try:
+        box.start()
+        for path, body in SUITE.items():
+            box.put_file(f"/testbed/{path}", textwrap.dedent(body).encode())
+        yield box, out
+    finally:
+        box.remove()
+        out.cleanup()
 
 
 @pytest.mark.docker

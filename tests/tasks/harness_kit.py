@@ -113,11 +113,12 @@ def pytest_outcomes(client: docker.DockerClient, image: str, ids: list[str], pre
         container.remove(force=True)
 
 
-def run_harbor(task_dir: Path, agent: str, jobs: Path) -> tuple[list[dict], float]:
+def run_harbor(path: Path, agent: str, jobs: Path) -> tuple[list[dict], float]:
+    """One job over a task or dataset directory (2 trials at a time); rows from each result.json."""
     name = f"{agent}-{uuid.uuid4().hex[:8]}"
     started = time.monotonic()
-    proc = subprocess.run([str(HARBOR), "run", "--path", str(task_dir), "--agent", agent, "--jobs-dir", str(jobs),
-                           "--job-name", name, "-y", "-q"], capture_output=True, text=True, timeout=1800, env=HARNESS_ENV)
+    proc = subprocess.run([str(HARBOR), "run", "--path", str(path), "--agent", agent, "--jobs-dir", str(jobs),
+                           "--job-name", name, "--n-concurrent", "2", "-y", "-q"], capture_output=True, text=True, timeout=1800, env=HARNESS_ENV)
     seconds = time.monotonic() - started
     rows = []
     for f in sorted((jobs / name).glob("*/result.json")):
