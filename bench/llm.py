@@ -1,6 +1,6 @@
 """The local 1.5B model vs. the built-in agent on the same real sdist golds, in one invocation.
 
-    .venv/bin/python bench/llm.py [--golds pypi:six==1.17.0 pypi:iniconfig==2.1.0 | --gold-ids 3 4]
+    .venv/bin/python bench/llm.py [--golds pypi:six==1.16.0 pypi:markupsafe==2.1.5 | --gold-ids 3 4]
                                   [--per-gold 5] [--model qwen2.5-coder-1.5b] [--max-steps 12]
 
 Per agent it runs `--per-gold` episodes on each gold (default 2 golds x 5 = 10 each) through the
@@ -117,7 +117,7 @@ def _fmt(value, spec: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--golds", nargs="*", default=["pypi:six==1.17.0", "pypi:iniconfig==2.1.0"])
+    parser.add_argument("--golds", nargs="*", default=["pypi:six==1.16.0", "pypi:markupsafe==2.1.5"])
     parser.add_argument("--gold-ids", nargs="*", type=int, default=[])
     parser.add_argument("--per-gold", type=int, default=5)
     parser.add_argument("--model", default="qwen2.5-coder-1.5b")

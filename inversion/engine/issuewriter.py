@@ -103,6 +103,7 @@ def _redact(text: str, tokens: set[str]) -> str:
 
 def _symptom(excerpt: str) -> str:
     """The most telling line of a failure: the last line naming an exception or error."""
+    excerpt = re.sub(r"^pytest wrote no results \(exit [^)]*\):\s*", "", excerpt.strip())
     lines = [ln.strip() for ln in excerpt.splitlines() if ln.strip()]
     for line in reversed(lines):
         if re.search(r"(Error|Exception|error:|denied|not found|No such|assert)", line):

@@ -145,7 +145,8 @@ def _agent(episode: Episode):
     if episode.agent == "llm":
         cfg = episode.config or {}
         return cls(base_url=cfg.get("base_url") or settings.OPENAI_BASE_URL, api_key=settings.OPENAI_API_KEY,
-                   model=episode.model, tool_choice_mode=cfg.get("tool_choice_mode", "auto"))
+                   model=episode.model, max_tokens=int(cfg.get("max_tokens") or settings.STUDIO_LLM_MAX_TOKENS),
+                   tool_choice_mode=cfg.get("tool_choice_mode") or settings.STUDIO_LLM_TOOL_CHOICE)
     return cls()
 
 

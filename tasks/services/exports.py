@@ -87,6 +87,15 @@ def build_context(*, dockerfile: str, snapshot: str) -> Files:
     return files
 
 
+def _validation_summary(validation: dict) -> dict:
+    """Rule -> {ok, detail} plus the run and test counts (materialize's `Task.validation` shape)."""
+    rules = validation.get("rules", validation)
+    summary = {"rules": {name: {"ok": r.get("ok"), "detail": r.get("detail", "")}
+                         for name, r in sorted(rules.items()) if isinstance(r, dict) and "ok" in r}}
+    summary.update({k: validation[k] for k in ("runs", "f2p", "p2p") if k in validation})
+    return summary
+
+
 def task_export_record(*, entry: CatalogEntry, version: CatalogVersion) -> TaskExport:
     task, revision = entry.task, entry.revision
     gold, repo = task.gold, task.gold.repository
@@ -97,8 +106,7 @@ def task_export_record(*, entry: CatalogEntry, version: CatalogVersion) -> TaskE
         dockerfile=task.dockerfile, context=build_context(dockerfile=task.dockerfile, snapshot=repo.snapshot_path),
         fail_to_pass=list(task.fail_to_pass), pass_to_pass=list(task.pass_to_pass),
         repair_script=task.repair_script, test_cmd=gold.test_cmd or "python -m pytest",
-        validation={rule: {"ok": r.get("ok"), "detail": r.get("detail", "")} for rule, r in sorted(task.validation.items())
-                    if isinstance(r, dict)},
+        validation=_validation_summary(task.validation),
         prompt_tokens=task.prompt_tokens, completion_tokens=task.completion_tokens, revision=revision.number,
         catalog=version.catalog.name, catalog_version=version.number,
     )

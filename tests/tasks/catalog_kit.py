@@ -27,7 +27,7 @@ def make_task(gold, slug: str, *, state: str = Task.State.APPROVED, instruction:
         slug=slug, gold=gold, state=state, category=category, difficulty=difficulty, tags=["python"],
         gold_dockerfile=gold.dockerfile, dockerfile=gold.dockerfile + 'RUN ["/bin/bash", "-c", "rm -f /testbed/tiny.py"]\n',
         dockerfile_delta="", gold_image_id=gold.image_id, fail_to_pass=["tests/test_tiny.py::test_add"],
-        pass_to_pass=[], validation={"oracle": {"ok": True, "detail": "passed"}},
+        pass_to_pass=[], validation={"rules": {"oracle": {"ok": True, "detail": "passed"}}, "runs": 5, "issue_writer": {"source": "writer"}},
         repair_script="printf 'def add(a, b):\\n    return a + b\\n' > /testbed/tiny.py", version=1,
         prompt_tokens=10, completion_tokens=5)
     TaskRevision.objects.create(task=task, number=1, instruction=instruction or f"Tests fail in {slug}.",
