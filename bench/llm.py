@@ -122,6 +122,7 @@ def main() -> None:
     parser.add_argument("--per-gold", type=int, default=5)
     parser.add_argument("--model", default="qwen2.5-coder-1.5b")
     parser.add_argument("--max-steps", type=int, default=12)
+    parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads (1 on a busy machine)")
     parser.add_argument("--skip-builtin", action="store_true")
     parser.add_argument("--json", action="store_true", help="also print the raw results as JSON")
     args = parser.parse_args()
@@ -143,7 +144,10 @@ def main() -> None:
     path = localmodel.ensure_model(spec, settings.STUDIO_MODEL_CACHE)
     results = {}
     with localmodel.LocalServer(
-        path, alias=spec.key, log_path=Path(settings.DATA_DIR) / "bench-llm-server.log"
+        path,
+        alias=spec.key,
+        n_threads=args.threads,
+        log_path=Path(settings.DATA_DIR) / "bench-llm-server.log",
     ) as server:
         results[args.model] = run_agent(
             "llm", golds, args.per_gold, model=spec.key, base_url=server.base_url, max_steps=args.max_steps

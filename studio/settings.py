@@ -166,6 +166,8 @@ STUDIO_ALLOW_SELF_APPROVE_ADMIN = env_bool("STUDIO_ALLOW_SELF_APPROVE_ADMIN", Tr
 # endpoint. Model files (0.5-1.1 GB) live in a home cache because data dirs come and go (tests).
 STUDIO_LOCAL_LLM = env_str("STUDIO_LOCAL_LLM")  # qwen2.5-coder-0.5b | qwen2.5-coder-1.5b
 STUDIO_LOCAL_LLM_PORT = env_int("STUDIO_LOCAL_LLM_PORT", 8181)
+# 2 on an idle 2-core machine; 1 when the cores are busy (spinning threads then cost ~5x).
+STUDIO_LLM_THREADS = env_int("STUDIO_LLM_THREADS", 2)
 STUDIO_MODEL_CACHE = Path(env_str("STUDIO_MODEL_CACHE", str(Path.home() / ".cache" / "studio-models")))
 _local_llm_url = f"http://127.0.0.1:{STUDIO_LOCAL_LLM_PORT}/v1" if STUDIO_LOCAL_LLM else ""
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", _local_llm_url)

@@ -78,7 +78,14 @@ def local_model_serve(
     port = port or settings.STUDIO_LOCAL_LLM_PORT
     if localmodel.server_health(f"http://127.0.0.1:{port}/v1", timeout=1)["ok"]:
         raise ApplicationError(f"something already answers on port {port}; stop it or pick --port")
-    server = localmodel.LocalServer(path, alias=model, port=port, python=sys.executable, log_path=_log_path())
+    server = localmodel.LocalServer(
+        path,
+        alias=model,
+        port=port,
+        python=sys.executable,
+        log_path=_log_path(),
+        n_threads=settings.STUDIO_LLM_THREADS,
+    )
     log(f"starting llama.cpp server for {model} on {server.base_url} (log: {_log_path()})")
     try:
         server.start()

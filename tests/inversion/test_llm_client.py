@@ -186,3 +186,19 @@ def test_client_from_settings_uses_settings_and_per_episode_overrides(settings, 
     )
     with pytest.raises(ApplicationError, match="bad LLM settings"):
         client_from_settings({"tool_choice_mode": "sometimes"})
+
+
+def test_null_content_is_left_out_because_llama_cpp_rejects_it(chat_server):
+    chat_server.text("ok")
+    call = {"id": "c1", "type": "function", "function": {"name": "run_command", "arguments": "{}"}}
+    history = [
+        *MESSAGES,
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c1", "content": "done"},
+        {"role": "assistant", "content": None},
+    ]
+    make_client(chat_server).complete(history, [RUN])
+    sent = chat_server.last_request["messages"]
+    assert sent[2] == {"role": "assistant", "tool_calls": [call]}
+    assert sent[4] == {"role": "assistant", "content": ""}
+    assert history[2]["content"] is None  # the caller's list is not modified

@@ -80,7 +80,11 @@ class ChatClient:
         self, messages: list[dict], tools: list[dict] | None = None, *, tool_name: str | None = None
     ) -> ChatReply:
         """One round trip. With `tools`, the reply should carry tool calls; see module docstring."""
-        kwargs: dict[str, Any] = {"model": self.model, "messages": messages, "max_tokens": self.max_tokens}
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "messages": _wire(messages),
+            "max_tokens": self.max_tokens,
+        }
         if self.temperature is not None:
             kwargs["temperature"] = self.temperature
         tool_names = [_tool_name(tool) for tool in tools or []]
@@ -173,6 +177,19 @@ def _recover_from_text(content: str, tool_names: list[str], tool_name: str | Non
     if not name:
         return None
     return _tool_call("recovered-0", name, json.dumps(data), tool_names)
+
+
+def _wire(messages: list[dict]) -> list[dict]:
+    """Messages as every server accepts them: llama.cpp's server rejects `"content": null`
+    (which OpenAI sends back for tool-call turns), so a null content is left out."""
+    out = []
+    for message in messages:
+        if "content" in message and message["content"] is None:
+            message = {key: value for key, value in message.items() if key != "content"}
+            if not message.get("tool_calls"):
+                message["content"] = ""
+        out.append(message)
+    return out
 
 
 def _tool_name(tool: dict) -> str:
