@@ -25,7 +25,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SDISTS = ["pypi:markupsafe==2.1.5", "pypi:idna==3.10", "pypi:simplejson==3.19.3"]
+# Small real sdists with fast suites whose tests reach past pure Python: sqlite3 and asyncio/ssl
+# (libsqlite3, libssl), requests/urllib3/certifi (third-party site packages), a C extension.
+DEFAULT_SDISTS = ["pypi:sqlitedict==2.1.0", "pypi:requests-file==2.1.0", "pypi:simplejson==3.19.3"]
 STEP_COMMAND = "ls /opt/venv/lib && cat /etc/os-release > /dev/null"
 
 

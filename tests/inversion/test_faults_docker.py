@@ -7,6 +7,7 @@ sqlite3, zlib, ssl, zoneinfo, locale, git and tmp_path.
 
 from __future__ import annotations
 
+import copy
 import random
 
 import pytest
@@ -15,7 +16,7 @@ from inversion.engine import surface as surf
 from inversion.engine import testrun
 from inversion.engine.agents.base import RunCommand, SetEnv
 from inversion.engine.episode import grading_cmd
-from inversion.engine.faults import PlanContext, families
+from inversion.engine.faults import PlanContext, families, family
 from inversion.engine.sandbox import Sandbox
 from tests.inversion.test_faults_fixture import ensure_faults_image
 
@@ -60,6 +61,22 @@ def test_family_breaks_then_repair_heals(fam, gold, docker_client, faults_image)
     surface, passing = gold["surface"], gold["passing"]
     assert fam.applicable(surface, {"stable_passing": passing}), fam.name
     plan = fam.plan(PlanContext(surface, {"stable_passing": passing}), random.Random(0))
+    _break_and_heal(plan, passing, docker_client, faults_image)
+
+
+@pytest.mark.docker
+def test_soname_that_is_the_library_file_itself_breaks_then_heals(gold, docker_client, faults_image):
+    """libssl.so.3 is a regular file, not a link: the plan moves it aside and the repair restores it."""
+    surface = copy.deepcopy(gold["surface"])
+    for entry in surface["per_file"].values():
+        entry["shared_libs"] = [p for p in entry.get("shared_libs") or [] if "libsqlite3" not in p]
+    plan = family("so_truncated_shadow").plan(PlanContext(surface, {}), random.Random(0))
+    assert plan.target in {"libssl.so.3", "libcrypto.so.3"} and ".orig" in plan.actions[0].command
+    _break_and_heal(plan, gold["passing"], docker_client, faults_image)
+
+
+def _break_and_heal(plan, passing, docker_client, faults_image):
+    fam = plan.family
     box, out = _box(docker_client, faults_image)
     try:
         env: dict[str, str] = {}
@@ -72,15 +89,15 @@ def test_family_breaks_then_repair_heals(fam, gold, docker_client, faults_image)
                 assert res.exit_code == 0, res.output
         broken = testrun.run_tests(box, out, test_cmd=GRADING, env=env or None)
         failing = [t for t in passing if broken.outcomes.get(t) is None or broken.outcomes[t].outcome != "passed"]
-        assert failing, f"{fam.name} broke nothing: {broken.output[-1500:]}"
-        if fam.name not in BREAKS_ALL:
-            assert len(failing) < len(passing), f"{fam.name} is not targeted: every test fails"
+        assert failing, f"{fam} broke nothing: {broken.output[-1500:]}"
+        if fam not in BREAKS_ALL:
+            assert len(failing) < len(passing), f"{fam} is not targeted: every test fails"
         box.put_file("/tmp/repair.sh", plan.repair.encode(), mode=0o755)
         res = box.exec("bash /tmp/repair.sh", env=env or None, timeout=60)
         assert res.exit_code == 0, res.output
         healed = testrun.run_tests(box, out, test_cmd=GRADING, env=env or None)
         still = [t for t in passing if healed.outcomes.get(t) is None or healed.outcomes[t].outcome != "passed"]
-        assert not still, f"{fam.name} repair left {still}: {healed.output[-1500:]}"
+        assert not still, f"{fam} repair left {still}: {healed.output[-1500:]}"
     finally:
         box.remove()
         out.cleanup()

@@ -90,7 +90,10 @@ class CaBundleEnv(base.FaultFamily):
     bundle = "/etc/ssl/certs/corp-ca-bundle.pem"
 
     def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
-        return "ssl" in base.used_modules(surface)
+        """A test file loads ssl itself: not through asyncio (a transport import that never
+        verifies) and not beside certifi (which ignores SSL_CERT_FILE)."""
+        return any("ssl" in mods and not mods & {"asyncio", "certifi"}
+                   for mods in base.file_modules(surface).values())
 
     def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
         text = "# corporate CA bundle: populated at provisioning time\n"
