@@ -21,6 +21,7 @@ import argparse
 import io
 import json
 import os
+import signal
 import sys
 import time
 from collections import Counter
@@ -126,6 +127,7 @@ def main() -> None:
     parser.add_argument("--skip-builtin", action="store_true")
     parser.add_argument("--json", action="store_true", help="also print the raw results as JSON")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop the model server on `timeout`/kill
 
     import django
 

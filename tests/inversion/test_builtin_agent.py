@@ -15,7 +15,8 @@ from inversion.engine.agents.base import (
     RunTests,
     SetEnv,
 )
-from inversion.engine.agents.builtin import BuiltinAgent
+from inversion.engine.agents.builtin import BROAD_CATEGORIES, BuiltinAgent, candidate_order
+from inversion.engine.faults import families
 from tests.inversion.test_faults_fixture import PASSING, SURFACE
 
 BASELINE = {"stable_passing": PASSING, "flaky": [], "counts": {"passed": len(PASSING)}}
@@ -46,6 +47,19 @@ def test_ten_seeds_spread_over_many_categories():
     cats = [_first_plan(_started(seed)).category for seed in range(10)]
     assert len(set(cats)) >= 6, cats
     assert cats == [_first_plan(_started(seed)).category for seed in range(10)]  # deterministic
+
+
+def test_gold_specific_categories_are_tried_before_broad_ones():
+    fams = [f for f in families() if f.applicable(SURFACE, BASELINE)]
+    specific = {f.category for f in fams} - BROAD_CATEGORIES
+    assert len(specific) >= 5
+    starts = set()
+    for seed in range(len(specific)):
+        order = candidate_order(fams, seed=seed)
+        starts.add(order[0].category)
+        after = [f.category in BROAD_CATEGORIES for f in order if f.category != order[0].category]
+        assert after == sorted(after), seed  # once a broad category comes, only broad ones follow
+    assert starts == specific
 
 
 @pytest.mark.parametrize("directions,category", [

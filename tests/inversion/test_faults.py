@@ -64,7 +64,7 @@ def test_preconditions_follow_the_surface():
     bare["per_file"] = {f: {"modules": [f.split("/")[-1][:-3]], "shared_libs": []} for f in bare["per_file"]}
     bare["shared_libs"] = []
     for name in ("path_wrapper_shadow", "exec_bit_removed", "so_elf_header_shadow", "ca_bundle_env",
-                 "site_module_stub", "stale_bytecode", "stdlib_shadow_testbed"):
+                 "site_module_stub", "stale_bytecode", "stdlib_shadow_testbed", "tmp_root_squatted"):
         assert not family(name).applicable(bare, BASELINE), name
     assert family("pytest_required_plugin").applicable(bare, BASELINE)
     system_python = copy.deepcopy(SURFACE)

@@ -10,8 +10,9 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-HARBOR = ROOT / ".harness-venv" / "harbor" / "bin" / "harbor"
-TB = ROOT / ".harness-venv" / "tb" / "bin" / "tb"
+HARNESS_DIR = Path(os.environ.get("STUDIO_HARNESS_DIR", Path.home() / ".cache" / "studio-harness"))
+HARBOR = HARNESS_DIR / "harbor" / "bin" / "harbor"
+TB = HARNESS_DIR / "tb" / "bin" / "tb"
 
 # This engine has no default bridge network: BuildKit (compose's default builder) fails every RUN
 # with "network bridge not found"; the classic builder runs them (the exported compose files give

@@ -25,6 +25,9 @@ from inversion.engine.agents.base import (
 from inversion.engine.faults import FaultFamily, FaultPlan, PlanContext, families
 
 ROOT_SHADOW = {"stdlib_shadow_testbed", "site_module_stub"}  # rely on `python -m` putting cwd first
+# Categories with a family that applies to nearly any gold: rotated in after the ones this gold
+# offers specifically, so a batch over several golds covers more categories.
+BROAD_CATEGORIES = {"config", "interpreter", "startup_hooks", "module_shadowing"}
 
 
 def _words(text: str) -> str:
@@ -45,10 +48,11 @@ def candidate_order(
     first category rotated by the seed (seeds 0..n-1 start in n different categories)."""
     rng = random.Random(seed)
     used = {t.strip().lower() for t in used_themes or [] if t.strip()}
-    cats = sorted({f.category for f in fams})
+    cats = sorted({f.category for f in fams}, key=lambda c: (c in BROAD_CATEGORIES, c))
     start = seed % len(cats) if cats else 0
     rest = cats[:start] + cats[start + 1:]
     rng.shuffle(rest)
+    rest.sort(key=lambda c: c in BROAD_CATEGORIES)  # stable: specific ones first, each group shuffled
     cat_rank = {c: i for i, c in enumerate(cats[start:start + 1] + rest)}
     jitter = {f.name: rng.random() for f in fams}
 

@@ -26,6 +26,7 @@ FAMILY_MODULES = (
     "inversion.engine.faults.envvars",
     "inversion.engine.faults.system",
     "inversion.engine.faults.config",
+    "inversion.engine.faults.filesystem",
 )
 # Modules the runner itself needs; breaking them breaks everything and tells nothing.
 RUNNER_MODULES = {
