@@ -26,8 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # Small real sdists with fast suites whose tests reach past pure Python: sqlite3 and asyncio/ssl
-# (libsqlite3, libssl), requests/urllib3/certifi (third-party site packages), a C extension.
-DEFAULT_SDISTS = ["pypi:sqlitedict==2.1.0", "pypi:requests-file==2.1.0", "pypi:simplejson==3.19.3"]
+# (libsqlite3, libssl), requests/urllib3/certifi (third-party site packages), pytest's tmpdir.
+DEFAULT_SDISTS = ["pypi:sqlitedict==2.1.0", "pypi:requests-file==2.1.0", "pypi:atomicwrites==1.4.1"]
 STEP_COMMAND = "ls /opt/venv/lib && cat /etc/os-release > /dev/null"
 
 

@@ -143,10 +143,10 @@ def _context(episode: Episode) -> AgentContext:
 def _agent(episode: Episode):
     cls = agent_class(episode.agent)
     if episode.agent == "llm":
-        cfg = episode.config or {}
-        return cls(base_url=cfg.get("base_url") or settings.OPENAI_BASE_URL, api_key=settings.OPENAI_API_KEY,
-                   model=episode.model, max_tokens=int(cfg.get("max_tokens") or settings.STUDIO_LLM_MAX_TOKENS),
-                   tool_choice_mode=cfg.get("tool_choice_mode") or settings.STUDIO_LLM_TOOL_CHOICE)
+        from inversion.services.llm import client_from_settings
+
+        client = client_from_settings({**(episode.config or {}), "model": episode.model})
+        return cls(base_url="", model=client.model, client=client)
     return cls()
 
 

@@ -55,6 +55,14 @@ def client_from_settings(overrides: dict | None = None) -> ChatClient:
         ) from exc
 
 
+def client_or_none(overrides: dict | None = None) -> ChatClient | None:
+    """The configured client, or None when no endpoint/model is set (callers fall back offline)."""
+    values = llm_settings(overrides)
+    if not (values["base_url"] or values["api_key"]) or not values["model"]:
+        return None
+    return client_from_settings(overrides)
+
+
 def local_model_prepare(*, model: str, download: bool = True, log: Callable[[str], None] = print) -> Path:
     """Assemble and verify the model's GGUF once (instant when already done)."""
     try:

@@ -27,15 +27,11 @@ log = logging.getLogger(__name__)
 
 def _chat_client(episode: Episode):
     """A ChatClient when a model is configured (per episode or in settings), else None."""
-    cfg = episode.config or {}
-    base_url = cfg.get("base_url") or settings.OPENAI_BASE_URL
-    model = (episode.model if episode.agent == "llm" else "") or settings.STUDIO_LLM_MODEL
-    if not (base_url and model):
-        return None
-    from inversion.engine.llm.client import ChatClient
+    from inversion.services.llm import client_or_none
 
-    return ChatClient(base_url=base_url, api_key=settings.OPENAI_API_KEY or "none", model=model,
-                      tool_choice_mode=cfg.get("tool_choice_mode", "auto"))
+    cfg = episode.config or {}
+    overrides = {**cfg, "model": episode.model if episode.agent == "llm" else ""}
+    return client_or_none(overrides)
 
 
 def _issue(episode: Episode, evidence: issuewriter.Evidence) -> issuewriter.IssueText:

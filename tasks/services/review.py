@@ -142,11 +142,10 @@ def task_text_regenerate(*, task: Task, user, base_version: int) -> TaskRevision
         repo=task.gold.repository.name, category=task.category, f2p=list(task.fail_to_pass),
         excerpts=dict(task.failure_excerpts), test_cmd=task.gold.test_cmd or "python -m pytest",
     )
-    if settings.OPENAI_BASE_URL and settings.STUDIO_LLM_MODEL:
-        from inversion.engine.llm.client import ChatClient
+    from inversion.services.llm import client_or_none
 
-        client = ChatClient(base_url=settings.OPENAI_BASE_URL, api_key=settings.OPENAI_API_KEY or "none",
-                            model=settings.STUDIO_LLM_MODEL)
+    client = client_or_none()
+    if client is not None:
         text = issuewriter.llm_issue(evidence, client)
     else:
         text = issuewriter.offline_issue(evidence)
