@@ -118,6 +118,7 @@ class Episode(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    validation_claimed_at = models.DateTimeField(null=True, blank=True, help_text="Set once by the validating worker")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

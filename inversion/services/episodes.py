@@ -150,8 +150,9 @@ def _agent(episode: Episode):
     return cls()
 
 
-def episode_run(*, episode: Episode) -> Episode:
-    """Run the loop for a queued episode and record the outcome; hands valid breaks to validation."""
+def episode_run(*, episode: Episode, handoff: bool = True) -> Episode:
+    """Run the loop for a queued episode and record the outcome; hands valid breaks to validation
+    (the validate queue) unless `handoff` is False, when the caller validates itself."""
     claimed = retry_locked(Episode.objects.filter(pk=episode.pk, status=Episode.Status.QUEUED).update,
                            status=Episode.Status.RUNNING, started_at=timezone.now())
     if not claimed:
@@ -181,10 +182,10 @@ def episode_run(*, episode: Episode) -> Episode:
             return episode
     finally:
         client.close()
-    return _record(episode, result)
+    return _record(episode, result, handoff=handoff)
 
 
-def _record(episode: Episode, result) -> Episode:
+def _record(episode: Episode, result, *, handoff: bool) -> Episode:
     status = {"succeeded": Episode.Status.VALIDATING, "no_task": Episode.Status.NO_TASK,
               "cancelled": Episode.Status.CANCELLED}.get(result.status, Episode.Status.ERROR)
     finish = result.finish
@@ -198,7 +199,7 @@ def _record(episode: Episode, result) -> Episode:
     if status != Episode.Status.VALIDATING:
         episode.finished_at = timezone.now()
     retry_locked(episode.save)
-    if status == Episode.Status.VALIDATING:
+    if status == Episode.Status.VALIDATING and handoff:
         pk = episode.pk
         transaction.on_commit(lambda: current_app.send_task(MATERIALIZE_JOB, args=[pk]))
     return episode

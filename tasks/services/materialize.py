@@ -62,8 +62,12 @@ def _fail(episode: Episode, rule: str, detail: str) -> None:
 
 def task_materialize(*, episode: Episode) -> Task | None:
     """Validate the episode's break and save a draft task, or mark the episode `no_task`."""
-    if episode.status != Episode.Status.VALIDATING:
-        return getattr(episode, "task", None)
+    claimed = retry_locked(
+        Episode.objects.filter(pk=episode.pk, status=Episode.Status.VALIDATING, validation_claimed_at__isnull=True).update,
+        validation_claimed_at=timezone.now(),
+    )
+    if not claimed:  # already validated, or another worker is at it (a redelivered job, a second caller)
+        return Task.objects.filter(episode_id=episode.pk).first()
     gold, repo = episode.gold, episode.gold.repository
     delta = (episode.result or {}).get("delta", [])
     dockerfile, delta_text = broken_dockerfile(gold.dockerfile, delta)

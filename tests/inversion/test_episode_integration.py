@@ -21,7 +21,7 @@ def test_builtin_agent_makes_a_validated_task_from_a_real_sdist(alice, docker_cl
     assert gold.status == "ready", gold.error
     task = None
     for episode in episode_batch_launch(golds=[gold], count=3, agent="builtin", user=alice, seed=11):
-        episode = episode_run(episode=episode)
+        episode = episode_run(episode=episode, handoff=False)
         assert episode.status in (Episode.Status.VALIDATING, Episode.Status.NO_TASK), episode.reason
         if episode.status == Episode.Status.VALIDATING:
             task = task_materialize(episode=episode)

@@ -103,7 +103,7 @@ def test_llm_episode_records_tokens_and_llm_issue_text(alice, gold, chat_server)
                      '"instruction_hard": "Two tests fail with ImportError."}', usage=(300, 30))
     (episode,) = episode_batch_launch(golds=[gold], count=1, agent="llm", model=chat_server.model,
                                       base_url=chat_server.base_url, user=alice)
-    episode = episode_run(episode=episode)
+    episode = episode_run(episode=episode, handoff=False)
     assert episode.status == Episode.Status.VALIDATING, episode.reason
     assert (episode.prompt_tokens, episode.completion_tokens) == (1620, 90)
     assert sum(episode.events.values_list("prompt_tokens", flat=True)) == 1620

@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.harness, pytest.mark.django_db(tra
 SDISTS = ("pypi:six==1.16.0", "pypi:markupsafe==2.1.5")
 
 
-def _pipeline_tasks(user, capture) -> list[Task]:
+def _pipeline_tasks(user) -> list[Task]:
     """The real pipeline: repository -> gold build -> built-in agent episodes -> validated draft."""
     from inversion.models import GoldEnvironment
     from inversion.services.episodes import episode_batch_launch, episode_run
@@ -39,8 +39,7 @@ def _pipeline_tasks(user, capture) -> list[Task]:
         assert gold.status == GoldEnvironment.Status.READY, gold.error
         for seed in range(4):
             (episode,) = episode_batch_launch(golds=[gold], count=1, agent="builtin", user=user, seed=seed)
-            with capture(execute=False):
-                episode = episode_run(episode=episode)
+            episode = episode_run(episode=episode, handoff=False)
             task = task_materialize(episode=episode) if episode.status == "validating" else None
             if task is not None and not task.oracle_missing:
                 tasks.append(task)
@@ -50,11 +49,10 @@ def _pipeline_tasks(user, capture) -> list[Task]:
     return tasks
 
 
-def test_pipeline_catalog_scores_oracle_100_nop_0(docker_client, base_image, root, tmp_path,
-                                                   django_capture_on_commit_callbacks):
+def test_pipeline_catalog_scores_oracle_100_nop_0(docker_client, base_image, root, tmp_path):
     if not (kit.HARBOR.exists() and kit.TB.exists()):
         pytest.fail("the harnesses are missing: run scripts/setup-harnesses")
-    tasks = _pipeline_tasks(root, django_capture_on_commit_callbacks)
+    tasks = _pipeline_tasks(root)
     _export_and_run(tasks, tmp_path)
 
 

@@ -57,3 +57,13 @@ def test_break_that_changes_no_outcome_ends_as_no_task(docker_client, base_image
     assert rules[0]["rule"] == "rebuild" and rules[0]["ok"] and rules[1] == {**rules[1], "rule": "f2p", "ok": False}
     images = docker_client.images.list(filters={"label": ["studio.kind=validate", f"studio.owner=episode:{episode.pk}"]})
     assert images == []  # validation images are swept
+
+
+@pytest.mark.django_db
+def test_second_materialize_caller_does_not_validate_again():
+    """A redelivered job or a second caller finds the claim and does no second validation."""
+    from django.utils import timezone
+
+    episode = EpisodeFactory(status=Episode.Status.VALIDATING, validation_claimed_at=timezone.now())
+    assert task_materialize(episode=episode) is None
+    assert not episode.events.exists()  # nothing rebuilt, nothing recorded
