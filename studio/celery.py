@@ -19,7 +19,16 @@ def _connect_db_hygiene(sender, **kwargs) -> None:
     thread is a bare WorkController, so without this each pool thread would hold its connection.
     """
     from celery.signals import task_postrun, task_prerun
-    from django.db import close_old_connections
 
-    task_prerun.connect(lambda **kw: close_old_connections(), weak=False)
-    task_postrun.connect(lambda **kw: close_old_connections(), weak=False)
+    task_prerun.connect(_close_stale_connections, weak=False)
+    task_postrun.connect(_close_stale_connections, weak=False)
+
+
+def _close_stale_connections(**kwargs) -> None:
+    """Like django.db.close_old_connections, but never inside a transaction: a job run in-process
+    by a caller that holds an atomic block (a test, an eager job) must keep its connection."""
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        if not conn.in_atomic_block:
+            conn.close_if_unusable_or_obsolete()
