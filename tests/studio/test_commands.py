@@ -15,7 +15,7 @@ def test_admin_created_once_with_generated_password(monkeypatch):
     call_command("studio_admin", stdout=out)
     text = out.getvalue()
     assert "password" in text and "shown only now" in text
-    password = text.split("and password ")[1].split(".")[0]
+    password = text.split("password: ")[1].split()[0]
     assert get_user_model().objects.get(username="admin").check_password(password)
 
     out2 = io.StringIO()

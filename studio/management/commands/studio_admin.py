@@ -37,6 +37,8 @@ class Command(BaseCommand):
             user.set_password(password)
             user.save(update_fields=["password"])
         self.stdout.write(self.style.SUCCESS(
-            f"Admin account ready. Log in at http://127.0.0.1:8000/ with username '{username}' "
-            f"and password {shown}. This password is shown only now."
+            f"Admin account ready. Log in at http://127.0.0.1:8000/ with\n"
+            f"  username: {username}\n"
+            f"  password: {shown}\n"
+            f"(The password is shown only now.)"
         ))
