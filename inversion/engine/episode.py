@@ -205,7 +205,11 @@ class _Loop:
                 self.emit("error", {"message": message[:4000]}, ms, *tokens)
                 last = Observation("error", {"message": message})
             elif isinstance(action, Finish):
-                return self._finish(action, tokens)
+                refusal = self._premature(action)
+                if not refusal:
+                    return self._finish(action, tokens)
+                self.emit("error", {"message": refusal}, ms, *tokens)
+                last = Observation("error", {"message": refusal})
             elif isinstance(action, SetEnv):
                 r.env[action.name] = action.value
                 r.delta.append({"env": action.name, "value": action.value})
@@ -266,6 +270,19 @@ class _Loop:
         self.emit("tests", payload, int(run.seconds * 1000), *tokens)
         return payload
 
+    def _premature(self, action: Finish) -> str:
+        """Refuse a finish while no stably passing test fails (an agent that gives up says
+        category "none"); small models otherwise stop before they have broken anything."""
+        if action.category == GIVE_UP:
+            return ""
+        if self.dirty:
+            self._tests(None, tokens=(0, 0))
+        if self.result.newly_failing:
+            return ""
+        return ("finish refused: no stably passing test fails yet. Change something the tests depend on "
+                "(a module, shared library, config file or environment variable from the surface), then finish. "
+                f'To give up, finish with category "{GIVE_UP}".')
+
     def _finish(self, action: Finish, tokens: tuple[int, int]) -> None:
         r = self.result
         r.finish = action
@@ -290,6 +307,9 @@ class _Loop:
             r.status = "no_task"
         r.reason = reason
         self.emit("status", {"status": r.status, "message": reason}, 0, 0, 0)
+
+
+GIVE_UP = "none"
 
 
 def _changed_paths(before, after) -> set[str]:

@@ -99,3 +99,21 @@ def test_budget_bad_replies_and_cancel_stop_the_loop(docker_client, gold):
                           cancel=lambda: next(calls), owner="episode:t4")
     assert result.status == "cancelled" and result.steps == 2
     assert not _containers(docker_client, "episode:t4")
+
+
+@pytest.mark.docker
+def test_premature_finish_is_refused_and_giving_up_ends_the_episode(docker_client, gold):
+    from inversion.engine.agents.base import Finish
+    from tests.support.fixture_gold import REPAIR
+
+    agent = ScriptedAgent([Finish("dependency", "nothing done yet", REPAIR), RunCommand(BREAK),
+                           Finish("dependency", "corrupted tinydep", REPAIR)])
+    result, events = _run(docker_client, gold, agent, owner="episode:t-refuse")
+    assert result.status == "succeeded", result.reason
+    refusals = [e for e in events if e[0] == "error" and "finish refused" in e[1]["message"]]
+    assert len(refusals) == 1 and result.steps == 3
+    assert agent.seen[1].kind == "error"  # the agent was told why
+
+    quitter = ScriptedAgent([Finish("none", "found nothing to break", "")])
+    result, _ = _run(docker_client, gold, quitter, owner="episode:t-quit")
+    assert result.status == "no_task" and result.steps == 1

@@ -10,6 +10,7 @@ prompt and the tool schema are versioned files in `inversion/engine/prompts/`. A
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ CATEGORIES = ("shared-library, dependency, shadowing, startup, environment, perm
 OBS_OUTPUT = 2500
 
 
-def load_prompt(version: str = "v1") -> tuple[str, list[dict]]:
+def load_prompt(version: str = "v2") -> tuple[str, list[dict]]:
     return (PROMPTS / f"agent_{version}.md").read_text(), json.loads((PROMPTS / f"tools_{version}.json").read_text())
 
 
@@ -62,8 +63,36 @@ def system_prompt(context: AgentContext, template: str) -> str:
         site_packages=py.get("site_packages", "?"), site_modules=_lines(site, 40),
         project_modules=_lines(project, 20), shared_libs=_lines(libs, 40), executables=exes, packages=packages,
         categories=CATEGORIES, directions=context.directions or "(none)",
-        used_themes=", ".join(context.used_themes) or "(none yet)",
+        used_themes=", ".join(context.used_themes) or "(none yet)", ideas=fault_ideas(context),
     )
+
+
+def fault_ideas(context: AgentContext, limit: int = 4) -> str:
+    """Concrete breakage ideas from the fault catalog, planned on this gold's real paths.
+
+    Small models propose the right kind of breakage when given concrete paths and guess paths
+    wrong without; hosted models read them as examples. Ordered like the built-in agent's choice
+    (directions, unused themes, seed-rotated category)."""
+    from inversion.engine.agents.builtin import candidate_order
+    from inversion.engine.faults.base import PlanContext, families
+
+    surface, baseline = context.surface or {}, context.baseline or {}
+    fams = [f for f in families() if f.applicable(surface, baseline)]
+    ordered = candidate_order(fams, seed=context.seed, directions=context.directions,
+                              used_themes=context.used_themes)
+    rng, ideas = random.Random(context.seed), []
+    for fam in ordered:
+        if len(ideas) >= limit:
+            break
+        try:
+            plan = fam.plan(PlanContext(surface, baseline), rng)
+        except Exception:  # a family that cannot plan here is simply not suggested
+            continue
+        steps = [f"run_command: {a.command}" if isinstance(a, RunCommand) else f"set_env: {a.name}={a.value}"
+                 for a in plan.actions]
+        repair = "; ".join(line for line in plan.repair.splitlines()[2:] if line.strip())
+        ideas.append(f"- [{fam.category}] {plan.summary}\n    " + "\n    ".join(steps) + f"\n    repair: {repair}")
+    return "\n".join(ideas) or "  (no catalog idea applies; explore the surface above)"
 
 
 def describe(obs: Observation) -> str:
@@ -117,7 +146,7 @@ class LLMAgent(Agent):
     kind = "llm"
 
     def __init__(self, *, base_url: str, model: str, api_key: str = "", tool_choice_mode: str = "auto",
-                 prompt_version: str = "v1", client=None, max_tokens: int = 1024, **_: Any) -> None:
+                 prompt_version: str = "v2", client=None, max_tokens: int = 1024, **_: Any) -> None:
         if client is None:
             from inversion.engine.llm.client import ChatClient
 
