@@ -107,3 +107,19 @@ def test_llm_episode_end_to_end_in_a_container(chat_server, docker_client, base_
     assert sum(e[3] for e in events) == 1110  # per-step tokens add up to the episode's
     tool_results = [m for m in chat_server.requests[3]["messages"] if m["role"] == "tool"]
     assert "newly failing" in tool_results[-1]["content"] and "test_double" in tool_results[-1]["content"]
+
+
+def test_prompt_offers_catalog_ideas_on_real_paths():
+    """Small models need concrete paths: the v2 prompt lists planned catalog faults for this gold."""
+    from inversion.engine.agents.base import AgentContext
+    from inversion.engine.agents.llm import fault_ideas, load_prompt, system_prompt
+    from tests.inversion.test_faults_fixture import SURFACE as REAL_SURFACE
+
+    ctx = AgentContext(repository={"name": "fixture"}, baseline={}, surface=REAL_SURFACE, seed=3)
+    ideas = fault_ideas(ctx)
+    assert ideas.count("\n- [") == 3  # four ideas, each with its category
+    assert "run_command:" in ideas and "repair:" in ideas
+    assert "/opt/venv/lib/python3.11/site-packages" in ideas or "/usr/lib/x86_64-linux-gnu" in ideas
+    template, _ = load_prompt("v2")
+    assert ideas in system_prompt(ctx, template)
+    assert fault_ideas(AgentContext(repository={}, baseline={}, surface={})).startswith("  (no catalog idea")
