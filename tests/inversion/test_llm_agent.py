@@ -123,3 +123,21 @@ def test_prompt_offers_catalog_ideas_on_real_paths():
     template, _ = load_prompt("v2")
     assert ideas in system_prompt(ctx, template)
     assert fault_ideas(AgentContext(repository={}, baseline={}, surface={})).startswith("  (no catalog idea")
+
+
+def test_coach_suggests_the_next_concrete_step_until_tests_fail():
+    from inversion.engine.agents.base import Observation
+    from inversion.engine.agents.llm import Coach
+
+    ideas = [{"category": "config", "summary": "bad conftest", "repair": "#!/bin/bash\nset -e\nrm x\n",
+              "steps": [{"action": "run_command", "command": "echo 'import nope' > /testbed/conftest.py"}]}]
+    coach = Coach(ideas)
+    refused = Observation("error", {"message": "finish refused: no stably passing test fails yet"})
+    assert '"command": "echo \'import nope\' > /testbed/conftest.py"' in coach.hint(refused)
+    coach.followed({"action": "run_command", "command": "ls"})  # not the suggestion: nothing moves
+    assert "conftest.py" in coach.hint(refused)
+    coach.followed({"action": "run_command", "command": "echo 'import nope' > /testbed/conftest.py"})
+    failing = Observation("tests", {"newly_failing": ["tests/test_a.py::test_x"]})
+    hint = coach.hint(failing)
+    assert '"action": "finish"' in hint and '"category": "config"' in hint and "rm x" in hint
+    assert coach.hint(refused) == ""  # no idea left to suggest

@@ -67,12 +67,13 @@ def system_prompt(context: AgentContext, template: str) -> str:
     )
 
 
-def fault_ideas(context: AgentContext, limit: int = 4) -> str:
+def plan_ideas(context: AgentContext, limit: int = 4) -> list[dict[str, Any]]:
     """Concrete breakage ideas from the fault catalog, planned on this gold's real paths.
 
     Small models propose the right kind of breakage when given concrete paths and guess paths
     wrong without; hosted models read them as examples. Ordered like the built-in agent's choice
-    (directions, unused themes, seed-rotated category)."""
+    (directions, unused themes, seed-rotated category). Each idea: category, summary, the `act`
+    arguments of its steps, and its repair script."""
     from inversion.engine.agents.builtin import candidate_order
     from inversion.engine.faults.base import PlanContext, families
 
@@ -88,11 +89,49 @@ def fault_ideas(context: AgentContext, limit: int = 4) -> str:
             plan = fam.plan(PlanContext(surface, baseline), rng)
         except Exception:  # a family that cannot plan here is simply not suggested
             continue
-        steps = [f"run_command: {a.command}" if isinstance(a, RunCommand) else f"set_env: {a.name}={a.value}"
-                 for a in plan.actions]
-        repair = "; ".join(line for line in plan.repair.splitlines()[2:] if line.strip())
-        ideas.append(f"- [{fam.category}] {plan.summary}\n    " + "\n    ".join(steps) + f"\n    repair: {repair}")
-    return "\n".join(ideas) or "  (no catalog idea applies; explore the surface above)"
+        steps = [{"action": "run_command", "command": a.command} if isinstance(a, RunCommand)
+                 else {"action": "set_env", "name": a.name, "value": a.value} for a in plan.actions]
+        ideas.append({"category": fam.category, "summary": plan.summary, "steps": steps, "repair": plan.repair})
+    return ideas
+
+
+def fault_ideas(context: AgentContext, limit: int = 4) -> str:
+    """The ideas as prompt text."""
+    lines = []
+    for idea in plan_ideas(context, limit):
+        steps = [f"run_command: {s['command']}" if s["action"] == "run_command" else f"set_env: {s['name']}={s['value']}"
+                 for s in idea["steps"]]
+        repair = "; ".join(line for line in idea["repair"].splitlines()[2:] if line.strip())
+        lines.append(f"- [{idea['category']}] {idea['summary']}\n    " + "\n    ".join(steps) + f"\n    repair: {repair}")
+    return "\n".join(lines) or "  (no catalog idea applies; explore the surface above)"
+
+
+class Coach:
+    """Turns the ideas into one concrete next step whenever the model makes no progress.
+
+    A 0.5-1.5B model given a page of facts tends to loop (re-running tests, finishing early); a
+    single ready-to-send `act` argument object after each unproductive turn gets it moving."""
+
+    def __init__(self, ideas: list[dict[str, Any]]) -> None:
+        self.queue = [(i, step) for i, idea in enumerate(ideas) for step in idea["steps"]]
+        self.ideas = ideas
+        self.current: int | None = None
+
+    def followed(self, args: dict[str, Any]) -> None:
+        if self.queue and all(args.get(k) == v for k, v in self.queue[0][1].items()):
+            self.current = self.queue.pop(0)[0]
+
+    def hint(self, obs: Observation) -> str:
+        p = obs.payload
+        if obs.kind == "tests" and p.get("newly_failing") and self.current is not None:
+            idea = self.ideas[self.current]
+            args = {"action": "finish", "category": idea["category"], "summary": idea["summary"],
+                    "repair_script": idea["repair"]}
+            return f"\nSuggested next `act` arguments: {json.dumps(args)}"
+        progress = obs.kind == "tests" and p.get("newly_failing")
+        if progress or not self.queue:
+            return ""
+        return f"\nNo test fails yet. Suggested next `act` arguments: {json.dumps(self.queue[0][1])}"
 
 
 def describe(obs: Observation) -> str:
@@ -159,13 +198,14 @@ class LLMAgent(Agent):
 
     def start(self, context: AgentContext) -> None:
         super().start(context)
+        self.coach = Coach(plan_ideas(context))
         self.messages = [{"role": "system", "content": system_prompt(context, self.template)},
                          {"role": "user", "content": "Begin: inspect the environment, then break it."}]
 
     def _observe(self, last: Observation | None) -> None:
         if last is None:
             return
-        text = describe(last)
+        text = describe(last) + self.coach.hint(last)
         if self.pending_call:
             self.messages.append({"role": "tool", "tool_call_id": self.pending_call, "content": text})
         else:
@@ -194,6 +234,7 @@ class LLMAgent(Agent):
             args = parse_json_leniently(reply.content or "")
             if not args or "action" not in args:
                 return Decision(None, thought=reply.content, error="the reply had no `act` tool call", **used)
+        self.coach.followed(args)
         try:
             action = to_action(args)
         except ValueError as exc:
