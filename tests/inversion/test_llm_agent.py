@@ -141,3 +141,19 @@ def test_coach_suggests_the_next_concrete_step_until_tests_fail():
     hint = coach.hint(failing)
     assert '"action": "finish"' in hint and '"category": "config"' in hint and "rm x" in hint
     assert coach.hint(refused) == ""  # no idea left to suggest
+
+
+def test_unproductive_turn_names_the_run_command_tool(chat_server):
+    """After a refused finish, the next request names `run_command` and the reply runs as a command."""
+    from inversion.engine.agents.base import AgentContext, Observation, RunCommand
+    from inversion.engine.agents.llm import LLMAgent
+    from tests.inversion.test_faults_fixture import SURFACE as REAL_SURFACE
+
+    agent = LLMAgent(base_url=chat_server.base_url, model=chat_server.model, tool_choice_mode="named")
+    agent.start(AgentContext(repository={"name": "fixture"}, baseline={}, surface=REAL_SURFACE, seed=1))
+    chat_server.tool_call("run_command", {"command": "ls /opt/venv"})
+    decision = agent.next_action(Observation("error", {"message": "finish refused: no stably passing test fails yet"}))
+    assert decision.action == RunCommand("ls /opt/venv")
+    sent = chat_server.requests[-1]
+    assert sent["tool_choice"] == {"type": "function", "function": {"name": "run_command"}}
+    assert "Suggested next `act` arguments" in sent["messages"][-1]["content"]

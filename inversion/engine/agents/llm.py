@@ -121,6 +121,13 @@ class Coach:
         if self.queue and all(args.get(k) == v for k, v in self.queue[0][1].items()):
             self.current = self.queue.pop(0)[0]
 
+    def wants_command(self, obs: Observation | None) -> bool:
+        """After an unproductive turn, the next turn names the `run_command` tool (small local
+        servers honour a named tool choice), so the model cannot finish early again."""
+        if obs is None or not self.queue:
+            return False
+        return obs.kind == "error" or (obs.kind == "tests" and not obs.payload.get("newly_failing"))
+
     def hint(self, obs: Observation) -> str:
         p = obs.payload
         if obs.kind == "tests" and p.get("newly_failing") and self.current is not None:
@@ -202,6 +209,9 @@ class LLMAgent(Agent):
         self.messages = [{"role": "system", "content": system_prompt(context, self.template)},
                          {"role": "user", "content": "Begin: inspect the environment, then break it."}]
 
+    def _has_tool(self, name: str) -> bool:
+        return any(t.get("function", {}).get("name") == name for t in self.tools)
+
     def _observe(self, last: Observation | None) -> None:
         if last is None:
             return
@@ -214,7 +224,8 @@ class LLMAgent(Agent):
 
     def next_action(self, last: Observation | None) -> Decision:
         self._observe(last)
-        reply = self.client.complete(self.messages, self.tools, tool_name="act")
+        tool = "run_command" if self.coach.wants_command(last) and self._has_tool("run_command") else "act"
+        reply = self.client.complete(self.messages, self.tools, tool_name=tool)
         used = {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
         call = reply.tool_calls[0] if reply.tool_calls else None
         if call is not None:  # recorded even when broken, so the error goes back as its result
@@ -223,7 +234,7 @@ class LLMAgent(Agent):
             self.pending_call = call.id
             if call.error or call.arguments is None:
                 return Decision(None, thought=reply.content, error=f"bad tool call: {call.error or reply.error}", **used)
-            args = call.arguments
+            args = {"action": "run_command", **call.arguments} if call.name == "run_command" else call.arguments
         else:
             if reply.content:
                 self.messages.append({"role": "assistant", "content": reply.content})
