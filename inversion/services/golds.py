@@ -124,8 +124,13 @@ def gold_execute(*, gold: GoldEnvironment, nocache: bool = False) -> GoldEnviron
 
     `nocache` rebuilds every layer (benchmarks, or a curator distrusting the layer cache).
     """
-    if gold.status == GoldEnvironment.Status.READY:
+    claimed = GoldEnvironment.objects.filter(pk=gold.pk, status=GoldEnvironment.Status.QUEUED).update(
+        status=GoldEnvironment.Status.BUILDING
+    )
+    if not claimed:  # ready or failed already, or another worker is building it (a redelivered job)
+        gold.refresh_from_db()
         return gold
+    gold.status = GoldEnvironment.Status.BUILDING
     log = _LogWriter(gold)
     status = docker_status(fresh=True)
     if not status.ok:
