@@ -7,7 +7,7 @@ from inversion.models import BuildEvent, Episode, EpisodeBatch, EpisodeEvent, Go
 
 @admin.register(Repository)
 class RepositoryAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "spec", "created_at")
+    list_display = ("name", "kind", "spec", "status", "created_at")
     search_fields = ("name", "spec")
 
 

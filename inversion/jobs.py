@@ -34,6 +34,18 @@ def episode_run_job(episode_id: int) -> str:
     return episode_run(episode=episode).status
 
 
+@shared_task(name="inversion.jobs.repository_fetch_job")
+def repository_fetch_job(repository_id: int) -> str:
+    """Fetch a PyPI or git source added from the web form (build queue: it waits on the network)."""
+    from inversion.models import Repository
+    from inversion.services.repositories import repository_fetch
+
+    repository = Repository.objects.filter(pk=repository_id).first()
+    if repository is None:
+        return "missing"
+    return repository_fetch(repository=repository).status
+
+
 @shared_task(name="inversion.jobs.gold_build_job")
 def gold_build_job(gold_id: int) -> str:
     """Build a queued gold environment and take its baseline (build queue)."""

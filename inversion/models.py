@@ -12,6 +12,11 @@ class Repository(models.Model):
         GIT = "git", "Git URL"
         PATH = "path", "Local path"
 
+    class Status(models.TextChoices):
+        FETCHING = "fetching"  # a network source (PyPI, git) is being fetched by a build-queue job
+        READY = "ready"
+        FAILED = "failed"
+
     name = models.SlugField(max_length=100, unique=True)
     kind = models.CharField(max_length=8, choices=Kind.choices)
     spec = models.CharField(max_length=500, unique=True, help_text="Canonical source, e.g. pypi:attrs==23.2.0")
@@ -23,6 +28,9 @@ class Repository(models.Model):
     install_cmd = models.TextField(blank=True, help_text="Overrides the detected install command")
     test_cmd = models.TextField(blank=True, help_text="Overrides the detected test command")
     dockerfile_override = models.TextField(blank=True, help_text="Replaces the synthesized Dockerfile")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.READY)
+    error = models.TextField(blank=True, help_text="Why the source could not be fetched")
+    fetch_claimed_at = models.DateTimeField(null=True, blank=True, help_text="Set once by the job fetching it")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -14,7 +14,11 @@ from inversion.engine.surface import overview
 from inversion.forms import OverridesForm, RepositoryAddForm
 from inversion.models import GoldEnvironment, Repository
 from inversion.services.golds import gold_dockerfile, gold_enqueue
-from inversion.services.repositories import repository_add, repository_update_overrides
+from inversion.services.repositories import (
+    repository_delete,
+    repository_register,
+    repository_update_overrides,
+)
 from studio.lib.dockerctx import docker_status
 from studio.lib.exceptions import ApplicationError
 from studio.lib.roles import is_curator
@@ -29,7 +33,7 @@ def repository_list(request: HttpRequest) -> HttpResponse:
             raise PermissionDenied("Only curators may add repositories.")
         if form.is_valid():
             try:
-                repo, created = repository_add(**form.cleaned_data, user=request.user)
+                repo, created = repository_register(**form.cleaned_data, user=request.user)
             except ApplicationError as exc:
                 field = exc.extra.get("field")
                 form.add_error(field if field in form.fields else None, exc.message)
@@ -46,7 +50,11 @@ def _gold_context(request: HttpRequest, repo: Repository) -> dict:
     docker = docker_status()
     building = bool(gold and gold.status in ACTIVE)
     reason = ""
-    if not docker.ok:
+    if repo.status == Repository.Status.FETCHING:
+        reason = "the source is still being fetched"
+    elif repo.status == Repository.Status.FAILED:
+        reason = "the source could not be fetched"
+    elif not docker.ok:
         reason = f"Docker is unreachable: {docker.detail}"
     elif building:
         reason = "a build is in progress"
@@ -61,7 +69,9 @@ def _gold_context(request: HttpRequest, repo: Repository) -> dict:
     baseline = gold.baseline if gold else {}
     return {
         "repo": repo, "gold": gold, "events": events, "last_seq": events[-1].seq if events else 0,
-        "building": building, "build_disabled_reason": reason, "launch_url": launch_url,
+        "building": building, "fetching": repo.status == Repository.Status.FETCHING,
+        "can_delete": is_curator(request.user),
+        "build_disabled_reason": reason, "launch_url": launch_url,
         "flaky": (baseline.get("flaky") or [])[:50], "slowest": (baseline.get("slowest") or [])[:10],
         "surface": overview(gold.surface) if gold and gold.surface else None,
     }
@@ -79,9 +89,27 @@ def repository_detail(request: HttpRequest, repo_id: int) -> HttpResponse:
 
 
 def gold_panel(request: HttpRequest, repo_id: int) -> HttpResponse:
-    """The status/baseline fragment the detail page polls while a build runs."""
+    """The status/baseline fragment the detail page polls while a fetch or build runs. When a
+    fetch ends, the whole page reloads: its header and next Dockerfile come from the source."""
     repo = get_object_or_404(Repository, pk=repo_id)
-    return render(request, "inversion/gold_panel.html", _gold_context(request, repo))
+    response = render(request, "inversion/gold_panel.html", _gold_context(request, repo))
+    if request.GET.get("fetching") and repo.status != Repository.Status.FETCHING:
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@require_POST
+def repository_delete_view(request: HttpRequest, repo_id: int) -> HttpResponse:
+    if not is_curator(request.user):
+        raise PermissionDenied("Only curators may delete repositories.")
+    repo = get_object_or_404(Repository, pk=repo_id)
+    try:
+        repository_delete(repository=repo)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("repository_detail", repo_id=repo.pk)
+    messages.success(request, f"Deleted {repo.name}")
+    return redirect("repository_list")
 
 
 @require_POST

@@ -7,6 +7,7 @@ urlpatterns = [
     path("repositories/<int:repo_id>/", repository_views.repository_detail, name="repository_detail"),
     path("repositories/<int:repo_id>/gold/", repository_views.gold_panel, name="gold_panel"),
     path("repositories/<int:repo_id>/build/", repository_views.gold_build_view, name="gold_build"),
+    path("repositories/<int:repo_id>/delete/", repository_views.repository_delete_view, name="repository_delete"),
     path("repositories/<int:repo_id>/overrides/", repository_views.repository_overrides, name="repository_overrides"),
     path("episodes/", episode_views.episode_list, name="episode_list"),
     path("episodes/<int:episode_id>/", episode_views.episode_detail, name="episode_detail"),

@@ -141,6 +141,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "build"
 CELERY_TASK_ROUTES = {
+    "inversion.jobs.repository_fetch_job": {"queue": "build"},
     "inversion.jobs.gold_build_job": {"queue": "build"},
     "inversion.jobs.episode_run_job": {"queue": "episode"},
     "inversion.jobs.episode_materialize_job": {"queue": "validate"},

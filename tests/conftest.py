@@ -74,3 +74,20 @@ def chat_server():
 
     with ChatServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def small_model_server():
+    """The real llama.cpp server with the 0.5B model (prepared by scripts/setup-llm), started once
+    for every test that needs it."""
+    from django.conf import settings
+
+    from inversion.engine.llm import localmodel
+
+    if not localmodel.runtime_available():
+        pytest.fail("llama-cpp-python missing: run scripts/setup-llm")
+    spec = localmodel.model_spec("qwen2.5-coder-0.5b")
+    path = localmodel.ensure_model(spec, settings.STUDIO_MODEL_CACHE, log=lambda _: None)
+    # One thread: CI shares its cores with Docker tests, and oversubscribed llama.cpp threads spin.
+    with localmodel.LocalServer(path, alias=spec.key, n_ctx=8192, n_threads=1) as server:
+        yield server

@@ -52,7 +52,11 @@ def gold_dockerfile(*, repository: Repository) -> str:
 
 def gold_prepare(*, repository: Repository, reuse: bool = True) -> GoldEnvironment:
     """A ready gold with the same content hash whose image still exists, else a new queued gold."""
-    if not Path(repository.snapshot_path).is_dir():
+    if repository.status == Repository.Status.FETCHING:
+        raise ApplicationError(f"the source of {repository.name} is still being fetched; build when it is ready")
+    if repository.status == Repository.Status.FAILED:
+        raise ApplicationError(f"the source of {repository.name} could not be fetched: {repository.error}")
+    if not repository.snapshot_path or not Path(repository.snapshot_path).is_dir():
         raise ApplicationError(f"the sources of {repository.name} are missing; add the repository again")
     dockerfile = gold_dockerfile(repository=repository)
     chash = engine.content_hash(dockerfile, Path(repository.snapshot_path), _ca_bundle())

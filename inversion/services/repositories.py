@@ -1,4 +1,5 @@
-"""Writes for repositories: add one from a source spec (idempotent), edit its overrides."""
+"""Writes for repositories: add one from a source spec (idempotent; now, or fetched by a job for the
+web form), edit its overrides, delete one whose fetch failed."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import re
 import shutil
 from pathlib import Path
 
+from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from inversion.engine import sources
 from inversion.engine.dockerfile import detect_test_deps
@@ -15,6 +18,7 @@ from inversion.models import Repository
 from studio.lib.exceptions import ApplicationError
 
 SPEC_HELP = "use pypi:NAME==VERSION, git:URL@REF or path:DIR"
+FETCH_JOB = "inversion.jobs.repository_fetch_job"
 
 
 def parse_spec(spec: str) -> tuple[str, str, str]:
@@ -49,20 +53,15 @@ def default_name(kind: str, location: str) -> str:
     return re.sub(r"[^a-z0-9_-]+", "-", base.lower()).strip("-")[:100] or "repo"
 
 
-def repository_add(
-    *, kind: str, location: str, ref: str = "", name: str = "", user=None
-) -> tuple[Repository, bool]:
-    """Fetch and validate the source, then create the row; returns (repository, created).
-
-    The same source again returns the existing repository. Nothing is stored on bad input.
-    """
+def _claim_name(*, kind: str, location: str, ref: str, name: str) -> tuple[Repository | None, str, str, str]:
+    """Validate the input without fetching: (existing repository or None, location, spec, name)."""
     kind, location, ref = kind.strip(), location.strip(), ref.strip()
     if kind == "path" and location:
         location = str(Path(location).expanduser().resolve()) if Path(location).is_absolute() else location
     spec = canonical_spec(kind, location, ref) if kind in Repository.Kind.values else ""
     existing = Repository.objects.filter(spec=spec).first() if spec else None
     if existing:
-        return existing, False
+        return existing, location, spec, existing.name
     name = (name or "").strip() or default_name(kind, location)
     if not re.fullmatch(r"[-a-zA-Z0-9_]+", name):
         raise ApplicationError(f"{name!r} is not a valid name (letters, digits, - and _)", {"field": "name"})
@@ -71,21 +70,114 @@ def repository_add(
             f"a repository named {name!r} already exists with another source; choose another name",
             {"field": "name"},
         )
+    return None, location, spec, name
+
+
+def _fetch(kind: str, location: str, ref: str) -> sources.Snapshot:
     try:
         snap = sources.fetch(kind, location, ref, Path(settings.STUDIO_SOURCES_DIR))
     except sources.SourceError as exc:
         raise ApplicationError(exc.message, {"field": exc.field}) from exc
     snap.summary["test_deps"] = detect_test_deps(snap.path).as_dict()
+    return snap
+
+
+def repository_add(
+    *, kind: str, location: str, ref: str = "", name: str = "", user=None
+) -> tuple[Repository, bool]:
+    """Fetch and validate the source now, then create the row; returns (repository, created).
+
+    The same source again returns the existing repository (a failed fetch is retried). Nothing is
+    stored on bad input. The CLI and benches call this; the web form calls `repository_register`.
+    """
+    existing, location, spec, name = _claim_name(kind=kind, location=location, ref=ref, name=name)
+    if existing and existing.status != Repository.Status.FAILED:
+        return existing, False
+    snap = _fetch(kind.strip(), location, ref.strip())
+    if existing:  # a failed fetch of the same source, now good
+        _store_snapshot(existing, snap)
+        return existing, False
     try:
         with transaction.atomic():
             repo = Repository.objects.create(
-                name=name, kind=kind, spec=spec, location=location, ref=ref, resolved=snap.resolved,
-                snapshot_path=str(snap.path), summary=snap.summary, created_by=user,
-            )
+                name=name, kind=kind.strip(), spec=spec, location=location, ref=ref.strip(),
+                resolved=snap.resolved, snapshot_path=str(snap.path), summary=snap.summary, created_by=user,
+            )  # fmt: skip
     except IntegrityError as exc:
         shutil.rmtree(snap.path, ignore_errors=True)
         raise ApplicationError("this repository was added at the same time; reload", {"field": "name"}) from exc
     return repo, True
+
+
+def repository_register(
+    *, kind: str, location: str, ref: str = "", name: str = "", user=None
+) -> tuple[Repository, bool]:
+    """The web form's add: local paths are copied and checked now (fast, errors inline); PyPI and
+    git sources, which wait on the network, get a `fetching` row at once and a build-queue job
+    fetches them while the repository page shows progress. Re-adding a failed source retries it."""
+    if kind.strip() == Repository.Kind.PATH:
+        return repository_add(kind=kind, location=location, ref=ref, name=name, user=user)
+    existing, location, spec, name = _claim_name(kind=kind, location=location, ref=ref, name=name)
+    if existing and existing.status != Repository.Status.FAILED:
+        return existing, False
+    if existing:
+        Repository.objects.filter(pk=existing.pk).update(status=Repository.Status.FETCHING, error="",
+                                                         fetch_claimed_at=None)  # fmt: skip
+        existing.refresh_from_db()
+        transaction.on_commit(lambda: _send_fetch(existing.pk))
+        return existing, False
+    try:
+        with transaction.atomic():
+            repo = Repository.objects.create(
+                name=name, kind=kind.strip(), spec=spec, location=location, ref=ref.strip(),
+                status=Repository.Status.FETCHING, created_by=user,
+            )  # fmt: skip
+    except IntegrityError as exc:
+        raise ApplicationError("this repository was added at the same time; reload", {"field": "name"}) from exc
+    transaction.on_commit(lambda: _send_fetch(repo.pk))
+    return repo, True
+
+
+def repository_fetch(*, repository: Repository) -> Repository:
+    """Fetch a `fetching` repository's source (the job's body). Claims the row once, so a
+    redelivered or duplicate job does nothing; any failure ends in `failed` with the reason."""
+    claimed = Repository.objects.filter(
+        pk=repository.pk, status=Repository.Status.FETCHING, fetch_claimed_at__isnull=True
+    ).update(fetch_claimed_at=timezone.now())
+    if not claimed:
+        repository.refresh_from_db()
+        return repository
+    try:
+        snap = _fetch(repository.kind, repository.location, repository.ref)
+    except ApplicationError as exc:
+        Repository.objects.filter(pk=repository.pk).update(status=Repository.Status.FAILED, error=exc.message)
+    except Exception as exc:  # noqa: BLE001 - an unexpected fault must still end the fetch visibly
+        Repository.objects.filter(pk=repository.pk).update(
+            status=Repository.Status.FAILED, error=f"fetch failed: {type(exc).__name__}: {exc}"[:2000]
+        )
+    else:
+        _store_snapshot(repository, snap)
+    repository.refresh_from_db()
+    return repository
+
+
+def repository_delete(*, repository: Repository) -> None:
+    """Remove a repository whose source could not be fetched (nothing else refers to it)."""
+    if repository.status != Repository.Status.FAILED:
+        raise ApplicationError("only a repository whose fetch failed can be deleted here")
+    repository.delete()
+
+
+def _store_snapshot(repository: Repository, snap: sources.Snapshot) -> None:
+    Repository.objects.filter(pk=repository.pk).update(
+        status=Repository.Status.READY, error="", resolved=snap.resolved, snapshot_path=str(snap.path),
+        summary=snap.summary,
+    )  # fmt: skip
+    repository.refresh_from_db()
+
+
+def _send_fetch(repository_id: int) -> None:
+    current_app.send_task(FETCH_JOB, args=[repository_id])
 
 
 def repository_add_spec(*, spec: str, name: str = "", user=None) -> tuple[Repository, bool]:

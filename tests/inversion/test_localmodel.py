@@ -136,20 +136,6 @@ def test_llm_status_cli_reports_a_configured_but_stopped_model(settings, tmp_pat
     assert '"ok": false' in out.getvalue() and '"model_ready": false' in out.getvalue()
 
 
-@pytest.fixture(scope="module")
-def small_model_server():
-    """The real llama.cpp server with the 0.5B model (prepared by scripts/setup-llm)."""
-    from django.conf import settings
-
-    if not localmodel.runtime_available():
-        pytest.fail("llama-cpp-python missing: run scripts/setup-llm")
-    spec = localmodel.model_spec("qwen2.5-coder-0.5b")
-    path = localmodel.ensure_model(spec, settings.STUDIO_MODEL_CACHE, log=lambda _: None)
-    # One thread: CI shares its cores with Docker tests, and oversubscribed llama.cpp threads spin.
-    with localmodel.LocalServer(path, alias=spec.key, n_ctx=8192, n_threads=1) as server:
-        yield server
-
-
 @pytest.mark.llm
 def test_real_llama_cpp_server_answers_a_named_tool_call(small_model_server):
     assert localmodel.server_health(small_model_server.base_url)["ok"]

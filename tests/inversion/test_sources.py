@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,32 +10,6 @@ from django.conf import settings
 from inversion.models import Repository
 from inversion.services.repositories import parse_spec, repository_add, repository_add_spec
 from studio.lib.exceptions import ApplicationError
-
-
-def _git(*args: str, cwd: Path) -> str:
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@x", "HOME": str(cwd), "PATH": "/usr/bin:/bin"}
-    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
-
-
-@pytest.fixture
-def bare_repo(tmp_path) -> tuple[str, str, str]:
-    """A file:// bare repository with two commits; returns (url, first sha, second sha)."""
-    work = tmp_path / "work"
-    work.mkdir()
-    _git("init", "-q", "-b", "main", cwd=work)
-    (work / "test_a.py").write_text("def test_a():\n    assert True\n")
-    _git("add", ".", cwd=work)
-    _git("commit", "-q", "-m", "one", cwd=work)
-    first = _git("rev-parse", "HEAD", cwd=work)
-    _git("tag", "v1", cwd=work)
-    (work / "test_b.py").write_text("def test_b():\n    assert True\n")
-    _git("add", ".", cwd=work)
-    _git("commit", "-q", "-m", "two", cwd=work)
-    second = _git("rev-parse", "HEAD", cwd=work)
-    bare = tmp_path / "proj.git"
-    _git("clone", "-q", "--bare", str(work), str(bare), cwd=tmp_path)
-    return f"file://{bare}", first, second
 
 
 @pytest.mark.django_db
