@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from inversion.models import Episode
-from tests.browser.conftest import login
+from tests.browser.conftest import login, shot
 from tests.factories import GoldFactory, UserFactory
 from tests.support.fixture_gold import SURFACE, ensure_gold_image, measure_baseline
 
@@ -64,6 +64,7 @@ def test_curator_launches_a_local_model_episode_and_watches_it_live(
     seqs = page.eval_on_selector_all("#events .event", "els => els.map(e => +e.dataset.seq)")
     assert seqs == list(range(1, len(seqs) + 1))
     shown_tokens = int(page.locator("#episode-status .tokens").inner_text())
+    shot(page, "episode-local-llm")
 
     episode = Episode.objects.get()
     assert (episode.agent, episode.model) == ("llm", "qwen2.5-coder-0.5b")
