@@ -60,3 +60,30 @@ def test_sweeper_removes_labelled_leftovers(docker_client, base_image):
     leftover = box.id
     assert sweep_containers(docker_client, instance="pytest-sweep") == 1
     assert not docker_client.containers.list(all=True, filters={"id": leftover})
+
+
+@pytest.mark.django_db
+def test_worker_start_sweeps_containers_and_validation_images_but_keeps_golds(docker_client, base_image, settings):
+    """A worker that died mid-validation leaves a labelled container and image behind."""
+    import io
+
+    from inversion.engine import labels as lbl
+    from inversion.services.sweep import sweep_leftovers
+
+    settings.STUDIO_INSTANCE = "pytest-sweep-start"
+    built = {}
+    for kind in ("validate", "gold"):
+        dockerfile = f"FROM {base_image}\nRUN echo {kind} > /studio-{kind}\n"
+        image, _ = docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=f"studio-sweep/{kind}:1",
+                                              rm=True, network_mode="none",
+                                              labels=lbl.labels(kind, "episode:1", settings.STUDIO_INSTANCE))  # fmt: skip
+        built[kind] = image.id
+    box = Sandbox(docker_client, built["validate"], kind="validate", instance=settings.STUDIO_INSTANCE)
+    box.start()
+    try:
+        assert sweep_leftovers() == 2  # the container and the validation image
+        assert not docker_client.containers.list(all=True, filters={"id": box.id})
+        assert not docker_client.images.list(filters={"reference": "studio-sweep/validate"})
+        assert docker_client.images.get("studio-sweep/gold:1").id == built["gold"]
+    finally:
+        docker_client.images.remove("studio-sweep/gold:1", force=True)
