@@ -3,14 +3,11 @@ gold summariser made of it (the shape of GoldEnvironment.surface). No tests live
 
 from __future__ import annotations
 
-import io
-import tarfile
 import textwrap
 
 import docker
 
-from inversion.engine.labels import labels
-from tests.support.images import ensure_pytest_image
+from tests.support.images import ensure_image, ensure_pytest_image
 
 IMAGE = "studio-test/faults:2"
 DOCKERFILE = """FROM {parent}
@@ -88,25 +85,9 @@ TESTBED = {
 
 def ensure_faults_image(client: docker.DockerClient, base: str) -> str:
     """The fixture gold image (venv, pytest, three packages, /testbed), built once and cached."""
-    try:
-        client.images.get(IMAGE)
-        return IMAGE
-    except docker.errors.ImageNotFound:
-        pass
-    parent = ensure_pytest_image(client, base)
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        files = {"Dockerfile": DOCKERFILE.format(parent=parent)}
-        files.update({f"testbed/{p}": textwrap.dedent(b) for p, b in TESTBED.items()})
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    buf.seek(0)
-    client.images.build(fileobj=buf, custom_context=True, tag=IMAGE, network_mode="host", rm=True,
-                        labels=labels("test-image", "faults"))
-    return IMAGE
+    files = {"Dockerfile": DOCKERFILE.format(parent=ensure_pytest_image(client, base))}
+    files.update({f"testbed/{p}": textwrap.dedent(b) for p, b in TESTBED.items()})
+    return ensure_image(client, IMAGE, files, owner="faults", network_mode="host")
 
 
 # Summarised surface of the fixture project (inversion.engine.surface.summarize on a real run;

@@ -7,17 +7,14 @@ is the smallest honest "environment" fault (the project source is never touched)
 
 from __future__ import annotations
 
-import io
-import tarfile
 import textwrap
 
 import docker
 
 from inversion.engine import testrun
 from inversion.engine.agents.base import Agent, Decision, Finish, RunCommand, SetEnv
-from inversion.engine.labels import labels
 from inversion.engine.sandbox import Sandbox
-from tests.support.images import ensure_pytest_image
+from tests.support.images import ensure_image, ensure_pytest_image
 
 GOLD_IMAGE = "studio-test/tinygold:2"
 SITE = "/opt/venv/lib/python3.11/site-packages"
@@ -54,24 +51,8 @@ REPAIR = f"printf '{DEP_SOURCE.replace(chr(10), chr(92) + 'n')}' > {DEP}"
 
 def ensure_gold_image(client: docker.DockerClient, base: str) -> tuple[str, str]:
     """(image tag, the Dockerfile text recorded as the gold's Dockerfile)."""
-    parent = ensure_pytest_image(client, base)
-    dockerfile = DOCKERFILE.format(base=parent, dep=DEP)
-    try:
-        client.images.get(GOLD_IMAGE)
-        return GOLD_IMAGE, dockerfile
-    except docker.errors.ImageNotFound:
-        pass
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, body in {**FILES, "Dockerfile": dockerfile}.items():
-            data = body.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    buf.seek(0)
-    client.images.build(fileobj=buf, custom_context=True, tag=GOLD_IMAGE, rm=True, network_mode="none",
-                        labels=labels("test-image", "tinygold"))
-    return GOLD_IMAGE, dockerfile
+    dockerfile = DOCKERFILE.format(base=ensure_pytest_image(client, base), dep=DEP)
+    return ensure_image(client, GOLD_IMAGE, {**FILES, "Dockerfile": dockerfile}, owner="tinygold"), dockerfile
 
 
 def measure_baseline(client: docker.DockerClient, image: str, runs: int = 2) -> dict:
