@@ -15,7 +15,7 @@ import random
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import docker
@@ -31,6 +31,7 @@ from inversion.engine.agents.base import (
     RunTests,
     SetEnv,
 )
+from inversion.engine.categories import canonical_category
 from inversion.engine.sandbox import Limits, Sandbox
 
 Emit = Callable[[str, dict, int, int, int], None]
@@ -285,6 +286,7 @@ class _Loop:
 
     def _finish(self, action: Finish, tokens: tuple[int, int]) -> None:
         r = self.result
+        action = replace(action, category=canonical_category(action.category))
         r.finish = action
         self.emit("finish", {"category": action.category, "summary": action.summary,
                              "repair_script": action.repair_script}, 0, *tokens)

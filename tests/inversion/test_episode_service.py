@@ -65,13 +65,13 @@ def test_episode_to_validated_draft_task(alice, gold, scripted, django_capture_o
         episode = episode_run(episode=episode)
     assert episode.status == Episode.Status.VALIDATING, episode.reason
     assert len(handover) == 1
-    assert episode.category == "dependency" and episode.steps == 4 and episode.prompt_tokens == 12
+    assert episode.category == "python_dependency" and episode.steps == 4 and episode.prompt_tokens == 12
 
     with django_capture_on_commit_callbacks(execute=True):
         task = task_materialize(episode=episode)
     episode.refresh_from_db()
     assert task is not None and episode.status == Episode.Status.SUCCEEDED
-    assert task.slug.startswith("tinyproj-dependency-") and task.state == "draft"
+    assert task.slug.startswith("tinyproj-python_dependency-") and task.state == "draft"
     assert set(task.fail_to_pass) == {"tests/test_dep.py::test_double", "tests/test_dep.py::test_double_neg"}
     assert len(task.pass_to_pass) == 3 and task.validation["rules"]["nop"]["ok"]
     assert task.validation["rules"]["oracle"]["ok"] and not task.oracle_missing
@@ -87,7 +87,7 @@ def test_episode_to_validated_draft_task(alice, gold, scripted, django_capture_o
     assert seqs == list(range(1, len(seqs) + 1))
     kinds = list(episode.events.values_list("kind", flat=True))
     assert kinds.count("validation") == 5 and kinds[-1] == "status"
-    assert episode_used_themes(repository_id=gold.repository_id) == ["dependency", "module-corrupt"]
+    assert episode_used_themes(repository_id=gold.repository_id) == ["python_dependency", "module-corrupt"]
     assert Task.objects.count() == 1
 
 

@@ -6,6 +6,7 @@ import copy
 import random
 
 from inversion.engine.agents.base import RunCommand, SetEnv
+from inversion.engine.categories import CATEGORIES, canonical_category
 from inversion.engine.faults import PlanContext, families, family
 from inversion.engine.faults import base as fb
 from tests.inversion.test_faults_fixture import PASSING, SURFACE
@@ -20,6 +21,17 @@ def test_catalog_size_and_categories():
     assert len({f.name for f in fams}) == len(fams)
     for f in fams:
         assert f.name and f.category and f.description and f.keywords
+        assert f.category in CATEGORIES and canonical_category(f.category) == f.category
+
+
+def test_free_text_categories_map_onto_the_taxonomy():
+    """What small and hosted models write at `finish` lands on the catalog's names."""
+    for text, expected in [("shared-library", "shared_library"), ("Shared Library", "shared_library"),
+                           ("Dependency", "python_dependency"), ("shadowing", "module_shadowing"),
+                           ("startup hook", "startup_hooks"), ("TLS", "certificates"),
+                           ("time-zone", "timezone"), ("config", "config"), ("", "environment"),
+                           ("Network Outage!", "network_outage"), ("none", "none")]:
+        assert canonical_category(text) == expected, text
 
 
 def test_every_family_applies_to_the_fixture_and_plans_real_paths():

@@ -100,7 +100,7 @@ def test_llm_episode_end_to_end_in_a_container(chat_server, docker_client, base_
     result = run_episode(docker_client, spec, _agent(chat_server), _context(baseline, budget=Budget(max_steps=8)),
                          emit=lambda *e: events.append(e))
     assert result.status == "succeeded", result.reason
-    assert result.finish == Finish("dependency", "corrupted tinydep", REPAIR)
+    assert result.finish == Finish("python_dependency", "corrupted tinydep", REPAIR)  # the model's "Dependency"
     assert result.delta == [{"run": BREAK, "ok": True}]
     assert (result.prompt_tokens, result.completion_tokens) == (1110, 65)
     assert [e[0] for e in events].count("error") == 1

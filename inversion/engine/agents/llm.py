@@ -24,10 +24,10 @@ from inversion.engine.agents.base import (
     RunTests,
     SetEnv,
 )
+from inversion.engine.categories import CATEGORIES as CATALOG_CATEGORIES
 
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
-CATEGORIES = ("shared-library, dependency, shadowing, startup, environment, permissions, locale, "
-              "timezone, certificates, interpreter, config, filesystem")
+CATEGORIES = ", ".join(CATALOG_CATEGORIES)
 OBS_OUTPUT = 2500
 
 

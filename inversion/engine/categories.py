@@ -1,0 +1,35 @@
+"""The task taxonomy: the categories of the fault catalog, and how free text maps onto them.
+
+Agents name a category when they finish. The built-in agent uses its family's, an LLM writes
+whatever it likes ("shared-library", "Dependency", "startup hook"); catalogs filter and count by
+category, so what is stored is always one of these names (or the agent's own word, slugged,
+when it matches none)."""
+
+from __future__ import annotations
+
+import re
+
+CATEGORIES = (
+    "shared_library", "python_dependency", "module_shadowing", "startup_hooks", "bytecode_cache",
+    "interpreter", "environment", "path", "config", "certificates", "locale", "timezone",
+    "permissions", "filesystem",
+)  # fmt: skip
+SYNONYMS = {
+    "shared_libraries": "shared_library", "shared_lib": "shared_library", "shared_object": "shared_library",
+    "library": "shared_library", "dependency": "python_dependency", "dependencies": "python_dependency",
+    "python_dependencies": "python_dependency", "package": "python_dependency", "packages": "python_dependency",
+    "shadowing": "module_shadowing", "startup": "startup_hooks", "startup_hook": "startup_hooks",
+    "pth": "startup_hooks", "sitecustomize": "startup_hooks", "bytecode": "bytecode_cache",
+    "pycache": "bytecode_cache", "environment_variable": "environment", "environment_variables": "environment",
+    "env": "environment", "env_var": "environment", "configuration": "config", "certificate": "certificates",
+    "ssl": "certificates", "tls": "certificates", "time_zone": "timezone", "tz": "timezone",
+    "permission": "permissions", "file_system": "filesystem", "files": "filesystem",
+}  # fmt: skip
+
+
+def canonical_category(text: str) -> str:
+    """One of CATEGORIES for a known name or synonym in any spelling; otherwise the text slugged."""
+    key = re.sub(r"[^a-z0-9]+", "_", (text or "").strip().lower()).strip("_")
+    if key in CATEGORIES:
+        return key
+    return SYNONYMS.get(key, key[:60] or "environment")
