@@ -80,6 +80,11 @@
       var s = Math.max(0, Math.round(end - parseFloat(el.dataset.started)));
       el.textContent = Math.floor(s / 60) + "m " + String(s % 60).padStart(2, "0") + "s";
     });
+    // An episode that ended while the page was open can no longer be cancelled.
+    if (document.querySelector("#episode-status[data-active='0']")) {
+      var cancel = document.getElementById("cancel-episode");
+      if (cancel) cancel.closest("form").remove();
+    }
   }
 
   document.addEventListener("keydown", function (evt) {

@@ -56,11 +56,13 @@ def test_curator_launches_a_local_model_episode_and_watches_it_live(
     page.click("#launch")
     page.wait_for_url(f"{url}/episodes/*/")
     page.wait_for_function(LIVE)
+    assert page.locator("#cancel-episode").count() == 1
 
     # A model turn arrives over the websocket with its token usage; the episode (and the validation
     # of its task, if the model broke something) ends.
     page.wait_for_selector("#events .event .ev-head:has-text('tokens')", timeout=EPISODE_TIMEOUT_MS)
     page.wait_for_selector("#episode-status[data-active='0']", timeout=EPISODE_TIMEOUT_MS)
+    page.wait_for_selector("#cancel-episode", state="detached", timeout=5000)  # nothing left to cancel
     seqs = page.eval_on_selector_all("#events .event", "els => els.map(e => +e.dataset.seq)")
     assert seqs == list(range(1, len(seqs) + 1))
     shown_tokens = int(page.locator("#episode-status .tokens").inner_text())
