@@ -126,7 +126,7 @@ REDIS_URL = env_str("REDIS_URL")
 EMBEDDED = not REDIS_URL
 if EMBEDDED:
     CHANNEL_LAYERS = {"default": {"BACKEND": "studio.lib.channel_layer.ThreadSafeInMemoryChannelLayer"}}
-    CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_URL = "memory://localhost/"  # a host, or kombu warns on every connection
     CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.05}
 else:
     CHANNEL_LAYERS = {

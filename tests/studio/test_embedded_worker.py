@@ -22,4 +22,4 @@ def test_job_runs_end_to_end_on_embedded_worker():
         time.sleep(0.05)
     ping = JobPing.objects.get(marker=marker)
     assert "embedded-celery-worker" in ping.worker or "ThreadPool" in ping.worker or ping.worker
-    assert ("memory://" if settings.EMBEDDED else settings.REDIS_URL) == settings.CELERY_BROKER_URL
+    assert ("memory://localhost/" if settings.EMBEDDED else settings.REDIS_URL) == settings.CELERY_BROKER_URL
