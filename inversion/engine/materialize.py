@@ -93,6 +93,11 @@ class ValidationSpec:
     test_timeout: float = 600.0
 
 
+class UnusableImage(Exception):
+    """A container from the broken image stops at once (e.g. the dynamic loader is gone): no
+    command, test or agent can run in it, so it is no task, whatever the test counts say."""
+
+
 class _Validator:
     def __init__(self, client: docker.DockerClient, spec: ValidationSpec, on_rule) -> None:
         self.client, self.spec, self.on_rule = client, spec, on_rule
@@ -132,17 +137,26 @@ class _Validator:
     def test_once(self, rule: str, index: int, ids: list[str] | None, prepare: str = "") -> testrun.TestRun:
         box, out = self.box()
         try:
-            log = ""
-            if prepare:
-                box.put_file(REPAIR_PATH, prepare.encode(), mode=0o755)
-                res = box.exec(f"bash {REPAIR_PATH}", timeout=self.spec.test_timeout, max_output=20_000)
-                log = f"$ bash {REPAIR_PATH}  (exit {res.exit_code})\n{res.output}\n"
-            run = testrun.run_tests(box, out, test_cmd=grading_cmd(self.spec.test_cmd), test_ids=ids, timeout=self.spec.test_timeout)
-            run.output = log + run.output
-            return run
+            return self._test_in(box, out, ids, prepare)
+        except docker.errors.APIError:
+            box.container.reload()
+            state = box.container.attrs.get("State", {})
+            if state.get("Running"):
+                raise  # the engine failed, not the image
+            raise UnusableImage(f"a container from it stops at once (exit code {state.get('ExitCode')})") from None
         finally:
             box.remove()
             out.cleanup()
+
+    def _test_in(self, box: Sandbox, out: testrun.OutDir, ids: list[str] | None, prepare: str) -> testrun.TestRun:
+        log = ""
+        if prepare:
+            box.put_file(REPAIR_PATH, prepare.encode(), mode=0o755)
+            res = box.exec(f"bash {REPAIR_PATH}", timeout=self.spec.test_timeout, max_output=20_000)
+            log = f"$ bash {REPAIR_PATH}  (exit {res.exit_code})\n{res.output}\n"
+        run = testrun.run_tests(box, out, test_cmd=grading_cmd(self.spec.test_cmd), test_ids=ids, timeout=self.spec.test_timeout)
+        run.output = log + run.output
+        return run
 
     def broken_runs(self) -> list[testrun.TestRun]:
         n = max(2, self.spec.runs)
@@ -192,7 +206,12 @@ class _Validator:
             return self.v
         if not self.build():
             return self.v
-        self.classify(self.broken_runs())
+        try:
+            runs = self.broken_runs()
+        except UnusableImage as exc:
+            self.rule("f2p", False, f"the broken image is unusable: {exc}; an agent could not work in it")
+            return self.v
+        self.classify(runs)
         if not self.v.f2p:
             return self.v
         repair = self.spec.repair_script.strip()

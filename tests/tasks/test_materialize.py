@@ -60,6 +60,25 @@ def test_break_that_changes_no_outcome_ends_as_no_task(docker_client, base_image
 
 
 @pytest.mark.django_db
+@pytest.mark.docker
+def test_a_broken_image_nothing_can_run_in_is_no_task_not_an_error(docker_client, base_image):
+    """Seen with the 1.5B model: it deleted the dynamic loader. Every test "fails", but no container
+    from the image stays up, so no agent could repair it: a failed rule, not a crashed validation."""
+    image, dockerfile = ensure_gold_image(docker_client, base_image)
+    gold = GoldFactory(image=image, dockerfile=dockerfile, baseline=measure_baseline(docker_client, image, runs=1))
+    loader = "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
+    episode = EpisodeFactory(gold=gold, status=Episode.Status.VALIDATING, repair_script="true",
+                             result={"delta": [{"run": f"rm {loader}", "ok": True}]})
+    assert task_materialize(episode=episode) is None
+    episode.refresh_from_db()
+    assert episode.status == "no_task" and episode.failed_rule == "f2p", episode.reason
+    detail = episode.events.get(kind="validation", payload__rule="f2p").payload["detail"]
+    assert "the broken image is unusable: a container from it stops at once (exit code 127)" in detail
+    assert not docker_client.containers.list(all=True, filters={"label": f"studio.owner=episode:{episode.pk}"})
+    assert not docker_client.images.list(filters={"label": f"studio.owner=episode:{episode.pk}"})
+
+
+@pytest.mark.django_db
 def test_second_materialize_caller_does_not_validate_again():
     """A redelivered job or a second caller finds the claim and does no second validation."""
     from django.utils import timezone
