@@ -143,6 +143,24 @@ def test_coach_suggests_the_next_concrete_step_until_tests_fail():
     assert coach.hint(refused) == ""  # no idea left to suggest
 
 
+def test_coach_does_not_offer_an_ideas_repair_for_the_models_own_change():
+    from inversion.engine.agents.base import Observation
+    from inversion.engine.agents.llm import Coach
+
+    ideas = [{"category": "certificates", "summary": "empty CA bundle", "repair": "cp good bad",
+              "steps": [{"action": "run_command", "command": "mkdir -p /etc/ssl/corp"},
+                        {"action": "set_env", "name": "SSL_CERT_DIR", "value": "/etc/ssl/corp"}]}]
+    coach = Coach(ideas)
+    failing = Observation("tests", {"newly_failing": ["tests/test_a.py::test_x"]})
+    coach.followed({"action": "run_command", "command": "mkdir -p /etc/ssl/corp"})
+    coach.followed({"action": "run_command", "command": "rm /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"})
+    assert "finish" not in coach.hint(failing)  # the model broke something of its own
+    coach.followed({"action": "set_env", "name": "SSL_CERT_DIR", "value": "/etc/ssl/corp"})
+    assert '"repair_script": "cp good bad"' in coach.hint(failing)  # back on the idea: its repair fits
+    coach.followed({"action": "run_tests"})  # re-running tests changes nothing
+    assert '"repair_script": "cp good bad"' in coach.hint(failing)
+
+
 def test_unproductive_turn_names_the_run_command_tool(chat_server):
     """After a refused finish, the next request names `run_command` and the reply runs as a command."""
     from inversion.engine.agents.base import AgentContext, Observation, RunCommand

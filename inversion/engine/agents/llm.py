@@ -118,8 +118,14 @@ class Coach:
         self.current: int | None = None
 
     def followed(self, args: dict[str, Any]) -> None:
+        """Track which idea the model is carrying out. Any other command or variable ends that:
+        if the tests then fail, it was the model's own change, and the idea's repair would not
+        undo it (seen with the 1.5B model, which deleted the loader and finished with the idea's
+        certificate repair)."""
         if self.queue and all(args.get(k) == v for k, v in self.queue[0][1].items()):
             self.current = self.queue.pop(0)[0]
+        elif args.get("action") in ("run_command", "set_env"):
+            self.current = None
 
     def wants_command(self, obs: Observation | None) -> bool:
         """After an unproductive turn, the next turn names the `run_command` tool (small local
