@@ -242,8 +242,14 @@ def _outcome(run: testrun.TestRun, test_id: str) -> str:
 
 
 def validate(client: docker.DockerClient, spec: ValidationSpec, *, on_rule=None) -> Validation:
-    """Build the broken image and apply every rule; the caller removes `Validation.image` when done."""
-    return _Validator(client, spec, on_rule).run()
+    """Build the broken image and apply every rule; the caller removes `Validation.image` when done.
+    When validation itself crashes (the engine failed), the image it built is removed here."""
+    validator = _Validator(client, spec, on_rule)
+    try:
+        return validator.run()
+    except Exception:
+        remove_image(client, validator.v.image)
+        raise
 
 
 def remove_image(client: docker.DockerClient, image: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 
 from inversion.engine.issuewriter import Evidence, find_giveaways, giveaway_tokens, offline_issue
 from inversion.engine.materialize import broken_dockerfile, delta_lines
@@ -55,8 +56,8 @@ def test_break_that_changes_no_outcome_ends_as_no_task(docker_client, base_image
     assert Task.objects.count() == 0
     rules = [e.payload for e in episode.events.filter(kind="validation")]
     assert rules[0]["rule"] == "rebuild" and rules[0]["ok"] and rules[1] == {**rules[1], "rule": "f2p", "ok": False}
-    images = docker_client.images.list(filters={"label": ["studio.kind=validate", f"studio.owner=episode:{episode.pk}"]})
-    assert images == []  # validation images are swept
+    mine = ["studio.kind=validate", f"studio.owner=episode:{episode.pk}", f"studio.instance={settings.STUDIO_INSTANCE}"]
+    assert docker_client.images.list(filters={"label": mine}) == []  # validation images are removed
 
 
 @pytest.mark.django_db
@@ -74,8 +75,30 @@ def test_a_broken_image_nothing_can_run_in_is_no_task_not_an_error(docker_client
     assert episode.status == "no_task" and episode.failed_rule == "f2p", episode.reason
     detail = episode.events.get(kind="validation", payload__rule="f2p").payload["detail"]
     assert "the broken image is unusable: a container from it stops at once (exit code 127)" in detail
-    assert not docker_client.containers.list(all=True, filters={"label": f"studio.owner=episode:{episode.pk}"})
-    assert not docker_client.images.list(filters={"label": f"studio.owner=episode:{episode.pk}"})
+    mine = [f"studio.owner=episode:{episode.pk}", f"studio.instance={settings.STUDIO_INSTANCE}"]
+    assert not docker_client.containers.list(all=True, filters={"label": mine})
+    assert not docker_client.images.list(filters={"label": mine})
+
+
+@pytest.mark.django_db
+@pytest.mark.docker
+def test_a_crashed_validation_removes_the_image_it_built(docker_client, base_image, monkeypatch):
+    from inversion.engine import materialize
+
+    def engine_down(self):
+        raise RuntimeError("engine down")
+
+    monkeypatch.setattr(materialize._Validator, "broken_runs", engine_down)
+    image, dockerfile = ensure_gold_image(docker_client, base_image)
+    gold = GoldFactory(image=image, dockerfile=dockerfile, baseline=measure_baseline(docker_client, image, runs=1))
+    episode = EpisodeFactory(gold=gold, status=Episode.Status.VALIDATING, repair_script="true",
+                             result={"delta": [{"run": "echo hi > /tmp/harmless", "ok": True}]})
+    assert task_materialize(episode=episode) is None
+    episode.refresh_from_db()
+    assert episode.status == "error" and "validation crashed: engine down" in episode.reason
+    mine = [f"studio.owner=episode:{episode.pk}", f"studio.instance={settings.STUDIO_INSTANCE}"]
+    assert episode.events.filter(kind="validation", payload__rule="rebuild", payload__ok=True).exists()
+    assert not docker_client.images.list(filters={"label": mine})  # built, then removed on the crash
 
 
 @pytest.mark.django_db
