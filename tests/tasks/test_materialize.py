@@ -43,21 +43,30 @@ def test_offline_writer_describes_symptoms_without_giveaways():
     assert "Hint" not in text.instruction_hard and text.source == "writer"
 
 
+def _validating_episode(docker_client, base_image, command: str) -> Episode:
+    """An episode on the tiny gold whose whole break is `command`, handed over for validation."""
+    image, dockerfile = ensure_gold_image(docker_client, base_image)
+    gold = GoldFactory(image=image, dockerfile=dockerfile, baseline=measure_baseline(docker_client, image, runs=1))
+    return EpisodeFactory(gold=gold, status=Episode.Status.VALIDATING, repair_script="true",
+                          result={"delta": [{"run": command, "ok": True}]})
+
+
+def _own_labels(episode: Episode) -> list[str]:
+    """Labels of this test's containers and images (other runs on the engine have other instances)."""
+    return [f"studio.owner=episode:{episode.pk}", f"studio.instance={settings.STUDIO_INSTANCE}"]
+
+
 @pytest.mark.django_db
 @pytest.mark.docker
 def test_break_that_changes_no_outcome_ends_as_no_task(docker_client, base_image):
-    image, dockerfile = ensure_gold_image(docker_client, base_image)
-    gold = GoldFactory(image=image, dockerfile=dockerfile, baseline=measure_baseline(docker_client, image, runs=1))
-    episode = EpisodeFactory(gold=gold, status=Episode.Status.VALIDATING, repair_script="true",
-                             result={"delta": [{"run": "echo hi > /tmp/harmless", "ok": True}]})
+    episode = _validating_episode(docker_client, base_image, "echo hi > /tmp/harmless")
     assert task_materialize(episode=episode) is None
     episode.refresh_from_db()
     assert episode.status == "no_task" and episode.failed_rule == "f2p" and "f2p" in episode.reason
     assert Task.objects.count() == 0
     rules = [e.payload for e in episode.events.filter(kind="validation")]
     assert rules[0]["rule"] == "rebuild" and rules[0]["ok"] and rules[1] == {**rules[1], "rule": "f2p", "ok": False}
-    mine = ["studio.kind=validate", f"studio.owner=episode:{episode.pk}", f"studio.instance={settings.STUDIO_INSTANCE}"]
-    assert docker_client.images.list(filters={"label": mine}) == []  # validation images are removed
+    assert docker_client.images.list(filters={"label": _own_labels(episode)}) == []  # validation images are removed
 
 
 @pytest.mark.django_db
@@ -65,19 +74,14 @@ def test_break_that_changes_no_outcome_ends_as_no_task(docker_client, base_image
 def test_a_broken_image_nothing_can_run_in_is_no_task_not_an_error(docker_client, base_image):
     """Seen with the 1.5B model: it deleted the dynamic loader. Every test "fails", but no container
     from the image stays up, so no agent could repair it: a failed rule, not a crashed validation."""
-    image, dockerfile = ensure_gold_image(docker_client, base_image)
-    gold = GoldFactory(image=image, dockerfile=dockerfile, baseline=measure_baseline(docker_client, image, runs=1))
-    loader = "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
-    episode = EpisodeFactory(gold=gold, status=Episode.Status.VALIDATING, repair_script="true",
-                             result={"delta": [{"run": f"rm {loader}", "ok": True}]})
+    episode = _validating_episode(docker_client, base_image, "rm /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2")
     assert task_materialize(episode=episode) is None
     episode.refresh_from_db()
     assert episode.status == "no_task" and episode.failed_rule == "f2p", episode.reason
     detail = episode.events.get(kind="validation", payload__rule="f2p").payload["detail"]
     assert "the broken image is unusable: a container from it stops at once (exit code 127)" in detail
-    mine = [f"studio.owner=episode:{episode.pk}", f"studio.instance={settings.STUDIO_INSTANCE}"]
-    assert not docker_client.containers.list(all=True, filters={"label": mine})
-    assert not docker_client.images.list(filters={"label": mine})
+    assert not docker_client.containers.list(all=True, filters={"label": _own_labels(episode)})
+    assert not docker_client.images.list(filters={"label": _own_labels(episode)})
 
 
 @pytest.mark.django_db
@@ -89,16 +93,12 @@ def test_a_crashed_validation_removes_the_image_it_built(docker_client, base_ima
         raise RuntimeError("engine down")
 
     monkeypatch.setattr(materialize._Validator, "broken_runs", engine_down)
-    image, dockerfile = ensure_gold_image(docker_client, base_image)
-    gold = GoldFactory(image=image, dockerfile=dockerfile, baseline=measure_baseline(docker_client, image, runs=1))
-    episode = EpisodeFactory(gold=gold, status=Episode.Status.VALIDATING, repair_script="true",
-                             result={"delta": [{"run": "echo hi > /tmp/harmless", "ok": True}]})
+    episode = _validating_episode(docker_client, base_image, "echo hi > /tmp/harmless")
     assert task_materialize(episode=episode) is None
     episode.refresh_from_db()
     assert episode.status == "error" and "validation crashed: engine down" in episode.reason
-    mine = [f"studio.owner=episode:{episode.pk}", f"studio.instance={settings.STUDIO_INSTANCE}"]
     assert episode.events.filter(kind="validation", payload__rule="rebuild", payload__ok=True).exists()
-    assert not docker_client.images.list(filters={"label": mine})  # built, then removed on the crash
+    assert not docker_client.images.list(filters={"label": _own_labels(episode)})  # built, then removed
 
 
 @pytest.mark.django_db
