@@ -53,8 +53,8 @@ def default_name(kind: str, location: str) -> str:
     return re.sub(r"[^a-z0-9_-]+", "-", base.lower()).strip("-")[:100] or "repo"
 
 
-def _claim_name(*, kind: str, location: str, ref: str, name: str) -> tuple[Repository | None, str, str, str]:
-    """Validate the input without fetching: (existing repository or None, location, spec, name)."""
+def _check_source(*, kind: str, location: str, ref: str, name: str) -> tuple[Repository | None, str, str, str]:
+    """Check the input without fetching: (the repository with this source or None, location, spec, name)."""
     kind, location, ref = kind.strip(), location.strip(), ref.strip()
     if kind == "path" and location:
         location = str(Path(location).expanduser().resolve()) if Path(location).is_absolute() else location
@@ -90,7 +90,7 @@ def repository_add(
     The same source again returns the existing repository (a failed fetch is retried). Nothing is
     stored on bad input. The CLI and benches call this; the web form calls `repository_register`.
     """
-    existing, location, spec, name = _claim_name(kind=kind, location=location, ref=ref, name=name)
+    existing, location, spec, name = _check_source(kind=kind, location=location, ref=ref, name=name)
     if existing and existing.status != Repository.Status.FAILED:
         return existing, False
     snap = _fetch(kind.strip(), location, ref.strip())
@@ -117,7 +117,7 @@ def repository_register(
     fetches them while the repository page shows progress. Re-adding a failed source retries it."""
     if kind.strip() == Repository.Kind.PATH:
         return repository_add(kind=kind, location=location, ref=ref, name=name, user=user)
-    existing, location, spec, name = _claim_name(kind=kind, location=location, ref=ref, name=name)
+    existing, location, spec, name = _check_source(kind=kind, location=location, ref=ref, name=name)
     if existing and existing.status != Repository.Status.FAILED:
         return existing, False
     if existing:
