@@ -53,15 +53,17 @@ def default_name(kind: str, location: str) -> str:
     return re.sub(r"[^a-z0-9_-]+", "-", base.lower()).strip("-")[:100] or "repo"
 
 
-def _check_source(*, kind: str, location: str, ref: str, name: str) -> tuple[Repository | None, str, str, str]:
-    """Check the input without fetching: (the repository with this source or None, location, spec, name)."""
+def _check_source(*, kind: str, location: str, ref: str, name: str) -> tuple[Repository | None, dict]:
+    """Check the input without fetching: (the repository with this source or None, the new row's
+    identifying fields: name, kind, spec, location, ref)."""
     kind, location, ref = kind.strip(), location.strip(), ref.strip()
     if kind == "path" and location:
         location = str(Path(location).expanduser().resolve()) if Path(location).is_absolute() else location
     spec = canonical_spec(kind, location, ref) if kind in Repository.Kind.values else ""
+    fields = {"kind": kind, "spec": spec, "location": location, "ref": ref}
     existing = Repository.objects.filter(spec=spec).first() if spec else None
     if existing:
-        return existing, location, spec, existing.name
+        return existing, {**fields, "name": existing.name}
     name = (name or "").strip() or default_name(kind, location)
     if not re.fullmatch(r"[-a-zA-Z0-9_]+", name):
         raise ApplicationError(f"{name!r} is not a valid name (letters, digits, - and _)", {"field": "name"})
@@ -70,7 +72,15 @@ def _check_source(*, kind: str, location: str, ref: str, name: str) -> tuple[Rep
             f"a repository named {name!r} already exists with another source; choose another name",
             {"field": "name"},
         )
-    return None, location, spec, name
+    return None, {**fields, "name": name}
+
+
+def _create(**fields) -> Repository:
+    try:
+        with transaction.atomic():
+            return Repository.objects.create(**fields)
+    except IntegrityError as exc:
+        raise ApplicationError("this repository was added at the same time; reload", {"field": "name"}) from exc
 
 
 def _fetch(kind: str, location: str, ref: str) -> sources.Snapshot:
@@ -90,22 +100,19 @@ def repository_add(
     The same source again returns the existing repository (a failed fetch is retried). Nothing is
     stored on bad input. The CLI and benches call this; the web form calls `repository_register`.
     """
-    existing, location, spec, name = _check_source(kind=kind, location=location, ref=ref, name=name)
+    existing, fields = _check_source(kind=kind, location=location, ref=ref, name=name)
     if existing and existing.status != Repository.Status.FAILED:
         return existing, False
-    snap = _fetch(kind.strip(), location, ref.strip())
+    snap = _fetch(fields["kind"], fields["location"], fields["ref"])
     if existing:  # a failed fetch of the same source, now good
         _store_snapshot(existing, snap)
         return existing, False
     try:
-        with transaction.atomic():
-            repo = Repository.objects.create(
-                name=name, kind=kind.strip(), spec=spec, location=location, ref=ref.strip(),
-                resolved=snap.resolved, snapshot_path=str(snap.path), summary=snap.summary, created_by=user,
-            )  # fmt: skip
-    except IntegrityError as exc:
+        repo = _create(**fields, resolved=snap.resolved, snapshot_path=str(snap.path), summary=snap.summary,
+                       created_by=user)  # fmt: skip
+    except ApplicationError:
         shutil.rmtree(snap.path, ignore_errors=True)
-        raise ApplicationError("this repository was added at the same time; reload", {"field": "name"}) from exc
+        raise
     return repo, True
 
 
@@ -117,25 +124,18 @@ def repository_register(
     fetches them while the repository page shows progress. Re-adding a failed source retries it."""
     if kind.strip() == Repository.Kind.PATH:
         return repository_add(kind=kind, location=location, ref=ref, name=name, user=user)
-    existing, location, spec, name = _check_source(kind=kind, location=location, ref=ref, name=name)
+    existing, fields = _check_source(kind=kind, location=location, ref=ref, name=name)
     if existing and existing.status != Repository.Status.FAILED:
         return existing, False
     if existing:
         Repository.objects.filter(pk=existing.pk).update(status=Repository.Status.FETCHING, error="",
                                                          fetch_claimed_at=None)  # fmt: skip
         existing.refresh_from_db()
-        transaction.on_commit(lambda: _send_fetch(existing.pk))
-        return existing, False
-    try:
-        with transaction.atomic():
-            repo = Repository.objects.create(
-                name=name, kind=kind.strip(), spec=spec, location=location, ref=ref.strip(),
-                status=Repository.Status.FETCHING, created_by=user,
-            )  # fmt: skip
-    except IntegrityError as exc:
-        raise ApplicationError("this repository was added at the same time; reload", {"field": "name"}) from exc
+        repo, created = existing, False
+    else:
+        repo, created = _create(**fields, status=Repository.Status.FETCHING, created_by=user), True
     transaction.on_commit(lambda: _send_fetch(repo.pk))
-    return repo, True
+    return repo, created
 
 
 def repository_fetch(*, repository: Repository) -> Repository:
@@ -147,16 +147,17 @@ def repository_fetch(*, repository: Repository) -> Repository:
     if not claimed:
         repository.refresh_from_db()
         return repository
+    error = ""
     try:
         snap = _fetch(repository.kind, repository.location, repository.ref)
     except ApplicationError as exc:
-        Repository.objects.filter(pk=repository.pk).update(status=Repository.Status.FAILED, error=exc.message)
+        error = exc.message
     except Exception as exc:  # noqa: BLE001 - an unexpected fault must still end the fetch visibly
-        Repository.objects.filter(pk=repository.pk).update(
-            status=Repository.Status.FAILED, error=f"fetch failed: {type(exc).__name__}: {exc}"[:2000]
-        )
+        error = f"fetch failed: {type(exc).__name__}: {exc}"[:2000]
     else:
         _store_snapshot(repository, snap)
+    if error:
+        Repository.objects.filter(pk=repository.pk).update(status=Repository.Status.FAILED, error=error)
     repository.refresh_from_db()
     return repository
 
