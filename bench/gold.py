@@ -53,12 +53,12 @@ def timed(fn, *args, **kwargs):
 
 
 def plain_build(repo, dockerfile: str, tag: str) -> float:
-    from inversion.engine.gold import write_context
-    from inversion.services.golds import _ca_bundle
+    from inversion.engine.gold.build import write_context
+    from studio.lib.cabundle import extra_ca_bundle
 
     with tempfile.TemporaryDirectory(prefix="bench-ctx-") as ctx:
         with tempfile.TemporaryFile() as fh:
-            write_context(Path(repo.snapshot_path), dockerfile, _ca_bundle(), fh)
+            write_context(Path(repo.snapshot_path), dockerfile, extra_ca_bundle(), fh)
             fh.seek(0)
             with tarfile.open(fileobj=fh) as tar:
                 tar.extractall(ctx, filter="data")

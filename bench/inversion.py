@@ -77,7 +77,8 @@ class _Repeat:
     kind = "bench"
 
     def __init__(self, n: int) -> None:
-        from inversion.engine.agents.base import Decision, Finish, RunCommand
+        from inversion.engine.episode.actions import Finish, RunCommand
+        from inversion.engine.episode.agents.base import Decision
 
         self.decisions = [Decision(RunCommand(STEP_COMMAND)) for _ in range(n)]
         self.decisions.append(Decision(Finish("none", "bench", "")))
@@ -93,10 +94,10 @@ def _step_overhead(gold, n: int = 15) -> tuple[float, float]:
     """(median studio step seconds, median raw exec seconds) for the same command, interleaved:
     after each studio step, the same command runs once through a raw SDK exec in a twin container
     (its time is taken out of the studio's next interval)."""
-    from inversion.engine.agents.base import AgentContext
-    from inversion.engine.episode import EpisodeSpec, run_episode
+    from inversion.engine.episode.agents.base import AgentContext
+    from inversion.engine.episode.loop import EpisodeSpec, run_episode
     from inversion.models import Episode
-    from inversion.services.episodes import episode_event_add
+    from inversion.services.events import episode_event_add
     from studio.lib.dockerctx import docker_client
 
     client = docker_client()

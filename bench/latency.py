@@ -84,7 +84,7 @@ async def _viewer(url: str, cookie: str, origin: str, received: dict[int, float]
 
 async def _measure(port: int, episode_id: int, cookie: str, viewers: int, events: int, gap: float,
                    first_seq: int) -> list[float]:
-    from inversion.services.episodes import episode_event_add
+    from inversion.services.events import episode_event_add
 
     url = f"ws://127.0.0.1:{port}/ws/episodes/{episode_id}/?after={first_seq - 1}"
     received = [dict() for _ in range(viewers)]

@@ -135,7 +135,7 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
 
-    from inversion.engine.llm import localmodel
+    from inversion.engine.runtime.llm import localmodel
 
     call_command("migrate", verbosity=0)
     golds = golds_for(args.golds, args.gold_ids)

@@ -14,14 +14,6 @@ def _sweep_at_worker_start(**kwargs) -> None:
     sweep_leftovers()
 
 
-@shared_task(name="inversion.jobs.ping_job")
-def ping_job(marker: str) -> str:
-    """Round trip through the broker and the worker; used by health checks and tests."""
-    from studio.services import record_ping
-
-    return record_ping(marker=marker)
-
-
 @shared_task(name="inversion.jobs.episode_run_job")
 def episode_run_job(episode_id: int) -> str:
     """Run one episode (queue `episode`); the service hands valid breaks to the validate queue."""

@@ -31,6 +31,7 @@ class Repository(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.READY)
     error = models.TextField(blank=True, help_text="Why the source could not be fetched")
     fetch_claimed_at = models.DateTimeField(null=True, blank=True, help_text="Set once by the job fetching it")
+    fetch_progress = models.CharField(max_length=300, blank=True, help_text="The fetch job's last progress line")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -123,6 +124,9 @@ class Episode(models.Model):
     completion_tokens = models.PositiveIntegerField(default=0)
     cancel_requested = models.BooleanField(default=False)
     container_id = models.CharField(max_length=100, blank=True)
+    # The task it made: written by the validating app (tasks), read here without importing it.
+    task_pk = models.PositiveBigIntegerField(null=True, blank=True)
+    task_slug = models.CharField(max_length=120, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

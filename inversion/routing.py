@@ -1,8 +1,9 @@
 from django.urls import path
 
-from inversion import consumers
+from inversion.consumers import EPISODE_EVENTS, GOLD_LOG
+from studio.lib.streams import RowStreamConsumer
 
 websocket_urlpatterns = [
-    path("ws/episodes/<int:episode_id>/", consumers.EpisodeStreamConsumer.as_asgi()),
-    path("ws/golds/<int:gold_id>/", consumers.GoldLogConsumer.as_asgi()),
+    path(f"ws/{stream.name}/<int:pk>/", RowStreamConsumer.as_asgi(stream=stream))
+    for stream in (EPISODE_EVENTS, GOLD_LOG)
 ]

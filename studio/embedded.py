@@ -14,6 +14,7 @@ from celery.worker import WorkController
 from django.conf import settings
 
 from studio.celery import app
+from studio.lib.workers import embedded_worker_set
 
 log = logging.getLogger(__name__)
 QUEUES = ("build", "episode", "validate")
@@ -55,6 +56,7 @@ def start_embedded_worker(concurrency: int | None = None, timeout: float = 30.0)
         if not worker.ready.wait(timeout):
             raise RuntimeError(f"the embedded Celery worker did not start within {timeout:.0f} s")
         _worker = worker
+        embedded_worker_set(running=True, detail=f"{worker.concurrency} threads")
         log.info("embedded worker started (%s threads, queues %s)", worker.concurrency, ",".join(QUEUES))
         return worker
 
@@ -66,7 +68,4 @@ def stop_embedded_worker() -> None:
             return
         _worker.stop(in_sighandler=False)
         _worker = None
-
-
-def embedded_worker_running() -> bool:
-    return _worker is not None
+        embedded_worker_set(running=False)

@@ -19,7 +19,8 @@ class Task(models.Model):
         HARD = "hard"
 
     slug = models.SlugField(max_length=120, unique=True, help_text="<repo>-<category>-<short hash>")
-    episode = models.OneToOneField("inversion.Episode", null=True, blank=True, on_delete=models.SET_NULL, related_name="task")
+    # No reverse accessor: inversion never reaches into tasks (the episode keeps task_pk/task_slug).
+    episode = models.OneToOneField("inversion.Episode", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     gold = models.ForeignKey("inversion.GoldEnvironment", on_delete=models.PROTECT, related_name="tasks")
     state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT, db_index=True)
     category = models.CharField(max_length=60)
@@ -30,6 +31,7 @@ class Task(models.Model):
     gold_dockerfile = models.TextField()
     dockerfile = models.TextField(help_text="The broken Dockerfile: gold + delta")
     dockerfile_delta = models.TextField(help_text="The lines appended to the gold Dockerfile")
+    delta = models.JSONField(default=list, blank=True, help_text="The episode's kept steps (run/env), for the giveaway check")
     gold_image_id = models.CharField(max_length=100, blank=True, help_text="Gold image this was validated on")
     broken_image = models.CharField(max_length=200, blank=True)
     fail_to_pass = models.JSONField(default=list)

@@ -60,7 +60,7 @@ def docker_client():
 def base_image(docker_client):
     from django.conf import settings
 
-    from inversion.engine.baseimage import image_present
+    from inversion.engine.gold.baseimage import image_present
 
     if not image_present(docker_client, settings.STUDIO_BASE_IMAGE):
         pytest.fail(f"base image {settings.STUDIO_BASE_IMAGE} missing: run manage.py studio_base_image")
@@ -82,7 +82,7 @@ def small_model_server():
     for every test that needs it."""
     from django.conf import settings
 
-    from inversion.engine.llm import localmodel
+    from inversion.engine.runtime.llm import localmodel
 
     if not localmodel.runtime_available():
         pytest.fail("llama-cpp-python missing: run scripts/setup-llm")
@@ -91,3 +91,13 @@ def small_model_server():
     # One thread: CI shares its cores with Docker tests, and oversubscribed llama.cpp threads spin.
     with localmodel.LocalServer(path, alias=spec.key, n_ctx=8192, n_threads=1) as server:
         yield server
+
+
+@pytest.fixture
+def package_index(settings):
+    """A loopback PyPI (JSON Simple API) the studio fetches from (API: tests/support/pypi_index.py)."""
+    from tests.support.pypi_index import PackageIndex
+
+    with PackageIndex() as index:
+        settings.STUDIO_PYPI_INDEX = index.url
+        yield index

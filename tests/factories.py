@@ -57,7 +57,7 @@ class TaskFactory(factory.django.DjangoModelFactory):
 
     slug = factory.Sequence(lambda n: f"repo-dependency-{n:06x}")
     gold = factory.SubFactory(GoldFactory)
-    category = "dependency"
+    category = "python_dependency"
     gold_dockerfile = "FROM local/bookworm-py:base\n"
     dockerfile = "FROM local/bookworm-py:base\nRUN rm -rf /opt/venv/lib/python3.11/site-packages/six.py\n"
     dockerfile_delta = "RUN rm -rf /opt/venv/lib/python3.11/site-packages/six.py\n"

@@ -1,20 +1,17 @@
-"""`studio episodes run GOLD --agent builtin|llm --count N [--directions TEXT]`: a batch through the jobs.
+"""`studio episodes run GOLD --agent builtin|llm --count N [--directions TEXT]` and `studio episodes list`.
 
-The batch goes through the same jobs as the UI (episode queue, then validate queue). In the
-embedded mode the broker is in-process, so this command starts the embedded worker; with Redis
-the running workers pick the jobs up. Either way it waits and prints each episode's outcome.
+`run` goes through the same jobs as the UI (episode queue, then validate queue) and waits; in the
+embedded mode the management command starts the in-process worker first (`needs_worker`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-
-from inversion.models import GoldEnvironment
-from inversion.services.episodes import episode_batch_launch, episode_batch_wait, episode_summary
-from studio.lib.cli import CliResult
-from studio.lib.exceptions import ApplicationError
+from inversion.selectors.episodes import episode_filtered, episode_row
+from inversion.selectors.golds import gold_get
+from inversion.services.episodes import episode_batch_run
+from studio.lib.cli import CliResult, table
 
 
 def register(groups: Any) -> None:
@@ -30,23 +27,20 @@ def register(groups: Any) -> None:
     run.add_argument("--max-steps", type=int, default=None)
     run.add_argument("--seed", type=int, default=None)
     run.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the batch")
-    run.set_defaults(handler=_run)
+    run.set_defaults(handler=_run, needs_worker=True)
+    ls = verbs.add_parser("list", help="list episodes (newest 200)")
+    ls.add_argument("--gold", type=int, default=None)
+    ls.add_argument("--status", default="")
+    ls.add_argument("--repo", default="", help="repository name")
+    ls.set_defaults(handler=_list)
 
 
 def _run(options: dict, stdout: Any) -> CliResult:
-    gold = GoldEnvironment.objects.filter(pk=options["gold"]).first()
-    if gold is None:
-        raise ApplicationError(f"no gold environment #{options['gold']}")
-    if settings.EMBEDDED:
-        from studio.embedded import start_embedded_worker
-
-        start_embedded_worker()
     budget = {"max_steps": options["max_steps"]} if options["max_steps"] else None
-    episodes = episode_batch_launch(golds=[gold], count=options["count"], agent=options["agent"],
-                                    model=options["model"], budget=budget, directions=options["directions"],
-                                    base_url=options["base_url"] or None, seed=options["seed"])
-    done = episode_batch_wait(episodes=episodes, timeout=options["timeout"])
-    rows = [episode_summary(e) for e in done]
+    done = episode_batch_run(gold=gold_get(gold_id=options["gold"]), count=options["count"], agent=options["agent"],
+                             model=options["model"], base_url=options["base_url"], budget=budget,
+                             directions=options["directions"], seed=options["seed"], timeout=options["timeout"])
+    rows = [episode_row(e) for e in done]
     lines = [f"episode #{r['id']}: {r['status']}"
              + (f" -> task #{r['task_id']}" if r["task_id"] else "")
              + (f" (failed rule: {r['failed_rule']})" if r["failed_rule"] else "")
@@ -54,3 +48,10 @@ def _run(options: dict, stdout: Any) -> CliResult:
     made = sum(1 for r in rows if r["task_id"])
     lines.append(f"{made} of {len(rows)} episodes made a draft task")
     return CliResult(data={"episodes": rows}, text="\n".join(lines))
+
+
+def _list(options: dict, stdout: Any) -> CliResult:
+    qs = episode_filtered(repository=options["repo"], status=options["status"], gold=options["gold"])
+    rows = [episode_row(e) for e in qs.order_by("-pk")[:200]]
+    text = table(rows, ["id", "gold", "status", "category", "task_id", "steps", "failed_rule"]) or "no episodes"
+    return CliResult(data={"episodes": rows}, text=text)

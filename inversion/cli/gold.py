@@ -1,11 +1,12 @@
-"""`studio gold build REPO`: build (or reuse) the gold environment and print its baseline summary."""
+"""`studio gold build REPO` (build or reuse, print the baseline summary) and `studio gold list [--repo R]`."""
 
 from __future__ import annotations
 
 from inversion.models import GoldEnvironment
-from inversion.selectors import repository_get
-from inversion.services.golds import gold_build, gold_summary
-from studio.lib.cli import CliResult
+from inversion.selectors.golds import gold_list, gold_row
+from inversion.selectors.repositories import repository_get
+from inversion.services.golds import gold_build
+from studio.lib.cli import CliResult, table
 
 
 def register(groups) -> None:
@@ -14,11 +15,14 @@ def register(groups) -> None:
     build = verbs.add_parser("build", help="Build or reuse the gold environment of a repository")
     build.add_argument("repo", help="Repository id or name")
     build.set_defaults(handler=handle_build)
+    ls = verbs.add_parser("list", help="List gold environments")
+    ls.add_argument("--repo", default="", help="only this repository (name)")
+    ls.set_defaults(handler=handle_list)
 
 
 def handle_build(options: dict, stdout) -> CliResult:
     gold = gold_build(repository=repository_get(key=options["repo"]))
-    data = gold_summary(gold)
+    data = gold_row(gold)
     b = data["baseline"]
     text = (
         f"gold {gold.id} {gold.status}{' (reused)' if gold.reused else ''}: {gold.image}\n"
@@ -26,3 +30,10 @@ def handle_build(options: dict, stdout) -> CliResult:
         + (f"\n{gold.error}" if gold.error else "")
     )
     return CliResult(data=data, text=text, exit_code=0 if gold.status == GoldEnvironment.Status.READY else 1)
+
+
+def handle_list(options: dict, stdout) -> CliResult:
+    rows = [gold_row(g) for g in gold_list(repository=options["repo"])]
+    flat = [{**r, "passed": r["baseline"]["passed"]} for r in rows]
+    text = table(flat, ["id", "repo_name", "status", "passed", "image", "error"]) or "no gold environments"
+    return CliResult(data={"golds": rows}, text=text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 from typing import Any
 
-from inversion.engine.llm.localmodel import MODELS
+from inversion.engine.runtime.llm.localmodel import MODELS
 from inversion.services import llm as llm_services
 from studio.lib.cli import CliResult
 
@@ -18,17 +18,17 @@ def register(groups: Any) -> None:
     serve.add_argument("--model", required=True, choices=sorted(MODELS))
     serve.add_argument("--port", type=int, default=None, help="default: STUDIO_LOCAL_LLM_PORT")
     serve.add_argument("--detach", action="store_true", help="return once healthy; the server keeps running")
-    serve.set_defaults(handler=_serve)
+    serve.set_defaults(handler=_serve, needs_db=False)
 
     prepare = verbs.add_parser("prepare", help="download, assemble and verify the model file only")
     prepare.add_argument("--model", required=True, choices=sorted(MODELS))
-    prepare.set_defaults(handler=_prepare)
+    prepare.set_defaults(handler=_prepare, needs_db=False)
 
     status = verbs.add_parser("status", help="configured model, model file, server health")
-    status.set_defaults(handler=_status)
+    status.set_defaults(handler=_status, needs_db=False)
 
     stop = verbs.add_parser("stop", help="stop the detached server")
-    stop.set_defaults(handler=_stop)
+    stop.set_defaults(handler=_stop, needs_db=False)
 
 
 def _serve(options: dict, stdout: Any) -> CliResult:

@@ -1,7 +1,7 @@
-"""Episodes: launch batches, run one (the `episode` queue job), record events, cancel.
+"""Episodes: launch batches, run one (the `episode` queue job), cancel, wait for a batch.
 
-Events are rows first, broadcasts second (`episode-<id>` group). A successful episode hands
-over to the validate queue by job *name*, so inversion never imports tasks.
+Events are rows first, broadcasts second (`services.events`). A successful episode hands over
+to the validate queue by job *name*, so inversion never imports tasks.
 """
 
 from __future__ import annotations
@@ -9,59 +9,26 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import asdict
-from typing import Any
 
-from celery import current_app
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Max
+from django.db import transaction
 from django.utils import timezone
 
-from inversion.engine.agents import AGENT_KINDS, agent_class
-from inversion.engine.agents.base import AgentContext, Budget
-from inversion.engine.episode import EpisodeSpec, run_episode, stable_passing
-from inversion.models import Episode, EpisodeBatch, EpisodeEvent, GoldEnvironment
-from inversion.selectors import episode_used_themes
-from studio.lib.broadcast import broadcast
+from inversion.engine.episode.agents import AGENT_KINDS, agent_class
+from inversion.engine.episode.agents.base import AgentContext, Budget
+from inversion.engine.episode.loop import EpisodeSpec, run_episode
+from inversion.engine.runtime.grading import stable_passing
+from inversion.models import Episode, EpisodeBatch, GoldEnvironment
+from inversion.selectors.episodes import episode_used_themes
+from inversion.services.events import episode_event_add
+from studio.lib.db import retry_locked
 from studio.lib.dockerctx import docker_client
 from studio.lib.exceptions import ApplicationError
+from studio.lib.jobs import dispatch
 
-MATERIALIZE_JOB = "tasks.jobs.task_materialize_job"
+RUN_JOB = "inversion.jobs.episode_run_job"
+MATERIALIZE_JOB = "tasks.jobs.task_materialize_job"  # the tasks app validates; handed over by name
 BASELINE_SAMPLE = 300
-
-
-def retry_locked(fn, *args, attempts: int = 200, **kwargs):
-    """Run a short DB write again while SQLite says "locked" (embedded mode: worker threads and
-    the server share one database file; the in-memory test database has no busy timeout)."""
-    for i in range(attempts):
-        try:
-            return fn(*args, **kwargs)
-        except OperationalError as exc:
-            if "locked" not in str(exc) or i == attempts - 1:
-                raise
-            time.sleep(0.02)
-
-
-def episode_event_add(*, episode_id: int, kind: str, payload: dict, duration_ms: int = 0,
-                      prompt_tokens: int = 0, completion_tokens: int = 0) -> EpisodeEvent:
-    """Store the event with the next seq (retrying a lost race), then broadcast its seq."""
-    def insert() -> EpisodeEvent:
-        with transaction.atomic():
-            last = EpisodeEvent.objects.filter(episode_id=episode_id).aggregate(m=Max("seq"))["m"] or 0
-            return EpisodeEvent.objects.create(
-                episode_id=episode_id, seq=last + 1, kind=kind, payload=payload,
-                duration_ms=max(0, duration_ms), prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
-
-    for _ in range(10):
-        try:
-            event = retry_locked(insert)
-            break
-        except IntegrityError:
-            continue
-    else:
-        raise ApplicationError(f"could not store an event of episode {episode_id}")
-    broadcast(f"episode-{episode_id}", {"seq": event.seq})
-    return event
 
 
 BUDGET_ALIASES = {"steps": ("max_steps", 1), "tokens": ("max_tokens", 1), "minutes": ("max_seconds", 60),
@@ -107,7 +74,8 @@ def episode_batch_launch(*, golds: list[GoldEnvironment], count: int, agent: str
                 gold=gold, batch=batch, agent=agent, model=model, created_by=user,
                 config={**config, "seed": seed + i}))
     ids = [e.pk for e in episodes]
-    transaction.on_commit(lambda: [current_app.send_task("inversion.jobs.episode_run_job", args=[i]) for i in ids])
+    for pk in ids:
+        dispatch(RUN_JOB, pk)
     return episodes
 
 
@@ -146,7 +114,7 @@ def _agent(episode: Episode):
         from inversion.services.llm import client_from_settings
 
         client = client_from_settings({**(episode.config or {}), "model": episode.model})
-        return cls(base_url="", model=client.model, client=client)
+        return cls(client=client)
     return cls()
 
 
@@ -200,17 +168,8 @@ def _record(episode: Episode, result, *, handoff: bool) -> Episode:
         episode.finished_at = timezone.now()
     retry_locked(episode.save)
     if status == Episode.Status.VALIDATING and handoff:
-        pk = episode.pk
-        transaction.on_commit(lambda: current_app.send_task(MATERIALIZE_JOB, args=[pk]))
+        dispatch(MATERIALIZE_JOB, episode.pk)
     return episode
-
-
-def episode_summary(episode: Episode) -> dict[str, Any]:
-    """The CLI/JSON shape of one episode's outcome."""
-    task = getattr(episode, "task", None)
-    return {"id": episode.pk, "status": episode.status, "task_id": task.pk if task else None,
-            "failed_rule": episode.failed_rule or None, "steps": episode.steps,
-            "total_tokens": episode.total_tokens, "category": episode.category or None, "reason": episode.reason}
 
 
 def episode_batch_wait(*, episodes: list[Episode], timeout: float = 3600, poll: float = 0.5) -> list[Episode]:
@@ -223,4 +182,13 @@ def episode_batch_wait(*, episodes: list[Episode], timeout: float = 3600, poll: 
         time.sleep(poll)
     else:
         raise ApplicationError(f"episodes still running after {timeout:.0f} s", {"episodes": ids})
-    return list(Episode.objects.filter(pk__in=ids).select_related("task").order_by("pk"))
+    return list(Episode.objects.filter(pk__in=ids).order_by("pk"))
+
+
+def episode_batch_run(*, gold: GoldEnvironment, count: int, agent: str, model: str = "", base_url: str = "",
+                      budget: dict | None = None, directions: str = "", seed: int | None = None,
+                      timeout: float = 3600, user=None) -> list[Episode]:
+    """Launch a batch and wait for every episode to end (CLI, benches): the same jobs as the UI."""
+    episodes = episode_batch_launch(golds=[gold], count=count, agent=agent, model=model, budget=budget,
+                                    directions=directions, base_url=base_url or None, seed=seed, user=user)
+    return episode_batch_wait(episodes=episodes, timeout=timeout)

@@ -11,43 +11,26 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from celery import current_app
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from inversion.engine import dockerfile as dfile
-from inversion.engine import gold as engine
-from inversion.engine import labels as lbl
-from inversion.engine.baseimage import image_present
-from inversion.engine.testrun import DEFAULT_TEST_CMD
+from inversion.engine.gold import baseline as gold_baseline
+from inversion.engine.gold import build as gold_image
+from inversion.engine.gold.baseimage import image_present
+from inversion.engine.runtime import labels as lbl
+from inversion.engine.runtime.testrun import DEFAULT_TEST_CMD
 from inversion.models import BuildEvent, GoldEnvironment, Repository
-from studio.lib.broadcast import broadcast
+from inversion.selectors.golds import gold_dockerfile
+from studio.lib.broadcast import broadcast, stream_group
+from studio.lib.cabundle import extra_ca_bundle
 from studio.lib.dockerctx import docker_client, docker_status
 from studio.lib.exceptions import ApplicationError
+from studio.lib.jobs import dispatch
 
 FLUSH_SECONDS = 0.5
 MAX_STORED_LOG = 2_000_000
-JOB_NAME = "inversion.jobs.gold_build_job"
-
-
-def _ca_bundle() -> bytes:
-    path = settings.STUDIO_EXTRA_CA_BUNDLE
-    return Path(path).read_bytes() if path and Path(path).is_file() else b""
-
-
-def gold_dockerfile(*, repository: Repository) -> str:
-    """The Dockerfile the next build uses: the curator's override or the synthesized one."""
-    if repository.dockerfile_override.strip():
-        return repository.dockerfile_override
-    root = Path(repository.snapshot_path)
-    install = repository.install_cmd or dfile.install_command(
-        dfile.detect_test_deps(root), installable=dfile.is_installable(root)
-    )
-    return dfile.synthesize(
-        base_image=settings.STUDIO_BASE_IMAGE, install_cmd=install, with_ca=bool(_ca_bundle())
-    )
+BUILD_JOB = "inversion.jobs.gold_build_job"
 
 
 def gold_prepare(*, repository: Repository, reuse: bool = True) -> GoldEnvironment:
@@ -59,7 +42,7 @@ def gold_prepare(*, repository: Repository, reuse: bool = True) -> GoldEnvironme
     if not repository.snapshot_path or not Path(repository.snapshot_path).is_dir():
         raise ApplicationError(f"the sources of {repository.name} are missing; add the repository again")
     dockerfile = gold_dockerfile(repository=repository)
-    chash = engine.content_hash(dockerfile, Path(repository.snapshot_path), _ca_bundle())
+    chash = gold_image.content_hash(dockerfile, Path(repository.snapshot_path), extra_ca_bundle())
     test_cmd = repository.test_cmd or DEFAULT_TEST_CMD
     ready = repository.golds.filter(
         status=GoldEnvironment.Status.READY, content_hash=chash, test_cmd=test_cmd
@@ -69,7 +52,7 @@ def gold_prepare(*, repository: Repository, reuse: bool = True) -> GoldEnvironme
         return ready
     return GoldEnvironment.objects.create(
         repository=repository, dockerfile=dockerfile, content_hash=chash, test_cmd=test_cmd,
-        image=engine.image_tag(repository.name, chash),
+        image=gold_image.image_tag(repository.name, chash),
     )
 
 
@@ -106,7 +89,7 @@ class _LogWriter:
         self.seq += 1
         BuildEvent.objects.create(gold=self.gold, seq=self.seq, text=chunk)
         self.text.append(chunk)
-        broadcast(f"gold-{self.gold.id}", {"seq": self.seq})
+        broadcast(stream_group("golds", self.gold.id), {"seq": self.seq})
 
     def full_text(self) -> str:
         text = "".join(self.text)
@@ -146,10 +129,10 @@ def gold_execute(*, gold: GoldEnvironment, nocache: bool = False) -> GoldEnviron
     try:
         _set(gold, status=GoldEnvironment.Status.BUILDING)
         log(f"building {gold.image} from {repo.spec}")
-        built = engine.build_image(
+        built = gold_image.build_image(
             client, snapshot=Path(repo.snapshot_path), dockerfile=gold.dockerfile, tag=gold.image,
             labels=lbl.labels("gold", f"repo:{repo.id}", settings.STUDIO_INSTANCE),
-            ca_bundle=_ca_bundle(), on_line=log, nocache=nocache,
+            ca_bundle=extra_ca_bundle(), on_line=log, nocache=nocache,
         )
         if built.error:
             _set(gold, log, status=GoldEnvironment.Status.FAILED, error=f"build failed: {built.error}",
@@ -157,7 +140,7 @@ def gold_execute(*, gold: GoldEnvironment, nocache: bool = False) -> GoldEnviron
             return gold
         _set(gold, log, status=GoldEnvironment.Status.TESTING, image_id=built.image_id, reused=built.reused,
              build_seconds=round(built.seconds, 3))
-        result = engine.run_baseline(
+        result = gold_baseline.run_baseline(
             client, gold.image, runs=settings.STUDIO_BASELINE_RUNS, test_cmd=gold.test_cmd,
             owner=f"gold:{gold.id}", instance=settings.STUDIO_INSTANCE, on_line=log,
         )
@@ -167,7 +150,7 @@ def gold_execute(*, gold: GoldEnvironment, nocache: bool = False) -> GoldEnviron
         raise
     finally:
         client.close()
-    reason = engine.failure_reason(result.baseline, settings.STUDIO_MIN_PASSING_TESTS)
+    reason = gold_baseline.failure_reason(result.baseline, settings.STUDIO_MIN_PASSING_TESTS)
     log(f"baseline: {result.baseline['counts']}" + (f"; FAILED: {reason}" if reason else ""))
     _set(
         gold, log, baseline=result.baseline, surface=result.surface, test_seconds=round(result.seconds, 3),
@@ -194,24 +177,5 @@ def gold_enqueue(*, repository: Repository) -> GoldEnvironment:
         return active
     gold = gold_prepare(repository=repository)
     if gold.status == GoldEnvironment.Status.QUEUED:
-        transaction.on_commit(lambda: _send(gold.id))
+        dispatch(BUILD_JOB, gold.id)
     return gold
-
-
-def _send(gold_id: int) -> None:
-    task = current_app.tasks.get(JOB_NAME)
-    if task is not None:
-        task.delay(gold_id)
-    else:
-        current_app.send_task(JOB_NAME, args=[gold_id])
-
-
-def gold_summary(gold: GoldEnvironment) -> dict:
-    """The `gold build --json` shape (DESIGN.md), with a few extra keys."""
-    counts = gold.counts
-    return {
-        "id": gold.id, "repo": gold.repository_id, "image": gold.image, "status": gold.status,
-        "reused": gold.reused, "cached": getattr(gold, "cached", False), "error": gold.error,
-        "baseline": {k: counts.get(k, 0) for k in ("passed", "failed", "skipped", "flaky", "error", "total")},
-        "build_seconds": gold.build_seconds, "test_seconds": gold.test_seconds,
-    }

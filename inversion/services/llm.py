@@ -13,8 +13,8 @@ from typing import Any
 
 from django.conf import settings
 
-from inversion.engine.llm import localmodel
-from inversion.engine.llm.client import ChatClient
+from inversion.engine.runtime.llm import localmodel
+from inversion.engine.runtime.llm.client import ChatClient
 from studio.lib.exceptions import ApplicationError
 
 OVERRIDE_KEYS = ("base_url", "api_key", "model", "tool_choice_mode", "timeout", "max_tokens")

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
-from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from inversion.engine import sources
-from inversion.engine.dockerfile import detect_test_deps
+from inversion.engine.gold import sources
+from inversion.engine.gold.dockerfile import detect_test_deps
+from inversion.engine.gold.errors import SourceError
+from inversion.engine.gold.localcopy import CopyLimits, check_roots
 from inversion.models import Repository
 from studio.lib.exceptions import ApplicationError
+from studio.lib.jobs import dispatch
 
 SPEC_HELP = "use pypi:NAME==VERSION, git:URL@REF or path:DIR"
 FETCH_JOB = "inversion.jobs.repository_fetch_job"
@@ -83,17 +86,38 @@ def _create(**fields) -> Repository:
         raise ApplicationError("this repository was added at the same time; reload", {"field": "name"}) from exc
 
 
-def _fetch(kind: str, location: str, ref: str) -> sources.Snapshot:
+def _options(progress: Callable[[str], None]) -> sources.FetchOptions:
+    limits = CopyLimits(max_bytes=settings.STUDIO_SOURCE_MAX_BYTES, max_files=settings.STUDIO_SOURCE_MAX_FILES,
+                        refuse=(Path(settings.DATA_DIR),))
+    return sources.FetchOptions(index=settings.STUDIO_PYPI_INDEX, copy_limits=limits, progress=progress)
+
+
+def _fetch(kind: str, location: str, ref: str, progress: Callable[[str], None] = lambda line: None,
+           ) -> sources.Snapshot:
     try:
-        snap = sources.fetch(kind, location, ref, Path(settings.STUDIO_SOURCES_DIR))
-    except sources.SourceError as exc:
+        snap = sources.fetch(kind, location, ref, Path(settings.STUDIO_SOURCES_DIR), _options(progress))
+    except SourceError as exc:
         raise ApplicationError(exc.message, {"field": exc.field}) from exc
     snap.summary["test_deps"] = detect_test_deps(snap.path).as_dict()
     return snap
 
 
+def _check_local(location: str) -> None:
+    """What a local path must be before a job copies it (answered in the request, next to the field)."""
+    path = Path(location).expanduser()
+    if not path.is_absolute():
+        raise ApplicationError(f"{location!r} is not an absolute path", {"field": "location"})
+    if not path.is_dir():
+        raise ApplicationError(f"{location} is not a directory", {"field": "location"})
+    try:
+        check_roots(path.resolve(), _options(lambda line: None).copy_limits)
+    except SourceError as exc:
+        raise ApplicationError(exc.message, {"field": "location"}) from exc
+
+
 def repository_add(
-    *, kind: str, location: str, ref: str = "", name: str = "", user=None
+    *, kind: str, location: str, ref: str = "", name: str = "", user=None,
+    progress: Callable[[str], None] = lambda line: None,
 ) -> tuple[Repository, bool]:
     """Fetch and validate the source now, then create the row; returns (repository, created).
 
@@ -103,7 +127,7 @@ def repository_add(
     existing, fields = _check_source(kind=kind, location=location, ref=ref, name=name)
     if existing and existing.status != Repository.Status.FAILED:
         return existing, False
-    snap = _fetch(fields["kind"], fields["location"], fields["ref"])
+    snap = _fetch(fields["kind"], fields["location"], fields["ref"], progress)
     if existing:  # a failed fetch of the same source, now good
         _store_snapshot(existing, snap)
         return existing, False
@@ -119,22 +143,22 @@ def repository_add(
 def repository_register(
     *, kind: str, location: str, ref: str = "", name: str = "", user=None
 ) -> tuple[Repository, bool]:
-    """The web form's add: local paths are copied and checked now (fast, errors inline); PyPI and
-    git sources, which wait on the network, get a `fetching` row at once and a build-queue job
-    fetches them while the repository page shows progress. Re-adding a failed source retries it."""
+    """The web form's add: the input is checked now (errors next to the field), then the row is
+    `fetching` at once and a build-queue job downloads, clones or copies the source while the
+    repository page shows its progress. Re-adding a failed source retries it."""
     if kind.strip() == Repository.Kind.PATH:
-        return repository_add(kind=kind, location=location, ref=ref, name=name, user=user)
+        _check_local(location.strip())
     existing, fields = _check_source(kind=kind, location=location, ref=ref, name=name)
     if existing and existing.status != Repository.Status.FAILED:
         return existing, False
     if existing:
         Repository.objects.filter(pk=existing.pk).update(status=Repository.Status.FETCHING, error="",
-                                                         fetch_claimed_at=None)  # fmt: skip
+                                                         fetch_claimed_at=None, fetch_progress="")  # fmt: skip
         existing.refresh_from_db()
         repo, created = existing, False
     else:
         repo, created = _create(**fields, status=Repository.Status.FETCHING, created_by=user), True
-    transaction.on_commit(lambda: _send_fetch(repo.pk))
+    dispatch(FETCH_JOB, repo.pk)
     return repo, created
 
 
@@ -148,8 +172,12 @@ def repository_fetch(*, repository: Repository) -> Repository:
         repository.refresh_from_db()
         return repository
     error = ""
+
+    def progress(line: str) -> None:
+        Repository.objects.filter(pk=repository.pk).update(fetch_progress=line[:300])
+
     try:
-        snap = _fetch(repository.kind, repository.location, repository.ref)
+        snap = _fetch(repository.kind, repository.location, repository.ref, progress)
     except ApplicationError as exc:
         error = exc.message
     except Exception as exc:  # noqa: BLE001 - an unexpected fault must still end the fetch visibly
@@ -177,13 +205,10 @@ def _store_snapshot(repository: Repository, snap: sources.Snapshot) -> None:
     repository.refresh_from_db()
 
 
-def _send_fetch(repository_id: int) -> None:
-    current_app.send_task(FETCH_JOB, args=[repository_id])
-
-
-def repository_add_spec(*, spec: str, name: str = "", user=None) -> tuple[Repository, bool]:
+def repository_add_spec(*, spec: str, name: str = "", user=None,
+                        progress: Callable[[str], None] = lambda line: None) -> tuple[Repository, bool]:
     kind, location, ref = parse_spec(spec)
-    return repository_add(kind=kind, location=location, ref=ref, name=name, user=user)
+    return repository_add(kind=kind, location=location, ref=ref, name=name, user=user, progress=progress)
 
 
 def repository_update_overrides(

@@ -6,7 +6,7 @@ import logging
 
 from django.conf import settings
 
-from inversion.engine.sandbox import sweep_containers, sweep_images
+from inversion.engine.runtime.sandbox import sweep_containers, sweep_images
 from studio.lib.dockerctx import docker_client, docker_status
 
 log = logging.getLogger(__name__)

@@ -20,3 +20,9 @@ def broadcast(group: str, message: dict[str, Any]) -> None:
         async_to_sync(layer.group_send)(group, {"type": "studio.event", **message})
     except Exception:  # the row is stored; live delivery is an optimisation
         log.exception("broadcast to %s failed", group)
+
+
+def stream_group(stream: str, key: int) -> str:
+    """The channel group of one live stream, e.g. `episodes-12`: the writer broadcasts to it and the
+    stream consumer of `/ws/<stream>/<key>/` listens to it."""
+    return f"{stream}-{key}"

@@ -62,7 +62,3 @@ def _short(exc: Exception) -> str:
     if "Permission denied" in text:
         return f"permission denied on {endpoint()} (add the user to the docker group)"
     return text[:300]
-
-
-class DockerUnavailable(Exception):
-    """Raised by guards when an action needs Docker and it does not answer."""

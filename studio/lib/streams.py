@@ -14,10 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db.models import Model
+from django.template.loader import render_to_string
+
+from studio.lib.broadcast import stream_group
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -110,3 +115,44 @@ class SeqStreamConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         """Clients only listen; anything they send is ignored."""
+
+
+@dataclass(frozen=True)
+class RowStream:
+    """One kind of live stream: numbered `rows` (a model with `seq`) under a `parent` row, each
+    rendered with `template` given `ev` (the row) and the parent under `parent_field`."""
+
+    name: str  # the URL segment and group prefix: /ws/<name>/<pk>/, group <name>-<pk>
+    parent: type[Model]
+    rows: type[Model]
+    parent_field: str
+    template: str
+    limit: int = 500
+
+
+class RowStreamConsumer(SeqStreamConsumer):
+    """The one consumer of every row stream; routing passes the stream: `as_asgi(stream=...)`."""
+
+    stream: RowStream
+
+    def __init__(self, *args, stream: RowStream, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.stream = stream
+
+    def _key(self) -> int:
+        return int(self.scope["url_route"]["kwargs"]["pk"])
+
+    def group_name(self) -> str:
+        return stream_group(self.stream.name, self._key())
+
+    def exists(self) -> bool:
+        return self.stream.parent.objects.filter(pk=self._key()).exists()
+
+    def load_rows(self, after: int) -> list[tuple[int, str]]:
+        s = self.stream
+        rows = list(s.rows.objects.filter(**{f"{s.parent_field}_id": self._key(), "seq__gt": after})
+                    .order_by("seq")[: s.limit])
+        if not rows:
+            return []
+        parent = s.parent.objects.get(pk=self._key())
+        return [(row.seq, render_to_string(s.template, {"ev": row, s.parent_field: parent})) for row in rows]

@@ -1,33 +1,49 @@
-"""`studio catalog export NAME [--version N] --format harbor|tb1|jsonl|all --out FILE.zip`."""
+"""`studio catalog export NAME [--version N] --format harbor|tb1|jsonl|all --out FILE.zip` and
+`studio catalog import FILE.zip [--as NAME] [--user U]`."""
 
 from __future__ import annotations
 
-import argparse
+from pathlib import Path
 
 from studio.lib.cli import CliResult
 from studio.lib.exceptions import ApplicationError
-from tasks.models import Catalog
+from studio.lib.roles import admin_user
 from tasks.services.exports import catalog_export_file
+from tasks.services.imports import catalog_import
 
 
 def _export(options, stdout) -> CliResult:
-    catalog = Catalog.objects.filter(name=options["name"]).first()
-    if catalog is None:
-        raise ApplicationError(f"no catalog named {options['name']}")
-    export = catalog_export_file(catalog=catalog, number=options.get("version"), formats=options["format"],
-                                 out_path=options["out"])
-    data = {"id": export.pk, "catalog": catalog.name, "version": export.version.number, "formats": export.formats,
-            "path": export.path, "sha256": export.sha256, "size": export.size, "tasks": export.version.entries.count()}
+    export = catalog_export_file(catalog_name=options["name"], number=options.get("version"),
+                                 formats=options["format"], out_path=options["out"])
+    data = {"id": export.pk, "catalog": export.version.catalog.name, "version": export.version.number,
+            "formats": export.formats, "path": export.path, "sha256": export.sha256, "size": export.size,
+            "tasks": export.version.entries.count()}
     return CliResult(data=data, text=f"wrote {export.path} ({export.size} bytes, sha256 {export.sha256})")
 
 
+def _import(options, stdout) -> CliResult:
+    path = Path(options["file"])
+    if not path.is_file():
+        raise ApplicationError(f"{path} is not a file")
+    with path.open("rb") as fh:
+        tasks = catalog_import(fileobj=fh, user=admin_user(options.get("as_user")), catalog=options["catalog"] or "")
+    entry = tasks[0].catalog_entries.select_related("version__catalog").first()
+    data = {"catalog": entry.version.catalog.name, "version": entry.version.number,
+            "tasks": [{"id": t.pk, "slug": t.slug} for t in tasks]}
+    return CliResult(data=data, text=f"imported {len(tasks)} task(s) into {data['catalog']} v{data['version']}")
+
+
 def register(groups) -> None:
-    group = groups.add_parser("catalog", help="Export catalogs").add_subparsers(dest="verb", required=True)
+    group = groups.add_parser("catalog", help="Export and import catalogs").add_subparsers(dest="verb", required=True)
     ex = group.add_parser("export", help="Export a catalog version as a zip")
     ex.add_argument("name")
     ex.add_argument("--version", type=int, help="version number (default: the latest)")
     ex.add_argument("--format", action="append", required=True, choices=["harbor", "tb1", "jsonl", "all"],
                     help="repeatable")
     ex.add_argument("--out", required=True)
-    ex.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="Print machine-readable JSON")
     ex.set_defaults(handler=_export)
+    im = group.add_parser("import", help="Import a studio zip (export --format all) as an approved catalog")
+    im.add_argument("file")
+    im.add_argument("--catalog", default="", help="catalog name (default: the exported one)")
+    im.add_argument("--user", dest="as_user", help="admin username to record (default: the first admin)")
+    im.set_defaults(handler=_import)

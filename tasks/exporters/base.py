@@ -40,6 +40,8 @@ class TaskExport:
     revision: int = 0
     catalog: str = ""
     catalog_version: int = 0
+    catalog_note: str = ""
+    gold_dockerfile: str = ""
     author_name: str = "Task Studio"
     author_email: str = "studio@example.invalid"
     agent_timeout_sec: float = 900.0

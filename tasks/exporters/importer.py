@@ -1,19 +1,33 @@
-"""Reads a catalog zip back safely: every member is checked before anything is parsed."""
+"""Reads a catalog zip back safely: every member is checked before anything is parsed.
+
+Returns the manifest rows and, per task, the build context its task directory carries
+(`harbor/<id>/environment/` or `tb1/<id>/environment/`, without the Dockerfile and compose file).
+"""
 
 from __future__ import annotations
 
 import json
 import stat
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
 from studio.lib.exceptions import ApplicationError
+from tasks.exporters.base import DATA, SCRIPT, Files
 
 MAX_MEMBER_BYTES = 64 * 1024 * 1024
 MAX_TOTAL_BYTES = 512 * 1024 * 1024
 MAX_MEMBERS = 200_000
 REQUIRED_KEYS = ("task_id", "repo", "category", "difficulty", "instruction", "dockerfile", "FAIL_TO_PASS", "PASS_TO_PASS")
+CONTEXT_ROOTS = ("harbor/{id}/environment/", "tb1/{id}/environment/")
+NOT_CONTEXT = {"Dockerfile", "docker-compose.yaml"}
+
+
+@dataclass
+class CatalogArchive:
+    rows: list[dict]
+    contexts: dict[str, Files] = field(default_factory=dict)  # task id -> build context files
 
 
 def _check_member(info: zipfile.ZipInfo) -> None:
@@ -36,8 +50,9 @@ def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     return data
 
 
-def read_catalog_zip(fileobj: BinaryIO) -> list[dict]:
-    """Validated manifest rows of a studio catalog zip; raises ApplicationError on anything unsafe."""
+def read_catalog_zip(fileobj: BinaryIO) -> CatalogArchive:
+    """Validated manifest rows and build contexts of a studio catalog zip; ApplicationError on anything
+    unsafe (nothing is written anywhere by this function)."""
     try:
         zf = zipfile.ZipFile(fileobj)
     except zipfile.BadZipFile as exc:
@@ -54,6 +69,29 @@ def read_catalog_zip(fileobj: BinaryIO) -> list[dict]:
         if "manifest.jsonl" not in names:
             raise ApplicationError("refused: unknown format: no manifest.jsonl (export with --format jsonl or all)")
         raw = _read_capped(zf, zf.getinfo("manifest.jsonl"))
+        rows = _rows(raw)
+        contexts = {row["task_id"]: _context(zf, infos, str(row["task_id"])) for row in rows}
+    return CatalogArchive(rows, {k: v for k, v in contexts.items() if v})
+
+
+def _context(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], task_id: str) -> Files:
+    """The first task directory's environment files (harbor's, else tb1's), with their modes."""
+    for template in CONTEXT_ROOTS:
+        root = template.format(id=task_id)
+        members = [i for i in infos if i.filename.startswith(root) and not i.is_dir()]
+        if members:
+            files: Files = {}
+            for info in members:
+                name = info.filename[len(root):]
+                if name in NOT_CONTEXT:
+                    continue
+                mode = SCRIPT if (info.external_attr >> 16) & 0o111 else DATA
+                files[name] = (_read_capped(zf, info), mode)
+            return files
+    return {}
+
+
+def _rows(raw: bytes) -> list[dict]:
     rows = []
     for number, line in enumerate(raw.decode("utf-8", "replace").splitlines(), start=1):
         if not line.strip():

@@ -30,6 +30,11 @@ def manifest_row(task: TaskExport) -> dict:
         "revision": task.revision,
         "catalog": task.catalog,
         "catalog_version": task.catalog_version,
+        "catalog_note": task.catalog_note,
+        # What an import needs to make the same task again (`tasks.services.imports`).
+        "test_cmd": task.test_cmd,
+        "gold_dockerfile": task.gold_dockerfile,
+        "repair_script": task.repair_script,
     }
 
 

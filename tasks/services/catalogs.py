@@ -11,6 +11,8 @@ from django.db import transaction
 
 from studio.lib.exceptions import ApplicationError
 from tasks.models import Catalog, CatalogEntry, CatalogVersion, Task
+from tasks.selectors.tasks import tasks_by_ref
+from tasks.services.review import task_approve, task_submit
 
 
 def catalog_get_or_create(*, name: str, user=None, description: str = "") -> Catalog:
@@ -66,15 +68,6 @@ def catalog_add_tasks(*, catalog: Catalog, tasks: list[Task], user=None, note: s
     return version
 
 
-def catalog_version_get(*, catalog: Catalog, number: int | None = None) -> CatalogVersion:
-    versions = catalog.versions.order_by("-number")
-    version = versions.filter(number=number).first() if number else versions.first()
-    if version is None:
-        what = f"version {number}" if number else "any version"
-        raise ApplicationError(f"Catalog {catalog.name} has no {what}: add approved tasks first.")
-    return version
-
-
 def catalog_version_check(*, version: CatalogVersion) -> list[CatalogEntry]:
     """The entries, or a refusal naming every task that may not be exported and why."""
     entries = list(version.entries.select_related("task__gold__repository", "revision").order_by("export_id"))
@@ -91,3 +84,23 @@ def catalog_version_check(*, version: CatalogVersion) -> list[CatalogEntry]:
         raise ApplicationError(f"Cannot export {version.catalog.name} v{version.number}; " + "; ".join(problems),
                                {"unapproved": unapproved, "stale": stale})
     return entries
+
+
+def catalog_add_by_ids(*, name: str, task_ids: list[int], user=None) -> Catalog:
+    """The catalog page's "add to catalog": the named catalog (made if new) gets these tasks."""
+    catalog = catalog_get_or_create(name=name, user=user)
+    catalog_add_tasks(catalog=catalog, tasks=list(Task.objects.filter(pk__in=task_ids)), user=user)
+    return catalog
+
+
+def catalog_approve_into(*, catalog_name: str, refs: list[str], user) -> tuple[CatalogVersion, list[Task]]:
+    """Headless review (`studio tasks approve`): submit drafts, approve them as `user` (an admin),
+    then add them all to the catalog in one new version."""
+    for task in tasks_by_ref(refs):
+        if task.state in (Task.State.DRAFT, Task.State.REJECTED):
+            task = task_submit(task=task, user=user)
+        if task.state == Task.State.IN_REVIEW:
+            task_approve(task=task, user=user)
+    catalog = catalog_get_or_create(name=catalog_name, user=user)
+    tasks = tasks_by_ref(refs)
+    return catalog_add_tasks(catalog=catalog, tasks=tasks, user=user), tasks

@@ -15,10 +15,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from inversion.engine import issuewriter
-from inversion.engine.materialize import ValidationSpec, broken_dockerfile, remove_image, validate
+from inversion.engine.validate import issuewriter
+from inversion.engine.validate.materialize import broken_dockerfile
+from inversion.engine.validate.rules import ValidationSpec, remove_image, validate
 from inversion.models import Episode
-from inversion.services.episodes import episode_event_add, retry_locked
+from inversion.services.events import episode_event_add
+from studio.lib.db import retry_locked
 from studio.lib.dockerctx import docker_client
 from tasks.models import Task, TaskRevision, ValidationRun
 
@@ -116,6 +118,7 @@ def _save(episode, result, text, dockerfile, delta_text, category) -> Task:
         validation={"rules": rules, "runs": len(result.runs), "f2p": len(result.f2p), "p2p": len(result.p2p),
                     "issue_writer": {"source": text.source, "note": text.note}},
         repair_script=episode.repair_script, oracle_missing=result.oracle_missing,
+        delta=list((episode.result or {}).get("delta", [])),
         prompt_tokens=episode.prompt_tokens + text.prompt_tokens,
         completion_tokens=episode.completion_tokens + text.completion_tokens, version=1,
     )
@@ -125,8 +128,9 @@ def _save(episode, result, text, dockerfile, delta_text, category) -> Task:
         ValidationRun(task=task, rule=r.rule, index=r.index, ok=r.ok, outcomes=r.outcomes, log=r.log,
                       seconds=round(r.seconds, 3)) for r in result.runs])
     episode.status, episode.failed_rule = Episode.Status.SUCCEEDED, ""
+    episode.task_pk, episode.task_slug = task.pk, task.slug
     episode.finished_at = timezone.now()
-    episode.save(update_fields=["status", "failed_rule", "finished_at"])
+    episode.save(update_fields=["status", "failed_rule", "task_pk", "task_slug", "finished_at"])
     pk, slug = episode.pk, task.slug
     transaction.on_commit(lambda: episode_event_add(
         episode_id=pk, kind="status", payload={"status": "succeeded", "message": f"draft task {slug} saved"}))

@@ -9,6 +9,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import transaction
 
+from inversion.engine.runtime.testrun import DEFAULT_TEST_CMD
+from inversion.engine.validate import issuewriter
+from inversion.services.llm import client_or_none
 from studio.lib.exceptions import ApplicationError
 from studio.lib.roles import is_curator, is_reviewer
 from tasks.models import Task, TaskActivity, TaskRevision
@@ -135,21 +138,43 @@ def task_send_back(*, task: Task, user, message: str = "") -> Task:
 
 
 def task_text_regenerate(*, task: Task, user, base_version: int) -> TaskRevision:
-    """Ask the issue writer for fresh texts (the LLM when one is configured) and save a revision."""
-    from inversion.engine import issuewriter
-
+    """Ask the issue writer for fresh texts (the LLM when one is configured) and save a revision.
+    The evidence carries the task's delta, so the giveaway check rejects a text naming its cause."""
     evidence = issuewriter.Evidence(
         repo=task.gold.repository.name, category=task.category, f2p=list(task.fail_to_pass),
-        excerpts=dict(task.failure_excerpts), test_cmd=task.gold.test_cmd or "python -m pytest",
+        excerpts=dict(task.failure_excerpts), test_cmd=task.gold.test_cmd or DEFAULT_TEST_CMD,
+        delta=list(task.delta or []),
     )
-    from inversion.services.llm import client_or_none
-
     client = client_or_none()
-    if client is not None:
-        text = issuewriter.llm_issue(evidence, client)
-    else:
-        text = issuewriter.offline_issue(evidence)
+    text = issuewriter.llm_issue(evidence, client) if client is not None else issuewriter.offline_issue(evidence)
     return task_text_edit(
         task=task, user=user, instruction=text.instruction, instruction_hard=text.instruction_hard,
         base_version=base_version, note=text.note or "regenerated", source=text.source,
     )
+
+
+TRANSITIONS = {"submit": "Submitted for review.", "approve": "Approved.", "reject": "Rejected.",
+               "send_back": "Sent back to the curator."}
+
+
+def task_transition(*, task: Task, user, action: str, reason: str = "") -> Task:
+    """One review action by name (the review page's buttons): submit, approve, reject, send_back."""
+    if action == "submit":
+        return task_submit(task=task, user=user)
+    if action == "approve":
+        return task_approve(task=task, user=user)
+    if action == "reject":
+        return task_reject(task=task, user=user, reason=reason)
+    if action == "send_back":
+        return task_send_back(task=task, user=user, message=reason)
+    raise ApplicationError(f"unknown review action {action!r}")
+
+
+def task_permissions(*, task: Task, user) -> dict[str, bool]:
+    """What this user may do with this task now (the review page's buttons)."""
+    return {
+        "can_edit": is_curator(user) and task.state in EDITABLE,
+        "can_submit": is_curator(user) and task.state in (Task.State.DRAFT, Task.State.REJECTED),
+        "can_review": is_reviewer(user) and task.state == Task.State.IN_REVIEW,
+        "can_approve": task.state == Task.State.IN_REVIEW and can_approve(task=task, user=user),
+    }

@@ -1,40 +1,29 @@
-"""Catalog pages: catalogs, approved tasks to add, versions, export with progress and download."""
+"""Catalog pages: catalogs and approved tasks to add, one catalog at a version, adding tasks."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from studio.lib.exceptions import ApplicationError
-from studio.lib.roles import is_curator
-from tasks import review_selectors as sel
-from tasks.models import Catalog, CatalogVersion, Export, Task
-from tasks.services.catalogs import catalog_add_tasks, catalog_get_or_create
-from tasks.services.exports import export_start
+from studio.lib.roles import is_curator, require_curator
+from tasks.selectors.catalogs import catalog_detail, catalog_list_page
+from tasks.services.catalogs import catalog_add_by_ids
 
 
 def catalog_list(request: HttpRequest) -> HttpResponse:
     filters = {k: request.GET.get(k, "") for k in ("repository", "category", "difficulty", "tag")}
-    approved = list(sel.task_filtered(state=Task.State.APPROVED, **filters))[:500]
-    return render(request, "tasks/catalog_list.html", {
-        "catalogs": list(Catalog.objects.all()), "approved": approved, "filters": filters, "facets": sel.task_facets(),
-        "can_add": is_curator(request.user),
-    })
+    context = {**catalog_list_page(filters=filters), "can_add": is_curator(request.user)}
+    return render(request, "tasks/catalog_list.html", context)
 
 
-def catalog_detail(request: HttpRequest, catalog_id: int) -> HttpResponse:
-    version = request.GET.get("version")
+def catalog_detail_view(request: HttpRequest, catalog_id: int) -> HttpResponse:
     try:
-        context = sel.catalog_detail(catalog_id=catalog_id, version=int(version) if version else None)
-    except (Catalog.DoesNotExist, ValueError) as exc:
-        raise Http404("No such catalog") from exc
+        context = catalog_detail(catalog_id=catalog_id, version=request.GET.get("version"))
+    except ApplicationError as exc:
+        raise Http404(exc.message) from exc
     template = "tasks/catalog_detail.html"
     if getattr(request, "htmx", None) and request.GET.get("part") == "exports":
         template = "tasks/partials/export_list.html"
@@ -43,41 +32,13 @@ def catalog_detail(request: HttpRequest, catalog_id: int) -> HttpResponse:
 
 @require_POST
 def catalog_add(request: HttpRequest) -> HttpResponse:
-    if not is_curator(request.user):
-        raise PermissionDenied("Only curators change catalogs.")
+    require_curator(request.user, "change catalogs")
     ids = [int(i) for i in request.POST.getlist("task") if i.isdigit()]
-    name = request.POST.get("catalog", "").strip()
     try:
-        catalog = catalog_get_or_create(name=name or "main", user=request.user)
-        catalog_add_tasks(catalog=catalog, tasks=list(Task.objects.filter(pk__in=ids)), user=request.user)
+        catalog = catalog_add_by_ids(name=request.POST.get("catalog", "").strip() or "main", task_ids=ids,
+                                     user=request.user)
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("catalog_list")
     messages.success(request, f"Added {len(ids)} task(s) to {catalog.name}: a new version was made.")
     return redirect("catalog_detail", catalog_id=catalog.pk)
-
-
-@require_POST
-def catalog_export(request: HttpRequest, version_id: int) -> HttpResponse:
-    try:
-        version = sel.catalog_version_get(version_id=version_id)
-    except CatalogVersion.DoesNotExist as exc:
-        raise Http404("No such catalog version") from exc
-    try:
-        export_start(version=version, formats=request.POST.getlist("format") or ["harbor"], user=request.user)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "Export started; progress shows below.")
-    return redirect(reverse("catalog_detail", args=[version.catalog_id]) + f"?version={version.number}")
-
-
-def catalog_export_download(request: HttpRequest, export_id: int) -> FileResponse:
-    export = Export.objects.filter(pk=export_id, status=Export.Status.DONE).first()
-    if export is None or not export.path:
-        raise Http404("No finished export")
-    path = Path(export.path).resolve()
-    root = Path(settings.STUDIO_EXPORTS_DIR).resolve()
-    if root not in path.parents or not path.is_file():
-        raise Http404("Export file missing")
-    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)

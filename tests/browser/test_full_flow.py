@@ -17,7 +17,6 @@ import pytest
 
 from inversion.models import Episode
 from tests.browser.conftest import login, shot
-from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker]
 
@@ -114,10 +113,8 @@ def _wait_batch_done(timeout: float = 240) -> None:
         time.sleep(0.5)
 
 
-def test_curator_to_reviewer_flow(live_url_worker, browser, tiny_project, tmp_path):
+def test_curator_to_reviewer_flow(live_url_worker, browser, tiny_project, tmp_path, alice, bob):
     url = live_url_worker
-    UserFactory(username="alice", roles=["curator"])
-    UserFactory(username="bob", roles=["reviewer"])
     alice_ctx, page = login(browser, url, "alice")
 
     _add_repository_and_build(page, url, tiny_project)

@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from inversion.services.episodes import episode_event_add
+from inversion.services.events import episode_event_add
 from tests.browser.conftest import login, shot
-from tests.factories import EpisodeFactory, GoldFactory, UserFactory
+from tests.factories import EpisodeFactory, GoldFactory
 
 pytestmark = pytest.mark.browser
 
@@ -32,8 +32,7 @@ def _seqs(page) -> list[int]:
     return page.eval_on_selector_all("#events .event", "els => els.map(e => +e.dataset.seq)")
 
 
-def test_live_episode_page_streams_steps_safely(live_url, browser):
-    UserFactory(username="alice", roles=["curator"])
+def test_live_episode_page_streams_steps_safely(live_url, browser, alice):
     episode = EpisodeFactory(gold=GoldFactory(repository__name="attrs"), status="running")
     _command(episode, 1)
     context, page = login(browser, live_url, "alice")
@@ -59,9 +58,7 @@ def test_live_episode_page_streams_steps_safely(live_url, browser):
     context.close()
 
 
-def test_two_viewers_each_see_every_step_once(live_url, browser):
-    UserFactory(username="alice", roles=["curator"])
-    UserFactory(username="bob", roles=["reviewer"])
+def test_two_viewers_each_see_every_step_once(live_url, browser, alice, bob):
     episode = EpisodeFactory(status="running")
     viewers = [login(browser, live_url, name) for name in ("alice", "bob")]
     for _, page in viewers:

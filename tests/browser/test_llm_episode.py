@@ -12,7 +12,7 @@ import pytest
 
 from inversion.models import Episode
 from tests.browser.conftest import login, shot
-from tests.factories import GoldFactory, UserFactory
+from tests.factories import GoldFactory
 from tests.support.fixture_gold import SURFACE, ensure_gold_image, measure_baseline
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.llm]
@@ -34,7 +34,7 @@ def local_model(settings, small_model_server):
 
 
 def test_curator_launches_a_local_model_episode_and_watches_it_live(
-    live_url_worker, browser, local_model, docker_client, base_image
+    live_url_worker, browser, local_model, docker_client, base_image, alice
 ):
     url = live_url_worker
     image, dockerfile = ensure_gold_image(docker_client, base_image)
@@ -42,7 +42,6 @@ def test_curator_launches_a_local_model_episode_and_watches_it_live(
         image=image, dockerfile=dockerfile, baseline=measure_baseline(docker_client, image), surface=SURFACE,
         test_cmd="python -m pytest", repository__name="tinyproj",
     )  # fmt: skip
-    UserFactory(username="alice", roles=["curator"])
     context, page = login(browser, url, "alice")
     assert f"local model qwen2.5-coder-0.5b at {local_model.base_url}: healthy" in page.content()
 

@@ -11,9 +11,11 @@ import textwrap
 
 import docker
 
-from inversion.engine import testrun
-from inversion.engine.agents.base import Agent, Decision, Finish, RunCommand, SetEnv
-from inversion.engine.sandbox import Sandbox
+from inversion.engine.episode.actions import Finish, RunCommand, SetEnv
+from inversion.engine.episode.agents.base import Agent, Decision
+from inversion.engine.gold.baseline import summarize_runs
+from inversion.engine.runtime import testrun
+from inversion.engine.runtime.sandbox import Sandbox
 from tests.support.images import ensure_image, ensure_pytest_image
 
 GOLD_IMAGE = "studio-test/tinygold:2"
@@ -56,21 +58,14 @@ def ensure_gold_image(client: docker.DockerClient, base: str) -> tuple[str, str]
 
 
 def measure_baseline(client: docker.DockerClient, image: str, runs: int = 2) -> dict:
-    """The gold baseline in the documented shape (two runs, flaky = flipped)."""
+    """The gold baseline as production summarises it (`summarize_runs`), from `runs` real runs."""
     results = []
     for _ in range(runs):
         out = testrun.OutDir()
         with Sandbox(client, image, kind="test", instance="pytest", mounts=testrun.mounts(out)) as box:
             results.append(testrun.run_tests(box, out))
         out.cleanup()
-    ids = sorted(set().union(*(r.outcomes for r in results)))
-    flaky = [t for t in ids if len({r.outcomes.get(t).outcome if t in r.outcomes else "missing" for r in results}) > 1]
-    tests = {t: {"outcome": results[0].outcomes[t].outcome, "duration": results[0].outcomes[t].duration,
-                 "message": ""} for t in ids if t in results[0].outcomes}
-    stable = [t for t in ids if t not in flaky and tests.get(t, {}).get("outcome") == "passed"]
-    counts = {"passed": len(stable), "failed": 0, "error": 0, "skipped": 0, "flaky": len(flaky), "total": len(ids)}
-    return {"runs": [{"seconds": r.seconds, "exit_code": r.exit_code, "counts": r.counts} for r in results],
-            "tests": tests, "flaky": flaky, "counts": counts, "stable_passing": stable}
+    return summarize_runs(results)
 
 
 class ScriptedAgent(Agent):
@@ -83,7 +78,7 @@ class ScriptedAgent(Agent):
             RunCommand("ls /testbed && cat " + DEP),
             SetEnv("TINY_FLAG", "on"),
             RunCommand(BREAK),
-            Finish("dependency", "corrupted tinydep", REPAIR, fault_family="module-corrupt"),
+            Finish("python_dependency", "corrupted tinydep", REPAIR),
         ])
         self.seen: list = []
 

@@ -7,7 +7,7 @@ import tarfile
 
 import docker
 
-from inversion.engine.labels import labels
+from inversion.engine.runtime.labels import labels
 
 PYTEST_IMAGE = "studio-test/pytest:1"
 PYTEST_DOCKERFILE = """FROM {base}

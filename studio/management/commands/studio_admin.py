@@ -5,10 +5,10 @@ generated and printed once. Never a fixed password in the repository.
 """
 
 import os
-import secrets
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+
+from studio.services import admin_ensure
 
 
 class Command(BaseCommand):
@@ -18,27 +18,16 @@ class Command(BaseCommand):
         parser.add_argument("--reset", action="store_true", help="Set a new password for the admin user")
 
     def handle(self, *args, reset: bool = False, **options):
-        User = get_user_model()
         username = os.environ.get("STUDIO_ADMIN_USERNAME", "admin")
-        password = os.environ.get("STUDIO_ADMIN_PASSWORD", "")
-        user = User.objects.filter(username=username).first()
-        if user is not None and not reset:
+        changed, generated = admin_ensure(username=username, password=os.environ.get("STUDIO_ADMIN_PASSWORD", ""),
+                                          reset=reset)
+        if not changed:
             self.stdout.write(f"Log in at http://127.0.0.1:8000/ as '{username}' (password set earlier; "
                               f"`manage.py studio_admin --reset` makes a new one).")
             return
-        if not password:
-            password = secrets.token_urlsafe(12)
-            shown = password
-        else:
-            shown = "(from STUDIO_ADMIN_PASSWORD)"
-        if user is None:
-            User.objects.create_superuser(username=username, email="", password=password)
-        else:
-            user.set_password(password)
-            user.save(update_fields=["password"])
         self.stdout.write(self.style.SUCCESS(
             f"Admin account ready. Log in at http://127.0.0.1:8000/ with\n"
             f"  username: {username}\n"
-            f"  password: {shown}\n"
+            f"  password: {generated or '(from STUDIO_ADMIN_PASSWORD)'}\n"
             f"(The password is shown only now.)"
         ))

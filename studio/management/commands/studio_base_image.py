@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from inversion.engine.baseimage import BaseImageError, ensure_base_image
+from inversion.engine.gold.baseimage import BaseImageError, ensure_base_image
 from studio.lib.dockerctx import docker_client, docker_status
 
 

@@ -1,0 +1,66 @@
+"""The contract between the episode loop and every agent (built-in or LLM).
+
+The loop calls `agent.start(context)` once, then `agent.next_action(observation)` until the
+agent returns `Finish`, the budget runs out or the episode is cancelled. Every action goes
+through the loop (the agent never touches Docker), so both kinds produce the same events.
+An agent never raises for a bad model reply: it returns a `Decision` with `error` set and an
+action of `None`; the loop records the error, counts it against the budget and asks again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from inversion.engine.episode.actions import Action
+
+
+@dataclass
+class Observation:
+    """What the last action produced, as the loop recorded it (same payload as the event row)."""
+
+    kind: str  # "command" | "setenv" | "tests" | "error"
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Budget:
+    max_steps: int = 20
+    max_tokens: int = 60_000
+    max_seconds: float = 600.0
+    command_timeout: float = 60.0
+
+
+@dataclass
+class AgentContext:
+    """Everything an agent may know about the gold environment before it acts."""
+
+    repository: dict[str, Any]  # name, spec, summary
+    baseline: dict[str, Any]  # counts, stable_passing ids (maybe truncated), flaky
+    surface: dict[str, Any]  # see docs/architecture.md
+    directions: str = ""
+    used_themes: list[str] = field(default_factory=list)  # categories/families already made here
+    budget: Budget = field(default_factory=Budget)
+    seed: int = 0
+    test_cmd: str = "python -m pytest"
+
+
+@dataclass
+class Decision:
+    action: Action | None
+    thought: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    error: str = ""
+
+
+class Agent:
+    """Base class; subclasses implement `next_action`."""
+
+    kind = "base"
+
+    def start(self, context: AgentContext) -> None:
+        self.context = context
+
+    def next_action(self, last: Observation | None) -> Decision:
+        raise NotImplementedError

@@ -1,0 +1,234 @@
+"""The fault-family contract, surface helpers every family shares, and a lazy registry.
+
+A family is a kind of breakage with a precondition on the gold surface (`applicable`), concrete
+actions aimed at real paths from that surface (`plan`) and an offline repair script. Repairs are
+edits, moves, chmods, symlinks or regenerations that work inside the broken container with no
+network: episode ENV lines cannot be unset by a script, so a family that sets a variable makes it
+point at something the repair can fix on disk.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import random
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from inversion.engine.episode.actions import RunCommand, SetEnv
+
+FAMILY_MODULES = (
+    "inversion.engine.episode.faults.sharedlib",
+    "inversion.engine.episode.faults.pydeps",
+    "inversion.engine.episode.faults.hooks",
+    "inversion.engine.episode.faults.envvars",
+    "inversion.engine.episode.faults.system",
+    "inversion.engine.episode.faults.config",
+    "inversion.engine.episode.faults.filesystem",
+)
+# Modules the runner itself needs; breaking them breaks everything and tells nothing.
+RUNNER_MODULES = {
+    "pytest", "_pytest", "pluggy", "iniconfig", "packaging", "py", "_distutils_hack", "setuptools",
+    "pip", "pkg_resources", "tomli", "exceptiongroup", "colorama", "pygments", "studio_pytest_plugin",
+    "site", "sitecustomize", "usercustomize", "__main__", "encodings", "importlib", "os", "sys", "io",
+    "abc", "codecs", "typing", "re", "enum", "functools", "collections", "types", "warnings",
+}
+# Stdlib modules the runner and its fixtures pull in on the side (tmp_path -> getpass -> pwd ...):
+# a test rarely depends on them directly, so breaking them tends to break nothing.
+PLUMBING = {
+    "pwd", "grp", "getpass", "sysconfig", "tempfile", "shutil", "fnmatch", "glob", "stat", "errno",
+    "posixpath", "genericpath", "linecache", "tokenize", "token", "traceback", "inspect", "dis",
+    "opcode", "ast", "textwrap", "string", "bisect", "heapq", "weakref", "copy", "copyreg",
+    "operator", "keyword", "reprlib", "contextlib", "signal", "selectors", "threading", "atexit",
+    "gc", "time", "math", "itertools", "struct", "binascii", "base64", "select", "fcntl", "posix",
+    "marshal", "builtins", "zipimport", "pathlib", "ntpath", "uuid", "platform", "unicodedata",
+    "termios", "tty", "pty", "array", "zlib_ng",
+}
+CORE_EXECUTABLES = {"bash", "sh", "env", "dash", "python", "python3", "ls", "cat", "sleep"}
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """Concrete actions for one episode, the exploration that precedes them, and the repair."""
+
+    family: str
+    category: str
+    target: str
+    summary: str
+    actions: tuple[RunCommand | SetEnv, ...]
+    repair: str
+    explore: str = ""
+
+
+@dataclass
+class PlanContext:
+    """What a family may read while planning: the summarised surface and the baseline."""
+
+    surface: dict[str, Any]
+    baseline: dict[str, Any] = field(default_factory=dict)
+
+
+class FaultFamily:
+    """Subclasses set the class attributes and implement `applicable` and `plan`."""
+
+    name = ""
+    category = ""
+    description = ""
+    keywords: tuple[str, ...] = ()
+
+    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
+        raise NotImplementedError
+
+    def plan(self, ctx: PlanContext, rng: random.Random) -> FaultPlan:
+        raise NotImplementedError
+
+    def make(self, target: str, summary: str, actions: list, repair: list[str], explore: str = "") -> FaultPlan:
+        script = "#!/bin/bash\nset -e\n" + "\n".join(repair) + "\n"
+        return FaultPlan(self.name, self.category, target, summary, tuple(actions), script, explore)
+
+
+def families() -> list[FaultFamily]:
+    """Every registered family, imported on first use (each module exports `FAMILIES`)."""
+    found: list[FaultFamily] = []
+    for dotted in FAMILY_MODULES:
+        module = importlib.import_module(dotted)
+        found.extend(cls() for cls in module.FAMILIES)
+    return found
+
+
+def family(name: str) -> FaultFamily:
+    for fam in families():
+        if fam.name == name:
+            return fam
+    raise KeyError(name)
+
+
+# ---- surface helpers -------------------------------------------------------------------------
+
+def top(name: str) -> str:
+    return name.split(".")[0]
+
+
+def python_info(surface: dict[str, Any]) -> dict[str, Any]:
+    return surface.get("python") or {}
+
+
+def site_packages(surface: dict[str, Any]) -> str:
+    sp = python_info(surface).get("site_packages") or ""
+    if isinstance(sp, list):
+        sp = next((p for p in sp if p.endswith("site-packages")), sp[0] if sp else "")
+    return sp
+
+
+def py_version(surface: dict[str, Any]) -> str:
+    parts = str(python_info(surface).get("version") or "3.11").split(".")
+    return ".".join(parts[:2])
+
+
+def file_modules(surface: dict[str, Any]) -> dict[str, set[str]]:
+    """Top-level module names each test file imported (first import wins, as the plugin saw it)."""
+    per_file = surface.get("per_file") or {}
+    return {f: {top(m) for m in (v.get("modules") or [])} for f, v in per_file.items()}
+
+
+def file_libs(surface: dict[str, Any]) -> dict[str, set[str]]:
+    per_file = surface.get("per_file") or {}
+    return {f: set(v.get("shared_libs") or []) for f, v in per_file.items()}
+
+
+def used_by(mapping: dict[str, set[str]], item: str) -> list[str]:
+    return sorted(f for f, items in mapping.items() if item in items)
+
+
+def rank_targets(candidates: list[str], mapping: dict[str, set[str]]) -> list[str]:
+    """Targets used by some but not all test files first (a task with both F2P and P2P)."""
+    total = len(mapping)
+    used = [c for c in candidates if used_by(mapping, c)]
+    partial = [c for c in used if len(used_by(mapping, c)) < total]
+    return partial + [c for c in used if c not in partial]
+
+
+def pick(rng: random.Random, ranked: list[str]) -> str:
+    """Prefer the better half of a ranked list, seeded."""
+    head = ranked[: max(1, (len(ranked) + 1) // 2)]
+    return rng.choice(head)
+
+
+def site_modules(surface: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Top-level third-party modules (not the project, not the runner) with a file on disk."""
+    sp = site_packages(surface)
+    project = {top(m.get("name", "")) for m in (surface.get("modules") or {}).get("project", [])}
+    out: dict[str, dict[str, Any]] = {}
+    for m in (surface.get("modules") or {}).get("site", []):
+        name, path = m.get("name") or "", m.get("file") or ""
+        if "." in name or not path or name in RUNNER_MODULES or name in project or name.startswith("_"):
+            continue
+        if sp and not path.startswith(sp + "/"):
+            continue
+        out[name] = m
+    return out
+
+
+def package_root(module: dict[str, Any]) -> str:
+    """The directory of a package, or the file of a single-file module."""
+    path = module["file"]
+    if os.path.basename(path).startswith("__init__."):
+        return os.path.dirname(path)
+    return path
+
+
+def stdlib_modules(surface: dict[str, Any]) -> set[str]:
+    names = {top(n) for n in (surface.get("modules") or {}).get("stdlib", [])}
+    names &= set(sys.stdlib_module_names)
+    return {n for n in names if n not in RUNNER_MODULES | PLUMBING and not n.startswith("_")}
+
+
+def used_modules(surface: dict[str, Any]) -> set[str]:
+    found: set[str] = set()
+    for names in file_modules(surface).values():
+        found |= names
+    return found
+
+
+SONAME = re.compile(r"^(lib[^/]*?\.so(?:\.\d+)?)")
+SYSTEM_LIB_DIRS = ("/usr/lib/", "/lib/", "/usr/lib64/", "/lib64/", "/usr/local/lib/")
+CORE_LIBS = ("libc.so", "libm.so", "ld-linux", "libpthread", "libdl.so", "libpython", "librt.so",
+             "libgcc_s", "libstdc++", "libtinfo", "libutil", "libresolv")
+
+
+def system_libs(surface: dict[str, Any]) -> dict[str, str]:
+    """soname -> real path for system shared libraries the tests load (not extension modules)."""
+    paths = {lib.get("path", "") for lib in surface.get("shared_libs") or []}
+    for libs in file_libs(surface).values():
+        paths |= libs
+    out: dict[str, str] = {}
+    for path in sorted(paths):
+        base = os.path.basename(path)
+        m = SONAME.match(base)
+        if not m or "python3" in path or "site-packages" in path or "lib-dynload" in path:
+            continue
+        if not path.startswith(SYSTEM_LIB_DIRS) or base.startswith(CORE_LIBS):
+            continue
+        out.setdefault(m.group(1), path)
+    return out
+
+
+def executables(surface: dict[str, Any]) -> dict[str, str]:
+    """name -> absolute path for programs the tests started (never the shell or the interpreter)."""
+    out: dict[str, str] = {}
+    for e in surface.get("executables") or []:
+        name, path = e.get("name") or "", e.get("path") or ""
+        base = os.path.basename(name)
+        if not base or base in CORE_EXECUTABLES or base.startswith("python"):
+            continue
+        if not path and "/" in name:
+            path = name
+        if path.startswith("/"):
+            out[base] = path
+    return out
+
+
+def test_files(surface: dict[str, Any]) -> list[str]:
+    return sorted(surface.get("test_files") or (surface.get("per_file") or {}).keys())

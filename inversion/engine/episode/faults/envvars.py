@@ -1,0 +1,111 @@
+"""Environment-variable faults. A script cannot unset an ENV line, so each variable points at
+something on disk that is wrong, and the repair fixes that thing (a stub, a locale, a tz tree,
+a CA bundle)."""
+
+from __future__ import annotations
+
+import random
+import shlex
+from typing import Any
+
+from inversion.engine.episode.actions import RunCommand, SetEnv
+from inversion.engine.episode.faults import base
+from inversion.engine.episode.faults.pydeps import site_ranked
+
+
+def _uses(surface: dict[str, Any], module: str) -> bool:
+    return module in base.used_modules(surface) or module in base.stdlib_modules(surface)
+
+
+class PythonpathStub(base.FaultFamily):
+    name = "pythonpath_stub"
+    category = "environment"
+    description = "PYTHONPATH names a shared directory holding an empty stub of an imported package."
+    keywords = ("environment", "env", "variable", "pythonpath", "sys.path", "shadow")
+    shared = "/opt/shared/python"
+
+    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
+        return bool(site_ranked(surface))
+
+    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        name = base.pick(rng, site_ranked(ctx.surface))
+        stub = f"{self.shared}/{name}.py"
+        return self.make(
+            name,
+            f"PYTHONPATH={self.shared} with an empty {name}.py there",
+            [RunCommand(f"mkdir -p {self.shared} && echo '\"\"\"Shared stub.\"\"\"' > {stub}"),
+             SetEnv("PYTHONPATH", self.shared)],
+            [f"rm -f {stub}"],
+            explore="env | sort",
+        )
+
+
+class LocaleMissing(base.FaultFamily):
+    name = "locale_missing"
+    category = "locale"
+    description = "LC_ALL names a locale that was never generated in the image."
+    keywords = ("locale", "encoding", "lc_all", "lang", "utf-8", "i18n", "environment")
+    locale = "de_DE.UTF-8"
+
+    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
+        return _uses(surface, "locale")
+
+    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        lang = self.locale.split(".")[0]
+        return self.make(
+            self.locale,
+            f"LC_ALL={self.locale}, a locale not generated in the image",
+            [SetEnv("LC_ALL", self.locale)],
+            [f"localedef -i {lang} -c -f UTF-8 {self.locale} || true",
+             f"locale -a | grep -qi '^{lang}.utf-\\?8$'"],
+            explore="locale -a",
+        )
+
+
+class TzPathEnv(base.FaultFamily):
+    name = "tz_path_env"
+    category = "timezone"
+    description = "PYTHONTZPATH points zoneinfo at an empty zone directory."
+    keywords = ("timezone", "time zone", "tz", "zoneinfo", "tzdata", "time")
+    tzdir = "/usr/local/share/zoneinfo"
+
+    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
+        return _uses(surface, "zoneinfo")
+
+    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        return self.make(
+            "zoneinfo",
+            f"PYTHONTZPATH={self.tzdir}, an empty directory",
+            [RunCommand(f"mkdir -p {self.tzdir}"), SetEnv("PYTHONTZPATH", self.tzdir)],
+            [f"rm -rf {self.tzdir}", f"ln -s /usr/share/zoneinfo {self.tzdir}"],
+            explore="ls /usr/share/zoneinfo | head",
+        )
+
+
+class CaBundleEnv(base.FaultFamily):
+    name = "ca_bundle_env"
+    category = "certificates"
+    description = "SSL_CERT_FILE points at a CA bundle file holding no certificates."
+    keywords = ("certificate", "ca", "ssl", "tls", "https", "trust", "bundle")
+    bundle = "/etc/ssl/certs/corp-ca-bundle.pem"
+
+    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
+        """A test file loads ssl itself: not through asyncio (a transport import that never
+        verifies) and not beside certifi (which ignores SSL_CERT_FILE)."""
+        return any("ssl" in mods and not mods & {"asyncio", "certifi"}
+                   for mods in base.file_modules(surface).values())
+
+    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        text = "# corporate CA bundle: populated at provisioning time\n"
+        return self.make(
+            "ssl",
+            f"SSL_CERT_FILE={self.bundle} and SSL_CERT_DIR=/etc/ssl/corp, both without certificates",
+            [RunCommand(f"mkdir -p /etc/ssl/corp && printf %s {shlex.quote(text)} > {self.bundle}"),
+             SetEnv("SSL_CERT_FILE", self.bundle), SetEnv("SSL_CERT_DIR", "/etc/ssl/corp")],
+            [f"cp /etc/ssl/certs/ca-certificates.crt {self.bundle}",
+             "rm -rf /etc/ssl/corp && ln -s /etc/ssl/certs /etc/ssl/corp"],
+            explore="ls /etc/ssl/certs | head",
+        )
+
+
+FAMILIES = [PythonpathStub, LocaleMissing, TzPathEnv, CaBundleEnv]

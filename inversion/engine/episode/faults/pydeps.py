@@ -1,0 +1,161 @@
+"""Python dependency faults: misplaced or stale packages, shadowed modules, poisoned bytecode.
+
+None of them needs PyPI to repair: the good files stay in the image, something earlier on
+`sys.path` (or a stale cache) hides them, or they were moved where the interpreter does not look.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shlex
+import sys
+from typing import Any
+
+from inversion.engine.episode.actions import RunCommand
+from inversion.engine.episode.faults import base
+
+TESTBED = "/testbed"
+UNSHADOWABLE = set(sys.builtin_module_names) | {"this", "antigravity", "idlelib", "tkinter", "turtle"}
+
+
+def site_ranked(surface: dict[str, Any], *, need_py: bool = False) -> list[str]:
+    mods = base.site_modules(surface)
+    if need_py:
+        mods = {n: m for n, m in mods.items() if m["file"].endswith(".py")}
+    return base.rank_targets(sorted(mods), base.file_modules(surface))
+
+
+class PackageMisplaced(base.FaultFamily):
+    name = "package_misplaced"
+    category = "python_dependency"
+    description = "Move an imported site package into another Python version's site-packages."
+    keywords = ("missing dependency", "dependency", "package", "site-packages", "import", "pip")
+
+    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
+        return bool(base.site_packages(surface) and site_ranked(surface))
+
+    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        sp = base.site_packages(ctx.surface)
+        name = base.pick(rng, site_ranked(ctx.surface))
+        root = base.package_root(base.site_modules(ctx.surface)[name])
+        ver = base.py_version(ctx.surface)
+        wrong = sp.replace(f"python{ver}", "python3.9") if f"python{ver}" in sp else sp + "-legacy"
+        moved = f"{wrong}/{os.path.basename(root)}"
+        return self.make(
+            name,
+            f"{name} moved from {sp} to {wrong}",
+            [RunCommand(f"mkdir -p {shlex.quote(wrong)} && mv {shlex.quote(root)} {shlex.quote(moved)}")],
+            [f"mv {shlex.quote(moved)} {shlex.quote(root)}"],
+            explore=f"ls -la {shlex.quote(sp)}",
+        )
+
+
+class StaleVendoredCopy(base.FaultFamily):
+    name = "stale_vendored_copy"
+    category = "python_dependency"
+    description = "A truncated old copy of a package, put first on sys.path by a .pth file."
+    keywords = ("wrong version", "version", "dependency", "package", "vendored", ".pth", "sys.path")
+
+    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
+        return bool(base.site_packages(surface) and site_ranked(surface, need_py=True))
+
+    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        sp = base.site_packages(ctx.surface)
+        name = base.pick(rng, site_ranked(ctx.surface, need_py=True))
+        module = base.site_modules(ctx.surface)[name]
+        root = base.package_root(module)
+        vendor = f"/usr/local/lib/python{base.py_version(ctx.surface)}/vendored"
+        copy_root = f"{vendor}/{os.path.basename(root)}"
+        copy_file = copy_root + module["file"][len(root):]
+        f = shlex.quote(copy_file)
+        pth = f"{sp}/00-vendored.pth"
+        cmd = (
+            f"mkdir -p {vendor} && cp -r {shlex.quote(root)} {shlex.quote(copy_root)} && "
+            f"n=$(wc -l < {f}) && head -n $((n / 4)) {f} > {f}.tmp && mv {f}.tmp {f} && "
+            f"echo 'import sys; sys.path.insert(0, \"{vendor}\")' > {shlex.quote(pth)}"
+        )
+        return self.make(
+            name,
+            f"an incomplete copy of {name} in {vendor} is put first on sys.path by {pth}",
+            [RunCommand(cmd)],
+            [f"rm -f {shlex.quote(pth)}", f"rm -rf {shlex.quote(copy_root)}"],
+            explore=f"ls {shlex.quote(sp)}",
+        )
+
+
+class _TestbedShadow(base.FaultFamily):
+    category = "module_shadowing"
+    keywords = ("shadow", "module", "import", "sys.path", "stdlib", "name clash")
+    body = ""
+
+    def candidates(self, surface: dict[str, Any]) -> list[str]:
+        raise NotImplementedError
+
+    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
+        return bool(self.candidates(surface))
+
+    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        name = base.pick(rng, self.candidates(ctx.surface))
+        path = f"{TESTBED}/{name}.py"
+        body = self.body.format(name=name)
+        return self.make(
+            name,
+            f"{path} shadows the {name} module",
+            [RunCommand(f"printf %s {shlex.quote(body)} > {path}")],
+            [f"rm -f {path}"],
+            explore=f"ls -la {TESTBED}",
+        )
+
+
+class StdlibShadow(_TestbedShadow):
+    name = "stdlib_shadow_testbed"
+    description = "A scratch script named like a stdlib module the tests import, in the project root."
+    body = '"""Scratch notes for {name}."""\n\n\ndef main():\n    print("todo")\n'
+
+    def candidates(self, surface: dict[str, Any]) -> list[str]:
+        names = (base.stdlib_modules(surface) & base.used_modules(surface)) - UNSHADOWABLE
+        return base.rank_targets(sorted(names), base.file_modules(surface))
+
+
+class SiteModuleStub(_TestbedShadow):
+    name = "site_module_stub"
+    description = "An empty compatibility shim named like a third-party package, in the project root."
+    body = '"""Compatibility shim for {name} (kept for old deployments)."""\n'
+
+    def candidates(self, surface: dict[str, Any]) -> list[str]:
+        return site_ranked(surface)
+
+
+class StaleBytecode(base.FaultFamily):
+    name = "stale_bytecode"
+    category = "bytecode_cache"
+    description = "A __pycache__ entry with a valid timestamp header but foreign code for a package."
+    keywords = ("bytecode", "pyc", "__pycache__", "cache", "stale", "filesystem")
+
+    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
+        return bool(site_ranked(surface, need_py=True))
+
+    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        name = base.pick(rng, site_ranked(ctx.surface, need_py=True))
+        src = base.site_modules(ctx.surface)[name]["file"]
+        python = base.python_info(ctx.surface).get("executable") or "python"
+        script = (
+            "import importlib.util, importlib._bootstrap_external as ext, os\n"
+            f"src = {src!r}\n"
+            "st = os.stat(src)\n"
+            "pyc = importlib.util.cache_from_source(src)\n"
+            "os.makedirs(os.path.dirname(pyc), exist_ok=True)\n"
+            "code = compile('\"\"\"placeholder\"\"\"\\n', src, 'exec')\n"
+            "open(pyc, 'wb').write(ext._code_to_timestamp_pyc(code, int(st.st_mtime), st.st_size))\n"
+        )
+        return self.make(
+            name,
+            f"the cached bytecode of {src} holds a placeholder module",
+            [RunCommand(f"{python} -c {shlex.quote(script)}")],
+            [f"{python} -m compileall -q -f {shlex.quote(src)}"],
+            explore=f"ls -la {shlex.quote(os.path.dirname(src))}/__pycache__",
+        )
+
+
+FAMILIES = [PackageMisplaced, StaleVendoredCopy, StdlibShadow, SiteModuleStub, StaleBytecode]

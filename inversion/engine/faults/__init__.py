@@ -1,5 +1,0 @@
-"""The built-in fault catalog: families of environment breakage with offline repairs."""
-
-from inversion.engine.faults.base import FaultFamily, FaultPlan, PlanContext, families, family
-
-__all__ = ["FaultFamily", "FaultPlan", "PlanContext", "families", "family"]

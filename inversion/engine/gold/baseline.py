@@ -1,0 +1,124 @@
+"""Take a gold image's test baseline: the suite N >= 2 times in one bounded sandbox (network
+none, limits, labels). Tests whose outcome differs between runs are flaky and never count as
+stably passing; the first run also records the dependency surface.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import docker
+
+from inversion.engine.gold import surface as surf
+from inversion.engine.runtime import testrun
+from inversion.engine.runtime.sandbox import Limits, Sandbox
+
+LineCallback = Callable[[str], None]
+
+
+@dataclass
+class Baseline:
+    baseline: dict
+    surface: dict
+    runs: list[testrun.TestRun] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def run_baseline(
+    client: docker.DockerClient,
+    image: str,
+    *,
+    runs: int,
+    test_cmd: str,
+    owner: str,
+    instance: str,
+    timeout: float = 900,
+    limits: Limits | None = None,
+    on_line: LineCallback = lambda line: None,
+) -> Baseline:
+    """Run the whole suite `runs` times in one sandbox (surface on the first run)."""
+    out = testrun.OutDir()
+    started = time.monotonic()
+    try:
+        with Sandbox(client, image, kind="baseline", owner=owner, instance=instance,
+                     limits=limits, mounts=testrun.mounts(out)) as box:
+            results: list[testrun.TestRun] = []
+            for i in range(max(2, runs)):
+                on_line(f"baseline run {i + 1}/{max(2, runs)}: {test_cmd}")
+                run = testrun.run_tests(box, out, test_cmd=test_cmd, timeout=timeout, surface=(i == 0))
+                on_line(f"  {run.counts} in {run.seconds:.1f} s (exit {run.exit_code})")
+                results.append(run)
+            raw = results[0].surface or {}
+            info = surf.image_info(box, out, raw) if raw else {}
+    finally:
+        out.cleanup()
+    baseline = summarize_runs(results)
+    surface = surf.summarize(raw, info) if raw else {}
+    return Baseline(baseline, surface, results, time.monotonic() - started)
+
+
+def summarize_runs(runs: list[testrun.TestRun]) -> dict:
+    """Per-test outcomes of the first run, the flaky set and counts (docs/architecture.md)."""
+    ids = sorted(set().union(*(r.outcomes for r in runs)))
+    tests, flaky = {}, []
+    for tid in ids:
+        seen = [r.outcomes.get(tid) for r in runs]
+        outcomes = {o.outcome if o else "missing" for o in seen}
+        first = next(o for o in seen if o)
+        if len(outcomes) > 1:
+            flaky.append(tid)
+        tests[tid] = {
+            "outcome": first.outcome,
+            "duration": round(max(o.duration for o in seen if o), 4),
+            "message": first.message,
+            "outcomes": [o.outcome if o else "missing" for o in seen] if len(outcomes) > 1 else None,
+        }
+    flaky_set = set(flaky)
+    counts = Counter(t["outcome"] for tid, t in tests.items() if tid not in flaky_set)
+    stable_passing = [tid for tid, t in tests.items() if tid not in flaky_set and t["outcome"] == "passed"]
+    slowest = sorted(tests, key=lambda t: tests[t]["duration"], reverse=True)[:10]
+    return {
+        "runs": [{"seconds": round(r.seconds, 3), "exit_code": r.exit_code, "counts": r.counts,
+                  "error": r.error} for r in runs],
+        "tests": tests,
+        "flaky": flaky,
+        "counts": {
+            "passed": counts["passed"], "failed": counts["failed"], "error": counts["error"],
+            "skipped": counts["skipped"], "flaky": len(flaky), "total": len(tests),
+        },
+        "stable_passing": stable_passing,
+        "slowest": [{"id": t, "duration": tests[t]["duration"]} for t in slowest],
+    }
+
+
+def failure_reason(baseline: dict, minimum: int) -> str:
+    """Empty when the gold is usable; otherwise one line saying why, with the commonest error."""
+    counts = baseline.get("counts") or {}
+    passing = len(baseline.get("stable_passing") or [])
+    if passing >= minimum:
+        return ""
+    total = counts.get("total", 0)
+    if not total:
+        errors = [r.get("error") for r in baseline.get("runs") or [] if r.get("error")]
+        return f"no tests ran: {_key_line(errors[0]) if errors else 'pytest collected nothing'}"
+    messages = Counter(
+        _key_line(t["message"]) for t in (baseline.get("tests") or {}).values()
+        if t["outcome"] in ("failed", "error") and t["message"]
+    )
+    cause = f": {messages.most_common(1)[0][0]}" if messages else ""
+    flaky = f" ({counts.get('flaky', 0)} flaky)" if counts.get("flaky") else ""
+    return f"{passing} of {total} tests pass{flaky}{cause}"
+
+
+def _key_line(message: str) -> str:
+    """The most telling line of a failure: the last `SomeError: ...` line, else the first line."""
+    lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
+    for line in reversed(lines):
+        stripped = re.sub(r"^E\s+", "", line)
+        if re.match(r"^[A-Za-z_.]*(Error|Exception|Exit)\b:?", stripped):
+            return stripped[:300]
+    return (lines[0] if lines else message)[:300]

@@ -1,0 +1,1 @@
+"""Validate stage: the broken Dockerfile, the validity rules and the issue writer."""

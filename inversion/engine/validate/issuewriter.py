@@ -1,0 +1,168 @@
+"""Issue texts from failure evidence: symptoms, never the cause.
+
+Two writers share one evidence shape and one giveaway check: an offline writer that builds the
+text from the failing tests' error output, and an LLM writer (used when a model is configured)
+whose text is rejected, with the offline text as the fallback, when it names an injected
+command, a changed path or an environment variable the episode set. Both produce a variant
+with a hint and a `hard` one without. Plain Python, no Django.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROMPTS = Path(__file__).resolve().parent / "prompts"
+COMMON_WORDS = {
+    "python", "pytest", "bash", "echo", "true", "false", "test", "tests", "print", "import", "from",
+    "with", "open", "exit", "then", "else", "done", "printf", "head", "tail", "the", "and", "for",
+    "opt", "venv", "bin", "lib", "usr", "testbed", "site", "packages", "local", "share", "tmp", "etc",
+}
+# One broad area per category of the taxonomy (episode.categories): names the kind of place to
+# look, never the thing that was changed.
+CATEGORY_HINTS = {
+    "shared_library": "how native extension modules and shared libraries are found and loaded",
+    "python_dependency": "the installed Python packages and their versions",
+    "module_shadowing": "which module Python actually imports for a given name",
+    "startup_hooks": "what the interpreter executes at start-up",
+    "bytecode_cache": "what Python loads instead of the source files it is given",
+    "interpreter": "the Python interpreter installation itself",
+    "environment": "the environment variables the tests run with",
+    "path": "which programs the tests actually start",
+    "config": "configuration files read by the tools and the test runner",
+    "certificates": "TLS certificate configuration",
+    "locale": "locale and text encoding settings",
+    "timezone": "time zone data",
+    "permissions": "file permissions and ownership",
+    "filesystem": "the state of the filesystem the tests write to",
+}
+
+
+@dataclass
+class Evidence:
+    repo: str
+    category: str
+    f2p: list[str]
+    excerpts: dict[str, str]  # test id -> failure text
+    test_cmd: str = "python -m pytest"
+    delta: list[dict] = field(default_factory=list)  # the episode's kept steps
+    changed_paths: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IssueText:
+    instruction: str
+    instruction_hard: str
+    source: str  # "writer" | "llm"
+    note: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+def giveaway_tokens(evidence: Evidence) -> set[str]:
+    """Words that would reveal the cause: env names set, paths and distinctive command words."""
+    tokens: set[str] = set()
+    for step in evidence.delta:
+        if "env" in step:
+            tokens.add(step["env"])
+            tokens.update(_path_tokens(str(step.get("value", ""))))
+            continue
+        try:
+            words = shlex.split(step["run"], comments=True)
+        except ValueError:
+            words = step["run"].split()
+        for word in words:
+            tokens.update(_path_tokens(word))
+    for path in evidence.changed_paths:
+        tokens.update(_path_tokens(path))
+    return {t for t in tokens if len(t) >= 4 and t.lower() not in COMMON_WORDS and not t.isdigit()}
+
+
+def _path_tokens(word: str) -> set[str]:
+    out = set()
+    if re.fullmatch(r"[A-Z][A-Z0-9_]{3,}", word.split("=")[0]):
+        out.add(word.split("=")[0])
+    for piece in word.split("="):
+        clean = piece.strip("'\"();|&<>,")
+        if "/" not in clean:
+            continue
+        if clean.count("/") >= 2 or clean.startswith("/"):
+            out.add(clean.rstrip("/"))
+        out.update(p for p in re.split(r"[/:]", clean) if "." in p or len(p) >= 6)
+    return {t for t in out if t}
+
+
+def find_giveaways(text: str, tokens: set[str]) -> list[str]:
+    lower = text.lower()
+    return sorted(t for t in tokens if t.lower() in lower)
+
+
+def _redact(text: str, tokens: set[str]) -> str:
+    for token in sorted(tokens, key=len, reverse=True):
+        text = re.sub(re.escape(token), "…", text, flags=re.IGNORECASE)
+    return text
+
+
+def _symptom(excerpt: str) -> str:
+    """The most telling line of a failure: the last line naming an exception or error."""
+    excerpt = re.sub(r"^pytest wrote no results \(exit [^)]*\):\s*", "", excerpt.strip())
+    lines = [ln.strip() for ln in excerpt.splitlines() if ln.strip()]
+    for line in reversed(lines):
+        if re.search(r"(Error|Exception|error:|denied|not found|No such|assert)", line):
+            return line[:300]
+    return lines[-1][:300] if lines else "fails"
+
+
+def offline_issue(evidence: Evidence) -> IssueText:
+    tokens = giveaway_tokens(evidence)
+    ids = evidence.f2p
+    shown = ids[:8]
+    more = f"\n- … and {len(ids) - len(shown)} more" if len(ids) > len(shown) else ""
+    listing = "\n".join(f"- `{t}`" for t in shown) + more
+    symptoms = []
+    for t in shown[:3]:
+        line = _redact(_symptom(evidence.excerpts.get(t, "")), tokens)
+        if line not in symptoms:
+            symptoms.append(line)
+    errors = "\n".join(f"    {s}" for s in symptoms)
+    hard = (
+        f"The test suite of `{evidence.repo}` used to pass in this environment, but now "
+        f"{len(ids)} test{'s' if len(ids) != 1 else ''} fail{'s' if len(ids) == 1 else ''} when running "
+        f"`{evidence.test_cmd}` in `/testbed`:\n\n{listing}\n\n"
+        f"The failures look like this:\n\n{errors}\n\n"
+        "The project's source code and tests are correct and must not be modified. Find out what is "
+        "wrong with the environment and repair it so that the whole test suite passes again."
+    )
+    area = CATEGORY_HINTS.get(evidence.category, "the environment the tests run in")
+    hint = f"{hard}\n\nHint: look at {area}."
+    return IssueText(hint, hard, "writer")
+
+
+def llm_issue(evidence: Evidence, client, *, prompt_version: str = "v1") -> IssueText:
+    """Ask the model for both variants; fall back to the offline text on any error or giveaway."""
+    fallback = offline_issue(evidence)
+    tokens = giveaway_tokens(evidence)
+    template = (PROMPTS / f"issue_writer_{prompt_version}.md").read_text()
+    failures = "\n\n".join(
+        f"### {t}\n{_redact(evidence.excerpts.get(t, '')[:1200], tokens)}" for t in evidence.f2p[:6])
+    prompt = template.format(repo=evidence.repo, count=len(evidence.f2p), test_cmd=evidence.test_cmd,
+                             category=evidence.category, failures=failures)
+    reply = client.complete([{"role": "user", "content": prompt}])
+    used = {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
+    if reply.error:
+        return IssueText(fallback.instruction, fallback.instruction_hard, "writer", f"llm error: {reply.error}"[:300], **used)
+    from inversion.engine.runtime.llm.client import (
+        parse_json_leniently,  # lazy: optional dependency of the writer
+    )
+
+    data = parse_json_leniently(reply.content) or {}
+    hint, hard = str(data.get("instruction") or "").strip(), str(data.get("instruction_hard") or "").strip()
+    if not hint or not hard:
+        return IssueText(fallback.instruction, fallback.instruction_hard, "writer", "llm reply unusable", **used)
+    leaks = find_giveaways(hint + "\n" + hard, tokens)
+    if leaks:
+        note = f"llm text named {', '.join(leaks[:5])}; offline text used"
+        return IssueText(fallback.instruction, fallback.instruction_hard, "writer", note[:300], **used)
+    return IssueText(hint, hard, "llm", "", **used)

@@ -1,0 +1,1 @@
+"""Forms of the inversion app, one module per entity."""

@@ -1,0 +1,41 @@
+"""Dashboard figures of the inversion app: counts, yield per repository and category, recent episodes."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q
+
+from inversion.models import Episode, GoldEnvironment, Repository
+
+
+def inversion_stats() -> dict:
+    by_status = dict(Episode.objects.values_list("status").annotate(n=Count("id")))
+    return {
+        "repositories": Repository.objects.count(),
+        "golds_ready": GoldEnvironment.objects.filter(status=GoldEnvironment.Status.READY).count(),
+        "episodes_running": sum(by_status.get(s, 0) for s in Episode.ACTIVE),
+        "episodes_done": sum(n for s, n in by_status.items() if s not in Episode.ACTIVE),
+    }
+
+
+def _yield_rows(field: str, order: tuple[str, ...]) -> list[dict]:
+    rows = (
+        Episode.objects.exclude(**{field: ""}).values(field)
+        .annotate(done=Count("id", filter=~Q(status__in=Episode.ACTIVE)),
+                  made=Count("id", filter=Q(status=Episode.Status.SUCCEEDED)))
+        .order_by(*order)
+    )
+    return [{"name": r[field], "done": r["done"], "made": r["made"],
+             "rate": round(100 * r["made"] / r["done"]) if r["done"] else None} for r in rows]
+
+
+def yield_by_repository() -> list[dict]:
+    return _yield_rows("gold__repository__name", ("gold__repository__name",))
+
+
+def yield_by_category() -> list[dict]:
+    """Tasks made per category (episodes that finished with a category)."""
+    return _yield_rows("category", ("-made", "category"))
+
+
+def recent_episodes(limit: int = 8) -> list[Episode]:
+    return list(Episode.objects.select_related("gold__repository").order_by("-created_at")[:limit])

@@ -1,0 +1,65 @@
+"""Reads of episodes: filtered lists with their yield, one episode with its history, CLI rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from inversion.models import Episode, EpisodeEvent
+from studio.lib.exceptions import ApplicationError
+
+
+def episode_filtered(*, repository: str = "", agent: str = "", status: str = "", gold: int | None = None,
+                     ) -> QuerySet[Episode]:
+    qs = Episode.objects.select_related("gold__repository", "created_by")
+    if repository:
+        qs = qs.filter(gold__repository__name=repository)
+    if agent:
+        qs = qs.filter(agent=agent)
+    if status:
+        qs = qs.filter(status=status)
+    if gold:
+        qs = qs.filter(gold_id=gold)
+    return qs
+
+
+def episode_yield(qs: QuerySet[Episode]) -> dict:
+    """Finished episodes and how many of them made a task."""
+    agg = qs.aggregate(
+        done=Count("id", filter=~Q(status__in=Episode.ACTIVE)),
+        made=Count("id", filter=Q(status=Episode.Status.SUCCEEDED)),
+        active=Count("id", filter=Q(status__in=Episode.ACTIVE)),
+    )
+    agg["rate"] = round(100 * agg["made"] / agg["done"]) if agg["done"] else None
+    return agg
+
+
+def episode_get(*, episode_id: int) -> Episode:
+    episode = Episode.objects.select_related("gold__repository", "created_by").filter(pk=episode_id).first()
+    if episode is None:
+        raise ApplicationError(f"no episode #{episode_id}")
+    return episode
+
+
+def episode_detail(*, episode_id: int) -> tuple[Episode, list[EpisodeEvent]]:
+    episode = episode_get(episode_id=episode_id)
+    return episode, list(episode.events.order_by("seq"))
+
+
+def episode_used_themes(*, repository_id: int) -> list[str]:
+    """Categories/families of tasks already made from this repository (episodes that succeeded)."""
+    rows = Episode.objects.filter(gold__repository_id=repository_id, status=Episode.Status.SUCCEEDED)
+    themes: list[str] = []
+    for category, family in rows.values_list("category", "fault_family").distinct():
+        for theme in (category, family):
+            if theme and theme not in themes:
+                themes.append(theme)
+    return themes
+
+
+def episode_row(episode: Episode) -> dict[str, Any]:
+    """The CLI/JSON shape of one episode's outcome (DESIGN.md)."""
+    return {"id": episode.pk, "gold": episode.gold_id, "status": episode.status, "task_id": episode.task_pk,
+            "failed_rule": episode.failed_rule or None, "steps": episode.steps,
+            "total_tokens": episode.total_tokens, "category": episode.category or None, "reason": episode.reason}

@@ -1,0 +1,1 @@
+"""Pages of the inversion app, one module per entity (`repositories`, `golds`, `episodes`)."""

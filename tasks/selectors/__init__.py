@@ -1,0 +1,1 @@
+"""Reads of the tasks app, one module per entity (`tasks`, `catalogs`, `exports`), plus `dashboard`."""

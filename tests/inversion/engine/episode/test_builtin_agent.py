@@ -1,0 +1,142 @@
+"""The built-in agent: seeded diversity, directions, used themes, and the step protocol.
+The docker test runs it through the real episode loop on the fault fixture image."""
+
+from __future__ import annotations
+
+import pytest
+
+from inversion.engine.episode.actions import Finish, RunCommand, RunTests, SetEnv
+from inversion.engine.episode.agents import agent_class
+from inversion.engine.episode.agents.base import AgentContext, Budget, Observation
+from inversion.engine.episode.agents.builtin import BROAD_CATEGORIES, BuiltinAgent, candidate_order
+from inversion.engine.episode.faults import families
+from tests.support.faults_fixture import PASSING, SURFACE
+
+BASELINE = {"stable_passing": PASSING, "flaky": [], "counts": {"passed": len(PASSING)}}
+
+
+def _context(seed=0, directions="", used=(), steps=20):
+    return AgentContext(repository={"name": "fixture"}, baseline=BASELINE, surface=SURFACE,
+                        directions=directions, used_themes=list(used), budget=Budget(max_steps=steps), seed=seed)
+
+
+def _started(seed=0, **kw):
+    agent = BuiltinAgent(seed)
+    agent.start(_context(seed, **kw))
+    return agent
+
+
+def _first_plan(agent):
+    decision = agent.next_action(None)
+    assert decision.action is not None
+    return agent.plan
+
+
+def test_resolved_lazily_by_kind():
+    assert agent_class("builtin") is BuiltinAgent
+
+
+def test_ten_seeds_spread_over_many_categories():
+    cats = [_first_plan(_started(seed)).category for seed in range(10)]
+    assert len(set(cats)) >= 6, cats
+    assert cats == [_first_plan(_started(seed)).category for seed in range(10)]  # deterministic
+
+
+def test_gold_specific_categories_are_tried_before_broad_ones():
+    fams = [f for f in families() if f.applicable(SURFACE, BASELINE)]
+    specific = {f.category for f in fams} - BROAD_CATEGORIES
+    assert len(specific) >= 5
+    starts = set()
+    for seed in range(len(specific)):
+        order = candidate_order(fams, seed=seed)
+        starts.add(order[0].category)
+        after = [f.category in BROAD_CATEGORIES for f in order if f.category != order[0].category]
+        assert after == sorted(after), seed  # once a broad category comes, only broad ones follow
+    assert starts == specific
+
+
+@pytest.mark.parametrize("directions,category", [
+    ("break dynamic linking", "shared_library"),
+    ("only config files", "config"),
+    ("file permissions please", "permissions"),
+    ("something with time zones", "timezone"),
+])
+def test_directions_pick_matching_families(directions, category):
+    for seed in range(4):
+        assert _first_plan(_started(seed, directions=directions)).category == category
+
+
+def test_used_themes_are_avoided():
+    used = ["shared_library", "config", "python_dependency", "module_shadowing", "stale_bytecode",
+            "startup_hooks", "environment", "locale", "timezone", "certificates", "path", "permissions"]
+    for seed in range(6):
+        plan = _first_plan(_started(seed, used=used))
+        assert plan.category not in used and plan.family not in used
+
+
+def test_protocol_explore_act_then_finish_with_repair():
+    agent = _started(0, directions="dynamic linking")
+    first = agent.next_action(None)
+    assert isinstance(first.action, RunCommand) and first.action.command.startswith("ls ")  # read-only look
+    plan = agent.plan
+    seen = []
+    last = Observation("command", {"exit_code": 0, "output": "", "mutated": False})
+    for _ in plan.actions:
+        decision = agent.next_action(last)
+        seen.append(decision.action)
+        last = Observation("tests", {"newly_failing": [], "counts": {}})
+    assert tuple(seen) == plan.actions
+    done = agent.next_action(Observation("tests", {"newly_failing": ["tests/test_store.py::test_sqlite"],
+                                                   "newly_failing_total": 1}))
+    assert isinstance(done.action, Finish)
+    assert done.action.category == "shared_library" and done.action.fault_family == plan.family
+    assert done.action.repair_script == plan.repair
+
+
+def test_a_fault_that_breaks_nothing_is_undone_and_the_next_is_tried():
+    agent = _started(1)
+    agent.next_action(None)
+    first = agent.plan
+    last = Observation("command", {"exit_code": 0, "mutated": False})
+    while agent.pending:
+        agent.next_action(last)
+        last = Observation("tests", {"newly_failing": []})
+    undo = agent.next_action(last)
+    assert isinstance(undo.action, RunCommand) and "set -e" not in undo.action.command
+    assert undo.action.command.strip().endswith(first.repair.strip().splitlines()[-1])
+    nxt = agent.next_action(Observation("tests", {"newly_failing": []}))
+    assert isinstance(nxt.action, RunCommand | SetEnv) and agent.plan.family != first.family
+
+
+def test_command_result_without_test_run_asks_for_tests():
+    agent = _started(2, directions="permissions")
+    agent.next_action(None)  # explore
+    agent.next_action(Observation("command", {"exit_code": 0}))  # chmod
+    ask = agent.next_action(Observation("command", {"exit_code": 0, "mutated": False}))
+    assert isinstance(ask.action, RunTests)
+
+
+def test_budget_exhaustion_finishes_without_a_fault():
+    agent = _started(0, steps=3)
+    decision = agent.next_action(None)
+    assert isinstance(decision.action, Finish) and decision.action.category == "none"
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("seed", [0, 3])
+def test_episode_on_a_real_container_ends_with_a_repairable_fault(seed, docker_client, base_image):
+    from inversion.engine.episode.loop import EpisodeSpec, run_episode
+    from tests.support.faults_fixture import ensure_faults_image
+
+    image = ensure_faults_image(docker_client, base_image)
+    events = []
+    spec = EpisodeSpec(image=image, baseline=BASELINE, instance="pytest", test_timeout=120)
+    result = run_episode(docker_client, spec, BuiltinAgent(seed), _context(seed),
+                         emit=lambda kind, payload, *rest: events.append((kind, payload)))
+    kinds = [k for k, _ in events]
+    assert result.status == "succeeded", (result.reason, events[-3:])
+    assert result.newly_failing and set(result.newly_failing) < set(PASSING)  # some, not all
+    assert isinstance(result.finish, Finish) and result.finish.repair_script.strip()
+    assert result.finish.category not in ("", "none")
+    assert kinds[:3] == ["status", "thought", "command"] and "tests" in kinds and kinds.count("finish") == 1
+    assert result.delta  # the fault is recorded for materialization

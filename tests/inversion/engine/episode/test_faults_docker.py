@@ -1,0 +1,103 @@
+"""Every fault family on a real container: its plan breaks a passing test, its repair heals all.
+
+One fixture image (venv, pytest, pyyaml, markupsafe, six) is built once and cached by Docker; each
+family gets a fresh container with a small /testbed project whose tests use yaml, markupsafe, six,
+sqlite3, zlib, ssl, zoneinfo, locale, git and tmp_path.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+
+import pytest
+
+from inversion.engine.episode.actions import RunCommand, SetEnv
+from inversion.engine.episode.faults import PlanContext, families, family
+from inversion.engine.gold import surface as surf
+from inversion.engine.runtime import testrun
+from inversion.engine.runtime.grading import grading_cmd
+from inversion.engine.runtime.sandbox import Sandbox
+from tests.support.faults_fixture import PASSING, ensure_faults_image
+
+BREAKS_ALL = {"venv_python_symlink", "pytest_required_plugin", "conftest_import_error"}  # by nature
+GRADING = grading_cmd(testrun.DEFAULT_TEST_CMD)  # as the episode loop runs them: all tests
+
+
+@pytest.fixture(scope="session")
+def faults_image(docker_client, base_image):
+    return ensure_faults_image(docker_client, base_image)
+
+
+def _box(client, image):
+    out = testrun.OutDir()
+    box = Sandbox(client, image, kind="test", instance="pytest", mounts=testrun.mounts(out))
+    box.start()
+    return box, out
+
+
+@pytest.fixture(scope="session")
+def gold(docker_client, faults_image):
+    """Baseline outcomes and the summarised surface of the fixture project."""
+    box, out = _box(docker_client, faults_image)
+    try:
+        run = testrun.run_tests(box, out, surface=True)
+        summary = surf.summarize(run.surface, surf.image_info(box, out, run.surface))
+        passing = sorted(run.ids(testrun.PASSED))
+        return {"surface": summary, "passing": passing}
+    finally:
+        box.remove()
+        out.cleanup()
+
+
+@pytest.mark.docker
+def test_fixture_baseline_is_healthy(gold):
+    assert gold["passing"] == sorted(PASSING)  # the captured surface's baseline is what the image gives
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("fam", families(), ids=lambda f: f.name)
+def test_family_breaks_then_repair_heals(fam, gold, docker_client, faults_image):
+    surface, passing = gold["surface"], gold["passing"]
+    assert fam.applicable(surface, {"stable_passing": passing}), fam.name
+    plan = fam.plan(PlanContext(surface, {"stable_passing": passing}), random.Random(0))
+    _break_and_heal(plan, passing, docker_client, faults_image)
+
+
+@pytest.mark.docker
+def test_soname_that_is_the_library_file_itself_breaks_then_heals(gold, docker_client, faults_image):
+    """libssl.so.3 is a regular file, not a link: the plan moves it aside and the repair restores it."""
+    surface = copy.deepcopy(gold["surface"])
+    for entry in surface["per_file"].values():
+        entry["shared_libs"] = [p for p in entry.get("shared_libs") or [] if "libsqlite3" not in p]
+    plan = family("so_truncated_shadow").plan(PlanContext(surface, {}), random.Random(0))
+    assert plan.target in {"libssl.so.3", "libcrypto.so.3"} and ".orig" in plan.actions[0].command
+    _break_and_heal(plan, gold["passing"], docker_client, faults_image)
+
+
+def _break_and_heal(plan, passing, docker_client, faults_image):
+    fam = plan.family
+    box, out = _box(docker_client, faults_image)
+    try:
+        env: dict[str, str] = {}
+        for action in plan.actions:
+            if isinstance(action, SetEnv):
+                env[action.name] = action.value
+            else:
+                assert isinstance(action, RunCommand)
+                res = box.exec(action.command, env=env or None, timeout=60)
+                assert res.exit_code == 0, res.output
+        broken = testrun.run_tests(box, out, test_cmd=GRADING, env=env or None)
+        failing = [t for t in passing if broken.outcomes.get(t) is None or broken.outcomes[t].outcome != "passed"]
+        assert failing, f"{fam} broke nothing: {broken.output[-1500:]}"
+        if fam not in BREAKS_ALL:
+            assert len(failing) < len(passing), f"{fam} is not targeted: every test fails"
+        box.put_file("/tmp/repair.sh", plan.repair.encode(), mode=0o755)
+        res = box.exec("bash /tmp/repair.sh", env=env or None, timeout=60)
+        assert res.exit_code == 0, res.output
+        healed = testrun.run_tests(box, out, test_cmd=GRADING, env=env or None)
+        still = [t for t in passing if healed.outcomes.get(t) is None or healed.outcomes[t].outcome != "passed"]
+        assert not still, f"{fam} repair left {still}: {healed.output[-1500:]}"
+    finally:
+        box.remove()
+        out.cleanup()

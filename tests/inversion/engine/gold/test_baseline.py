@@ -1,0 +1,28 @@
+"""Baseline summaries without Docker: flaky detection across runs and the failed-gold reason."""
+
+from __future__ import annotations
+
+from inversion.engine.gold.baseline import failure_reason, summarize_runs
+from inversion.engine.runtime.testrun import TestOutcome, TestRun
+
+
+def _run(**outcomes: str) -> TestRun:
+    return TestRun(outcomes={k: TestOutcome(k, v, 0.1) for k, v in outcomes.items()}, exit_code=1, seconds=1.0)
+
+
+def test_a_test_whose_outcome_differs_or_that_goes_missing_is_flaky():
+    baseline = summarize_runs([_run(a="passed", b="passed", c="failed"), _run(a="passed", b="failed")])
+    assert baseline["flaky"] == ["b", "c"]
+    assert baseline["tests"]["c"]["outcomes"] == ["failed", "missing"]
+    assert baseline["stable_passing"] == ["a"]
+    assert baseline["counts"] == {"passed": 1, "failed": 0, "error": 0, "skipped": 0, "flaky": 2, "total": 3}
+
+
+def test_failure_reason_names_the_commonest_error():
+    message = "ImportError while importing test module\nE   ModuleNotFoundError: No module named 'hypothesis'"
+    tests = {f"t{i}": {"outcome": "error", "message": message, "duration": 0} for i in range(36)}
+    tests["t36"] = {"outcome": "failed", "message": "E   EOFError: stream ended", "duration": 0}
+    baseline = {"tests": tests, "counts": {"total": 37}, "stable_passing": []}
+    assert failure_reason(baseline, 1) == "0 of 37 tests pass: ModuleNotFoundError: No module named 'hypothesis'"
+    tests["t36"]["outcome"] = "passed"
+    assert failure_reason({**baseline, "stable_passing": ["t36"]}, 1) == ""

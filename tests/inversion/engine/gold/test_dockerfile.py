@@ -1,0 +1,48 @@
+"""Test-dependency detection and the synthesized Dockerfile."""
+
+from __future__ import annotations
+
+from inversion.engine.gold.dockerfile import detect_test_deps, install_command, is_installable, synthesize
+
+
+def test_pyproject_test_extra_wins_over_dev(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname="x"\nversion="1"\n[project.optional-dependencies]\ndev=["black"]\ntests=["hypothesis"]\n'
+    )
+    deps = detect_test_deps(tmp_path)
+    assert deps.extras == ["tests"]
+    assert install_command(deps) == "pip install '.[tests]' pytest"
+
+
+def test_requirement_files_and_setup_cfg_extras(tmp_path):
+    (tmp_path / "setup.cfg").write_text("[options.extras_require]\ntesting = pytest-mock\n")
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "tests.txt").write_text("pytest==8.0\n")
+    (tmp_path / "requirements-dev.txt").write_text("tox\n")
+    deps = detect_test_deps(tmp_path)
+    assert deps.extras == ["testing"]
+    assert deps.requirement_files == ["requirements/tests.txt"]  # test files beat dev files
+
+
+def test_tox_deps_when_nothing_else_declares_them(tmp_path):
+    (tmp_path / "reqs.txt").write_text("attrs\n")
+    (tmp_path / "tox.ini").write_text(
+        "[testenv]\ndeps =\n    -r reqs.txt\n    hypothesis>=6\n    py38: mock\ncommands = pytest\n"
+    )
+    deps = detect_test_deps(tmp_path)
+    assert deps.requirement_files == ["reqs.txt"] and deps.packages == ["hypothesis>=6"]
+    assert install_command(deps, installable=is_installable(tmp_path)) == "pip install -r reqs.txt 'hypothesis>=6' pytest"
+
+
+def test_dockerfile_contract():
+    text = synthesize(base_image="local/base:1", install_cmd="pip install .\npip install pytest", with_ca=True)
+    lines = text.splitlines()
+    assert lines[0] == "FROM local/base:1"
+    assert any(ln.startswith("COPY studio-extra-ca.crt ") for ln in lines)
+    assert "RUN python3 -m venv /opt/venv" in lines
+    assert any(ln.startswith("ENV PATH=/opt/venv/bin:$PATH") for ln in lines)
+    assert "COPY src/ /testbed/" in lines and "WORKDIR /testbed" in lines
+    assert lines[-1] == "RUN pip install . && pip install pytest"
+    assert "<<" not in text
+    assert "studio-extra-ca" not in synthesize(base_image="b", install_cmd="true", with_ca=False)
+

@@ -1,0 +1,88 @@
+"""The Docker helper against the real engine: run, bound, truncate, diff, sweep."""
+
+import subprocess
+
+import pytest
+
+from inversion.engine.runtime.sandbox import Sandbox, sweep_containers
+from tests.support.paths import ROOT
+
+pytestmark = pytest.mark.docker
+
+
+def test_engine_script_is_idempotent(docker_client):
+    result = subprocess.run([str(ROOT / "scripts/docker-engine")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "engine answers" in result.stderr
+
+
+def test_python_runs_in_base_image(docker_client, base_image):
+    with Sandbox(docker_client, base_image, kind="test", instance="pytest") as box:
+        result = box.exec("python3 -c 'print(1)'")
+        assert result.exit_code == 0
+        assert result.output.strip() == "1"
+        inspect = docker_client.api.inspect_container(box.id)
+        assert inspect["HostConfig"]["NetworkMode"] == "none"
+        assert inspect["HostConfig"]["PidsLimit"] == 1024
+        assert inspect["Config"]["Labels"]["studio.kind"] == "test"
+
+
+def test_timeout_is_enforced_by_the_studio(docker_client, base_image):
+    with Sandbox(docker_client, base_image, kind="test", instance="pytest") as box:
+        result = box.exec("echo start; sleep 30; echo never", timeout=1.5)
+        assert result.timed_out and result.exit_code is None
+        assert "start" in result.output and "never" not in result.output
+        assert result.seconds < 10
+        assert box.exec("echo alive").output.strip() == "alive"
+
+
+def test_output_is_capped_visibly(docker_client, base_image):
+    with Sandbox(docker_client, base_image, kind="test", instance="pytest") as box:
+        result = box.exec("head -c 200000 /dev/zero | tr '\\0' x; echo END", max_output=2000)
+        assert result.truncated_bytes > 190000
+        assert "bytes of output truncated by the studio" in result.output
+        assert result.output.rstrip().endswith("END")
+
+
+def test_diff_sees_changes_only_after_writes(docker_client, base_image):
+    with Sandbox(docker_client, base_image, kind="test", instance="pytest") as box:
+        before = box.diff()
+        box.exec("ls /usr/lib >/dev/null")
+        assert box.diff() == before
+        box.exec("echo x > /etc/studio-probe")
+        assert ("/etc/studio-probe", 1) in box.diff()
+
+
+def test_sweeper_removes_labelled_leftovers(docker_client, base_image):
+    box = Sandbox(docker_client, base_image, kind="test", instance="pytest-sweep")
+    box.start()
+    leftover = box.id
+    assert sweep_containers(docker_client, instance="pytest-sweep") == 1
+    assert not docker_client.containers.list(all=True, filters={"id": leftover})
+
+
+@pytest.mark.django_db
+def test_worker_start_sweeps_containers_and_validation_images_but_keeps_golds(docker_client, base_image, settings):
+    """A worker that died mid-validation leaves a labelled container and image behind."""
+    import io
+
+    from inversion.engine.runtime import labels as lbl
+    from inversion.services.sweep import sweep_leftovers
+
+    settings.STUDIO_INSTANCE = "pytest-sweep-start"
+    built = {}
+    for kind in ("validate", "gold"):
+        dockerfile = f"FROM {base_image}\nRUN echo {kind} > /studio-{kind}\n"
+        image, _ = docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=f"studio-sweep/{kind}:1",
+                                              rm=True, network_mode="none",
+                                              labels=lbl.labels(kind, "episode:1", settings.STUDIO_INSTANCE))  # fmt: skip
+        built[kind] = image.id
+    box = Sandbox(docker_client, built["validate"], kind="validate", instance=settings.STUDIO_INSTANCE)
+    box.start()
+    try:
+        assert sweep_leftovers() == 2  # the container and the validation image
+        assert not docker_client.containers.list(all=True, filters={"id": box.id})
+        assert not docker_client.images.list(filters={"reference": "studio-sweep/validate"})
+        assert docker_client.images.get("studio-sweep/gold:1").id == built["gold"]
+    finally:
+        docker_client.images.remove("studio-sweep/gold:1", force=True)

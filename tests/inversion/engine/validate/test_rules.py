@@ -1,0 +1,31 @@
+"""Rule verdicts from test outcomes (no Docker): what makes nop, p2p and oracle fail."""
+
+from inversion.engine.validate.rules import judge_oracle, judge_selection
+
+F2P, P2P = ["t::broken"], ["t::a", "t::b"]
+
+
+def test_p2p_fails_when_a_p2p_test_fails_in_the_graded_run():
+    outcomes = {"t::broken": "failed", "t::a": "passed", "t::b": "failed"}
+    nop_ok, _, p2p_ok, detail = judge_selection(F2P, P2P, outcomes)
+    assert nop_ok and not p2p_ok
+    assert detail.startswith("1 P2P tests passed in the broken runs but not in the graded run")
+    assert detail.endswith(": t::b")
+
+
+def test_nop_fails_when_the_graded_run_passes_on_the_broken_image():
+    nop_ok, detail, p2p_ok, _ = judge_selection(F2P, P2P, dict.fromkeys(F2P + P2P, "passed"))
+    assert (nop_ok, p2p_ok) == (False, True)
+    assert detail == "test script on the untouched broken image: 0 of 3 tests fail"
+
+
+def test_a_consistent_break_passes_nop_and_p2p():
+    outcomes = {"t::broken": "error", "t::a": "passed", "t::b": "passed"}
+    assert judge_selection(F2P, P2P, outcomes)[::2] == (True, True)
+
+
+def test_oracle_needs_exit_zero_and_every_test_passing():
+    passing = dict.fromkeys(F2P + P2P, "passed")
+    assert judge_oracle(passing, 0) == (True, "after the repair script: 0 of 3 tests fail")
+    assert judge_oracle(passing, 1)[0] is False
+    assert judge_oracle({**passing, "t::a": "failed"}, 0)[0] is False

@@ -1,0 +1,343 @@
+"""Fixture data for the fault tests: a small project baked into a cached image, and the surface the
+gold summariser made of it (the shape of GoldEnvironment.surface). No tests live here."""
+
+from __future__ import annotations
+
+import textwrap
+
+import docker
+
+from tests.support.images import ensure_image, ensure_pytest_image
+
+IMAGE = "studio-test/faults:2"
+DOCKERFILE = """FROM {parent}
+RUN /opt/venv/bin/pip install -q pyyaml==6.0.2 markupsafe==3.0.2 six==1.17.0
+COPY testbed/ /testbed/
+"""
+
+TESTBED = {
+    "calc/__init__.py": """
+        def add(a, b):
+            return a + b
+    """,
+    "tests/test_calc.py": """
+        from calc import add
+        def test_add():
+            assert add(2, 3) == 5
+        def test_add_strings():
+            assert add("a", "b") == "ab"
+    """,
+    "tests/test_yaml.py": """
+        import yaml
+        def test_yaml_roundtrip():
+            assert yaml.safe_load(yaml.safe_dump({"a": [1, 2]})) == {"a": [1, 2]}
+        def test_yaml_scalar():
+            assert yaml.safe_load("x: 1")["x"] == 1
+    """,
+    "tests/test_markup.py": """
+        import markupsafe
+        def test_escape():
+            assert str(markupsafe.escape("<a>")) == "&lt;a&gt;"
+        def test_markup_join():
+            assert markupsafe.Markup("<b>{}</b>").format("<i>") == "<b>&lt;i&gt;</b>"
+    """,
+    "tests/test_six.py": """
+        import six
+        def test_six_text():
+            assert six.text_type is str
+        def test_six_moves():
+            assert list(six.moves.range(3)) == [0, 1, 2]
+    """,
+    "tests/test_store.py": """
+        import sqlite3, zlib
+        def test_sqlite():
+            assert sqlite3.connect(":memory:").execute("select 1").fetchone() == (1,)
+        def test_zlib():
+            assert zlib.decompress(zlib.compress(b"x" * 100)) == b"x" * 100
+    """,
+    "tests/test_tls.py": """
+        import ssl
+        def test_default_context_trusts_cas():
+            assert ssl.create_default_context().cert_store_stats()["x509_ca"] > 0
+    """,
+    "tests/test_tz.py": """
+        import datetime, zoneinfo
+        def test_paris_offset():
+            dt = datetime.datetime(2024, 1, 1, 12, tzinfo=zoneinfo.ZoneInfo("Europe/Paris"))
+            assert dt.utcoffset() == datetime.timedelta(hours=1)
+    """,
+    "tests/test_locale.py": """
+        import locale
+        def test_user_locale():
+            assert locale.setlocale(locale.LC_ALL, "")
+    """,
+    "tests/test_tools.py": """
+        import subprocess
+        def test_git_version():
+            out = subprocess.run(["git", "--version"], check=True, capture_output=True, text=True)
+            assert out.stdout.startswith("git version")
+        def test_tmp_write(tmp_path):
+            (tmp_path / "a.txt").write_text("ok")
+            assert (tmp_path / "a.txt").read_text() == "ok"
+    """,
+}
+
+
+def ensure_faults_image(client: docker.DockerClient, base: str) -> str:
+    """The fixture gold image (venv, pytest, three packages, /testbed), built once and cached."""
+    files = {"Dockerfile": DOCKERFILE.format(parent=ensure_pytest_image(client, base))}
+    files.update({f"testbed/{p}": textwrap.dedent(b) for p, b in TESTBED.items()})
+    return ensure_image(client, IMAGE, files, owner="faults", network_mode="host")
+
+
+# Summarised surface of the fixture project (inversion.engine.gold.surface.summarize on a real run;
+# module lists trimmed).
+SURFACE = {'deb_packages_used': ['libbz2-1.0',
+                       'libc6',
+                       'libexpat1',
+                       'liblzma5',
+                       'libpython3.11-minimal',
+                       'libpython3.11-stdlib',
+                       'libreadline8',
+                       'libsqlite3-0',
+                       'libssl3',
+                       'libtinfo6',
+                       'libuuid1',
+                       'zlib1g'],
+ 'distributions_used': ['MarkupSafe', 'PyYAML', 'iniconfig', 'pluggy', 'pytest', 'setuptools', 'six'],
+ 'executables': [{'count': 1, 'name': 'git', 'path': '/usr/bin/git'}],
+ 'modules': {'other': [],
+             'project': [{'file': '/testbed/calc/__init__.py', 'name': 'calc'},
+                         {'file': '/testbed/tests/test_calc.py', 'name': 'test_calc'},
+                         {'file': '/testbed/tests/test_locale.py', 'name': 'test_locale'},
+                         {'file': '/testbed/tests/test_markup.py', 'name': 'test_markup'},
+                         {'file': '/testbed/tests/test_six.py', 'name': 'test_six'},
+                         {'file': '/testbed/tests/test_store.py', 'name': 'test_store'},
+                         {'file': '/testbed/tests/test_tls.py', 'name': 'test_tls'},
+                         {'file': '/testbed/tests/test_tools.py', 'name': 'test_tools'},
+                         {'file': '/testbed/tests/test_tz.py', 'name': 'test_tz'},
+                         {'file': '/testbed/tests/test_yaml.py', 'name': 'test_yaml'}],
+             'site': [{'dist': 'pytest',
+                       'file': '/opt/venv/lib/python3.11/site-packages/_pytest/__init__.py',
+                       'name': '_pytest',
+                       'version': '8.3.5'},
+                      {'dist': 'pytest',
+                       'file': '/opt/venv/lib/python3.11/site-packages/_pytest/main.py',
+                       'name': '_pytest.main',
+                       'version': '8.3.5'},
+                      {'dist': 'MarkupSafe',
+                       'file': '/opt/venv/lib/python3.11/site-packages/markupsafe/__init__.py',
+                       'name': 'markupsafe',
+                       'version': '3.0.2'},
+                      {'dist': 'MarkupSafe',
+                       'file': '/opt/venv/lib/python3.11/site-packages/markupsafe/_speedups.cpython-311-x86_64-linux-gnu.so',
+                       'name': 'markupsafe._speedups',
+                       'version': '3.0.2'},
+                      {'dist': 'pluggy',
+                       'file': '/opt/venv/lib/python3.11/site-packages/pluggy/__init__.py',
+                       'name': 'pluggy',
+                       'version': '1.7.0'},
+                      {'dist': 'pytest',
+                       'file': '/opt/venv/lib/python3.11/site-packages/pytest/__init__.py',
+                       'name': 'pytest',
+                       'version': '8.3.5'},
+                      {'dist': 'six',
+                       'file': '/opt/venv/lib/python3.11/site-packages/six.py',
+                       'name': 'six',
+                       'version': '1.17.0'},
+                      {'dist': 'PyYAML',
+                       'file': '/opt/venv/lib/python3.11/site-packages/yaml/__init__.py',
+                       'name': 'yaml',
+                       'version': '6.0.2'},
+                      {'dist': 'PyYAML',
+                       'file': '/opt/venv/lib/python3.11/site-packages/yaml/constructor.py',
+                       'name': 'yaml.constructor',
+                       'version': '6.0.2'}],
+             'stdlib': ['_sqlite3',
+                        '_ssl',
+                        '_zoneinfo',
+                        'cython_runtime',
+                        'datetime',
+                        'getpass',
+                        'json',
+                        'json.decoder',
+                        'json.encoder',
+                        'json.scanner',
+                        'locale',
+                        'os',
+                        'os.path',
+                        'pwd',
+                        're',
+                        're._casefix',
+                        're._compiler',
+                        're._constants',
+                        're._parser',
+                        'sqlite3',
+                        'sqlite3.dbapi2',
+                        'ssl',
+                        'subprocess',
+                        'sys',
+                        'sysconfig',
+                        'tempfile',
+                        'termios',
+                        'time',
+                        'zlib',
+                        'zoneinfo',
+                        'zoneinfo._common',
+                        'zoneinfo._tzpath']},
+ 'packages': [{'name': 'MarkupSafe', 'version': '3.0.2'},
+              {'name': 'pytest', 'version': '8.3.5'},
+              {'name': 'PyYAML', 'version': '6.0.2'},
+              {'name': 'six', 'version': '1.17.0'}],
+ 'per_file': {'tests/test_calc.py': {'modules': ['calc', 'test_calc'], 'shared_libs': []},
+              'tests/test_locale.py': {'modules': ['test_locale'], 'shared_libs': []},
+              'tests/test_markup.py': {'modules': ['markupsafe', 'markupsafe._speedups', 'test_markup'],
+                                       'shared_libs': ['/opt/venv/lib/python3.11/site-packages/markupsafe/_speedups.cpython-311-x86_64-linux-gnu.so',
+                                                       '/usr/lib/x86_64-linux-gnu/libpthread.so.0']},
+              'tests/test_six.py': {'modules': ['six', 'test_six'], 'shared_libs': []},
+              'tests/test_store.py': {'modules': ['_sqlite3', 'sqlite3', 'sqlite3.dbapi2', 'test_store'],
+                                      'shared_libs': ['/usr/lib/python3.11/lib-dynload/_sqlite3.cpython-311-x86_64-linux-gnu.so',
+                                                      '/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6']},
+              'tests/test_tls.py': {'modules': ['_ssl', 'ssl', 'test_tls'],
+                                    'shared_libs': ['/usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so',
+                                                    '/usr/lib/x86_64-linux-gnu/libcrypto.so.3',
+                                                    '/usr/lib/x86_64-linux-gnu/libssl.so.3']},
+              'tests/test_tools.py': {'modules': ['getpass', 'pwd', 'termios', 'test_tools'],
+                                      'shared_libs': ['/usr/lib/python3.11/lib-dynload/termios.cpython-311-x86_64-linux-gnu.so']},
+              'tests/test_tz.py': {'modules': ['_sysconfigdata__x86_64-linux-gnu',
+                                               '_zoneinfo',
+                                               'sysconfig',
+                                               'test_tz',
+                                               'zoneinfo',
+                                               'zoneinfo._common',
+                                               'zoneinfo._tzpath'],
+                                   'shared_libs': ['/usr/lib/python3.11/lib-dynload/_zoneinfo.cpython-311-x86_64-linux-gnu.so']},
+              'tests/test_yaml.py': {'modules': ['_cython_3_0_11',
+                                                 'cython_runtime',
+                                                 'test_yaml',
+                                                 'yaml',
+                                                 'yaml._yaml',
+                                                 'yaml.composer',
+                                                 'yaml.constructor',
+                                                 'yaml.cyaml',
+                                                 'yaml.dumper',
+                                                 'yaml.emitter',
+                                                 'yaml.error',
+                                                 'yaml.events',
+                                                 'yaml.loader',
+                                                 'yaml.nodes',
+                                                 'yaml.parser',
+                                                 'yaml.reader',
+                                                 'yaml.representer',
+                                                 'yaml.resolver',
+                                                 'yaml.scanner',
+                                                 'yaml.serializer',
+                                                 'yaml.tokens'],
+                                     'shared_libs': ['/opt/venv/lib/python3.11/site-packages/yaml/_yaml.cpython-311-x86_64-linux-gnu.so']}},
+ 'python': {'base_prefix': '/usr',
+            'executable': '/opt/venv/bin/python',
+            'prefix': '/opt/venv',
+            'site_packages': ['/opt/venv/lib/python3.11/site-packages'],
+            'version': '3.11.2'},
+ 'shared_libs': [{'name': '_speedups.cpython-311-x86_64-linux-gnu.so',
+                  'package': None,
+                  'path': '/opt/venv/lib/python3.11/site-packages/markupsafe/_speedups.cpython-311-x86_64-linux-gnu.so'},
+                 {'name': '_yaml.cpython-311-x86_64-linux-gnu.so',
+                  'package': None,
+                  'path': '/opt/venv/lib/python3.11/site-packages/yaml/_yaml.cpython-311-x86_64-linux-gnu.so'},
+                 {'name': '_bz2.cpython-311-x86_64-linux-gnu.so',
+                  'package': 'libpython3.11-stdlib',
+                  'path': '/usr/lib/python3.11/lib-dynload/_bz2.cpython-311-x86_64-linux-gnu.so'},
+                 {'name': '_decimal.cpython-311-x86_64-linux-gnu.so',
+                  'package': 'libpython3.11-stdlib',
+                  'path': '/usr/lib/python3.11/lib-dynload/_decimal.cpython-311-x86_64-linux-gnu.so'},
+                 {'name': '_json.cpython-311-x86_64-linux-gnu.so',
+                  'package': 'libpython3.11-stdlib',
+                  'path': '/usr/lib/python3.11/lib-dynload/_json.cpython-311-x86_64-linux-gnu.so'},
+                 {'name': '_lzma.cpython-311-x86_64-linux-gnu.so',
+                  'package': 'libpython3.11-stdlib',
+                  'path': '/usr/lib/python3.11/lib-dynload/_lzma.cpython-311-x86_64-linux-gnu.so'},
+                 {'name': '_sqlite3.cpython-311-x86_64-linux-gnu.so',
+                  'package': 'libpython3.11-stdlib',
+                  'path': '/usr/lib/python3.11/lib-dynload/_sqlite3.cpython-311-x86_64-linux-gnu.so'},
+                 {'name': '_ssl.cpython-311-x86_64-linux-gnu.so',
+                  'package': 'libpython3.11-minimal',
+                  'path': '/usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so'},
+                 {'name': '_typing.cpython-311-x86_64-linux-gnu.so',
+                  'package': 'libpython3.11-stdlib',
+                  'path': '/usr/lib/python3.11/lib-dynload/_typing.cpython-311-x86_64-linux-gnu.so'},
+                 {'name': '_uuid.cpython-311-x86_64-linux-gnu.so',
+                  'package': 'libpython3.11-stdlib',
+                  'path': '/usr/lib/python3.11/lib-dynload/_uuid.cpython-311-x86_64-linux-gnu.so'},
+                 {'name': '_zoneinfo.cpython-311-x86_64-linux-gnu.so',
+                  'package': 'libpython3.11-stdlib',
+                  'path': '/usr/lib/python3.11/lib-dynload/_zoneinfo.cpython-311-x86_64-linux-gnu.so'},
+                 {'name': 'readline.cpython-311-x86_64-linux-gnu.so',
+                  'package': 'libpython3.11-stdlib',
+                  'path': '/usr/lib/python3.11/lib-dynload/readline.cpython-311-x86_64-linux-gnu.so'},
+                 {'name': 'termios.cpython-311-x86_64-linux-gnu.so',
+                  'package': 'libpython3.11-stdlib',
+                  'path': '/usr/lib/python3.11/lib-dynload/termios.cpython-311-x86_64-linux-gnu.so'},
+                 {'name': 'ld-linux-x86-64.so.2',
+                  'package': 'libc6',
+                  'path': '/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2'},
+                 {'name': 'libbz2.so.1.0.4',
+                  'package': 'libbz2-1.0',
+                  'path': '/usr/lib/x86_64-linux-gnu/libbz2.so.1.0.4'},
+                 {'name': 'libc.so.6', 'package': 'libc6', 'path': '/usr/lib/x86_64-linux-gnu/libc.so.6'},
+                 {'name': 'libcrypto.so.3',
+                  'package': 'libssl3',
+                  'path': '/usr/lib/x86_64-linux-gnu/libcrypto.so.3'},
+                 {'name': 'libexpat.so.1.8.10',
+                  'package': 'libexpat1',
+                  'path': '/usr/lib/x86_64-linux-gnu/libexpat.so.1.8.10'},
+                 {'name': 'liblzma.so.5.4.1',
+                  'package': 'liblzma5',
+                  'path': '/usr/lib/x86_64-linux-gnu/liblzma.so.5.4.1'},
+                 {'name': 'libm.so.6', 'package': 'libc6', 'path': '/usr/lib/x86_64-linux-gnu/libm.so.6'},
+                 {'name': 'libpthread.so.0',
+                  'package': 'libc6',
+                  'path': '/usr/lib/x86_64-linux-gnu/libpthread.so.0'},
+                 {'name': 'libreadline.so.8.2',
+                  'package': 'libreadline8',
+                  'path': '/usr/lib/x86_64-linux-gnu/libreadline.so.8.2'},
+                 {'name': 'libsqlite3.so.0.8.6',
+                  'package': 'libsqlite3-0',
+                  'path': '/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6'},
+                 {'name': 'libssl.so.3',
+                  'package': 'libssl3',
+                  'path': '/usr/lib/x86_64-linux-gnu/libssl.so.3'},
+                 {'name': 'libtinfo.so.6.4',
+                  'package': 'libtinfo6',
+                  'path': '/usr/lib/x86_64-linux-gnu/libtinfo.so.6.4'},
+                 {'name': 'libuuid.so.1.3.0',
+                  'package': 'libuuid1',
+                  'path': '/usr/lib/x86_64-linux-gnu/libuuid.so.1.3.0'},
+                 {'name': 'libz.so.1.2.13',
+                  'package': 'zlib1g',
+                  'path': '/usr/lib/x86_64-linux-gnu/libz.so.1.2.13'}],
+ 'test_files': ['tests/test_calc.py',
+                'tests/test_locale.py',
+                'tests/test_markup.py',
+                'tests/test_six.py',
+                'tests/test_store.py',
+                'tests/test_tls.py',
+                'tests/test_tools.py',
+                'tests/test_tz.py',
+                'tests/test_yaml.py']}
+
+PASSING = ['tests/test_calc.py::test_add',
+ 'tests/test_calc.py::test_add_strings',
+ 'tests/test_locale.py::test_user_locale',
+ 'tests/test_markup.py::test_escape',
+ 'tests/test_markup.py::test_markup_join',
+ 'tests/test_six.py::test_six_moves',
+ 'tests/test_six.py::test_six_text',
+ 'tests/test_store.py::test_sqlite',
+ 'tests/test_store.py::test_zlib',
+ 'tests/test_tls.py::test_default_context_trusts_cas',
+ 'tests/test_tools.py::test_git_version',
+ 'tests/test_tools.py::test_tmp_write',
+ 'tests/test_tz.py::test_paris_offset',
+ 'tests/test_yaml.py::test_yaml_roundtrip',
+ 'tests/test_yaml.py::test_yaml_scalar']
