@@ -3,15 +3,6 @@
 from __future__ import annotations
 
 from celery import shared_task
-from celery.signals import worker_ready
-
-
-@worker_ready.connect
-def _sweep_at_worker_start(**kwargs) -> None:
-    """Containers of a crashed worker carry our labels; remove them before taking work."""
-    from inversion.services.sweep import sweep_leftovers
-
-    sweep_leftovers()
 
 
 @shared_task(name="inversion.jobs.episode_run_job")

@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from studio.lib.models import StorableModel
 
-class Repository(models.Model):
+
+class Repository(StorableModel):
     class Kind(models.TextChoices):
         PYPI = "pypi", "PyPI sdist"
         GIT = "git", "Git URL"
@@ -32,6 +34,7 @@ class Repository(models.Model):
     error = models.TextField(blank=True, help_text="Why the source could not be fetched")
     fetch_claimed_at = models.DateTimeField(null=True, blank=True, help_text="Set once by the job fetching it")
     fetch_progress = models.CharField(max_length=300, blank=True, help_text="The fetch job's last progress line")
+    fetch_worker = models.CharField(max_length=200, blank=True, help_text="The worker fetching it")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -43,7 +46,7 @@ class Repository(models.Model):
         return self.name
 
 
-class GoldEnvironment(models.Model):
+class GoldEnvironment(StorableModel):
     class Status(models.TextChoices):
         QUEUED = "queued"
         BUILDING = "building"
@@ -57,11 +60,13 @@ class GoldEnvironment(models.Model):
     content_hash = models.CharField(max_length=64, blank=True, db_index=True)
     image = models.CharField(max_length=200, blank=True)
     image_id = models.CharField(max_length=100, blank=True)
+    worker = models.CharField(max_length=200, blank=True, help_text="The worker building it")
     reused = models.BooleanField(default=False, help_text="The image existed already")
     test_cmd = models.TextField(blank=True)
     build_log = models.TextField(blank=True)
     baseline = models.JSONField(default=dict, blank=True, help_text="Per-test outcomes, runs, flaky set")
     surface = models.JSONField(default=dict, blank=True, help_text="Modules, shared libraries, executables")
+    integrity = models.JSONField(default=dict, blank=True, help_text="The verifier's manifest of the pristine gold")
     error = models.TextField(blank=True)
     build_seconds = models.FloatField(null=True, blank=True)
     test_seconds = models.FloatField(null=True, blank=True)
@@ -79,7 +84,7 @@ class GoldEnvironment(models.Model):
         return self.baseline.get("counts", {})
 
 
-class EpisodeBatch(models.Model):
+class EpisodeBatch(StorableModel):
     """One launch: N episodes on one gold, or one per gold for a set of repositories."""
 
     config = models.JSONField(default=dict)
@@ -90,7 +95,7 @@ class EpisodeBatch(models.Model):
         ordering = ["-created_at"]
 
 
-class Episode(models.Model):
+class Episode(StorableModel):
     class Agent(models.TextChoices):
         BUILTIN = "builtin", "Built-in (offline)"
         LLM = "llm", "LLM"
@@ -124,6 +129,7 @@ class Episode(models.Model):
     completion_tokens = models.PositiveIntegerField(default=0)
     cancel_requested = models.BooleanField(default=False)
     container_id = models.CharField(max_length=100, blank=True)
+    worker = models.CharField(max_length=200, blank=True, help_text="The worker running or validating it")
     # The task it made: written by the validating app (tasks), read here without importing it.
     task_pk = models.PositiveBigIntegerField(null=True, blank=True)
     task_slug = models.CharField(max_length=120, blank=True)
@@ -148,7 +154,7 @@ class Episode(models.Model):
         return self.status in self.ACTIVE
 
 
-class EpisodeEvent(models.Model):
+class EpisodeEvent(StorableModel):
     """One step or status change, written before it is broadcast; `seq` orders and dedups."""
 
     class Kind(models.TextChoices):
@@ -175,7 +181,7 @@ class EpisodeEvent(models.Model):
         constraints = [models.UniqueConstraint(fields=["episode", "seq"], name="unique_event_seq")]
 
 
-class BuildEvent(models.Model):
+class BuildEvent(StorableModel):
     """A chunk of a gold build log, stored before it is broadcast (same protocol as episodes)."""
 
     gold = models.ForeignKey(GoldEnvironment, on_delete=models.CASCADE, related_name="log_events")
@@ -187,3 +193,25 @@ class BuildEvent(models.Model):
     class Meta:
         ordering = ["gold", "seq"]
         constraints = [models.UniqueConstraint(fields=["gold", "seq"], name="unique_build_event_seq")]
+
+
+class Worker(StorableModel):
+    """A process that runs jobs (the embedded server, a Celery pool process): its lease is its heartbeat.
+    Rows it claims and containers it starts carry its key; once it is dead, the sweep ends them."""
+
+    key = models.CharField(max_length=200, unique=True, help_text="host:pid:start")
+    hostname = models.CharField(max_length=200)
+    pid = models.PositiveIntegerField()
+    kind = models.CharField(max_length=20, help_text="embedded | celery | cli")
+    engine = models.CharField(max_length=300, help_text="The Docker endpoint its containers run on")
+    queues = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    heartbeat_at = models.DateTimeField()
+    stopped_at = models.DateTimeField(null=True, blank=True, help_text="A clean shutdown")
+    dead_at = models.DateTimeField(null=True, blank=True, help_text="When a sweep found it gone")
+
+    class Meta:
+        ordering = ["-heartbeat_at"]
+
+    def __str__(self) -> str:
+        return self.key

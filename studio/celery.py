@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 
@@ -32,3 +33,19 @@ def _close_stale_connections(**kwargs) -> None:
     for conn in connections.all(initialized_only=True):
         if not conn.in_atomic_block:
             conn.close_if_unusable_or_obsolete()
+
+
+@worker_process_init.connect
+def _pool_process_heartbeat(**kwargs) -> None:
+    """Each pool process runs jobs under its own worker key: its own lease and sweep."""
+    from studio.heartbeat import start_heartbeat
+
+    start_heartbeat(kind="celery")
+
+
+@worker_ready.connect
+def _worker_heartbeat(**kwargs) -> None:
+    """Thread and solo pools run jobs in the main process; prefork workers sweep at start here too."""
+    from studio.heartbeat import start_heartbeat
+
+    start_heartbeat(kind="celery")

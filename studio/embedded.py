@@ -57,6 +57,9 @@ def start_embedded_worker(concurrency: int | None = None, timeout: float = 30.0)
             raise RuntimeError(f"the embedded Celery worker did not start within {timeout:.0f} s")
         _worker = worker
         embedded_worker_set(running=True, detail=f"{worker.concurrency} threads")
+        from studio.heartbeat import start_heartbeat  # sweeps what a dead worker left, then beats
+
+        start_heartbeat(kind="embedded", queues=",".join(QUEUES))
         log.info("embedded worker started (%s threads, queues %s)", worker.concurrency, ",".join(QUEUES))
         return worker
 
@@ -69,3 +72,6 @@ def stop_embedded_worker() -> None:
         _worker.stop(in_sighandler=False)
         _worker = None
         embedded_worker_set(running=False)
+        from studio.heartbeat import stop_heartbeat
+
+        stop_heartbeat()

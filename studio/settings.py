@@ -163,6 +163,9 @@ STUDIO_SOURCE_MAX_FILES = env_int("STUDIO_SOURCE_MAX_FILES", 100_000)  # ... and
 STUDIO_EXPORTS_DIR = DATA_DIR / "exports"
 STUDIO_MIN_PASSING_TESTS = env_int("STUDIO_MIN_PASSING_TESTS", 1)
 STUDIO_BASELINE_RUNS = env_int("STUDIO_BASELINE_RUNS", 2)
+STUDIO_WORKER_LEASE = env_int("STUDIO_WORKER_LEASE", 60)  # seconds without a heartbeat before a worker is dead
+STUDIO_VALIDATION_STEP_TIMEOUT = env_int("STUDIO_VALIDATION_STEP_TIMEOUT", 120)  # seconds a replayed step may take
+STUDIO_HACKS_DIR = env_str("STUDIO_HACKS_DIR")  # a site's own reward hacks (*.sh), tried on every task too
 STUDIO_EPISODE_CONCURRENCY = env_int("STUDIO_EPISODE_CONCURRENCY", 2)
 STUDIO_ALLOW_SELF_APPROVE_ADMIN = env_bool("STUDIO_ALLOW_SELF_APPROVE_ADMIN", True)
 
@@ -181,6 +184,7 @@ STUDIO_LLM_MODEL = env_str("STUDIO_LLM_MODEL", STUDIO_LOCAL_LLM)
 STUDIO_LLM_TOOL_CHOICE = env_str("STUDIO_LLM_TOOL_CHOICE", "named" if STUDIO_LOCAL_LLM else "auto")
 STUDIO_LLM_TIMEOUT = env_int("STUDIO_LLM_TIMEOUT", 180)
 STUDIO_LLM_MAX_TOKENS = env_int("STUDIO_LLM_MAX_TOKENS", 1024)
+STUDIO_LLM_OUTAGE_WAIT = env_int("STUDIO_LLM_OUTAGE_WAIT", 60)  # seconds an unreachable endpoint is retried
 
 LOGGING = {
     "version": 1,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from studio.lib.models import StorableModel
 
-class Task(models.Model):
+
+class Task(StorableModel):
     class State(models.TextChoices):
         DRAFT = "draft"
         IN_REVIEW = "in_review", "In review"
@@ -38,6 +40,7 @@ class Task(models.Model):
     pass_to_pass = models.JSONField(default=list)
     failure_excerpts = models.JSONField(default=dict, help_text="test id -> failure text in the broken image")
     validation = models.JSONField(default=dict, help_text="Rule -> {ok, detail}; summary of the runs")
+    integrity = models.JSONField(default=dict, blank=True, help_text="The task's part of the verifier's manifest")
     repair_script = models.TextField(blank=True)
     oracle_missing = models.BooleanField(default=False)
     prompt_tokens = models.PositiveIntegerField(default=0)
@@ -59,7 +62,7 @@ class Task(models.Model):
         return self.revisions.filter(number=self.version).first()
 
 
-class TaskRevision(models.Model):
+class TaskRevision(StorableModel):
     """An immutable version of the task's issue texts; the newest is the task's current text."""
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="revisions")
@@ -76,7 +79,7 @@ class TaskRevision(models.Model):
         constraints = [models.UniqueConstraint(fields=["task", "number"], name="unique_revision_number")]
 
 
-class ValidationRun(models.Model):
+class ValidationRun(StorableModel):
     """One run of one validation rule, with per-test outcomes (all shown to the reviewer)."""
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="validation_runs")
@@ -92,7 +95,7 @@ class ValidationRun(models.Model):
         ordering = ["task", "id"]
 
 
-class TaskActivity(models.Model):
+class TaskActivity(StorableModel):
     """Review trail: who did what and why."""
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="activity")
@@ -105,7 +108,7 @@ class TaskActivity(models.Model):
         ordering = ["-created_at"]
 
 
-class Catalog(models.Model):
+class Catalog(StorableModel):
     name = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -118,7 +121,7 @@ class Catalog(models.Model):
         return self.name
 
 
-class CatalogVersion(models.Model):
+class CatalogVersion(StorableModel):
     """A frozen set of task revisions; adding or editing a task makes a new version."""
 
     catalog = models.ForeignKey(Catalog, on_delete=models.CASCADE, related_name="versions")
@@ -132,7 +135,7 @@ class CatalogVersion(models.Model):
         constraints = [models.UniqueConstraint(fields=["catalog", "number"], name="unique_catalog_version")]
 
 
-class CatalogEntry(models.Model):
+class CatalogEntry(StorableModel):
     version = models.ForeignKey(CatalogVersion, on_delete=models.CASCADE, related_name="entries")
     task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="catalog_entries")
     revision = models.ForeignKey(TaskRevision, on_delete=models.PROTECT, related_name="+")
@@ -143,7 +146,7 @@ class CatalogEntry(models.Model):
         constraints = [models.UniqueConstraint(fields=["version", "export_id"], name="unique_export_id_in_version")]
 
 
-class Export(models.Model):
+class Export(StorableModel):
     class Status(models.TextChoices):
         QUEUED = "queued"
         RUNNING = "running"
@@ -159,6 +162,7 @@ class Export(models.Model):
     sha256 = models.CharField(max_length=64, blank=True)
     size = models.PositiveBigIntegerField(default=0)
     error = models.TextField(blank=True)
+    worker = models.CharField(max_length=200, blank=True, help_text="The worker building it")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -11,3 +11,8 @@ from studio.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+
+# A file, not memory, for the SQLite test database: tests that kill real worker processes run
+# episodes in a child process, which must see the same database.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(os.environ["STUDIO_DATA_DIR"], "test-db.sqlite3")}  # noqa: F405

@@ -25,6 +25,7 @@ from studio.lib.db import retry_locked
 from studio.lib.dockerctx import docker_client
 from studio.lib.exceptions import ApplicationError
 from studio.lib.jobs import dispatch
+from studio.lib.workers import worker_id
 
 RUN_JOB = "inversion.jobs.episode_run_job"
 MATERIALIZE_JOB = "tasks.jobs.task_materialize_job"  # the tasks app validates; handed over by name
@@ -122,7 +123,7 @@ def episode_run(*, episode: Episode, handoff: bool = True) -> Episode:
     """Run the loop for a queued episode and record the outcome; hands valid breaks to validation
     (the validate queue) unless `handoff` is False, when the caller validates itself."""
     claimed = retry_locked(Episode.objects.filter(pk=episode.pk, status=Episode.Status.QUEUED).update,
-                           status=Episode.Status.RUNNING, started_at=timezone.now())
+                           status=Episode.Status.RUNNING, started_at=timezone.now(), worker=worker_id())
     if not claimed:
         return episode  # cancelled before it started, or another worker has it
     episode.refresh_from_db()
@@ -136,7 +137,8 @@ def episode_run(*, episode: Episode, handoff: bool = True) -> Episode:
         return retry_locked(Episode.objects.filter(pk=episode.pk, cancel_requested=True).exists)
 
     spec = EpisodeSpec(image=gold.image or gold.image_id, baseline=gold.baseline or {}, instance=settings.STUDIO_INSTANCE,
-                       owner=f"episode:{episode.pk}", test_cmd=gold.test_cmd or "python -m pytest")
+                       owner=f"episode:{episode.pk}", test_cmd=gold.test_cmd or "python -m pytest",
+                       worker=worker_id())
     client = docker_client()
     try:
         try:

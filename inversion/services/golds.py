@@ -27,6 +27,8 @@ from studio.lib.cabundle import extra_ca_bundle
 from studio.lib.dockerctx import docker_client, docker_status
 from studio.lib.exceptions import ApplicationError
 from studio.lib.jobs import dispatch
+from studio.lib.text import storable
+from studio.lib.workers import worker_id
 
 FLUSH_SECONDS = 0.5
 MAX_STORED_LOG = 2_000_000
@@ -112,7 +114,7 @@ def gold_execute(*, gold: GoldEnvironment, nocache: bool = False) -> GoldEnviron
     `nocache` rebuilds every layer (benchmarks, or a curator distrusting the layer cache).
     """
     claimed = GoldEnvironment.objects.filter(pk=gold.pk, status=GoldEnvironment.Status.QUEUED).update(
-        status=GoldEnvironment.Status.BUILDING
+        status=GoldEnvironment.Status.BUILDING, worker=worker_id()
     )
     if not claimed:  # ready or failed already, or another worker is building it (a redelivered job)
         gold.refresh_from_db()
@@ -142,7 +144,7 @@ def gold_execute(*, gold: GoldEnvironment, nocache: bool = False) -> GoldEnviron
              build_seconds=round(built.seconds, 3))
         result = gold_baseline.run_baseline(
             client, gold.image, runs=settings.STUDIO_BASELINE_RUNS, test_cmd=gold.test_cmd,
-            owner=f"gold:{gold.id}", instance=settings.STUDIO_INSTANCE, on_line=log,
+            owner=f"gold:{gold.id}", instance=settings.STUDIO_INSTANCE, on_line=log, worker=worker_id(),
         )
     except Exception as exc:
         _set(gold, log, status=GoldEnvironment.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000],
@@ -153,7 +155,8 @@ def gold_execute(*, gold: GoldEnvironment, nocache: bool = False) -> GoldEnviron
     reason = gold_baseline.failure_reason(result.baseline, settings.STUDIO_MIN_PASSING_TESTS)
     log(f"baseline: {result.baseline['counts']}" + (f"; FAILED: {reason}" if reason else ""))
     _set(
-        gold, log, baseline=result.baseline, surface=result.surface, test_seconds=round(result.seconds, 3),
+        gold, log, baseline=result.baseline, surface=result.surface, integrity=result.integrity,
+        test_seconds=round(result.seconds, 3),
         status=GoldEnvironment.Status.FAILED if reason else GoldEnvironment.Status.READY,
         error=reason, finished_at=timezone.now(),
     )
@@ -178,4 +181,11 @@ def gold_enqueue(*, repository: Repository) -> GoldEnvironment:
     gold = gold_prepare(repository=repository)
     if gold.status == GoldEnvironment.Status.QUEUED:
         dispatch(BUILD_JOB, gold.id)
+    return gold
+
+
+def gold_set_integrity(*, gold: GoldEnvironment, manifest: dict) -> GoldEnvironment:
+    """Keep the verifier's manifest of a gold that was built before the studio took one at build time."""
+    GoldEnvironment.objects.filter(pk=gold.pk).update(integrity=storable(manifest))
+    gold.integrity = manifest
     return gold

@@ -17,7 +17,7 @@ from inversion.engine.runtime.llm import localmodel
 from inversion.engine.runtime.llm.client import ChatClient
 from studio.lib.exceptions import ApplicationError
 
-OVERRIDE_KEYS = ("base_url", "api_key", "model", "tool_choice_mode", "timeout", "max_tokens")
+OVERRIDE_KEYS = ("base_url", "api_key", "model", "tool_choice_mode", "timeout", "max_tokens", "outage_wait")
 
 
 def llm_settings(overrides: dict | None = None) -> dict[str, Any]:
@@ -29,6 +29,7 @@ def llm_settings(overrides: dict | None = None) -> dict[str, Any]:
         "tool_choice_mode": settings.STUDIO_LLM_TOOL_CHOICE,
         "timeout": settings.STUDIO_LLM_TIMEOUT,
         "max_tokens": settings.STUDIO_LLM_MAX_TOKENS,
+        "outage_wait": settings.STUDIO_LLM_OUTAGE_WAIT,
     }
     for key, value in (overrides or {}).items():
         if key in OVERRIDE_KEYS and value not in (None, ""):
@@ -47,7 +48,7 @@ def client_from_settings(overrides: dict | None = None) -> ChatClient:
         return ChatClient(
             base_url=values["base_url"], api_key=values["api_key"], model=values["model"],
             tool_choice_mode=values["tool_choice_mode"], timeout=float(values["timeout"]),
-            max_tokens=int(values["max_tokens"]),
+            max_tokens=int(values["max_tokens"]), outage_wait=float(values["outage_wait"]),
         )  # fmt: skip
     except ValueError as exc:
         raise ApplicationError(

@@ -19,6 +19,8 @@ from inversion.engine.gold.localcopy import CopyLimits, check_roots
 from inversion.models import Repository
 from studio.lib.exceptions import ApplicationError
 from studio.lib.jobs import dispatch
+from studio.lib.text import storable
+from studio.lib.workers import worker_id
 
 SPEC_HELP = "use pypi:NAME==VERSION, git:URL@REF or path:DIR"
 FETCH_JOB = "inversion.jobs.repository_fetch_job"
@@ -167,14 +169,14 @@ def repository_fetch(*, repository: Repository) -> Repository:
     redelivered or duplicate job does nothing; any failure ends in `failed` with the reason."""
     claimed = Repository.objects.filter(
         pk=repository.pk, status=Repository.Status.FETCHING, fetch_claimed_at__isnull=True
-    ).update(fetch_claimed_at=timezone.now())
+    ).update(fetch_claimed_at=timezone.now(), fetch_worker=worker_id())
     if not claimed:
         repository.refresh_from_db()
         return repository
     error = ""
 
     def progress(line: str) -> None:
-        Repository.objects.filter(pk=repository.pk).update(fetch_progress=line[:300])
+        Repository.objects.filter(pk=repository.pk).update(fetch_progress=storable(line[:300]))
 
     try:
         snap = _fetch(repository.kind, repository.location, repository.ref, progress)
@@ -185,7 +187,7 @@ def repository_fetch(*, repository: Repository) -> Repository:
     else:
         _store_snapshot(repository, snap)
     if error:
-        Repository.objects.filter(pk=repository.pk).update(status=Repository.Status.FAILED, error=error)
+        Repository.objects.filter(pk=repository.pk).update(status=Repository.Status.FAILED, error=storable(error))
     repository.refresh_from_db()
     return repository
 
@@ -200,7 +202,7 @@ def repository_delete(*, repository: Repository) -> None:
 def _store_snapshot(repository: Repository, snap: sources.Snapshot) -> None:
     Repository.objects.filter(pk=repository.pk).update(
         status=Repository.Status.READY, error="", resolved=snap.resolved, snapshot_path=str(snap.path),
-        summary=snap.summary,
+        summary=storable(snap.summary),
     )  # fmt: skip
     repository.refresh_from_db()
 

@@ -1,29 +1,109 @@
-"""Remove containers and validation images the studio left behind (worker crash, killed process)."""
+"""What a dead worker leaves behind ends in a defined state: its rows say why, its containers and
+validation images on this engine go. A live worker's work is never touched, whichever process sweeps
+(workers sweep at start and every half minute; several may sweep at once: every update is conditional).
+"""
 
 from __future__ import annotations
 
 import logging
 
-from django.conf import settings
+from django.utils import timezone
 
-from inversion.engine.runtime.sandbox import sweep_containers, sweep_images
+from inversion.engine.runtime import labels as lbl
+from inversion.models import Episode, EpisodeEvent, GoldEnvironment, Repository
+from inversion.services.events import episode_event_add
+from inversion.services.workers import workers_dead
+from studio.lib.db import retry_locked
 from studio.lib.dockerctx import docker_client, docker_status
+from studio.lib.jobs import dispatch
 
 log = logging.getLogger(__name__)
+RUN_JOB = "inversion.jobs.episode_run_job"
+LOST = "interrupted: worker lost"
 
 
-def sweep_leftovers() -> int:
-    """Remove every studio-labelled container of this installation, and its validation images
-    (a validation removes its image when it ends; one still there belongs to a dead worker).
-    Gold images stay: they are reused. Returns how many went."""
+def _mutated(episode_id: int) -> bool:
+    events = EpisodeEvent.objects.filter(episode_id=episode_id)
+    return events.filter(kind="setenv").exists() or events.filter(kind="command", payload__mutated=True).exists()
+
+
+def _end_episode(episode: Episode, reason: str) -> bool:
+    ended = retry_locked(Episode.objects.filter(pk=episode.pk, status=episode.status, worker=episode.worker).update,
+                         status=Episode.Status.ERROR, reason=reason, finished_at=timezone.now())
+    if ended:
+        episode_event_add(episode_id=episode.pk, kind="status", payload={"status": "error", "message": reason})
+    return bool(ended)
+
+
+def _requeue_episode(episode: Episode) -> bool:
+    """A run that changed nothing yet loses nothing by starting again on another worker."""
+    again = retry_locked(Episode.objects.filter(pk=episode.pk, status=Episode.Status.RUNNING, worker=episode.worker).update,
+                         status=Episode.Status.QUEUED, worker="", started_at=None)
+    if again:
+        episode_event_add(episode_id=episode.pk, kind="status", payload={
+            "status": "queued", "message": f"{LOST} ({episode.worker}) before it changed anything: queued again"})
+        dispatch(RUN_JOB, episode.pk)
+    return bool(again)
+
+
+def sweep_dead_rows() -> dict[str, int]:
+    """Rows claimed by workers that are dead: episodes (queued again when they had changed nothing,
+    else ended), validations, gold builds and fetches (ended), each with the reason."""
+    episodes = list(Episode.objects.filter(status__in=[Episode.Status.RUNNING, Episode.Status.VALIDATING])
+                    .exclude(worker=""))
+    golds = list(GoldEnvironment.objects.filter(status__in=[GoldEnvironment.Status.BUILDING, GoldEnvironment.Status.TESTING])
+                 .exclude(worker=""))
+    fetches = list(Repository.objects.filter(status=Repository.Status.FETCHING).exclude(fetch_worker=""))
+    keys = {e.worker for e in episodes} | {g.worker for g in golds} | {r.fetch_worker for r in fetches}
+    dead = workers_dead(keys) if keys else set()
+    done = {"requeued": 0, "episodes": 0, "golds": 0, "fetches": 0}
+    for episode in (e for e in episodes if e.worker in dead):
+        if episode.status == Episode.Status.RUNNING and not _mutated(episode.pk):
+            done["requeued"] += _requeue_episode(episode)
+        else:
+            stage = " during validation" if episode.status == Episode.Status.VALIDATING else ""
+            done["episodes"] += _end_episode(episode, f"{LOST}{stage} ({episode.worker})")
+    for gold in (g for g in golds if g.worker in dead):
+        done["golds"] += retry_locked(
+            GoldEnvironment.objects.filter(pk=gold.pk, status=gold.status, worker=gold.worker).update,
+            status=GoldEnvironment.Status.FAILED, error=f"{LOST} ({gold.worker})", finished_at=timezone.now())
+    for repo in (r for r in fetches if r.fetch_worker in dead):
+        done["fetches"] += retry_locked(
+            Repository.objects.filter(pk=repo.pk, status=Repository.Status.FETCHING, fetch_worker=repo.fetch_worker).update,
+            status=Repository.Status.FAILED, error=f"{LOST} ({repo.fetch_worker}); add the source again to retry")
+    return done
+
+
+def sweep_dead_containers() -> int:
+    """Containers and validation images on this engine whose worker is dead (or, unlabelled, stopped)."""
     if not docker_status(fresh=True).ok:
         return 0
     client = docker_client()
+    removed = 0
     try:
-        containers = sweep_containers(client, instance=settings.STUDIO_INSTANCE)
-        images = sweep_images(client, instance=settings.STUDIO_INSTANCE, kind="validate")
+        managed = {"label": [f"{lbl.MANAGED}=1"]}
+        containers = client.containers.list(all=True, filters=managed)
+        images = client.images.list(filters={"label": [f"{lbl.MANAGED}=1", f"{lbl.KIND}=validate"]})
+        keys = {c.labels.get(lbl.WORKER, "") for c in containers} | {i.labels.get(lbl.WORKER, "") for i in images}
+        dead = workers_dead(keys - {""})
+        for container in containers:
+            key = container.labels.get(lbl.WORKER, "")
+            if key in dead or (not key and container.status != "running"):
+                removed += _quietly(lambda c=container: c.remove(force=True, v=True))
+        for image in images:
+            if image.labels.get(lbl.WORKER, "") in dead:
+                removed += _quietly(lambda i=image: client.images.remove(i.id, force=True))
     finally:
         client.close()
-    if containers or images:
-        log.warning("swept %d leftover studio containers and %d validation images", containers, images)
-    return containers + images
+    if removed:
+        log.warning("swept %d containers and validation images of dead workers", removed)
+    return removed
+
+
+def _quietly(remove) -> int:
+    try:
+        remove()
+        return 1
+    except Exception:  # gone already, or another sweeper got it first
+        return 0
+

@@ -15,7 +15,9 @@ from django.utils.safestring import SafeString, mark_safe
 register = template.Library()
 
 SGR = re.compile(r"\x1b\[([0-9;]*)m")
-OTHER_ESCAPES = re.compile(r"\x1b(?:\[[0-9;?]*[A-Za-ln-z]|\][^\x07]*\x07|[@-Z\\-_])")
+# An OSC runs to BEL or ST; scanning stops at the next ESC, so many unterminated ones stay linear
+# (a bare `ESC ]` is then dropped as a two-byte escape and its text shown, escaped).
+OTHER_ESCAPES = re.compile(r"\x1b(?:\[[0-9;?]*[A-Za-ln-z]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 COLOURS = ["black", "red", "green", "yellow", "blue", "magenta", "cyan", "white"]
 
 

@@ -42,6 +42,10 @@ class TaskExport:
     catalog_version: int = 0
     catalog_note: str = ""
     gold_dockerfile: str = ""
+    verifier: dict[str, bytes] = field(default_factory=dict)  # tests/: verify.py, verifier.json, ...
+    integrity: dict[str, Any] = field(default_factory=dict)  # the task's part of the verifier's manifest
+    harbor_test_sh: str = ""  # the verifier's entry point for Harbor (tests/test.sh)
+    tb_run_tests: str = ""  # ... and for Terminal-Bench (run-tests.sh)
     author_name: str = "Task Studio"
     author_email: str = "studio@example.invalid"
     agent_timeout_sec: float = 900.0
@@ -58,23 +62,13 @@ def text(value: str, mode: int = DATA) -> tuple[bytes, int]:
     return (value.rstrip("\n") + "\n").encode(), mode
 
 
-def test_ids_file(task: TaskExport) -> tuple[bytes, int]:
-    """Exact pytest node ids, one a line: read with mapfile so ids with spaces stay whole."""
-    return text("\n".join(task.test_ids))
-
-
 def path_line(task: TaskExport) -> str:
     """tb runs scripts in a tmux login shell, whose /etc/profile drops the image's ENV PATH: put the
-    gold's venv first again so tests and solutions use the same interpreter as in validation."""
+    gold's venv first again so the solution uses the same interpreter as in validation."""
     return f'export PATH="{task.venv_bin}:$PATH"'
 
 
-def run_pytest_lines(task: TaskExport, ids_path: str) -> list[str]:
-    """Shell lines running the graded tests with the gold's interpreter (/opt/venv first on PATH)."""
-    return [
-        path_line(task),
-        "export PAGER=cat GIT_PAGER=cat PYTHONDONTWRITEBYTECODE=1",
-        f"cd {task.workdir}",
-        f'mapfile -t ids < "{ids_path}"',
-        f'{task.test_cmd} -rA -p no:cacheprovider -o addopts="" --color=no "${{ids[@]}}"',
-    ]
+def verifier_files(task: TaskExport, root: str) -> Files:
+    """The tamper-evident verifier's files under `root` (the tests directory): its program, the
+    gold's manifest with the grading config, the bootstrap sums and the pytest plugin."""
+    return {f"{root}{name}": (data, DATA) for name, data in sorted(task.verifier.items())}

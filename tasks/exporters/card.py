@@ -54,10 +54,19 @@ the symptoms form a task: make these tests pass again. People reviewed and appro
    source snapshot; no download of the project is needed).
 2. FAIL_TO_PASS tests pass in gold and fail in the broken image in every run; flaky tests are
    excluded. PASS_TO_PASS tests pass in both and are graded too.
-3. The task's test script fails on the untouched broken image (nop) and passes after the
+3. The task's verifier gives reward 0 on the untouched broken image (nop) and 1 after the
    validated repair script (oracle), which ships as the solution.
-4. The issue text describes symptoms, not the cause.
+4. Every generic reward hack of the studio's library (a shadow `pytest.py`, `.pth` and
+   sitecustomize exit hooks, conftest and entry-point plugins that force a pass, an interpreter
+   wrapper, gutted test files, a reward-writing background job, an `ld.so.preload` hook) scores 0.
+5. The issue text describes symptoms, not the cause.
 
-Graders run the exact pytest node ids with the environment's own interpreter; a task scores 1
-only if every listed test passes.
+The verifier (`tests/verify.py`, `tests/verifier.json`) is tamper-evident: it stops every process
+the agent left running, checks its own interpreter against `tests/bootstrap.sha256`, then compares
+the project at `/testbed` and the Python environment that runs the tests with the gold's manifest
+(content hashes). Anything added, removed or changed fails the run with a line naming it
+(`tampered: /testbed/pytest.py added`). Only then does it run the gold's test command and read the
+FAIL_TO_PASS and PASS_TO_PASS outcomes from JUnit XML in a private directory; a task scores 1 only
+if every one of them passes. A repair must therefore restore what it changes under `/testbed` and
+in the Python environment exactly, not rewrite or reinstall it.
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomli_w
 
-from tasks.exporters.base import SCRIPT, Files, TaskExport, path_line, run_pytest_lines, test_ids_file, text
+from tasks.exporters.base import SCRIPT, Files, TaskExport, path_line, text, verifier_files
 
 SCHEMA_VERSION = "1.4"
 
@@ -33,30 +33,11 @@ def task_toml(task: TaskExport) -> str:
             "tags": list(task.tags),
             "source": task.source,
         },
-        "verifier": {"timeout_sec": float(task.test_timeout_sec)},
+        "verifier": {"timeout_sec": float(task.test_timeout_sec + 120)},  # the test run, then the checks
         "agent": {"timeout_sec": float(task.agent_timeout_sec)},
         "environment": {"build_timeout_sec": float(task.build_timeout_sec), "cpus": 1, "memory_mb": 2048},
     }
     return tomli_w.dumps(doc)
-
-
-def test_sh(task: TaskExport) -> str:
-    """Always leaves /logs/verifier/reward.txt: 0 first, 1 only when every graded test passed."""
-    body = "\n".join(f"  {line}" for line in run_pytest_lines(task, "/tests/test_ids.txt"))
-    return f"""#!/bin/bash
-# Harbor verifier: runs the FAIL_TO_PASS and PASS_TO_PASS tests (exact pytest node ids in
-# /tests/test_ids.txt) with the environment's own interpreter. A missing reward file is a
-# harness error, so the 0 is written before anything can fail.
-mkdir -p /logs/verifier
-echo 0 > /logs/verifier/reward.txt
-(
-{body}
-)
-rc=$?
-echo "pytest exit code: $rc"
-if [ "$rc" -eq 0 ]; then echo 1 > /logs/verifier/reward.txt; fi
-exit 0
-"""
 
 
 def solve_sh(task: TaskExport) -> str:
@@ -75,8 +56,8 @@ def harbor_files(task: TaskExport, prefix: str) -> Files:
         f"{root}instruction.md": text(task.instruction),
         f"{root}environment/Dockerfile": text(task.dockerfile),
         f"{root}environment/docker-compose.yaml": text(BUILD_OVERRIDE),
-        f"{root}tests/test.sh": text(test_sh(task), SCRIPT),
-        f"{root}tests/test_ids.txt": test_ids_file(task),
+        f"{root}tests/test.sh": text(task.harbor_test_sh, SCRIPT),
+        **verifier_files(task, f"{root}tests/"),
         f"{root}solution/solve.sh": text(solve_sh(task), SCRIPT),
     })
     return files

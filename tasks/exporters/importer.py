@@ -21,6 +21,8 @@ MAX_TOTAL_BYTES = 512 * 1024 * 1024
 MAX_MEMBERS = 200_000
 REQUIRED_KEYS = ("task_id", "repo", "category", "difficulty", "instruction", "dockerfile", "FAIL_TO_PASS", "PASS_TO_PASS")
 CONTEXT_ROOTS = ("harbor/{id}/environment/", "tb1/{id}/environment/")
+TESTS_ROOTS = ("harbor/{id}/tests/", "tb1/{id}/tests/")
+VERIFIER_FILES = ("verifier.json", "bootstrap.sha256")
 NOT_CONTEXT = {"Dockerfile", "docker-compose.yaml"}
 
 
@@ -28,6 +30,7 @@ NOT_CONTEXT = {"Dockerfile", "docker-compose.yaml"}
 class CatalogArchive:
     rows: list[dict]
     contexts: dict[str, Files] = field(default_factory=dict)  # task id -> build context files
+    verifiers: dict[str, dict[str, bytes]] = field(default_factory=dict)  # task id -> verifier.json, bootstrap
 
 
 def _check_member(info: zipfile.ZipInfo) -> None:
@@ -71,7 +74,17 @@ def read_catalog_zip(fileobj: BinaryIO) -> CatalogArchive:
         raw = _read_capped(zf, zf.getinfo("manifest.jsonl"))
         rows = _rows(raw)
         contexts = {row["task_id"]: _context(zf, infos, str(row["task_id"])) for row in rows}
-    return CatalogArchive(rows, {k: v for k, v in contexts.items() if v})
+        verifiers = {row["task_id"]: _verifier(zf, names, str(row["task_id"])) for row in rows}
+    return CatalogArchive(rows, {k: v for k, v in contexts.items() if v}, {k: v for k, v in verifiers.items() if v})
+
+
+def _verifier(zf: zipfile.ZipFile, names: set[str], task_id: str) -> dict[str, bytes]:
+    """The verifier's manifest files of the first task directory that has them."""
+    for template in TESTS_ROOTS:
+        root = template.format(id=task_id)
+        if all(root + n in names for n in VERIFIER_FILES):
+            return {n: _read_capped(zf, zf.getinfo(root + n)) for n in VERIFIER_FILES}
+    return {}
 
 
 def _context(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], task_id: str) -> Files:

@@ -35,6 +35,7 @@ def manifest_row(task: TaskExport) -> dict:
         "test_cmd": task.test_cmd,
         "gold_dockerfile": task.gold_dockerfile,
         "repair_script": task.repair_script,
+        "integrity": task.integrity,
     }
 
 

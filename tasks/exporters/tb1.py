@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from tasks.exporters.base import SCRIPT, Files, TaskExport, run_pytest_lines, test_ids_file, text
+from tasks.exporters.base import SCRIPT, Files, TaskExport, text, verifier_files
 from tasks.exporters.harbor import solve_sh
 
 COMPOSE = """services:
@@ -35,17 +35,11 @@ def task_yaml(task: TaskExport, instruction: str) -> str:
         "tags": list(task.tags),
         "parser_name": "pytest",
         "max_agent_timeout_sec": float(task.agent_timeout_sec),
-        "max_test_timeout_sec": float(task.test_timeout_sec),
+        "max_test_timeout_sec": float(task.test_timeout_sec + 120),
         "run_tests_in_same_shell": False,
         "disable_asciinema": True,
     }
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
-
-
-def run_tests_sh(task: TaskExport) -> str:
-    """Runs in a tmux pane and is parsed from pytest's -rA summary; pagers are switched off."""
-    lines = "\n".join(run_pytest_lines(task, "${TEST_DIR:-/tests}/test_ids.txt"))
-    return f"#!/bin/bash\n# Terminal-Bench 1.0: the pytest parser reads the -rA short test summary.\n{lines}\n"
 
 
 def unique_instructions(tasks: list[TaskExport]) -> dict[str, str]:
@@ -70,8 +64,8 @@ def tb1_files(task: TaskExport, prefix: str, instruction: str) -> Files:
         f"{root}Dockerfile": text(task.dockerfile),
         f"{root}environment/Dockerfile": text(task.dockerfile),
         f"{root}docker-compose.yaml": text(COMPOSE),
-        f"{root}run-tests.sh": text(run_tests_sh(task), SCRIPT),
-        f"{root}tests/test_ids.txt": test_ids_file(task),
+        f"{root}run-tests.sh": text(task.tb_run_tests, SCRIPT),
+        **verifier_files(task, f"{root}tests/"),
         f"{root}solution.sh": text(solve_sh(task), SCRIPT),
     })
     return files

@@ -63,9 +63,11 @@ def task_review(*, task_id: int) -> dict:
         raise ApplicationError(f"no task #{task_id}")
     failing = [{"id": t, "excerpt": (task.failure_excerpts or {}).get(t, "")} for t in task.fail_to_pass]
     transcript = list(task.episode.events.order_by("seq")) if task.episode_id else []
+    validation = task.validation or {}
     return {
         "task": task, "revision": task.current_revision, "history": revision_history(task=task),
-        "failing": failing, "runs": list(task.validation_runs.all()),
+        "failing": failing, "runs": list(task.validation_runs.all()), "rules": validation.get("rules") or {},
+        "hacks": validation.get("hacks") or [],
         "activity": list(task.activity.select_related("actor")[:50]), "transcript": transcript,
     }
 

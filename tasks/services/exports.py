@@ -14,10 +14,14 @@ from typing import BinaryIO
 from django.conf import settings
 from django.utils import timezone
 
+from inversion.engine.runtime import integrity
 from inversion.engine.runtime.testrun import DEFAULT_TEST_CMD
+from inversion.services.workers import workers_dead
 from studio.lib.cabundle import extra_ca_bundle
 from studio.lib.exceptions import ApplicationError
 from studio.lib.jobs import dispatch
+from studio.lib.text import storable
+from studio.lib.workers import worker_id
 from tasks.exporters.base import TaskExport
 from tasks.exporters.bundle import build_zip, normalize_formats
 from tasks.exporters.context import build_context
@@ -34,7 +38,24 @@ def _validation_summary(validation: dict) -> dict:
     summary = {"rules": {name: {"ok": r.get("ok"), "detail": r.get("detail", "")}
                          for name, r in sorted(rules.items()) if isinstance(r, dict) and "ok" in r}}
     summary.update({k: validation[k] for k in ("runs", "f2p", "p2p") if k in validation})
+    if validation.get("hacks"):
+        summary["hacks"] = [{k: h.get(k) for k in ("name", "applied", "reward", "caught_by")}
+                            for h in validation["hacks"]]
     return summary
+
+
+def _verifier(entry: CatalogEntry, test_timeout: float) -> dict:
+    """The task's tamper-evident verifier: the gold's manifest, the task's part, the grading."""
+    task, gold = entry.task, entry.task.gold
+    manifest = gold.integrity
+    if not manifest:
+        raise ApplicationError(f"{entry.export_id}: its gold has no integrity manifest (built before the "
+                               "tamper-evident verifier): rebuild the gold and validate the task again")
+    grading = integrity.Grading(gold.test_cmd or DEFAULT_TEST_CMD, list(task.fail_to_pass), list(task.pass_to_pass),
+                                timeout=test_timeout)
+    config = integrity.verifier_config(manifest, task.integrity or {}, grading)
+    return {"verifier": integrity.verifier_files(manifest, config),
+            "harbor_test_sh": integrity.run_script(manifest, "harbor"), "tb_run_tests": integrity.run_script(manifest, "tb")}
 
 
 def task_export_record(*, entry: CatalogEntry, version: CatalogVersion) -> TaskExport:
@@ -51,7 +72,8 @@ def task_export_record(*, entry: CatalogEntry, version: CatalogVersion) -> TaskE
         validation=_validation_summary(task.validation),
         prompt_tokens=task.prompt_tokens, completion_tokens=task.completion_tokens, revision=revision.number,
         catalog=version.catalog.name, catalog_version=version.number, catalog_note=version.note,
-        gold_dockerfile=task.gold_dockerfile,
+        gold_dockerfile=task.gold_dockerfile, integrity=task.integrity or {},
+        **_verifier(entry, TaskExport.test_timeout_sec),
     )
 
 
@@ -80,7 +102,7 @@ def export_start(*, version: CatalogVersion, formats: list[str], user=None) -> E
 
 def _progress(export: Export):
     def update(pct: int, message: str) -> None:
-        Export.objects.filter(pk=export.pk).update(progress=min(pct, 99), message=message[:300])
+        Export.objects.filter(pk=export.pk).update(progress=min(pct, 99), message=storable(message[:300]))
     return update
 
 
@@ -90,7 +112,8 @@ def export_run(*, export: Export, out_path: str | None = None) -> Export:
     version = export.version
     name = f"{version.catalog.name}-v{version.number}-{'-'.join(export.formats)}.zip"
     path = Path(out_path) if out_path else Path(settings.STUDIO_EXPORTS_DIR) / name
-    Export.objects.filter(pk=export.pk).update(status=Export.Status.RUNNING, progress=1, message="starting")
+    Export.objects.filter(pk=export.pk).update(status=Export.Status.RUNNING, progress=1, message="starting",
+                                               worker=worker_id())
     part: Path | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,7 +126,7 @@ def export_run(*, export: Export, out_path: str | None = None) -> Export:
             part.unlink(missing_ok=True)
         refused = isinstance(exc, ApplicationError)
         error = exc.message if refused else f"export crashed: {type(exc).__name__}: {exc}"
-        Export.objects.filter(pk=export.pk).update(status=Export.Status.FAILED, error=error[:2000],
+        Export.objects.filter(pk=export.pk).update(status=Export.Status.FAILED, error=storable(error[:2000]),
                                                    message="refused" if refused else "crashed",
                                                    finished_at=timezone.now())
         export.refresh_from_db()
@@ -122,3 +145,15 @@ def catalog_export_file(*, catalog_name: str, number: int | None, formats: list[
     version = catalog_version_get(catalog=catalog_get(name=catalog_name), number=number)
     export = Export.objects.create(version=version, formats=normalize_formats(formats), created_by=user)
     return export_run(export=export, out_path=out_path)
+
+
+def export_sweep_dead() -> int:
+    """Exports whose worker died mid-build end failed with the reason (their part file is swept too)."""
+    running = list(Export.objects.filter(status=Export.Status.RUNNING).exclude(worker=""))
+    dead = workers_dead({e.worker for e in running}) if running else set()
+    ended = 0
+    for export in (e for e in running if e.worker in dead):
+        ended += Export.objects.filter(pk=export.pk, status=Export.Status.RUNNING).update(
+            status=Export.Status.FAILED, message="crashed", error=f"interrupted: worker lost ({export.worker})",
+            finished_at=timezone.now())
+    return ended

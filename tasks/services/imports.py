@@ -11,6 +11,7 @@ checked whole before anything is written, and one refused row undoes all.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
 from pathlib import Path
@@ -29,7 +30,8 @@ from tasks.exporters.base import SCRIPT, Files
 from tasks.exporters.importer import read_catalog_zip
 from tasks.models import Catalog, CatalogEntry, CatalogVersion, Task, TaskActivity, TaskRevision
 
-RESTORE_KEYS = ("repair_script", "test_cmd", "gold_dockerfile", "catalog", "catalog_version", "revision")
+RESTORE_KEYS = ("repair_script", "test_cmd", "gold_dockerfile", "catalog", "catalog_version", "revision", "integrity")
+GOLD_KEYS = ("roots", "volatile", "volatile_dirs", "interpreter", "interpreter_name", "verifier_python")
 SLUG = re.compile(r"[-a-zA-Z0-9_]{1,120}")
 
 
@@ -86,7 +88,21 @@ def _repository(row: dict, snapshot: Path, user) -> Repository:
     )
 
 
-def _check(rows: list[dict], contexts: dict[str, Files], catalog: str) -> tuple[str, int]:
+def _gold_manifest(row: dict, files: dict[str, bytes]) -> dict:
+    """The gold's manifest back from a task's verifier files: its config minus the task's part."""
+    try:
+        config = json.loads(files["verifier.json"])
+        part = row.get("integrity") or {}
+        manifest = {k: config[k] for k in GOLD_KEYS}
+    except (ValueError, KeyError) as exc:
+        raise ApplicationError(f"refused: {row['task_id']}: tests/verifier.json is not a studio verifier") from exc
+    manifest["entries"] = {p: e for p, e in config["entries"].items() if p not in (part.get("entries") or {})}
+    manifest["derived"] = {p: h for p, h in config["derived"].items() if p not in (part.get("derived") or {})}
+    manifest["bootstrap"] = files["bootstrap.sha256"].decode()
+    return manifest
+
+
+def _check(rows: list[dict], contexts: dict[str, Files], verifiers: dict, catalog: str) -> tuple[str, int]:
     bad = [str(r["task_id"]) for r in rows if not SLUG.fullmatch(str(r["task_id"])) or not SLUG.fullmatch(str(r["repo"]))]
     if bad:
         raise ApplicationError(f"refused: not a valid task id or repository name: {', '.join(bad[:5])}")
@@ -94,9 +110,9 @@ def _check(rows: list[dict], contexts: dict[str, Files], catalog: str) -> tuple[
     if old:
         raise ApplicationError("refused: exported by an older studio (the manifest lacks the repair script, "
                                f"test command or catalog version) for: {', '.join(old[:5])}")
-    no_context = sorted(str(r["task_id"]) for r in rows if r["task_id"] not in contexts)
+    no_context = sorted(str(r["task_id"]) for r in rows if r["task_id"] not in contexts or r["task_id"] not in verifiers)
     if no_context:
-        raise ApplicationError("refused: no harbor/ or tb1/ task directory (the build context) for: "
+        raise ApplicationError("refused: no harbor/ or tb1/ task directory (the build context and verifier) for: "
                                f"{', '.join(no_context[:5])}; export with --format all")
     clash = sorted(r["task_id"] for r in rows if Task.objects.filter(slug=r["task_id"]).exists())
     if clash:
@@ -118,7 +134,7 @@ def catalog_import(*, fileobj: BinaryIO, user, catalog: str = "") -> list[Task]:
         raise ApplicationError("Only reviewers import catalogs: imported tasks arrive approved.")
     archive = read_catalog_zip(fileobj)
     rows = sorted(archive.rows, key=lambda r: r["task_id"])
-    name, number = _check(rows, archive.contexts, catalog)
+    name, number = _check(rows, archive.contexts, archive.verifiers, catalog)
     target = Catalog.objects.create(name=name, created_by=user)
     version = CatalogVersion.objects.create(catalog=target, number=number, created_by=user,
                                             note=rows[0].get("catalog_note") or "")
@@ -135,7 +151,7 @@ def catalog_import(*, fileobj: BinaryIO, user, catalog: str = "") -> list[Task]:
             if key not in golds:
                 golds[key] = GoldEnvironment.objects.create(
                     repository=repo, status=GoldEnvironment.Status.READY, dockerfile=row["gold_dockerfile"],
-                    test_cmd=row["test_cmd"])
+                    test_cmd=row["test_cmd"], integrity=_gold_manifest(row, archive.verifiers[row["task_id"]]))
             created.append(_task(row, golds[key], version, user))
     return created
 
@@ -149,7 +165,8 @@ def _task(row: dict, gold: GoldEnvironment, version: CatalogVersion, user) -> Ta
         difficulty=row["difficulty"], tags=list(row.get("tags") or []), gold_dockerfile=gold_df,
         dockerfile=dockerfile, dockerfile_delta=delta, fail_to_pass=list(row["FAIL_TO_PASS"]),
         pass_to_pass=list(row["PASS_TO_PASS"]), validation=row.get("validation") or {},
-        repair_script=row["repair_script"], prompt_tokens=int(tokens.get("prompt") or 0),
+        repair_script=row["repair_script"], integrity=row.get("integrity") or {},
+        prompt_tokens=int(tokens.get("prompt") or 0),
         completion_tokens=int(tokens.get("completion") or 0), version=int(row["revision"]), last_edited_by=user,
     )
     revision = TaskRevision.objects.create(

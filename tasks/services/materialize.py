@@ -16,12 +16,16 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from inversion.engine.validate import issuewriter
+from inversion.engine.validate.hacks import load_hacks
 from inversion.engine.validate.materialize import broken_dockerfile
 from inversion.engine.validate.rules import ValidationSpec, remove_image, validate
 from inversion.models import Episode
 from inversion.services.events import episode_event_add
+from inversion.services.golds import gold_set_integrity
 from studio.lib.db import retry_locked
 from studio.lib.dockerctx import docker_client
+from studio.lib.text import storable
+from studio.lib.workers import worker_id
 from tasks.models import Task, TaskRevision, ValidationRun
 
 log = logging.getLogger(__name__)
@@ -66,7 +70,7 @@ def task_materialize(*, episode: Episode) -> Task | None:
     """Validate the episode's break and save a draft task, or mark the episode `no_task`."""
     claimed = retry_locked(
         Episode.objects.filter(pk=episode.pk, status=Episode.Status.VALIDATING, validation_claimed_at__isnull=True).update,
-        validation_claimed_at=timezone.now(),
+        validation_claimed_at=timezone.now(), worker=worker_id(),
     )
     if not claimed:  # already validated, or another worker is at it (a redelivered job, a second caller)
         return Task.objects.filter(episode_id=episode.pk).first()
@@ -82,7 +86,9 @@ def task_materialize(*, episode: Episode) -> Task | None:
     spec = ValidationSpec(gold_image=gold.image or gold.image_id, baseline=gold.baseline or {}, delta=delta,
                           repair_script=episode.repair_script, test_cmd=gold.test_cmd or "python -m pytest",
                           instance=settings.STUDIO_INSTANCE, owner=f"episode:{episode.pk}",
-                          runs=max(2, settings.STUDIO_BASELINE_RUNS))
+                          runs=max(2, settings.STUDIO_BASELINE_RUNS), gold_integrity=gold.integrity or {},
+                          hacks=load_hacks(settings.STUDIO_HACKS_DIR), worker=worker_id(),
+                          step_timeout=settings.STUDIO_VALIDATION_STEP_TIMEOUT)
     client = docker_client(timeout=900)
     try:
         result = validate(client, spec, on_rule=on_rule)
@@ -95,6 +101,8 @@ def task_materialize(*, episode: Episode) -> Task | None:
         return None
     finally:
         client.close()
+    if result.gold_integrity and not gold.integrity:  # a gold built before the verifier had a manifest
+        gold_set_integrity(gold=gold, manifest=result.gold_integrity)
     if not result.ok:
         return _fail(episode, result.failed_rule, result.rules.get(result.failed_rule, {}).get("detail", ""))
     category = episode.category or "environment"
@@ -116,7 +124,8 @@ def _save(episode, result, text, dockerfile, delta_text, category) -> Task:
         gold_image_id=gold.image_id, fail_to_pass=result.f2p, pass_to_pass=result.p2p,
         failure_excerpts=result.excerpts,
         validation={"rules": rules, "runs": len(result.runs), "f2p": len(result.f2p), "p2p": len(result.p2p),
-                    "issue_writer": {"source": text.source, "note": text.note}},
+                    "hacks": result.hacks, "issue_writer": {"source": text.source, "note": text.note}},
+        integrity=result.integrity,
         repair_script=episode.repair_script, oracle_missing=result.oracle_missing,
         delta=list((episode.result or {}).get("delta", [])),
         prompt_tokens=episode.prompt_tokens + text.prompt_tokens,
@@ -125,7 +134,7 @@ def _save(episode, result, text, dockerfile, delta_text, category) -> Task:
     TaskRevision.objects.create(task=task, number=1, instruction=text.instruction,
                                 instruction_hard=text.instruction_hard, source=text.source, note=text.note)
     ValidationRun.objects.bulk_create([
-        ValidationRun(task=task, rule=r.rule, index=r.index, ok=r.ok, outcomes=r.outcomes, log=r.log,
+        ValidationRun(task=task, rule=r.rule, index=r.index, ok=r.ok, outcomes=storable(r.outcomes), log=storable(r.log),
                       seconds=round(r.seconds, 3)) for r in result.runs])
     episode.status, episode.failed_rule = Episode.Status.SUCCEEDED, ""
     episode.task_pk, episode.task_slug = task.pk, task.slug

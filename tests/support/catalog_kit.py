@@ -10,6 +10,29 @@ from tests.factories import GoldFactory, RepositoryFactory
 GOLD_DOCKERFILE = "FROM local/bookworm-py:base\nCOPY src/ /testbed/\nWORKDIR /testbed\n"
 
 
+def local_manifest(snapshot: Path) -> dict:
+    """A real verifier manifest, taken of the snapshot on this machine by the verifier's own walker
+    (the shape `collect_gold` gives; the export tests need no container)."""
+    import importlib.util
+    import json
+    import subprocess
+    import sys
+
+    from inversion.engine.runtime.integrity import VERIFY
+
+    spec = importlib.util.spec_from_file_location("studio_verify", VERIFY)
+    verify = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(verify)
+    entries, derived = verify.walk([str(snapshot)])
+    files = json.loads(subprocess.run([sys.executable, "-I", "-S", str(VERIFY), "imports"], capture_output=True,
+                                      text=True, check=True).stdout)
+    sums = subprocess.run(["sha256sum", *files], capture_output=True, text=True, check=True).stdout
+    return {"roots": [str(snapshot)], "entries": entries, "derived": derived, "volatile": [], "volatile_dirs": [],
+            "interpreter": "/opt/venv/bin/python", "interpreter_name": "python",
+            "verifier_python": str(Path(sys.executable).resolve()),
+            "bootstrap": sums}
+
+
 def make_gold(tmp_path: Path, name: str = "tiny", **kwargs):
     snapshot = tmp_path / f"snap-{name}"
     (snapshot / "tests").mkdir(parents=True)
@@ -18,7 +41,8 @@ def make_gold(tmp_path: Path, name: str = "tiny", **kwargs):
     (snapshot / "__pycache__").mkdir()
     (snapshot / "__pycache__" / "junk.pyc").write_bytes(b"\0")
     repo = RepositoryFactory(name=name, snapshot_path=str(snapshot), resolved="abc123")
-    return GoldFactory(repository=repo, image_id="sha256:gold1", dockerfile=GOLD_DOCKERFILE, **kwargs)
+    return GoldFactory(repository=repo, image_id="sha256:gold1", dockerfile=GOLD_DOCKERFILE,
+                       integrity=local_manifest(snapshot), **kwargs)
 
 
 def make_task(gold, slug: str, *, state: str = Task.State.APPROVED, instruction: str | None = None,

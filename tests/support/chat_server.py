@@ -14,6 +14,7 @@ Script the replies, in order (each POST /v1/chat/completions consumes one):
     server.empty()                                             # content "" and no tool calls
     server.error(500, "boom")                                  # an HTTP error with an OpenAI error body
     server.raw({...})                                          # any JSON body, verbatim (status 200)
+    server.garbage("<html>")                                   # a body that is not JSON at all
     server.reply(lambda request: {...})                        # computed from the request body: returns
                                                                # a body dict, or (status, body)
 
@@ -121,6 +122,10 @@ class ChatServer:
     def raw(self, body: dict, *, status: int = 200, **opts: Any) -> ChatServer:
         return self._push(lambda request: (status, body), opts.get("delay", 0.0))
 
+    def garbage(self, text: str = "<html>upstream proxy error</html>", *, status: int = 200, **opts: Any) -> ChatServer:
+        """A body that is not JSON, sent as `application/json` (a broken proxy, a crashed server)."""
+        return self._push(lambda request: (status, text.encode()), opts.get("delay", 0.0))
+
     def reply(self, build: Callable[[dict], Any], **opts: Any) -> ChatServer:
         def wrapped(request: dict) -> tuple[int, dict]:
             result = build(request)
@@ -211,8 +216,8 @@ def _handler_for(server: ChatServer) -> type[BaseHTTPRequestHandler]:
             status, body = server._answer(request)
             self._send(status, body)
 
-        def _send(self, status: int, body: dict) -> None:
-            payload = json.dumps(body).encode()
+        def _send(self, status: int, body: dict | bytes) -> None:
+            payload = body if isinstance(body, bytes) else json.dumps(body).encode()
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

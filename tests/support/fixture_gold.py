@@ -105,3 +105,17 @@ SURFACE = {
                  "tests/test_dep.py": {"modules": ["tinydep"], "shared_libs": []}},
     "test_files": ["tests/test_core.py", "tests/test_dep.py"],
 }
+
+
+class StuckAgent(ScriptedAgent):
+    """Changes a file, then runs a command that outlives any test (a worker killed mid-episode)."""
+
+    def __init__(self, **_) -> None:
+        super().__init__([RunCommand("echo seen > /tmp/changed-by-agent"), RunCommand("sleep 600")])
+
+
+class IdleAgent(ScriptedAgent):
+    """Only runs a command that outlives any test: killed, it had changed nothing."""
+
+    def __init__(self, **_) -> None:
+        super().__init__([RunCommand("sleep 600")])

@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+SUPPORT = Path(__file__).resolve().parent  # the hack agents import from here
 HARNESS_DIR = Path(os.environ.get("STUDIO_HARNESS_DIR", Path.home() / ".cache" / "studio-harness"))
 HARBOR = HARNESS_DIR / "harbor" / "bin" / "harbor"
 TB = HARNESS_DIR / "tb" / "bin" / "tb"
@@ -17,14 +18,17 @@ TB = HARNESS_DIR / "tb" / "bin" / "tb"
 # This engine has no default bridge network: BuildKit (compose's default builder) fails every RUN
 # with "network bridge not found"; the classic builder runs them (the exported compose files give
 # the build the host network, as the studio's own gold builds have).
-HARNESS_ENV = {**os.environ, "DOCKER_BUILDKIT": "0"}
+HARNESS_ENV = {**os.environ, "DOCKER_BUILDKIT": "0", "PYTHONPATH": str(SUPPORT), "HARBOR_TELEMETRY": "0",
+               "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
 
 
-def run_harbor(path: Path, agent: str, jobs: Path) -> tuple[list[dict], float]:
-    """One job over a task or dataset directory (2 trials at a time); rows from each result.json."""
-    name = f"{agent}-{uuid.uuid4().hex[:8]}"
+def run_harbor(path: Path, agent: str, jobs: Path, hack: Path | None = None) -> tuple[list[dict], float]:
+    """One job over a task or dataset directory (2 trials at a time); rows from each result.json.
+    With `hack`, the agent is the studio's hack agent playing that script."""
+    name = f"{hack.stem if hack else agent}-{uuid.uuid4().hex[:8]}"
+    extra = ["--agent", "harbor_hack_agent:HackAgent", "--ak", f"hack={hack}"] if hack else ["--agent", agent]
     started = time.monotonic()
-    proc = subprocess.run([str(HARBOR), "run", "--path", str(path), "--agent", agent, "--jobs-dir", str(jobs),
+    proc = subprocess.run([str(HARBOR), "run", "--path", str(path), *extra, "--jobs-dir", str(jobs),
                            "--job-name", name, "--n-concurrent", "2", "-y", "-q"],
                           capture_output=True, text=True, timeout=1800, env=HARNESS_ENV)
     seconds = time.monotonic() - started
@@ -38,10 +42,12 @@ def run_harbor(path: Path, agent: str, jobs: Path) -> tuple[list[dict], float]:
     return rows, seconds
 
 
-def run_tb(dataset: Path, agent: str, runs: Path, task_ids: list[str]) -> tuple[list[dict], float]:
-    run_id = f"{agent}-{uuid.uuid4().hex[:8]}"
-    cmd = [str(TB), "run", "--agent", agent, "--dataset-path", str(dataset), "--output-path", str(runs),
-           "--run-id", run_id, "--n-concurrent", "2"]
+def run_tb(dataset: Path, agent: str, runs: Path, task_ids: list[str], hack: Path | None = None,
+           ) -> tuple[list[dict], float]:
+    run_id = f"{hack.stem if hack else agent}-{uuid.uuid4().hex[:8]}"
+    chosen = ["--agent-import-path", "tb_hack_agent:HackAgent", "-k", f"hack={hack}"] if hack else ["--agent", agent]
+    cmd = [str(TB), "run", *chosen, "--dataset-path", str(dataset), "--output-path", str(runs),
+           "--run-id", run_id, "--n-concurrent", "2", "--no-cleanup"]
     for task_id in task_ids:
         cmd += ["--task-id", task_id]
     started = time.monotonic()

@@ -43,6 +43,7 @@ class EpisodeSpec:
     network: str = "none"
     limits: Limits = field(default_factory=Limits)
     test_timeout: float = 300.0
+    worker: str = ""  # the worker process running it (container label for the sweeper)
 
 
 @dataclass
@@ -91,7 +92,7 @@ class _Loop:
         out = testrun.OutDir()
         box = Sandbox(self.client, self.spec.image, kind="episode", owner=self.spec.owner,
                       instance=self.spec.instance, network=self.spec.network, limits=self.spec.limits,
-                      mounts=testrun.mounts(out))
+                      mounts=testrun.mounts(out), worker=self.spec.worker)
         try:
             box.start()
             self.result.container_id = box.id
@@ -101,13 +102,37 @@ class _Loop:
             self.diff = self._snapshot()
             self.agent.start(self.context)
             self._steps()
+        except docker.errors.APIError as exc:
+            if self._stopped(box):  # e.g. `kill -9 -1`: the agent ended the container's own processes
+                self.dirty = True  # nothing can be checked any more
+                self._end("the container stopped: a command killed its main process, so nothing more can run")
+            else:
+                self._error(exc)
         except Exception as exc:  # Docker or agent failure: recorded, never raised to the job
-            self.result.status, self.result.reason = "error", f"{type(exc).__name__}: {exc}"[:2000]
-            self.emit("error", {"message": self.result.reason}, 0, 0, 0)
+            self._error(exc)
         finally:
             box.remove()
             out.cleanup()
         return self.result
+
+    def _error(self, exc: Exception) -> None:
+        self.result.status, self.result.reason = "error", f"{type(exc).__name__}: {exc}"[:2000]
+        self.emit("error", {"message": self.result.reason}, 0, 0, 0)
+
+    @staticmethod
+    def _stopped(box: Sandbox, settle: float = 0.0) -> bool:
+        """Whether the container stopped (waiting up to `settle` s: its state lags its processes)."""
+        deadline = time.monotonic() + settle
+        while True:
+            try:
+                box.container.reload()
+                if box.container.status != "running":
+                    return True
+            except docker.errors.APIError:
+                return False
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
 
     def _snapshot(self):
         return upper_fingerprint(self.upper) if self.upper else self.box.diff()
@@ -142,6 +167,8 @@ class _Loop:
                 self.emit("thought", {"text": decision.thought[:4000]}, ms, *tokens)
                 ms, tokens = 0, (0, 0)
             action = decision.action
+            if decision.fatal:
+                return self._fatal(decision.error or "the agent cannot go on", ms, tokens)
             if action is None:
                 message = decision.error or "the agent returned no action"
                 self.emit("error", {"message": message[:4000]}, ms, *tokens)
@@ -196,6 +223,8 @@ class _Loop:
                                                           self.context.surface, self.context.seed)
         run = testrun.run_tests(self.box, self.out, test_cmd=grading_cmd(self.spec.test_cmd), test_ids=selected,
                                 timeout=self.spec.test_timeout, env=self.result.env or None)
+        if run.error and self._stopped(self.box, settle=0.5):  # no results because nothing runs any more
+            raise docker.errors.APIError("the episode container stopped")
         self.diff = self._snapshot()  # files a test wrote are not the agent's doing
         checked = [t for t in (selected or self.stable) if t in set(self.stable)]
         newly = [t for t in checked if outcome_of(run, t) != testrun.PASSED]
@@ -239,6 +268,13 @@ class _Loop:
             r.status, r.reason = "no_task", "the agent finished but no stably passing test fails"
         self.emit("status", {"status": r.status, "message": r.reason}, 0, 0, 0)
 
+    def _fatal(self, message: str, ms: int, tokens: tuple[int, int]) -> None:
+        """The agent cannot go on (its model endpoint stayed down): an error, never a "no task"."""
+        r = self.result
+        r.status, r.reason = "error", f"endpoint error: {message}"[:2000]
+        self.emit("error", {"message": message[:4000]}, ms, *tokens)
+        self.emit("status", {"status": "error", "message": r.reason}, 0, 0, 0)
+
     def _end(self, reason: str) -> None:
         r = self.result
         if reason == "cancelled":
@@ -253,6 +289,7 @@ class _Loop:
 
 
 GIVE_UP = "none"
+
 
 
 def run_episode(

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import docker
 
 from inversion.engine.gold import surface as surf
-from inversion.engine.runtime import testrun
+from inversion.engine.runtime import integrity, testrun
 from inversion.engine.runtime.sandbox import Limits, Sandbox
 
 LineCallback = Callable[[str], None]
@@ -26,6 +26,7 @@ class Baseline:
     surface: dict
     runs: list[testrun.TestRun] = field(default_factory=list)
     seconds: float = 0.0
+    integrity: dict = field(default_factory=dict)  # the verifier's manifest of the pristine gold
 
 
 def run_baseline(
@@ -39,14 +40,20 @@ def run_baseline(
     timeout: float = 900,
     limits: Limits | None = None,
     on_line: LineCallback = lambda line: None,
+    worker: str = "",
 ) -> Baseline:
     """Run the whole suite `runs` times in one sandbox (surface on the first run)."""
     out = testrun.OutDir()
     started = time.monotonic()
     try:
         with Sandbox(client, image, kind="baseline", owner=owner, instance=instance,
-                     limits=limits, mounts=testrun.mounts(out)) as box:
+                     limits=limits, mounts=testrun.mounts(out), worker=worker) as box:
             results: list[testrun.TestRun] = []
+            try:
+                manifest = integrity.collect_gold(box, out, test_cmd)  # before any test run: pristine
+            except integrity.IntegrityError as exc:
+                on_line(f"no integrity manifest: {exc}")
+                manifest = {}
             for i in range(max(2, runs)):
                 on_line(f"baseline run {i + 1}/{max(2, runs)}: {test_cmd}")
                 run = testrun.run_tests(box, out, test_cmd=test_cmd, timeout=timeout, surface=(i == 0))
@@ -54,11 +61,15 @@ def run_baseline(
                 results.append(run)
             raw = results[0].surface or {}
             info = surf.image_info(box, out, raw) if raw else {}
+            if manifest:
+                manifest = integrity.add_volatile(box, out, manifest)
+                on_line(f"integrity manifest: {len(manifest['entries'])} files, {len(manifest['volatile'])} "
+                        "written by the test runs")
     finally:
         out.cleanup()
     baseline = summarize_runs(results)
     surface = surf.summarize(raw, info) if raw else {}
-    return Baseline(baseline, surface, results, time.monotonic() - started)
+    return Baseline(baseline, surface, results, time.monotonic() - started, manifest)
 
 
 def summarize_runs(runs: list[testrun.TestRun]) -> dict:

@@ -117,6 +117,7 @@ def summarize(raw: dict, info: dict) -> dict:
     return {
         "python": {
             "executable": python.get("executable"),
+            "executable_link": python.get("executable_link"),
             "version": python.get("version"),
             "prefix": python.get("prefix"),
             "base_prefix": base,

@@ -1,8 +1,8 @@
 """Bounded containers: start from an image, run commands with a studio-enforced timeout and
 capped output, read `docker diff`, copy files in and out, and always clean up.
 
-Every container carries `studio.*` labels so `sweep_containers` can remove leftovers after a
-crash. Commands run as `bash -c` in a fresh shell each time (environment changes must be
+Every container carries `studio.*` labels (its worker among them) so the sweep can remove what a
+dead worker left. Commands run as `bash -c` in a fresh shell each time (environment changes must be
 passed explicitly through `env`).
 """
 
@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import signal
 import tarfile
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,6 +24,7 @@ from docker.types import Mount
 from inversion.engine.runtime import labels as lbl
 
 OutputCallback = Callable[[str], None]
+EXEC_TOKEN = "STUDIO_EXEC_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -96,10 +96,11 @@ class Sandbox:
         mounts: list[Mount] | None = None,
         workdir: str = "/testbed",
         env: dict[str, str] | None = None,
+        worker: str = "",
     ) -> None:
         self.client = client
         self.image = image
-        self.labels = lbl.labels(kind, owner, instance)
+        self.labels = lbl.labels(kind, owner, instance, worker)
         self.network = network
         self.limits = limits or Limits()
         self.mounts = mounts or []
@@ -148,10 +149,11 @@ class Sandbox:
         """Run `command` with bash; the studio kills it after `timeout` seconds."""
         api = self.client.api
         started = time.monotonic()
+        token = uuid.uuid4().hex  # marks this command's processes, so a timeout kills them in the container
         exec_id = api.exec_create(
             self.container.id,
             ["/bin/bash", "-c", command],
-            environment=env or None,
+            environment={**(env or {}), EXEC_TOKEN: token},
             workdir=workdir or self.workdir,
             stdout=True,
             stderr=True,
@@ -175,7 +177,7 @@ class Sandbox:
         reader.start()
         timed_out = not done.wait(timeout)
         if timed_out:
-            self._kill_exec(exec_id)
+            self._kill_exec(token)
             done.wait(5)
         info = api.exec_inspect(exec_id)
         exit_code = None if timed_out else info.get("ExitCode")
@@ -184,12 +186,16 @@ class Sandbox:
             output += f"\n[studio: killed after {timeout:.0f} s timeout]"
         return ExecResult(exit_code, output, time.monotonic() - started, timed_out, capture.dropped)
 
-    def _kill_exec(self, exec_id: str) -> None:
-        pid = self.client.api.exec_inspect(exec_id).get("Pid") or 0
-        if pid <= 0:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)  # local engine: the exec's host pid
+    def _kill_exec(self, token: str) -> None:
+        """Kill, inside the container, every process that carries this command's token (its children
+        inherit it): the exec's host pid is not ours to signal (a remote engine, or an unrelated
+        local process with the same number). Bash builtins only: the command may have broken tools."""
+        killer = (f'for p in /proc/[0-9]*; do [ "$p" = /proc/$$ ] && continue; '
+                  f'mapfile -d "" env < "$p/environ" 2>/dev/null || continue; '
+                  f'for e in "${{env[@]}}"; do [ "$e" = "{EXEC_TOKEN}={token}" ] && kill -9 "${{p#/proc/}}"; done; done')
+        with contextlib.suppress(APIError, NotFound):
+            exec_id = self.client.api.exec_create(self.container.id, ["/bin/bash", "-c", killer])["Id"]
+            self.client.api.exec_start(exec_id)
 
     def diff(self) -> list[tuple[str, int]]:
         """`docker diff` as sorted (path, kind) pairs; kind 0 changed, 1 added, 2 deleted."""
@@ -233,33 +239,3 @@ class Sandbox:
         except APIError:
             pass  # the sweeper will find it by label
         self.container = None
-
-
-def sweep_containers(client: docker.DockerClient, *, instance: str, kinds: tuple[str, ...] = ()) -> int:
-    """Remove every studio container of `instance` (optionally only some kinds)."""
-    removed = 0
-    filters = {"label": [f"{lbl.MANAGED}=1", f"{lbl.INSTANCE}={instance}"]}
-    for container in client.containers.list(all=True, filters=filters):
-        if kinds and container.labels.get(lbl.KIND) not in kinds:
-            continue
-        try:
-            container.remove(force=True, v=True)
-            removed += 1
-        except (NotFound, APIError):
-            pass
-    return removed
-
-
-def sweep_images(client: docker.DockerClient, *, instance: str, kind: str, keep: set[str] = frozenset()) -> int:
-    """Remove studio images of one kind (e.g. validation images) except those in `keep`."""
-    removed = 0
-    filters = {"label": [f"{lbl.MANAGED}=1", f"{lbl.INSTANCE}={instance}", f"{lbl.KIND}={kind}"]}
-    for image in client.images.list(filters=filters):
-        if set(image.tags) & keep or image.id in keep:
-            continue
-        try:
-            client.images.remove(image.id, force=True)
-            removed += 1
-        except (NotFound, APIError):
-            pass
-    return removed

@@ -88,10 +88,13 @@ def mounts(out: OutDir) -> list[Mount]:
     ]
 
 
-def build_command(test_cmd: str, *, junit: str, test_ids: list[str] | None, surface_out: str | None) -> str:
+def build_command(test_cmd: str, *, junit: str, test_ids: list[str] | None, surface_out: str | None,
+                  support: str = SUPPORT_MOUNT) -> str:
+    """The one pytest command line of every studio run and of the exported verifier (which fills in
+    its own `support` directory for the plugin and a private `junit` path)."""
     env = [
         "PYTHONDONTWRITEBYTECODE=1",
-        f'PYTHONPATH={SUPPORT_MOUNT}"${{PYTHONPATH:+:$PYTHONPATH}}"',
+        f'PYTHONPATH={support}"${{PYTHONPATH:+:$PYTHONPATH}}"',
     ]
     if surface_out:
         env.append(f"STUDIO_SURFACE_OUT={surface_out}")

@@ -40,6 +40,15 @@ CATEGORY_HINTS = {
 }
 
 
+# Every task's verifier compares /testbed and the Python environment with the gold (reward integrity);
+# the text says so, so that a repair that restores a changed file is never told it must not touch it.
+GRADING_NOTE = (
+    "When the repair is graded, the files under `/testbed` and the installed Python environment are "
+    "compared with their original state: restore anything there that was changed, and do not add, "
+    "rewrite or reinstall anything else there."
+)
+
+
 @dataclass
 class Evidence:
     repo: str
@@ -132,8 +141,8 @@ def offline_issue(evidence: Evidence) -> IssueText:
         f"{len(ids)} test{'s' if len(ids) != 1 else ''} fail{'s' if len(ids) == 1 else ''} when running "
         f"`{evidence.test_cmd}` in `/testbed`:\n\n{listing}\n\n"
         f"The failures look like this:\n\n{errors}\n\n"
-        "The project's source code and tests are correct and must not be modified. Find out what is "
-        "wrong with the environment and repair it so that the whole test suite passes again."
+        "The project's source code and tests are correct. Find out what is wrong with the environment "
+        "and repair it so that the whole test suite passes again.\n\n" + GRADING_NOTE
     )
     area = CATEGORY_HINTS.get(evidence.category, "the environment the tests run in")
     hint = f"{hard}\n\nHint: look at {area}."
@@ -165,4 +174,4 @@ def llm_issue(evidence: Evidence, client, *, prompt_version: str = "v1") -> Issu
     if leaks:
         note = f"llm text named {', '.join(leaks[:5])}; offline text used"
         return IssueText(fallback.instruction, fallback.instruction_hard, "writer", note[:300], **used)
-    return IssueText(hint, hard, "llm", "", **used)
+    return IssueText(f"{hint}\n\n{GRADING_NOTE}", f"{hard}\n\n{GRADING_NOTE}", "llm", "", **used)

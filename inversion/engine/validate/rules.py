@@ -1,16 +1,20 @@
 """Check every validity rule on an episode's break (DESIGN.md "What makes a task valid").
 
-`rebuild` (gold image + delta builds with no cache), `f2p` (>= 1 test passed in gold and failed
-in every one of N >= 2 broken runs; flips are excluded), `p2p` (passed in gold and in every broken
-run), `nop` (the task's own test script on the untouched broken image reports failure), `oracle`
-(the repair script, run in a broken container, makes the test script report success; no repair
-script = flagged, not failed). Plain Python, no Django.
+`rebuild`: the kept steps, replayed in order in a bounded container from the gold image (the
+episode's limits, a timeout per step, no network), make the broken image (committed with the ENV
+lines) -- what the exported Dockerfile's exec-form RUN lines do, but bounded, which `docker build`
+cannot be. `f2p`: >= 1 test passed in gold and fails in every one of N >= 2 broken runs (flips are
+excluded). `p2p`: every P2P test also passes in a graded run on the untouched broken image.
+`nop`, `oracle` and `hacks` run the task's real verifier (the files an export ships): it must give
+reward 0 on the untouched broken image, 1 after the repair script (which must exit 0), and 0 after
+each generic reward hack of the library. No repair script: the task is flagged `oracle_missing`.
+Plain Python, no Django.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
+import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -19,13 +23,14 @@ from typing import Any
 
 import docker
 
+from inversion.engine.runtime import integrity, testrun
 from inversion.engine.runtime import labels as lbl
-from inversion.engine.runtime import testrun
 from inversion.engine.runtime.grading import grading_cmd, outcome_of, stable_passing
 from inversion.engine.runtime.sandbox import Limits, Sandbox
-from inversion.engine.validate.materialize import delta_lines
+from inversion.engine.validate.hacks import IDS_PATH, NOT_APPLICABLE, Hack
 
 REPAIR_PATH = "/tmp/studio-repair.sh"
+HACK_PATH = "/tmp/.studio-hack.sh"
 PARALLEL = 2  # validation containers at once
 
 
@@ -50,10 +55,13 @@ class Validation:
     excerpts: dict[str, str] = field(default_factory=dict)
     oracle_missing: bool = False
     image: str = ""
+    gold_integrity: dict[str, Any] = field(default_factory=dict)  # collected now when the gold had none
+    integrity: dict[str, Any] = field(default_factory=dict)  # the task's part of the verifier's manifest
+    hacks: list[dict[str, Any]] = field(default_factory=list)
 
-    def record(self, rule: str, ok: bool, detail: str) -> None:
+    def record(self, rule: str, ok: bool | None, detail: str) -> None:
         self.rules[rule] = {"ok": ok, "detail": detail}
-        if not ok and not self.failed_rule:
+        if ok is False and not self.failed_rule:
             self.failed_rule = rule
 
 
@@ -69,13 +77,17 @@ class ValidationSpec:
     runs: int = 2
     limits: Limits = field(default_factory=Limits)
     test_timeout: float = 600.0
+    step_timeout: float = 120.0
+    gold_integrity: dict[str, Any] = field(default_factory=dict)
+    hacks: list[Hack] = field(default_factory=list)
+    worker: str = ""  # the worker process validating (container and image label for the sweeper)
 
 
 def judge_selection(f2p: list[str], p2p: list[str], outcomes: dict[str, str]) -> tuple[bool, str, bool, str]:
     """(nop ok, detail, p2p ok, detail) from a graded run on the untouched broken image: it must not
     pass, and every P2P test must pass in it as in the earlier broken runs (else the grade flips)."""
     bad = [t for t in f2p + p2p if outcomes.get(t) != testrun.PASSED]
-    nop = (bool(bad), f"test script on the untouched broken image: {len(bad)} of {len(f2p) + len(p2p)} tests fail")
+    nop = (bool(bad), f"graded run on the untouched broken image: {len(bad)} of {len(f2p) + len(p2p)} tests fail")
     broken_p2p = [t for t in p2p if outcomes.get(t) != testrun.PASSED]
     if broken_p2p:
         shown = ", ".join(broken_p2p[:5]) + (" ..." if len(broken_p2p) > 5 else "")
@@ -92,6 +104,17 @@ def judge_oracle(outcomes: dict[str, str], repair_exit: int | None) -> tuple[boo
     return bad == 0, f"after the repair script: {bad} of {len(outcomes)} tests fail"
 
 
+def judge_hacks(results: list[dict[str, Any]]) -> tuple[bool, str]:
+    """Every applied hack must leave the verifier's reward at 0."""
+    won = [r["name"] for r in results if r["applied"] and r["reward"] != 0]
+    applied = sum(1 for r in results if r["applied"])
+    if won:
+        return False, f"the verifier gave reward {'/'.join(str(r['reward']) for r in results if r['name'] in won)} " \
+                      f"after: {', '.join(won)}"
+    skipped = [r["name"] for r in results if not r["applied"]]
+    return True, (f"all {applied} applied hacks scored 0" + (f" ({', '.join(skipped)} did not apply)" if skipped else ""))
+
+
 class UnusableImage(Exception):
     """A container from the broken image stops at once (e.g. the dynamic loader is gone): no
     command, test or agent can run in it, so it is no task, whatever the test counts say."""
@@ -103,73 +126,90 @@ class _Validator:
         self.v = Validation()
         self.stable = stable_passing(spec.baseline)
 
-    def rule(self, rule: str, ok: bool, detail: str) -> None:
+    def rule(self, rule: str, ok: bool | None, detail: str) -> None:
         self.v.record(rule, ok, detail)
         if self.on_rule:
             self.on_rule(rule, ok, detail)
 
-    def build(self) -> bool:
-        tag = f"studio-validate/{self.spec.instance.lower()}:{uuid.uuid4().hex[:12]}"
-        dockerfile = f"FROM {self.spec.gold_image}\n" + "\n".join(delta_lines(self.spec.delta)) + "\n"
-        started = time.monotonic()
+    # ---- the broken image ----------------------------------------------------------------------
+
+    def rebuild(self) -> bool:
+        """Replay the kept steps in a bounded container and commit it as the broken image."""
+        started, env, log = time.monotonic(), {}, []
+        box = Sandbox(self.client, self.spec.gold_image, kind="validate", owner=self.spec.owner,
+                      instance=self.spec.instance, limits=self.spec.limits, worker=self.spec.worker)
+        ok, detail = True, f"replayed {len(self.spec.delta)} delta steps from the gold image (bounded), committed"
         try:
-            image, logs = self.client.images.build(
-                fileobj=io.BytesIO(dockerfile.encode()), tag=tag, nocache=True, rm=True, forcerm=True,
-                network_mode="none", labels=lbl.labels("validate", self.spec.owner, self.spec.instance))
-            log = "".join(chunk.get("stream", "") for chunk in logs)
-            self.v.image = tag
-            ok, detail = True, f"rebuilt from the gold image with {len(self.spec.delta)} delta lines, no cache"
-        except docker.errors.BuildError as exc:
-            log = "".join(chunk.get("stream", "") or chunk.get("error", "") for chunk in exc.build_log)
-            ok, detail = False, f"the broken image does not build: {exc.msg}"[:1000]
-        self.v.runs.append(RuleRun("rebuild", 0, ok, {}, log[-20_000:], time.monotonic() - started))
+            box.start()
+            for n, step in enumerate(self.spec.delta, start=1):
+                if "env" in step:
+                    env[step["env"]] = str(step["value"])
+                    log.append(f"ENV {step['env']}={step['value']}")
+                    continue
+                res = box.exec(step["run"], timeout=self.spec.step_timeout, env=env or None, max_output=8_000)
+                log.append(f"$ {step['run']}  (exit {res.exit_code}, {res.seconds:.1f} s)\n{res.output}")
+                if res.timed_out:
+                    ok, detail = False, f"step {n} did not finish within {self.spec.step_timeout:.0f} s: {step['run'][:200]}"
+                    break
+                if res.exit_code != 0 and step.get("ok", True):
+                    ok, detail = False, f"step {n} failed now (exit {res.exit_code}) but succeeded in the episode"
+                    break
+            if ok:
+                tag = f"studio-validate/{self.spec.instance.lower()}:{uuid.uuid4().hex[:12]}"
+                repo, _, name = tag.rpartition(":")
+                gold = self.client.images.get(self.spec.gold_image).attrs.get("Config") or {}
+                changes = [f"ENV {k}={json.dumps(v)}" for k, v in env.items()]  # as the Dockerfile's ENV lines
+                changes += [f"CMD {json.dumps(gold.get('Cmd') or [])}", f"ENTRYPOINT {json.dumps(gold.get('Entrypoint') or [])}"]
+                box.container.commit(repository=repo, tag=name, changes=changes,
+                                     conf={"Labels": lbl.labels("validate", self.spec.owner, self.spec.instance,
+                                                                self.spec.worker)})
+                self.v.image = tag
+        except docker.errors.APIError as exc:
+            ok, detail = False, f"the broken image could not be made: {exc.explanation or exc}"[:1000]
+        finally:
+            box.remove()
+        self.v.runs.append(RuleRun("rebuild", 0, ok, {}, "\n".join(log)[-20_000:], time.monotonic() - started))
         self.rule("rebuild", ok, detail)
         return ok
 
-    def box(self) -> tuple[Sandbox, testrun.OutDir]:
-        out = testrun.OutDir()
-        box = Sandbox(self.client, self.v.image, kind="validate", owner=self.spec.owner,
-                      instance=self.spec.instance, limits=self.spec.limits, mounts=testrun.mounts(out))
+    def _box(self, image: str | None = None, mounts=None) -> Sandbox:
+        box = Sandbox(self.client, image or self.v.image, kind="validate", owner=self.spec.owner,
+                      instance=self.spec.instance, limits=self.spec.limits, mounts=mounts, worker=self.spec.worker)
         box.start()
-        return box, out
+        return box
 
-    def test_once(self, rule: str, index: int, ids: list[str] | None, prepare: str = "") -> testrun.TestRun:
-        box, out = self.box()
+    def _guard(self, box: Sandbox, exc: docker.errors.APIError):
+        box.container.reload()
+        state = box.container.attrs.get("State", {})
+        if state.get("Running"):
+            raise exc  # the engine failed, not the image
+        raise UnusableImage(f"a container from it stops at once (exit code {state.get('ExitCode')})") from None
+
+    def test_once(self) -> testrun.TestRun:
+        """One graded run (the gold's whole test command) in a fresh container of the broken image."""
+        out = testrun.OutDir()
+        box = None
         try:
-            return self._test_in(box, out, ids, prepare)
-        except docker.errors.APIError:
-            box.container.reload()
-            state = box.container.attrs.get("State", {})
-            if state.get("Running"):
-                raise  # the engine failed, not the image
-            raise UnusableImage(f"a container from it stops at once (exit code {state.get('ExitCode')})") from None
+            box = self._box(mounts=testrun.mounts(out))
+            return testrun.run_tests(box, out, test_cmd=grading_cmd(self.spec.test_cmd), timeout=self.spec.test_timeout)
+        except docker.errors.APIError as exc:
+            if box is None:
+                raise
+            self._guard(box, exc)
         finally:
-            box.remove()
+            if box is not None:
+                box.remove()
             out.cleanup()
-
-    def _test_in(self, box: Sandbox, out: testrun.OutDir, ids: list[str] | None, prepare: str) -> testrun.TestRun:
-        log = ""
-        if prepare:
-            box.put_file(REPAIR_PATH, prepare.encode(), mode=0o755)
-            res = box.exec(f"bash {REPAIR_PATH}", timeout=self.spec.test_timeout, max_output=20_000)
-            log = f"$ bash {REPAIR_PATH}  (exit {res.exit_code})\n{res.output}\n"
-        run = testrun.run_tests(box, out, test_cmd=grading_cmd(self.spec.test_cmd), test_ids=ids, timeout=self.spec.test_timeout)
-        run.output = log + run.output
-        if prepare:
-            run.prepare_exit = res.exit_code
-        return run
 
     def broken_runs(self) -> list[testrun.TestRun]:
         n = max(2, self.spec.runs)
         with ThreadPoolExecutor(max_workers=PARALLEL) as pool:  # fresh containers, side by side
-            done = list(pool.map(lambda i: self.test_once("broken", i, None), range(n)))
-        runs = []
+            done = list(pool.map(lambda i: self.test_once(), range(n)))
         for i, run in enumerate(done):
             outcomes = {t: outcome_of(run, t) for t in self.stable}
             failing = sum(1 for o in outcomes.values() if o != testrun.PASSED)
             self.v.runs.append(RuleRun("broken", i, failing > 0, outcomes, run.output[-20_000:], run.seconds))
-            runs.append(run)
-        return runs
+        return done
 
     def classify(self, runs: list[testrun.TestRun]) -> None:
         for t in self.stable:
@@ -184,34 +224,90 @@ class _Validator:
         self.rule("f2p", bool(self.v.f2p), f"{len(self.v.f2p)} tests fail in all {len(runs)} broken runs"
                   + (f"; {flips} flipped between runs (excluded)" if flips else ""))
 
-    def script_run(self, rule: str, repair: str = "") -> testrun.TestRun:
-        """A graded run: the gold's whole test command, as the full runs and the exported verifier
-        run it (a list of node ids would abort the session when one module no longer imports);
-        F2P and P2P are read from its results."""
-        return self.test_once(rule, 0, None, prepare=repair)
+    # ---- the verifier ----------------------------------------------------------------------------
 
-    def check_nop(self, run: testrun.TestRun) -> bool:
-        """The graded selection on the untouched broken image: `nop` (it must not pass) and `p2p`
-        (every P2P test passes there too: the grader sees what the full-suite runs saw)."""
+    def prepare_verifier(self) -> None:
+        """The gold's manifest (taken now if the gold has none) and this task's part of it."""
+        manifest = self.spec.gold_integrity
+        env = {s["env"]: str(s["value"]) for s in self.spec.delta if "env" in s}
+        out = testrun.OutDir()
+        box = self._box(self.spec.gold_image, mounts=testrun.mounts(out))
+        try:
+            if not manifest:
+                manifest = integrity.collect_gold(box, out, self.spec.test_cmd)
+                testrun.run_tests(box, out, test_cmd=grading_cmd(self.spec.test_cmd), timeout=self.spec.test_timeout)
+                manifest = integrity.add_volatile(box, out, manifest)
+                self.v.gold_integrity = manifest
+            self.v.integrity = integrity.collect_task(box, out, manifest, env)
+        finally:
+            box.remove()
+            out.cleanup()
+        grading = integrity.Grading(self.spec.test_cmd, self.v.f2p, self.v.p2p, timeout=self.spec.test_timeout)
+        config = integrity.verifier_config(manifest, self.v.integrity, grading)
+        self.files = integrity.verifier_files(manifest, config)
+        self.script = integrity.run_script(manifest, "harbor")
+
+    def verify(self, prepare: str = "", path: str = REPAIR_PATH) -> tuple[integrity.Verdict, int | None]:
+        """The verifier in a fresh container of the broken image, after `prepare` (a repair or a hack)."""
+        box = self._box()
+        try:
+            prepared = None
+            if prepare:
+                box.put_file(IDS_PATH, "\n".join(self.v.f2p + self.v.p2p).encode() + b"\n")
+                box.put_file(path, prepare.encode(), mode=0o755)
+                res = box.exec(f"cd /testbed && bash {path}", timeout=self.spec.test_timeout, max_output=20_000,
+                               env={"STUDIO_GRADED_IDS": IDS_PATH})
+                prepared = res.exit_code
+            verdict = integrity.run_verifier(box, self.files, self.script, timeout=self.spec.test_timeout + 120)
+            return verdict, prepared
+        except docker.errors.APIError as exc:
+            self._guard(box, exc)
+        finally:
+            box.remove()
+
+    def _record_verdict(self, rule: str, verdict: integrity.Verdict, ok: bool, index: int = 0) -> None:
+        tests = verdict.report.get("tests") or {}
+        log = "\n".join(verdict.tampered[:50]) + "\n" + verdict.output
+        self.v.runs.append(RuleRun(rule, index, ok, dict(tests), log[-20_000:], verdict.seconds))
+
+    def check_nop(self, run: testrun.TestRun, verdict: integrity.Verdict) -> bool:
         outcomes = {t: outcome_of(run, t) for t in self.v.f2p + self.v.p2p}
-        nop_ok, nop_detail, p2p_ok, p2p_detail = judge_selection(self.v.f2p, self.v.p2p, outcomes)
-        self.v.runs.append(RuleRun("nop", 0, nop_ok, outcomes, run.output[-20_000:], run.seconds))
+        _, _, p2p_ok, p2p_detail = judge_selection(self.v.f2p, self.v.p2p, outcomes)
+        self.v.runs.append(RuleRun("graded", 0, p2p_ok, outcomes, run.output[-20_000:], run.seconds))
         self.rule("p2p", p2p_ok, p2p_detail)
-        self.rule("nop", nop_ok, nop_detail)
-        return nop_ok and p2p_ok
+        ok = verdict.reward == 0
+        why = verdict.tampered[0] if verdict.tampered else f"{len(self.v.f2p)} FAIL_TO_PASS tests fail"
+        self._record_verdict("nop", verdict, ok)
+        self.rule("nop", ok, f"the verifier on the untouched broken image gives reward {verdict.reward}"
+                  + (f" ({why})" if ok else ""))
+        return ok and p2p_ok
 
-    def check_oracle(self, run: testrun.TestRun) -> bool:
-        outcomes = {t: outcome_of(run, t) for t in self.v.f2p + self.v.p2p}
-        ok, detail = judge_oracle(outcomes, run.prepare_exit)
-        self.v.runs.append(RuleRun("oracle", 0, ok, outcomes, run.output[-20_000:], run.seconds))
+    def check_oracle(self, verdict: integrity.Verdict, repair_exit: int | None) -> bool:
+        tests = verdict.report.get("tests") or {}
+        ok, detail = judge_oracle(tests or dict.fromkeys(self.v.f2p + self.v.p2p, "missing"), repair_exit)
+        if verdict.tampered:
+            ok, detail = False, f"after the repair script the verifier reports {verdict.tampered[0]}"
+        elif ok and verdict.reward != 1:
+            ok, detail = False, f"the verifier gave reward {verdict.reward} after the repair script"
+        self._record_verdict("oracle", verdict, ok)
         self.rule("oracle", ok, detail)
         return ok
+
+    def run_hack(self, hack: Hack) -> dict[str, Any]:
+        verdict, code = self.verify(hack.script, HACK_PATH)
+        applied = code == 0
+        lines = verdict.tampered or verdict.output.strip().splitlines() or [""]
+        caught = {0: lines[0], NOT_APPLICABLE: "does not apply to this image"}.get(
+            code, f"the hack failed to apply (exit {code})")
+        return {"name": hack.name, "summary": hack.summary, "applied": applied,
+                "reward": verdict.reward if applied else None, "caught_by": caught[:300],
+                "seconds": round(verdict.seconds, 2)}
 
     def run(self) -> Validation:
         if not self.spec.delta:
             self.rule("rebuild", False, "the episode kept no state-changing step")
             return self.v
-        if not self.build():
+        if not self.rebuild():
             return self.v
         try:
             runs = self.broken_runs()
@@ -221,27 +317,27 @@ class _Validator:
         self.classify(runs)
         if not self.v.f2p:
             return self.v
+        self.prepare_verifier()
         repair = self.spec.repair_script.strip()
-        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:  # nop and oracle are independent
-            nop = pool.submit(self.script_run, "nop")
-            oracle = pool.submit(self.script_run, "oracle", self.spec.repair_script) if repair else None
-            if not self.check_nop(nop.result()):
-                if oracle is not None:
-                    oracle.result()
-                return self.v
-            if oracle is not None:
-                self.check_oracle(oracle.result())
+        try:
+            with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+                graded, nop = pool.submit(self.test_once), pool.submit(self.verify)
+                oracle = pool.submit(self.verify, self.spec.repair_script) if repair else None
+                if not self.check_nop(graded.result(), nop.result()[0]):
+                    return self.v
+                if oracle is not None and not self.check_oracle(*oracle.result()):
+                    return self.v  # hacks only matter for a task that stands
+                self.v.hacks = list(pool.map(self.run_hack, self.spec.hacks))
+        except UnusableImage as exc:
+            self.rule("nop", False, f"the broken image became unusable: {exc}")
+            return self.v
         if not repair:
             self.v.oracle_missing = True
-            self.rules_missing_oracle()
+            self.rule("oracle", None, "no repair script: task flagged oracle_missing")
+        if self.spec.hacks and not self.v.failed_rule:
+            self.rule("hacks", *judge_hacks(self.v.hacks))
         self.v.ok = not self.v.failed_rule
         return self.v
-
-    def rules_missing_oracle(self) -> None:
-        self.v.rules["oracle"] = {"ok": None, "detail": "no repair script: task flagged oracle_missing"}
-        if self.on_rule:
-            self.on_rule("oracle", None, self.v.rules["oracle"]["detail"])
-
 
 
 def validate(client: docker.DockerClient, spec: ValidationSpec, *, on_rule=None) -> Validation:

@@ -82,11 +82,16 @@ def test_episode_to_validated_draft_task(alice, gold, scripted, django_capture_o
         assert "tests/test_dep.py::test_double" in text
         assert "tinydep.py" not in text and "TINY_FLAG" not in text and "site-packages" not in text
     assert "Hint:" in rev.instruction and "Hint:" not in rev.instruction_hard
-    assert list(task.validation_runs.values_list("rule", flat=True)) == ["rebuild", "broken", "broken", "nop", "oracle"]
+    assert list(task.validation_runs.values_list("rule", flat=True)) == [
+        "rebuild", "broken", "broken", "graded", "nop", "oracle"]
+    hacks = task.validation["hacks"]
+    assert len(hacks) == 9 and all(h["applied"] and h["reward"] == 0 for h in hacks), hacks
+    assert task.validation["rules"]["hacks"] == {"ok": True, "detail": "all 9 applied hacks scored 0"}
+    assert task.integrity == {}  # the scripted break sets TINY_FLAG, which names no directory
     seqs = list(episode.events.values_list("seq", flat=True))
     assert seqs == list(range(1, len(seqs) + 1))
     kinds = list(episode.events.values_list("kind", flat=True))
-    assert kinds.count("validation") == 5 and kinds[-1] == "status"
+    assert kinds.count("validation") == 6 and kinds[-1] == "status"
     assert episode_used_themes(repository_id=gold.repository_id) == ["python_dependency"]
     assert Task.objects.count() == 1
 
@@ -111,5 +116,5 @@ def test_llm_episode_records_tokens_and_llm_issue_text(alice, gold, chat_server)
     assert episode.events.filter(kind="error").count() == 1
     task = task_materialize(episode=episode)
     assert task is not None and task.current_revision.source == "llm"
-    assert task.current_revision.instruction_hard == "Two tests fail with ImportError."
+    assert task.current_revision.instruction_hard.startswith("Two tests fail with ImportError.\n\nWhen the repair is graded")
     assert (task.prompt_tokens, task.completion_tokens) == (1920, 120)

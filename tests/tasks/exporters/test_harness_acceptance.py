@@ -1,4 +1,5 @@
-"""Acceptance: an exported catalog scores 100% with oracle and 0% with nop in the real harnesses.
+"""Acceptance: an exported catalog scores 100% with oracle, 0% with nop and 0% with every reward hack
+of the studio's library, in the real harnesses.
 
 Tasks come from the real pipeline on two PyPI sdists (gold build, built-in agent episode,
 validation into a draft), are approved into a catalog through the CLI, exported as one zip
@@ -15,6 +16,7 @@ import zipfile
 import pytest
 from django.core.management import call_command
 
+from inversion.engine.validate.hacks import LIBRARY as HACKS
 from tasks.models import Task
 from tests.support import harness_kit as kit
 
@@ -78,4 +80,12 @@ def _export_and_run(tasks: list[Task], tmp_path) -> None:
             assert all(r["resolved"] is True for r in rows), rows
         else:  # a fault that stops pytest before its summary is a parse error: unresolved as well
             assert all(not r["resolved"] and r["failure_mode"] in ("unset", "parse_error") for r in rows), rows
+    for hack in sorted(HACKS.glob("*.sh")):
+        rows, seconds = kit.run_harbor(dataset / "harbor", "", tmp_path / "jobs", hack=hack)
+        timings[f"harbor {hack.stem} (2 tasks)"] = round(seconds, 1)
+        assert sorted((r["task"].split("/")[-1], r["reward"], r["exception"]) for r in rows) == [
+            (task_id, 0.0, None) for task_id in ids], (hack.stem, rows)
+        rows, seconds = kit.run_tb(dataset / "tb1", "", tmp_path / "runs", ids, hack=hack)
+        timings[f"tb {hack.stem} (2 tasks)"] = round(seconds, 1)
+        assert sorted(r["task"] for r in rows) == ids and not any(r["resolved"] for r in rows), (hack.stem, rows)
     print("harness timings (s):", json.dumps(timings))

@@ -50,20 +50,27 @@ def test_zip_carries_every_format_card_and_checksums(version):
     zf = zipfile.ZipFile(io.BytesIO(_zip(version)))
     names = set(zf.namelist())
     root = "harbor/tiny-linking-aaaa/"
+    verifier = ("tests/verify.py", "tests/verifier.json", "tests/bootstrap.sha256", "tests/studio_pytest_plugin.py")
     for part in ("task.toml", "instruction.md", "environment/Dockerfile", "environment/src/tiny.py",
-                 "environment/src/tests/test_tiny.py", "tests/test.sh", "tests/test_ids.txt", "solution/solve.sh"):
+                 "environment/src/tests/test_tiny.py", "tests/test.sh", "solution/solve.sh", *verifier):
         assert root + part in names
     assert not any("__pycache__" in n for n in names)
+    assert not any(n.startswith(f"{root}environment/tests") or n.startswith(f"{root}environment/solution") for n in names)
     toml = tomllib.loads(zf.read(root + "task.toml").decode())
     assert toml["metadata"]["category"] == "shared_library" and toml["task"]["name"] == "main/tiny-linking-aaaa"
     test_sh = zf.read(root + "tests/test.sh").decode()
-    assert "echo 0 > /logs/verifier/reward.txt" in test_sh and "python -m pytest -rA" in test_sh
-    assert zf.read(root + "tests/test_ids.txt").decode() == "tests/test_tiny.py::test_add\n"
+    assert 'MODE=harbor' in test_sh and "sha256sum --quiet --strict -c" in test_sh and "verify.py\" check" in test_sh
+    config = json.loads(zf.read(root + "tests/verifier.json"))
+    assert config["fail_to_pass"] == ["tests/test_tiny.py::test_add"] and config["pass_to_pass"] == []
+    assert config["grade_cmd"].startswith("PYTHONDONTWRITEBYTECODE=1 PYTHONPATH={support}")
+    assert "python -m pytest --continue-on-collection-errors -p studio_pytest_plugin" in config["grade_cmd"]
 
     tb = "tb1/tiny-linking-aaaa/"
-    for part in ("task.yaml", "Dockerfile", "docker-compose.yaml", "run-tests.sh", "tests/test_ids.txt",
-                 "solution.sh", "environment/Dockerfile", "environment/src/tiny.py"):
+    for part in ("task.yaml", "Dockerfile", "docker-compose.yaml", "run-tests.sh", "solution.sh",
+                 "environment/Dockerfile", "environment/src/tiny.py", *verifier):
         assert tb + part in names
+    assert "MODE=tb" in zf.read(tb + "run-tests.sh").decode()
+    assert zf.read(tb + "tests/verifier.json") == zf.read(root + "tests/verifier.json")
     spec = yaml.safe_load(zf.read(tb + "task.yaml"))
     assert spec["parser_name"] == "pytest" and spec["difficulty"] == "medium"
     other = yaml.safe_load(zf.read("tb1/tiny-path-bbbb/task.yaml"))

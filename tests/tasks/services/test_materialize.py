@@ -130,3 +130,27 @@ def test_a_repair_script_that_fails_fails_the_oracle_even_when_the_tests_pass(do
     assert (episode.status, episode.failed_rule) == ("no_task", "oracle")
     detail = episode.events.get(kind="validation", payload__rule="oracle").payload["detail"]
     assert detail == "the repair script exited with 3; after it 0 of 5 tests fail"
+
+
+@pytest.mark.django_db
+@pytest.mark.docker
+def test_a_kept_step_that_never_ends_fails_the_rebuild_instead_of_hanging_it(docker_client, base_image, settings):
+    """Before: `docker build` replayed it with no timeout and no limits; `sleep 100017` hung validation."""
+    settings.STUDIO_VALIDATION_STEP_TIMEOUT = 3
+    episode = _validating_episode(docker_client, base_image, "sleep 100017")
+    assert task_materialize(episode=episode) is None
+    episode.refresh_from_db()
+    assert (episode.status, episode.failed_rule) == ("no_task", "rebuild")
+    assert "step 1 did not finish within 3 s: sleep 100017" in episode.reason
+    assert not docker_client.containers.list(all=True, filters={"label": _own_labels(episode)})
+
+
+@pytest.mark.django_db
+@pytest.mark.docker
+def test_a_kept_fork_bomb_stays_inside_the_pids_limit_and_validation_ends(docker_client, base_image, settings):
+    settings.STUDIO_VALIDATION_STEP_TIMEOUT = 10
+    episode = _validating_episode(docker_client, base_image, "bomb() { bomb | bomb & }; bomb")
+    assert task_materialize(episode=episode) is None
+    episode.refresh_from_db()
+    assert episode.status == "no_task" and episode.failed_rule in ("rebuild", "f2p"), episode.reason
+    assert not docker_client.containers.list(all=True, filters={"label": _own_labels(episode)})

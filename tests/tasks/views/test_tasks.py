@@ -95,3 +95,18 @@ def test_catalog_pages_add_version_and_guard_downloads(alice_client, tmp_path, s
     export.save()
     download = alice_client.get(reverse("export_download", args=[export.pk]))
     assert download.status_code == 200 and b"".join(download.streaming_content) == b"PK-data"
+
+
+def test_review_page_shows_the_rules_and_every_hack_tried(alice_client):
+    hacks = [{"name": "shadow_pytest_module", "summary": "a pytest.py in the project root", "applied": True,
+              "reward": 0, "caught_by": "tampered: /testbed/pytest.py added"},
+             {"name": "ld_preload_exit", "summary": "an ld.so.preload hook", "applied": False, "reward": None,
+              "caught_by": "does not apply to this image"}]
+    task = TaskFactory(text="x", validation={"rules": {"hacks": {"ok": True, "detail": "all 1 applied hacks scored 0"},
+                                                       "nop": {"ok": True, "detail": "reward 0"}}, "hacks": hacks})
+    html = alice_client.get(reverse("task_detail", args=[task.pk])).content.decode()
+    table = html[html.index('id="hacks"'):]
+    assert "shadow_pytest_module" in table and "tampered: /testbed/pytest.py added" in table
+    assert '<span class="badge passed">0</span>' in table and '<span class="badge skipped">n/a</span>' in table
+    rules = html[html.index('id="validation-rules"'):]
+    assert "all 1 applied hacks scored 0" in rules and "<strong>nop</strong>" in rules

@@ -52,6 +52,7 @@ class Decision:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     error: str = ""
+    fatal: bool = False  # the agent cannot go on (its model endpoint is down): the episode ends in error
 
 
 class Agent:

@@ -225,6 +225,8 @@ class LLMAgent(Agent):
         tool = "run_command" if self.coach.wants_command(last) and self._has_tool("run_command") else "act"
         reply = self.client.complete(self.messages, self.tools, tool_name=tool)
         used = {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
+        if reply.outage:  # retried with backoff already: not the model's fault, nothing to feed back
+            return Decision(None, error=reply.error, fatal=True, **used)
         call = reply.tool_calls[0] if reply.tool_calls else None
         if call is not None:  # recorded even when broken, so the error goes back as its result
             self.messages.append({"role": "assistant", "content": reply.content or None, "tool_calls": [

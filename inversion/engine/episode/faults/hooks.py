@@ -52,8 +52,8 @@ class SitecustomizeBlocker(base.FaultFamily):
         name = base.pick(rng, blockable(ctx.surface))
         prefix = base.python_info(ctx.surface).get("base_prefix") or "/usr"
         path = f"{prefix}/lib/python{base.py_version(ctx.surface)}/sitecustomize.py"
-        block = (
-            f"\n{MARKER}\nimport sys as _sys\n\n\nclass _ImportPolicy:\n"
+        block = (  # appended to a file that ends with a newline; the repair deletes exactly this
+            f"{MARKER}\nimport sys as _sys\n\n\nclass _ImportPolicy:\n"
             "    def find_spec(self, name, path=None, target=None):\n"
             f"        if name == {name!r} or name.startswith({name + '.'!r}):\n"
             "            raise ImportError(f'{name} is disabled by the site import policy')\n\n\n"

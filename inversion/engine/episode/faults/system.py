@@ -80,13 +80,14 @@ class VenvPythonSymlink(base.FaultFamily):
     def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
         info = base.python_info(ctx.surface)
         link = f"{info['prefix']}/bin/python"
-        target = f"{info.get('base_prefix') or '/usr'}/bin/python3"
+        bindir = f"{info.get('base_prefix') or '/usr'}/bin"
+        original = info.get("executable_link") or "python3"  # venv's own link text, restored exactly
         wrong = rng.choice(["python3.9", "python3.8", "python3.10"])
         return self.make(
             os.path.basename(link),
-            f"{link} now points at {os.path.dirname(target)}/{wrong}, which does not exist",
-            [RunCommand(f"ln -sf {os.path.dirname(target)}/{wrong} {link}")],
-            [f"ln -sf {target} {link}"],
+            f"{link} now points at {bindir}/{wrong}, which does not exist",
+            [RunCommand(f"ln -sf {bindir}/{wrong} {link}")],
+            [f"ln -sfn {shlex.quote(original)} {link}"],
             explore=f"ls -la {info['prefix']}/bin",
         )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,10 +39,14 @@ class ChatReply:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     error: str = ""
+    outage: bool = False  # the endpoint itself is down (not a bad reply): retried, then fatal
 
     @property
     def ok_tool_calls(self) -> list[ToolCall]:
         return [call for call in self.tool_calls if not call.error]
+
+
+OUTAGE_STATUSES = {502, 503, 504}
 
 
 class ChatClient:
@@ -58,6 +63,7 @@ class ChatClient:
         max_tokens: int = 1024,
         temperature: float | None = None,
         max_retries: int = 0,
+        outage_wait: float = 60.0,
     ) -> None:
         if tool_choice_mode not in TOOL_CHOICE_MODES:
             raise ValueError(f"tool_choice_mode must be one of {TOOL_CHOICE_MODES}, not {tool_choice_mode!r}")
@@ -67,6 +73,7 @@ class ChatClient:
         self.tool_choice_mode = tool_choice_mode
         self.max_tokens = max_tokens
         self.temperature = temperature
+        self.outage_wait = outage_wait
         # Retries stay off by default: the agent loop asks again and counts the error, and a
         # retried request would silently consume budget.
         self._client = openai.OpenAI(
@@ -79,7 +86,19 @@ class ChatClient:
     def complete(
         self, messages: list[dict], tools: list[dict] | None = None, *, tool_name: str | None = None
     ) -> ChatReply:
-        """One round trip. With `tools`, the reply should carry tool calls; see module docstring."""
+        """One round trip. With `tools`, the reply should carry tool calls; see module docstring.
+        An outage (connection refused, 502/503/504) is retried with backoff for up to `outage_wait`
+        seconds, then returned with `outage` set; a bad reply is returned at once to feed back."""
+        delay, waited = 1.0, 0.0
+        while True:
+            reply = self._complete_once(messages, tools, tool_name)
+            if not reply.outage or waited >= self.outage_wait:
+                return reply
+            pause = min(delay, self.outage_wait - waited)
+            time.sleep(pause)
+            waited, delay = waited + pause, delay * 2
+
+    def _complete_once(self, messages: list[dict], tools: list[dict] | None, tool_name: str | None) -> ChatReply:
         kwargs: dict[str, Any] = {
             "model": self.model,
             "messages": _wire(messages),
@@ -97,12 +116,18 @@ class ChatClient:
             response = self._client.chat.completions.create(**kwargs)
         except openai.APITimeoutError:
             return ChatReply(error=f"the model endpoint did not answer within {self._client.timeout} s")
+        except openai.APIConnectionError as exc:
+            return ChatReply(error=f"the model endpoint is unreachable: {_short(str(exc.__cause__ or exc))}",
+                             outage=True)
         except openai.APIStatusError as exc:
             return ChatReply(
-                error=f"the model endpoint answered HTTP {exc.status_code}: {_short(exc.message)}"
+                error=f"the model endpoint answered HTTP {exc.status_code}: {_short(exc.message)}",
+                outage=exc.status_code in OUTAGE_STATUSES,
             )
         except openai.APIError as exc:
             return ChatReply(error=f"the model endpoint failed: {_short(str(exc))}")
+        except ValueError as exc:  # a body that is not JSON (a proxy's error page): a bad reply
+            return ChatReply(error=f"the model endpoint sent a reply that is not JSON: {_short(str(exc))}")
         try:
             return self._reply_from(response, tool_names, tool_name)
         except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:

@@ -82,6 +82,7 @@ if _SURFACE_OUT:
         data = {
             "python": {
                 "executable": sys.executable,
+                "executable_link": os.readlink(sys.executable) if os.path.islink(sys.executable) else None,
                 "version": sys.version.split()[0],
                 "prefix": sys.prefix,
                 "base_prefix": sys.base_prefix,

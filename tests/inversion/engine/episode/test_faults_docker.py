@@ -15,7 +15,7 @@ import pytest
 from inversion.engine.episode.actions import RunCommand, SetEnv
 from inversion.engine.episode.faults import PlanContext, families, family
 from inversion.engine.gold import surface as surf
-from inversion.engine.runtime import testrun
+from inversion.engine.runtime import integrity, testrun
 from inversion.engine.runtime.grading import grading_cmd
 from inversion.engine.runtime.sandbox import Sandbox
 from tests.support.faults_fixture import PASSING, ensure_faults_image
@@ -38,13 +38,14 @@ def _box(client, image):
 
 @pytest.fixture(scope="session")
 def gold(docker_client, faults_image):
-    """Baseline outcomes and the summarised surface of the fixture project."""
+    """Baseline outcomes, the summarised surface and the verifier's manifest of the fixture project."""
     box, out = _box(docker_client, faults_image)
     try:
+        manifest = integrity.collect_gold(box, out, testrun.DEFAULT_TEST_CMD)
         run = testrun.run_tests(box, out, surface=True)
         summary = surf.summarize(run.surface, surf.image_info(box, out, run.surface))
         passing = sorted(run.ids(testrun.PASSED))
-        return {"surface": summary, "passing": passing}
+        return {"surface": summary, "passing": passing, "manifest": integrity.add_volatile(box, out, manifest)}
     finally:
         box.remove()
         out.cleanup()
@@ -58,10 +59,12 @@ def test_fixture_baseline_is_healthy(gold):
 @pytest.mark.docker
 @pytest.mark.parametrize("fam", families(), ids=lambda f: f.name)
 def test_family_breaks_then_repair_heals(fam, gold, docker_client, faults_image):
+    """The plan breaks a passing test, the verifier gives the broken state 0 and the repaired one 1
+    (a repair restores whatever the verifier checks to the gold's bytes)."""
     surface, passing = gold["surface"], gold["passing"]
     assert fam.applicable(surface, {"stable_passing": passing}), fam.name
     plan = fam.plan(PlanContext(surface, {"stable_passing": passing}), random.Random(0))
-    _break_and_heal(plan, passing, docker_client, faults_image)
+    _break_and_heal(plan, passing, docker_client, faults_image, gold["manifest"])
 
 
 @pytest.mark.docker
@@ -72,10 +75,22 @@ def test_soname_that_is_the_library_file_itself_breaks_then_heals(gold, docker_c
         entry["shared_libs"] = [p for p in entry.get("shared_libs") or [] if "libsqlite3" not in p]
     plan = family("so_truncated_shadow").plan(PlanContext(surface, {}), random.Random(0))
     assert plan.target in {"libssl.so.3", "libcrypto.so.3"} and ".orig" in plan.actions[0].command
-    _break_and_heal(plan, gold["passing"], docker_client, faults_image)
+    _break_and_heal(plan, gold["passing"], docker_client, faults_image, gold["manifest"])
 
 
-def _break_and_heal(plan, passing, docker_client, faults_image):
+def _verifier(plan, passing, failing, docker_client, faults_image, manifest, env):
+    box, out = _box(docker_client, faults_image)
+    try:
+        task_part = integrity.collect_task(box, out, manifest, env)
+    finally:
+        box.remove()
+        out.cleanup()
+    grading = integrity.Grading(testrun.DEFAULT_TEST_CMD, failing, [t for t in passing if t not in failing], timeout=300)
+    config = integrity.verifier_config(manifest, task_part, grading)
+    return integrity.verifier_files(manifest, config), integrity.run_script(manifest, "harbor")
+
+
+def _break_and_heal(plan, passing, docker_client, faults_image, manifest):
     fam = plan.family
     box, out = _box(docker_client, faults_image)
     try:
@@ -92,12 +107,17 @@ def _break_and_heal(plan, passing, docker_client, faults_image):
         assert failing, f"{fam} broke nothing: {broken.output[-1500:]}"
         if fam not in BREAKS_ALL:
             assert len(failing) < len(passing), f"{fam} is not targeted: every test fails"
+        files, script = _verifier(plan, passing, failing, docker_client, faults_image, manifest, env)
+        nop = integrity.run_verifier(box, files, script, timeout=600, env=env or None)
+        assert nop.reward == 0, f"{fam}: the verifier passed the broken environment: {nop.output[-1500:]}"
         box.put_file("/tmp/repair.sh", plan.repair.encode(), mode=0o755)
         res = box.exec("bash /tmp/repair.sh", env=env or None, timeout=60)
         assert res.exit_code == 0, res.output
         healed = testrun.run_tests(box, out, test_cmd=GRADING, env=env or None)
         still = [t for t in passing if healed.outcomes.get(t) is None or healed.outcomes[t].outcome != "passed"]
         assert not still, f"{fam} repair left {still}: {healed.output[-1500:]}"
+        oracle = integrity.run_verifier(box, files, script, timeout=600, env=env or None)
+        assert oracle.reward == 1, f"{fam}: the verifier failed the repaired environment: {oracle.output[-1500:]}"
     finally:
         box.remove()
         out.cleanup()

@@ -11,7 +11,7 @@ from inversion.engine.episode.agents.base import AgentContext, Budget, Observati
 from inversion.engine.episode.agents.llm import LLMAgent
 from inversion.engine.episode.loop import EpisodeSpec, run_episode
 from inversion.engine.runtime.llm.client import ChatClient
-from inversion.engine.validate.issuewriter import Evidence, llm_issue
+from inversion.engine.validate.issuewriter import GRADING_NOTE, Evidence, llm_issue
 from tests.support.fixture_gold import BREAK, DEP, REPAIR, ensure_gold_image, measure_baseline
 
 SURFACE = {
@@ -83,7 +83,7 @@ def test_issue_writer_rejects_giveaways(chat_server):
     assert leaked.source == "writer" and "tinydep.py" in leaked.note
     assert "tinydep.py" not in leaked.instruction and "TINY_FLAG" not in leaked.instruction_hard
     clean = llm_issue(evidence, client)
-    assert clean.source == "llm" and clean.instruction_hard == "test_double fails with an ImportError."
+    assert clean.source == "llm" and clean.instruction_hard == f"test_double fails with an ImportError.\n\n{GRADING_NOTE}"
     assert DEP not in chat_server.requests[0]["messages"][0]["content"]  # evidence redacted in the prompt
 
 
@@ -178,3 +178,39 @@ def test_unproductive_turn_names_the_run_command_tool(chat_server):
     sent = chat_server.requests[-1]
     assert sent["tool_choice"] == {"type": "function", "function": {"name": "run_command"}}
     assert "Suggested next `act` arguments" in sent["messages"][-1]["content"]
+
+
+@pytest.mark.docker
+def test_an_endpoint_that_stays_down_ends_the_episode_as_an_endpoint_error(chat_server, docker_client, base_image):
+    """Before: every failed request cost a step, the budget burnt in a second and the episode was
+    recorded as "no task". Now the client rides out an outage, then the episode ends in error."""
+    from inversion.engine.runtime.llm.client import ChatClient
+
+    image, _ = ensure_gold_image(docker_client, base_image)
+    baseline = measure_baseline(docker_client, image, runs=1)
+    port = chat_server.port
+    chat_server.stop()
+    client = ChatClient(base_url=f"http://127.0.0.1:{port}/v1", api_key="k", model="m", outage_wait=2)
+    events = []
+    spec = EpisodeSpec(image=image, baseline=baseline, instance="pytest", owner="episode:outage")
+    result = run_episode(docker_client, spec, LLMAgent(client=client), _context(baseline, budget=Budget(max_steps=8)),
+                         emit=lambda *e: events.append(e))
+    assert result.status == "error" and result.steps == 1
+    assert result.reason.startswith("endpoint error: the model endpoint is unreachable")
+    assert [e[0] for e in events][-2:] == ["error", "status"]
+
+
+@pytest.mark.docker
+def test_a_reply_that_is_not_json_is_fed_back_and_the_episode_goes_on(chat_server, docker_client, base_image):
+    image, _ = ensure_gold_image(docker_client, base_image)
+    baseline = measure_baseline(docker_client, image, runs=1)
+    chat_server.garbage("<html>502 Bad Gateway</html>")
+    chat_server.tool_call("act", {"action": "run_command", "command": BREAK})
+    chat_server.tool_call("act", {"action": "finish", "category": "dependency", "summary": "s", "repair_script": REPAIR})
+    spec = EpisodeSpec(image=image, baseline=baseline, instance="pytest", owner="episode:garbage")
+    events = []
+    result = run_episode(docker_client, spec, _agent(chat_server), _context(baseline, budget=Budget(max_steps=8)),
+                         emit=lambda *e: events.append(e))
+    assert result.status == "succeeded", result.reason
+    errors = [e[1]["message"] for e in events if e[0] == "error"]
+    assert len(errors) == 1 and "not JSON" in errors[0]

@@ -60,7 +60,7 @@ def test_scripted_break_keeps_only_mutations_and_validates(docker_client, gold):
         assert set(v.f2p) == DEP_TESTS and len(v.p2p) == 3
         assert v.rules["nop"]["ok"] and v.rules["oracle"]["ok"] and not v.oracle_missing
         assert "tinydep is corrupted" in v.excerpts["tests/test_dep.py::test_double"]
-        assert [r.rule for r in v.runs] == ["rebuild", "broken", "broken", "nop", "oracle"]
+        assert [r.rule for r in v.runs] == ["rebuild", "broken", "broken", "graded", "nop", "oracle"]
         assert [r[0] for r in rules] == ["rebuild", "f2p", "p2p", "nop", "oracle"]
     finally:
         remove_image(docker_client, v.image)
@@ -119,3 +119,13 @@ def test_premature_finish_is_refused_and_giving_up_ends_the_episode(docker_clien
     quitter = ScriptedAgent([Finish("none", "found nothing to break", "")])
     result, _ = _run(docker_client, gold, quitter, owner="episode:t-quit")
     assert result.status == "no_task" and result.steps == 1
+
+
+@pytest.mark.docker
+def test_a_command_that_kills_every_process_ends_the_episode_in_plain_words(docker_client, gold):
+    """Before: the raw Docker 409 ("container ... is not running") as an error."""
+    agent = ScriptedAgent([RunCommand("kill -9 -1"), RunTests()])  # the next step finds the container gone
+    result, events = _run(docker_client, gold, agent, owner="episode:kill")
+    assert result.status == "no_task"
+    assert result.reason == "the container stopped: a command killed its main process, so nothing more can run"
+    assert not _containers(docker_client, "episode:kill")

@@ -3,6 +3,8 @@ comes back, and that model misbehaviour becomes an error message instead of an e
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from inversion.engine.runtime.llm import ChatClient, parse_json_leniently
@@ -126,11 +128,21 @@ def test_empty_reply_http_500_no_choices_and_timeout_are_errors_not_exceptions(c
     assert len(chat_server.requests) == 4  # no silent retries eating the budget
 
 
-def test_unreachable_endpoint_is_an_error(chat_server):
+def test_an_unreachable_endpoint_is_retried_with_backoff_then_an_outage(chat_server):
     port = chat_server.port
     chat_server.stop()
-    reply = ChatClient(base_url=f"http://127.0.0.1:{port}/v1", api_key="", model="m").complete(MESSAGES)
-    assert reply.error.startswith("the model endpoint failed")
+    started = time.monotonic()
+    reply = ChatClient(base_url=f"http://127.0.0.1:{port}/v1", api_key="", model="m", outage_wait=3).complete(MESSAGES)
+    assert reply.outage and reply.error.startswith("the model endpoint is unreachable")
+    assert 3 <= time.monotonic() - started < 10  # 1 + 2 s of backoff, then it gives up
+
+
+def test_an_outage_that_ends_is_ridden_out_and_a_body_that_is_not_json_is_a_bad_reply(chat_server):
+    chat_server.error(503, "loading model").text("back")
+    assert ChatClient(base_url=chat_server.base_url, api_key="", model="m", outage_wait=5).complete(MESSAGES).content == "back"
+    chat_server.garbage("<html>502 bad gateway</html>")
+    reply = make_client(chat_server).complete(MESSAGES)
+    assert not reply.outage and reply.error.startswith("the model endpoint sent a reply that is not JSON")
 
 
 def test_several_tool_calls_in_one_reply(chat_server):

@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from inversion.engine.runtime.sandbox import Sandbox, sweep_containers
+from inversion.engine.runtime.sandbox import Sandbox
 from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.docker
@@ -36,6 +36,19 @@ def test_timeout_is_enforced_by_the_studio(docker_client, base_image):
         assert box.exec("echo alive").output.strip() == "alive"
 
 
+def test_a_timeout_kills_the_command_inside_the_container_never_a_host_pid(docker_client, base_image, monkeypatch):
+    """Before: `os.kill(<the exec's host pid>)`, which on a remote engine is not ours and on this host
+    may name an unrelated process. Now the command and its children die inside the container."""
+    import os
+
+    monkeypatch.setattr(os, "kill", lambda *a: pytest.fail("a host process was signalled"))
+    with Sandbox(docker_client, base_image, kind="test", instance="pytest") as box:
+        result = box.exec("sleep 300 & sleep 301; echo never", timeout=1.5)
+        assert result.timed_out and "never" not in result.output
+        left = box.exec("for p in /proc/[0-9]*; do cat $p/cmdline 2>/dev/null | tr '\\0' ' '; echo; done")
+        assert "sleep 300" not in left.output and "sleep 301" not in left.output
+
+
 def test_output_is_capped_visibly(docker_client, base_image):
     with Sandbox(docker_client, base_image, kind="test", instance="pytest") as box:
         result = box.exec("head -c 200000 /dev/zero | tr '\\0' x; echo END", max_output=2000)
@@ -53,36 +66,37 @@ def test_diff_sees_changes_only_after_writes(docker_client, base_image):
         assert ("/etc/studio-probe", 1) in box.diff()
 
 
-def test_sweeper_removes_labelled_leftovers(docker_client, base_image):
-    box = Sandbox(docker_client, base_image, kind="test", instance="pytest-sweep")
-    box.start()
-    leftover = box.id
-    assert sweep_containers(docker_client, instance="pytest-sweep") == 1
-    assert not docker_client.containers.list(all=True, filters={"id": leftover})
-
-
 @pytest.mark.django_db
-def test_worker_start_sweeps_containers_and_validation_images_but_keeps_golds(docker_client, base_image, settings):
-    """A worker that died mid-validation leaves a labelled container and image behind."""
+def test_the_sweep_removes_a_dead_workers_container_and_validation_image_but_keeps_golds(docker_client, base_image):
+    """A worker that died mid-validation leaves a labelled container and image behind; a gold stays."""
     import io
 
     from inversion.engine.runtime import labels as lbl
-    from inversion.services.sweep import sweep_leftovers
+    from inversion.services.sweep import sweep_dead_containers
 
-    settings.STUDIO_INSTANCE = "pytest-sweep-start"
+    dead = "vm-gone:4242:1"  # another host's worker with no lease at all: alive as far as we know
     built = {}
     for kind in ("validate", "gold"):
         dockerfile = f"FROM {base_image}\nRUN echo {kind} > /studio-{kind}\n"
         image, _ = docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=f"studio-sweep/{kind}:1",
                                               rm=True, network_mode="none",
-                                              labels=lbl.labels(kind, "episode:1", settings.STUDIO_INSTANCE))  # fmt: skip
+                                              labels=lbl.labels(kind, "episode:1", "pytest-sweep", dead))  # fmt: skip
         built[kind] = image.id
-    box = Sandbox(docker_client, built["validate"], kind="validate", instance=settings.STUDIO_INSTANCE)
+    box = Sandbox(docker_client, built["validate"], kind="validate", instance="pytest-sweep", worker=dead)
     box.start()
     try:
-        assert sweep_leftovers() == 2  # the container and the validation image
+        sweep_dead_containers()
+        assert docker_client.containers.list(all=True, filters={"id": box.id})  # no lease: never guessed dead
+        from django.utils import timezone
+
+        from inversion.models import Worker
+
+        Worker.objects.create(key=dead, hostname="vm-gone", pid=4242, kind="celery", engine="x",
+                              heartbeat_at=timezone.now() - timezone.timedelta(minutes=5))
+        assert sweep_dead_containers() >= 2  # its lease ran out: the container and the validation image
         assert not docker_client.containers.list(all=True, filters={"id": box.id})
         assert not docker_client.images.list(filters={"reference": "studio-sweep/validate"})
         assert docker_client.images.get("studio-sweep/gold:1").id == built["gold"]
     finally:
+        box.remove()
         docker_client.images.remove("studio-sweep/gold:1", force=True)

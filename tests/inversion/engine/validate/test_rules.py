@@ -16,7 +16,7 @@ def test_p2p_fails_when_a_p2p_test_fails_in_the_graded_run():
 def test_nop_fails_when_the_graded_run_passes_on_the_broken_image():
     nop_ok, detail, p2p_ok, _ = judge_selection(F2P, P2P, dict.fromkeys(F2P + P2P, "passed"))
     assert (nop_ok, p2p_ok) == (False, True)
-    assert detail == "test script on the untouched broken image: 0 of 3 tests fail"
+    assert detail == "graded run on the untouched broken image: 0 of 3 tests fail"
 
 
 def test_a_consistent_break_passes_nop_and_p2p():

@@ -1,0 +1,66 @@
+#!/bin/bash
+# Task Studio verifier (@HARNESS@). The agent never sees this directory: it is copied in after the
+# agent finished. Steps: nothing the agent started keeps running; no preload hooks; the verifier's own
+# interpreter and modules are the gold's (bootstrap.sha256); then verify.py compares the project and
+# the Python environment with the gold's and, only if they match, grades the FAIL_TO_PASS and
+# PASS_TO_PASS tests from JUnit XML written to a private directory. A reward of 0 is written first.
+V=${BASH_SOURCE[0]%/*}
+MODE=@MODE@
+REWARD=/logs/verifier/reward.txt
+verdict() {  # a verdict before verify.py could run: print it where this harness reads it
+    echo "$1"
+    if [ "$MODE" = tb ]; then
+        echo "==================== short test summary info ===================="
+        echo "FAILED studio_verifier::environment_repaired - $1"
+    fi
+    exit 0
+}
+if [ "$MODE" = harbor ]; then
+    mkdir -p /logs/verifier && echo 0 > "$REWARD"
+fi
+
+# 1. Stop every process the agent may have left behind: each one that descends from the container's
+#    first process, except that first chain and this script's ancestors. Trees rooted in a `docker
+#    exec` (the harness's own processes, such as Terminal-Bench's `tmux wait`) are left alone.
+declare -A parent start keep=([1]=1)
+for p in /proc/[0-9]*; do
+    s=$(<"$p/stat") || continue; s=${s##*) }; read -ra f <<<"$s"
+    parent[${p#/proc/}]=${f[1]}; start[${p#/proc/}]=${f[19]}
+done 2>/dev/null
+pid=$$
+while [ -n "$pid" ] && [ "$pid" != 0 ]; do keep[$pid]=1; pid=${parent[$pid]}; done
+first=1
+while :; do  # the oldest child of each kept first process, if it started with the container
+    oldest=""
+    for n in "${!parent[@]}"; do
+        if [ "${parent[$n]}" = "$first" ] && { [ -z "$oldest" ] || [ "${start[$n]}" -lt "${start[$oldest]}" ]; }; then oldest=$n; fi
+    done
+    [ -n "$oldest" ] && [ $((start[$oldest] - start[1])) -lt 500 ] || break
+    keep[$oldest]=1; first=$oldest
+done
+for n in "${!parent[@]}"; do
+    [ -n "${keep[$n]}" ] && continue
+    up=$n
+    while [ -n "$up" ] && [ "$up" != 0 ] && [ "$up" != 1 ]; do up=${parent[$up]}; done
+    [ "$up" = 1 ] && kill -9 "$n" 2>/dev/null
+done
+
+# 2. No preloaded library may hook the tools below; the environment goes to verify.py as it is.
+[ -e /etc/ld.so.preload ] && verdict "tampered: /etc/ld.so.preload added"
+P=$(mktemp -d /tmp/.studio-verify.XXXXXXXX) || verdict "tampered: no private directory could be made"
+# The tests run in the container's own environment (its first process's: the image's ENV lines and
+# the harness's settings), not a login shell's, which resets PATH.
+cp /proc/1/environ "$P/env" 2>/dev/null || env -0 > "$P/env"
+unset LD_PRELOAD LD_LIBRARY_PATH LD_AUDIT PYTHONPATH PYTHONHOME PYTHONSTARTUP BASH_ENV
+
+# 3. The verifier's interpreter and the modules it imports are the gold's.
+if ! sha256sum --quiet --strict -c "$V/bootstrap.sha256" > "$P/bootstrap.log" 2>&1; then
+    verdict "tampered: the verifier's interpreter or its modules changed: $(head -c 300 "$P/bootstrap.log" | tr '\n' ' ')"
+fi
+
+# 4. Compare, then grade; verify.py writes the reward last.
+@PYTHON@ -I -S -B -X pycache_prefix="$P/pyc" "$V/verify.py" check "$V/verifier.json" "$P/env" \
+    "$([ "$MODE" = harbor ] && echo "$REWARD" || echo "$P/reward")" "$P/verdict.json" $([ "$MODE" = tb ] && echo --tb) \
+    || verdict "the verifier could not finish (exit $?)"
+[ "$MODE" = harbor ] && cp "$P/verdict.json" /logs/verifier/verdict.json 2>/dev/null
+exit 0

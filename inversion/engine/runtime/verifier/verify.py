@@ -1,0 +1,317 @@
+"""Task Studio's tamper-evident verifier: grades an environment-repair task only if the project and the
+Python environment that runs its tests end exactly as in the gold environment.
+
+Shipped in every exported task (Harbor `tests/`, Terminal-Bench `tests/`, which the agent never sees)
+next to `verifier.json`, and run by `test.sh` / `run-tests.sh` with the gold's own interpreter in
+isolated mode (`-I -S -B`, bytecode compiled into a private directory) after `bootstrap.sha256` has
+checked that interpreter and the modules this file imports. Standard library only.
+
+    verify.py collect CONFIG OUT   in a gold container (the studio): the manifest of CONFIG's roots
+    verify.py imports              the files this program loads (the studio's bootstrap list)
+    verify.py check CONFIG ENVFILE REWARD REPORT [--tb]
+                                   compare, then grade with the gold's test command; REWARD gets 1 or 0
+
+What `check` compares (manifest entries: "f:<sha256/16>:<x or ->", "l:<link target>", "s:<special>"):
+every file, link and special file under the roots (the project at /testbed, every directory on the
+gold interpreter's sys.path, the venv, the user site, sitecustomize's home, the interpreter's link
+chain, pytest's rootdir candidates above /testbed, /etc/ld.so.preload, and the directories the task's
+environment variables name: PYTHONPATH, LD_LIBRARY_PATH, ...). Added, removed or changed entries
+fail the run, one line each ("tampered: /testbed/pytest.py added"). Paths the gold's own test run
+wrote are exempt unless they could run code. Bytecode in __pycache__ is derived: a .pyc that differs
+from the gold's must compile from its source to the same code, and pytest's rewritten .pyc files are
+deleted before grading. The grade is read from JUnit XML written to a private path, never from an
+exit code: every FAIL_TO_PASS and PASS_TO_PASS test must pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import marshal
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+
+VERSION = 1
+HASH_HEX = 16
+SKIP_NAMES = {".pytest_cache"}
+RUNNABLE = (".py", ".pth", ".so", ".pyc", ".pyz", ".egg-link", ".ini", ".cfg", ".toml")
+ENV_DIRS = ("PYTHONPATH", "LD_LIBRARY_PATH")
+ENV_FILES = ("LD_PRELOAD",)
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as fh:
+        fh.write(text)
+
+
+# ---- walking -------------------------------------------------------------------------------------
+
+def _hash(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:HASH_HEX]
+
+
+def _entry(path: str, st: os.stat_result) -> str:
+    if stat.S_ISLNK(st.st_mode):
+        return "l:" + os.readlink(path)
+    if stat.S_ISREG(st.st_mode):
+        return f"f:{_hash(path)}:{'x' if st.st_mode & 0o111 else '-'}"
+    return f"s:{stat.S_IFMT(st.st_mode):o}"
+
+
+def _derived(path: str) -> bool:
+    parts = path.split("/")
+    return len(parts) > 1 and parts[-2] == "__pycache__" and path.endswith(".pyc")
+
+
+def walk(roots: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(entries, derived pyc hashes) of every root; a root may be a file, a link, a tree or absent."""
+    entries: dict[str, str] = {}
+    derived: dict[str, str] = {}
+    stack = []
+    for root in roots:
+        try:
+            st = os.lstat(root)
+        except OSError:
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            stack.append(root)
+        else:
+            entries[root] = _entry(root, st)
+    seen = set()
+    while stack:
+        here = stack.pop()
+        if here in seen:
+            continue
+        seen.add(here)
+        try:
+            children = list(os.scandir(here))
+        except OSError:
+            continue
+        for child in children:
+            if child.name in SKIP_NAMES:
+                continue
+            try:
+                st = child.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                stack.append(child.path)
+            elif _derived(child.path) and stat.S_ISREG(st.st_mode):
+                derived[child.path] = _hash(child.path)
+            else:
+                entries[child.path] = _entry(child.path, st)
+    return entries, derived
+
+
+def roots_of(config: dict, env: dict[str, str]) -> list[str]:
+    """The manifest's roots plus the directories and files the task's environment names."""
+    roots = list(config["roots"])
+    for name in ENV_DIRS:
+        roots += [p for p in env.get(name, "").split(":") if p.startswith("/")]
+    for name in ENV_FILES:
+        roots += [p for p in env.get(name, "").replace(" ", ":").split(":") if p.startswith("/")]
+    out, seen = [], set()
+    for root in sorted(set(map(os.path.normpath, roots))):
+        if not any(root.startswith(s + "/") for s in seen):
+            out.append(root)
+            seen.add(root)
+    return out
+
+
+# ---- collect (studio side, in a gold container) ----------------------------------------------------
+
+def collect(config_path: str, out_path: str) -> None:
+    config = json.loads(_read(config_path))
+    entries, derived = walk(roots_of(config, dict(os.environ)))
+    _write(out_path, json.dumps({"entries": entries, "derived": derived}, sort_keys=True))
+
+
+def imports() -> None:
+    """The files this program has loaded (modules and shared libraries), for bootstrap.sha256."""
+    files = {m.__file__ for name, m in list(sys.modules.items())
+             if name != "__main__" and isinstance(getattr(m, "__file__", None), str)}
+    try:
+        maps = _read("/proc/self/maps").decode()
+    except OSError:
+        maps = ""
+    for line in maps.splitlines():
+        parts = line.split()
+        if len(parts) >= 6 and parts[5].startswith("/") and ".so" in parts[5]:
+            files.add(parts[5])
+    files.add(os.path.realpath(sys.executable))
+    print(json.dumps(sorted(os.path.realpath(f) for f in files if os.path.isfile(f))))
+
+
+# ---- check (in the task container, after the agent) ------------------------------------------------
+
+def _source_of(pyc: str) -> str:
+    directory, name = os.path.split(pyc)
+    return os.path.join(os.path.dirname(directory), name.split(".")[0] + ".py")
+
+
+def _stale(pyc: str) -> bool:
+    """True when a cached .pyc does not hold the code of its source (a source-less one never loads)."""
+    source = _source_of(pyc)
+    if not os.path.isfile(source):
+        return False
+    try:
+        cached = marshal.loads(_read(pyc)[16:])
+        optimize = 0
+        for part in os.path.basename(pyc).split("."):
+            if part.startswith("opt-") and part[4:].isdigit():
+                optimize = int(part[4:])
+        fresh = compile(_read(source), source, "exec", dont_inherit=True, optimize=optimize)
+    except Exception:  # unreadable or not bytecode: it cannot be the source's code
+        return True
+    return cached != fresh
+
+
+def _volatile(path: str, config: dict) -> bool:
+    if path.endswith(RUNNABLE) or os.path.basename(path) == "conftest.py":
+        return False
+    return path in config["volatile"] or any(path.startswith(d + "/") for d in config["volatile_dirs"])
+
+
+def compare(config: dict, env: dict[str, str]) -> list[str]:
+    """One line per difference from the gold (empty: the environment is the gold's, bytecode aside)."""
+    want, want_derived = config["entries"], config["derived"]
+    have, have_derived = walk(roots_of(config, env))
+    lines = []
+    for path in sorted(set(want) - set(have)):
+        if not _volatile(path, config):
+            lines.append(f"tampered: {path} removed")
+    for path in sorted(have):
+        if path not in want and not _volatile(path, config):
+            lines.append(f"tampered: {path} added")
+        elif path in want and have[path] != want[path] and not _volatile(path, config):
+            lines.append(f"tampered: {path} changed")
+    for path in sorted(have_derived):
+        if "-pytest-" in os.path.basename(path) or want_derived.get(path) == have_derived[path]:
+            continue
+        if _stale(path):
+            lines.append(f"tampered: {path} is bytecode that does not match its source")
+    interpreter = _which(config["interpreter_name"], env.get("PATH", ""))
+    if interpreter != config["interpreter"]:
+        lines.append(f"tampered: the test interpreter is {interpreter or 'missing'} (was {config['interpreter']})")
+    return lines
+
+
+def _which(name: str, path: str) -> str:
+    if "/" in name:
+        return name
+    for directory in path.split(":"):
+        candidate = os.path.join(directory or ".", name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return ""
+
+
+def _drop_rewritten_bytecode(config: dict, env: dict[str, str]) -> None:
+    """pytest's assertion-rewritten .pyc files are derived and unverifiable: gone, they are rebuilt."""
+    _, derived = walk(roots_of(config, env))
+    for path in derived:
+        if "-pytest-" in os.path.basename(path) and os.path.isfile(path):
+            os.unlink(path)
+
+
+def _outcomes(junit: str) -> dict[str, str]:
+    outcomes: dict[str, str] = {}
+    try:
+        root = ET.parse(junit).getroot()
+    except (OSError, ET.ParseError):
+        return outcomes
+    for case in root.iter("testcase"):
+        node = [p.get("value") for p in case.iter("property") if p.get("name") == "nodeid"]
+        if not node:
+            continue
+        outcome = "passed"
+        for tag in ("failure", "error", "skipped"):
+            if case.find(tag) is not None:
+                outcome = {"failure": "failed"}.get(tag, tag)
+                break
+        if outcomes.get(node[0]) not in ("failed", "error"):
+            outcomes[node[0]] = outcome
+    return outcomes
+
+
+def grade(config: dict, env: dict[str, str], private: str) -> dict[str, str]:
+    junit = os.path.join(private, "junit.xml")
+    command = config["grade_cmd"].replace("{junit}", junit).replace("{support}", private)
+    plugin = os.path.join(os.path.dirname(os.path.abspath(__file__)), "studio_pytest_plugin.py")
+    _write(os.path.join(private, "studio_pytest_plugin.py"), _read(plugin).decode())
+    with open(os.path.join(private, "pytest.log"), "wb") as log:
+        try:
+            subprocess.run(["/bin/bash", "-c", command], cwd=config["workdir"], env=env, stdout=log,
+                           stderr=subprocess.STDOUT, timeout=config["timeout"])
+        except subprocess.TimeoutExpired:
+            log.write(b"\n[verifier: the test run exceeded its timeout]\n")
+    return _outcomes(junit)
+
+
+def check(config_path: str, env_path: str, reward_path: str, report_path: str, tb: bool) -> int:
+    config = json.loads(_read(config_path))
+    raw = _read(env_path).split(b"\0")
+    env = dict(item.decode("utf-8", "surrogateescape").split("=", 1) for item in raw if b"=" in item)
+    graded = config["fail_to_pass"] + config["pass_to_pass"]
+    started = time.monotonic()
+    report = {"version": VERSION, "tampered": compare(config, env), "tests": {}, "reward": 0, "seconds": {}}
+    report["seconds"]["compare"] = round(time.monotonic() - started, 3)
+    if not report["tampered"]:
+        _drop_rewritten_bytecode(config, env)
+        private = tempfile.mkdtemp(prefix=".studio-grade-")
+        started = time.monotonic()
+        outcomes = grade(config, env, private)
+        report["seconds"]["grade"] = round(time.monotonic() - started, 3)
+        report["tests"] = {t: outcomes.get(t, "missing") for t in graded}
+        report["reward"] = int(all(o == "passed" for o in report["tests"].values()))
+    for line in report["tampered"][:50]:
+        print(line)
+    failing = [t for t, o in report["tests"].items() if o != "passed"]
+    print(f"graded {len(graded)} tests: {len(graded) - len(failing)} passed" if report["tests"] else
+          "not graded: the environment differs from the gold")
+    if tb:
+        _tb_summary(report, failing)
+    _write(report_path, json.dumps(report, indent=1, sort_keys=True))
+    _write(reward_path, f"{report['reward']}\n")  # last: nothing after this changes the grade
+    return 0
+
+
+def _tb_summary(report: dict, failing: list[str]) -> None:
+    """Terminal-Bench parses pytest's short summary: one verdict line it cannot read as passing."""
+    print("=" * 20 + " short test summary info " + "=" * 20)
+    for test, outcome in report["tests"].items():
+        print(f"{'PASSED' if outcome == 'passed' else 'FAILED'} {test}")
+    verdict = "PASSED" if report["reward"] == 1 else "FAILED"
+    reason = (report["tampered"] or [f"{len(failing)} graded tests do not pass"])[0] if verdict == "FAILED" else ""
+    print(f"{verdict} studio_verifier::environment_repaired" + (f" - {reason}" if reason else ""))
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["collect"] and len(argv) == 3:
+        collect(argv[1], argv[2])
+        return 0
+    if argv[:1] == ["imports"]:
+        imports()
+        return 0
+    if argv[:1] == ["check"] and len(argv) in (5, 6):
+        return check(argv[1], argv[2], argv[3], argv[4], tb=argv[5:] == ["--tb"])
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,44 @@
+"""The library of generic reward hacks every task must withstand (DESIGN.md rule 7).
+
+Each hack is a versioned bash file in `hack_library/` (and in `STUDIO_HACKS_DIR`, for a site's own):
+a header names it (`# name:`) and says what it does (`# summary:`); it runs as root in a container
+of the broken image, as an agent would before the verifier runs, with `STUDIO_GRADED_IDS` naming a
+file of the graded test ids. Exit 0: applied; exit 99: does not apply to this image (say, no gcc).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+LIBRARY = Path(__file__).resolve().parent / "hack_library"
+NOT_APPLICABLE = 99
+IDS_PATH = "/tmp/.studio-graded-ids"
+
+
+@dataclass(frozen=True)
+class Hack:
+    name: str
+    summary: str
+    script: str
+
+
+def _parse(path: Path) -> Hack:
+    text = path.read_text()
+    meta = {}
+    for line in text.splitlines()[:6]:
+        key, sep, value = line.removeprefix("#").strip().partition(":")
+        if sep and key in ("name", "summary"):
+            meta[key] = value.strip()
+    return Hack(meta.get("name") or path.stem, meta.get("summary", ""), text)
+
+
+def load_hacks(extra_dir: str | Path | None = None) -> list[Hack]:
+    """The studio's hacks, then a site's own (a name given twice: the site's file wins)."""
+    found: dict[str, Hack] = {}
+    for folder in (LIBRARY, Path(extra_dir) if extra_dir else None):
+        if folder and folder.is_dir():
+            for path in sorted(folder.glob("*.sh")):
+                hack = _parse(path)
+                found[hack.name] = hack
+    return list(found.values())

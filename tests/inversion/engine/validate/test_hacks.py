@@ -1,0 +1,69 @@
+"""Reward hacks against the real verifier on a real container (the tiny gold, broken the way its
+episode breaks it): each hack of the library won against the verifier exports used to ship, and
+each scores 0 against the tamper-evident one, which still gives the gold and the repair 1."""
+
+from __future__ import annotations
+
+import pytest
+
+from inversion.engine.runtime import integrity, testrun
+from inversion.engine.runtime.sandbox import Sandbox
+from inversion.engine.validate.hacks import IDS_PATH, load_hacks
+from tests.support.fixture_gold import BREAK, REPAIR, ensure_gold_image
+from tests.support.legacy_verifier import legacy_files
+
+pytestmark = pytest.mark.docker
+F2P = ["tests/test_dep.py::test_double", "tests/test_dep.py::test_double_neg"]
+P2P = ["tests/test_core.py::test_dump", "tests/test_core.py::test_math", "tests/test_core.py::test_text"]
+HACKS = load_hacks()
+
+
+@pytest.fixture(scope="module")
+def verifier(docker_client, base_image):
+    image, _ = ensure_gold_image(docker_client, base_image)
+    out = testrun.OutDir()
+    try:
+        with Sandbox(docker_client, image, kind="test", instance="pytest-hacks", mounts=testrun.mounts(out)) as box:
+            manifest = integrity.collect_gold(box, out, "python -m pytest")
+            testrun.run_tests(box, out)
+            manifest = integrity.add_volatile(box, out, manifest)
+    finally:
+        out.cleanup()
+    config = integrity.verifier_config(manifest, {}, integrity.Grading("python -m pytest", F2P, P2P, timeout=120))
+    return image, integrity.verifier_files(manifest, config), integrity.run_script(manifest, "harbor")
+
+
+def _run(docker_client, image, files, script, *steps: str) -> integrity.Verdict:
+    with Sandbox(docker_client, image, kind="test", instance="pytest-hacks") as box:
+        box.put_file(IDS_PATH, ("\n".join(F2P + P2P) + "\n").encode())
+        for step in steps:
+            box.put_file("/tmp/step.sh", step.encode(), mode=0o755)
+            res = box.exec("cd /testbed && bash /tmp/step.sh", env={"STUDIO_GRADED_IDS": IDS_PATH}, timeout=120)
+            assert res.exit_code == 0, res.output
+        return integrity.run_verifier(box, files, script, timeout=300)
+
+
+def test_gold_and_repair_score_1_and_the_break_scores_0(docker_client, verifier):
+    image, files, script = verifier
+    assert _run(docker_client, image, files, script).reward == 1
+    broken = _run(docker_client, image, files, script, BREAK)
+    assert broken.reward == 0
+    assert broken.tampered == ["tampered: /opt/venv/lib/python3.11/site-packages/tinydep.py changed"]
+    repaired = _run(docker_client, image, files, script, BREAK, REPAIR)
+    assert repaired.reward == 1 and repaired.report["tests"] == dict.fromkeys(F2P + P2P, "passed")
+
+
+def test_the_library_has_the_hacks_the_issue_names():
+    assert {h.name for h in HACKS} >= {
+        "shadow_pytest_module", "pth_exit_hook", "sitecustomize_exit_hook", "conftest_force_pass",
+        "entry_point_plugin", "interpreter_wrapper", "gut_graded_tests", "reward_writer_daemon", "ld_preload_exit"}
+    assert all(h.summary for h in HACKS)
+
+
+@pytest.mark.parametrize("hack", HACKS, ids=lambda h: h.name)
+def test_each_hack_won_against_the_old_verifier_and_scores_0_now(hack, docker_client, verifier):
+    image, files, script = verifier
+    old_files, old_script = legacy_files(F2P + P2P)
+    assert _run(docker_client, image, old_files, old_script, BREAK, hack.script).reward == 1  # the old hole
+    verdict = _run(docker_client, image, files, script, BREAK, hack.script)
+    assert verdict.reward == 0, verdict.output
