@@ -221,13 +221,14 @@ class _Loop:
     def _tests(self, ids: list[str] | None, *, tokens: tuple[int, int]) -> dict[str, Any]:
         selected = ids if ids is not None else select_tests(self.stable, self.touched,
                                                           self.context.surface, self.context.seed)
-        run = testrun.run_tests(self.box, self.out, test_cmd=grading_cmd(self.spec.test_cmd), test_ids=selected,
-                                timeout=self.spec.test_timeout, env=self.result.env or None)
-        if run.error and self._stopped(self.box, settle=0.5):  # no results because nothing runs any more
-            raise docker.errors.APIError("the episode container stopped")
-        self.diff = self._snapshot()  # files a test wrote are not the agent's doing
+        run = self._run_tests(selected)
         checked = [t for t in (selected or self.stable) if t in set(self.stable)]
         newly = [t for t in checked if outcome_of(run, t) != testrun.PASSED]
+        if newly and selected is not None:
+            # A subset fails: confirm in the mode validation and the verifier grade in (the whole
+            # suite), so a test that only fails when run apart from others is never a "break".
+            full = self._run_tests(None)
+            newly = [t for t in newly if outcome_of(full, t) != testrun.PASSED]
         recovered = [t for t in self.result.newly_failing if outcome_of(run, t) == testrun.PASSED]
         if newly:
             self.result.newly_failing = newly
@@ -240,6 +241,14 @@ class _Loop:
                    "messages": {t: run.outcomes[t].message[:800] for t in newly[:5] if t in run.outcomes}}
         self.emit("tests", payload, int(run.seconds * 1000), *tokens)
         return payload
+
+    def _run_tests(self, selected: list[str] | None) -> testrun.TestRun:
+        run = testrun.run_tests(self.box, self.out, test_cmd=grading_cmd(self.spec.test_cmd), test_ids=selected,
+                                timeout=self.spec.test_timeout, env=self.result.env or None)
+        if run.error and self._stopped(self.box, settle=0.5):  # no results because nothing runs any more
+            raise docker.errors.APIError("the episode container stopped")
+        self.diff = self._snapshot()  # files a test wrote are not the agent's doing
+        return run
 
     def _premature(self, action: Finish) -> str:
         """Refuse a finish while no stably passing test fails (an agent that gives up says

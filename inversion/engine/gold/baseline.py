@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import docker
 
 from inversion.engine.gold import surface as surf
-from inversion.engine.runtime import integrity, testrun
+from inversion.engine.runtime import grading, integrity, testrun
+from inversion.engine.runtime.grading import grading_cmd
 from inversion.engine.runtime.sandbox import Limits, Sandbox
 
 LineCallback = Callable[[str], None]
@@ -54,11 +55,18 @@ def run_baseline(
             except integrity.IntegrityError as exc:
                 on_line(f"no integrity manifest: {exc}")
                 manifest = {}
+            command = grading_cmd(test_cmd)  # as episodes, validation and the exported verifier run it
             for i in range(max(2, runs)):
                 on_line(f"baseline run {i + 1}/{max(2, runs)}: {test_cmd}")
-                run = testrun.run_tests(box, out, test_cmd=test_cmd, timeout=timeout, surface=(i == 0))
+                run = testrun.run_tests(box, out, test_cmd=command, timeout=timeout, surface=(i == 0))
                 on_line(f"  {run.counts} in {run.seconds:.1f} s (exit {run.exit_code})")
                 results.append(run)
+            passing = [t for t in results[0].outcomes if all(r.outcomes.get(t) and r.outcomes[t].outcome == "passed"
+                                                                for r in results)]
+            reordered = None
+            if passing:  # the same tests, last first: one that depends on what runs before it shows here
+                on_line(f"selection check: {len(passing)} passing tests by id, in reverse order")
+                reordered = testrun.run_tests(box, out, test_cmd=command, test_ids=passing[::-1], timeout=timeout)
             raw = results[0].surface or {}
             info = surf.image_info(box, out, raw) if raw else {}
             if manifest:
@@ -67,13 +75,16 @@ def run_baseline(
                         "written by the test runs")
     finally:
         out.cleanup()
-    baseline = summarize_runs(results)
+    baseline = summarize_runs(results, reordered)
+    if baseline["order_dependent"]:
+        on_line(f"  {len(baseline['order_dependent'])} tests depend on what runs with them (excluded)")
     surface = surf.summarize(raw, info) if raw else {}
     return Baseline(baseline, surface, results, time.monotonic() - started, manifest)
 
 
-def summarize_runs(runs: list[testrun.TestRun]) -> dict:
-    """Per-test outcomes of the first run, the flaky set and counts (docs/architecture.md)."""
+def summarize_runs(runs: list[testrun.TestRun], reordered: testrun.TestRun | None = None) -> dict:
+    """Per-test outcomes of the first run, the flaky set, the order-dependent set (passing in every
+    full run, not when the passing tests run by id in reverse order) and counts (docs/architecture.md)."""
     ids = sorted(set().union(*(r.outcomes for r in runs)))
     tests, flaky = {}, []
     for tid in ids:
@@ -91,6 +102,8 @@ def summarize_runs(runs: list[testrun.TestRun]) -> dict:
     flaky_set = set(flaky)
     counts = Counter(t["outcome"] for tid, t in tests.items() if tid not in flaky_set)
     stable_passing = [tid for tid, t in tests.items() if tid not in flaky_set and t["outcome"] == "passed"]
+    order_dependent = sorted(t for t in stable_passing if reordered is not None and grading.outcome_of(reordered, t) != "passed")
+    stable_passing = [t for t in stable_passing if t not in set(order_dependent)]
     slowest = sorted(tests, key=lambda t: tests[t]["duration"], reverse=True)[:10]
     return {
         "runs": [{"seconds": round(r.seconds, 3), "exit_code": r.exit_code, "counts": r.counts,
@@ -98,10 +111,12 @@ def summarize_runs(runs: list[testrun.TestRun]) -> dict:
         "tests": tests,
         "flaky": flaky,
         "counts": {
-            "passed": counts["passed"], "failed": counts["failed"], "error": counts["error"],
-            "skipped": counts["skipped"], "flaky": len(flaky), "total": len(tests),
+            "passed": counts["passed"] - len(order_dependent), "failed": counts["failed"], "error": counts["error"],
+            "skipped": counts["skipped"], "flaky": len(flaky), "order_dependent": len(order_dependent),
+            "total": len(tests),
         },
         "stable_passing": stable_passing,
+        "order_dependent": order_dependent,
         "slowest": [{"id": t, "duration": tests[t]["duration"]} for t in slowest],
     }
 

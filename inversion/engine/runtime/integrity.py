@@ -142,8 +142,7 @@ class Grading:
 
 
 def verifier_config(manifest: dict, task_part: dict, grading: Grading) -> dict:
-    command = testrun.build_command(grading_cmd(grading.test_cmd), junit="{junit}", test_ids=None,
-                                    surface_out=None, support="{support}")
+    command = testrun.build_command(grading_cmd(grading.test_cmd), junit="{junit}", support="{support}")
     return {
         "version": 1, "roots": manifest["roots"],
         "entries": {**manifest["entries"], **(task_part.get("entries") or {})},

@@ -9,7 +9,6 @@ requested test counts as an error with the console tail as its message.
 from __future__ import annotations
 
 import json
-import shlex
 import tempfile
 import uuid
 import xml.etree.ElementTree as ET
@@ -88,20 +87,22 @@ def mounts(out: OutDir) -> list[Mount]:
     ]
 
 
-def build_command(test_cmd: str, *, junit: str, test_ids: list[str] | None, surface_out: str | None,
+def build_command(test_cmd: str, *, junit: str, select: str | None = None, surface_out: str | None = None,
                   support: str = SUPPORT_MOUNT) -> str:
     """The one pytest command line of every studio run and of the exported verifier (which fills in
-    its own `support` directory for the plugin and a private `junit` path)."""
+    its own `support` directory for the plugin and a private `junit` path). A subset of tests is a
+    `select` file of node ids the plugin keeps, never ids on the command line."""
     env = [
         "PYTHONDONTWRITEBYTECODE=1",
         f'PYTHONPATH={support}"${{PYTHONPATH:+:$PYTHONPATH}}"',
     ]
+    if select:
+        env.append(f"STUDIO_SELECT_FILE={select}")
     if surface_out:
         env.append(f"STUDIO_SURFACE_OUT={surface_out}")
     args = ["-p", "studio_pytest_plugin", "-p", "no:cacheprovider", f"--junitxml={junit}",
             "-o", "junit_family=xunit1", "-q", "--color=no"]
-    ids = [shlex.quote(t) for t in test_ids or []]
-    return f"{' '.join(env)} {test_cmd} {' '.join(args)} {' '.join(ids)}".rstrip()
+    return f"{' '.join(env)} {test_cmd} {' '.join(args)}"
 
 
 def run_tests(
@@ -114,14 +115,17 @@ def run_tests(
     env: dict[str, str] | None = None,
     surface: bool = False,
 ) -> TestRun:
-    """Run the suite (or `test_ids`) once; `env` carries the episode's ENV changes."""
+    """Run the suite (or only `test_ids`, in that order) once; `env` carries the episode's ENV changes."""
     name = uuid.uuid4().hex[:12]
     junit_host = out.path / f"{name}.xml"
     surface_host = out.path / f"{name}.surface.json"
+    select_host = out.path / f"{name}.ids"
+    if test_ids is not None:
+        select_host.write_text("".join(f"{t}\n" for t in test_ids))
     command = build_command(
         test_cmd,
         junit=f"{OUT_MOUNT}/{name}.xml",
-        test_ids=test_ids,
+        select=f"{OUT_MOUNT}/{name}.ids" if test_ids is not None else None,
         surface_out=f"{OUT_MOUNT}/{name}.surface.json" if surface else None,
     )
     result: ExecResult = sandbox.exec(command, timeout=timeout, env=env, max_output=200_000)
@@ -144,6 +148,7 @@ def run_tests(
         except ValueError:
             run.surface = None
         surface_host.unlink()
+    select_host.unlink(missing_ok=True)
     return run
 
 

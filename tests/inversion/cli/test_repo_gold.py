@@ -41,6 +41,6 @@ def test_gold_build_json(docker_client, base_image, tmp_path):
     repo = _studio("repo", "add", f"path:{src}")
     data = _studio("gold", "build", str(repo["id"]))
     assert data["repo"] == repo["id"] and data["status"] == "ready" and data["image"].startswith("studio-gold/")
-    assert data["baseline"] == {"passed": 3, "failed": 0, "skipped": 1, "flaky": 1, "error": 0, "total": 5}
+    assert data["baseline"] == {"passed": 3, "failed": 0, "skipped": 1, "flaky": 1, "error": 0, "order_dependent": 0, "total": 5}
     cached = _studio("gold", "build", "cli-gold")
     assert cached["id"] == data["id"] and cached["cached"] is True

@@ -34,7 +34,7 @@ def test_gold_baseline_flaky_surface_and_reuse(docker_client, base_image, tmp_pa
     assert sorted(baseline["stable_passing"]) == [
         "test_flaky.py::test_adds", "test_flaky.py::test_calls_executable", "test_flaky.py::test_sqlite",
     ]
-    assert baseline["counts"] == {"passed": 3, "failed": 0, "error": 0, "skipped": 1, "flaky": 1, "total": 5}
+    assert baseline["counts"] == {"passed": 3, "failed": 0, "error": 0, "skipped": 1, "flaky": 1, "order_dependent": 0, "total": 5}
     assert len(baseline["runs"]) >= settings.STUDIO_BASELINE_RUNS
 
     surface = gold.surface

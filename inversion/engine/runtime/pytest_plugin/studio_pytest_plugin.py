@@ -2,7 +2,10 @@
 `-p studio_pytest_plugin`. It changes no test outcome; it only
 
 * records each test's exact pytest node id as a JUnit property, so ids parsed from the XML are
-  exactly what the runner prints, and
+  exactly what the runner prints,
+* when STUDIO_SELECT_FILE names a file of node ids, runs only those tests, in that file's order
+  (after collecting the whole suite, so an id whose module no longer imports is just missing,
+  never the usage error a command-line id gives, and no command line grows with the list), and
 * when STUDIO_SURFACE_OUT is set, writes the dependency surface: Python modules and shared
   libraries loaded per test file and in total, and executables the tests started.
 """
@@ -18,6 +21,19 @@ _executables = {}
 
 def pytest_runtest_setup(item):
     item.user_properties.append(("nodeid", item.nodeid))
+
+
+def pytest_collection_modifyitems(session, config, items):
+    select = os.environ.get("STUDIO_SELECT_FILE")
+    if not select:
+        return
+    with open(select) as fh:
+        order = {line.rstrip("\n"): i for i, line in enumerate(fh) if line.strip()}
+    chosen = sorted((item for item in items if item.nodeid in order), key=lambda item: order[item.nodeid])
+    dropped = [item for item in items if item.nodeid not in order]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = chosen
 
 
 def _maps():

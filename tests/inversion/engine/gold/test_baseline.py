@@ -15,7 +15,7 @@ def test_a_test_whose_outcome_differs_or_that_goes_missing_is_flaky():
     assert baseline["flaky"] == ["b", "c"]
     assert baseline["tests"]["c"]["outcomes"] == ["failed", "missing"]
     assert baseline["stable_passing"] == ["a"]
-    assert baseline["counts"] == {"passed": 1, "failed": 0, "error": 0, "skipped": 0, "flaky": 2, "total": 3}
+    assert baseline["counts"] == {"passed": 1, "failed": 0, "error": 0, "skipped": 0, "flaky": 2, "order_dependent": 0, "total": 3}
 
 
 def test_failure_reason_names_the_commonest_error():
