@@ -9,12 +9,17 @@ Each mode runs in a child process with its own settings (a temp data dir and SQL
   separate Celery worker (channels_redis layer over 127.0.0.1:6379).
 The writer calls the real `episode_event_add` service; the clock starts just before the call
 (so the time includes the INSERT) and stops when each viewer receives the frame with that seq.
+
+--fork-bomb: while the events run, a real episode sandbox (the studio's Sandbox, its limits, from
+the base image) runs a fork bomb, and a probe fetches the episode page every 100 ms as a logged-in
+user; page p50/p95 are printed beside the event latencies (goal: both p95 < 500 ms).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -123,7 +128,51 @@ async def _measure(port: int, episode_id: int, cookie: str, viewers: int, events
     return latencies
 
 
-def child(mode: str, viewer_counts: list[int], events: int, gap: float) -> None:
+class _ForkBomb:
+    """A fork bomb in a real episode sandbox: bounded by the sandbox's pids, CPU and weight limits."""
+
+    def __enter__(self) -> _ForkBomb:
+        from django.conf import settings
+
+        from inversion.engine.runtime.sandbox import Sandbox
+        from studio.lib.dockerctx import docker_client
+
+        self.client = docker_client()
+        self.box = Sandbox(self.client, settings.STUDIO_BASE_IMAGE, kind="episode", owner="bench:latency",
+                           instance=settings.STUDIO_INSTANCE)
+        self.box.start()
+        self.box.container.exec_run(["bash", "-c", "b(){ b|b & }; b"], detach=True)
+        time.sleep(3)  # let it reach the pids limit
+        top = self.box.container.stats(stream=False).get("pids_stats", {})
+        print(f"  fork bomb running: {top.get('current')} pids (limit {top.get('limit')})", file=sys.stderr)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.box.remove()
+        self.client.close()
+
+
+class _PageProbe(threading.Thread):
+    """GET a page every 100 ms with the session cookie; keeps the latencies in ms."""
+
+    def __init__(self, url: str, cookie: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.cookie, self.times, self.stop = url, cookie, [], threading.Event()
+
+    def run(self) -> None:
+        import urllib.request
+
+        while not self.stop.is_set():
+            started = time.perf_counter()
+            request = urllib.request.Request(self.url, headers={"Cookie": self.cookie})
+            with urllib.request.urlopen(request, timeout=30) as response:
+                response.read()
+                assert response.status == 200
+            self.times.append((time.perf_counter() - started) * 1000)
+            self.stop.wait(0.1)
+
+
+def child(mode: str, viewer_counts: list[int], events: int, gap: float, bomb: bool = False) -> None:
     episode_id, cookie = _prepare()
     port = _free_port()
     server_proc = None
@@ -153,11 +202,20 @@ def child(mode: str, viewer_counts: list[int], events: int, gap: float) -> None:
     try:
         results = {}
         next_seq = 1
-        for n in viewer_counts:
-            lat = asyncio.run(_measure(port, episode_id, cookie, n, events, gap, next_seq))
-            next_seq += events
-            results[n] = {"p50": round(statistics.median(lat), 1), "p95": round(_pct(lat, 0.95), 1),
-                          "max": round(max(lat), 1), "frames": len(lat)}
+        with contextlib.ExitStack() as stack:
+            if bomb:
+                stack.enter_context(_ForkBomb())
+            for n in viewer_counts:
+                probe = _PageProbe(f"http://127.0.0.1:{port}/episodes/{episode_id}/", cookie)
+                probe.start()
+                lat = asyncio.run(_measure(port, episode_id, cookie, n, events, gap, next_seq))
+                probe.stop.set()
+                probe.join()
+                next_seq += events
+                results[n] = {"p50": round(statistics.median(lat), 1), "p95": round(_pct(lat, 0.95), 1),
+                              "max": round(max(lat), 1), "frames": len(lat),
+                              "page_p50": round(statistics.median(probe.times), 1),
+                              "page_p95": round(_pct(probe.times, 0.95), 1), "pages": len(probe.times)}
         print(json.dumps(results))
     finally:
         if server_proc:
@@ -172,12 +230,15 @@ def main() -> None:
     parser.add_argument("--viewers", type=int, nargs="+", default=[1, 20])
     parser.add_argument("--modes", nargs="+", default=["embedded", "redis"], choices=["embedded", "redis"])
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"))
+    parser.add_argument("--fork-bomb", action="store_true", help="a fork-bomb episode sandbox runs meanwhile")
     parser.add_argument("--child", choices=["embedded", "redis"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.viewers, args.events, args.gap)
+        child(args.child, args.viewers, args.events, args.gap, args.fork_bomb)
         return
-    print(f"event latency, {args.events} events per run, {args.gap * 1000:.0f} ms apart (ms: p50 / p95 / max)")
+    print(f"event latency, {args.events} events per run, {args.gap * 1000:.0f} ms apart (ms: p50 / p95 / max)"
+          + ("; a fork bomb runs in an episode sandbox meanwhile (goal: event and page p95 < 500 ms)"
+             if args.fork_bomb else ""))
     for mode in args.modes:
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "studio.settings",
                "STUDIO_DATA_DIR": tempfile.mkdtemp(prefix=f"studio-bench-{mode}-"), "STUDIO_EMBEDDED_WORKER": "0",
@@ -186,7 +247,7 @@ def main() -> None:
         if mode == "redis":
             env["REDIS_URL"] = args.redis_url
         cmd = [sys.executable, __file__, "--child", mode, "--events", str(args.events), "--gap", str(args.gap),
-               "--viewers", *map(str, args.viewers)]
+               "--viewers", *map(str, args.viewers), *(["--fork-bomb"] if args.fork_bomb else [])]
         out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         if out.returncode != 0:
             print(f"{mode}: failed\n{out.stderr[-3000:]}")
@@ -194,8 +255,12 @@ def main() -> None:
         results = json.loads(out.stdout.strip().splitlines()[-1])
         for n, r in results.items():
             verdict = "" if int(n) < 20 else ("  (goal p95 < 100 ms: met)" if r["p95"] < 100 else "  (goal p95 < 100 ms: MISSED)")
+            if args.fork_bomb:
+                met = "met" if max(r["p95"], r["page_p95"]) < 500 else "MISSED"
+                verdict = f"  (fork bomb goal p95 < 500 ms: {met})"
             print(f"{mode:9s} {int(n):3d} viewers: {r['p50']:7.1f} / {r['p95']:7.1f} / {r['max']:7.1f}"
-                  f"  over {r['frames']} frames{verdict}")
+                  f"  over {r['frames']} frames; page {r['page_p50']:.1f} / {r['page_p95']:.1f} over "
+                  f"{r['pages']} GETs{verdict}")
 
 
 if __name__ == "__main__":

@@ -68,6 +68,10 @@ class GoldEnvironment(StorableModel):
     surface = models.JSONField(default=dict, blank=True, help_text="Modules, shared libraries, executables")
     integrity = models.JSONField(default=dict, blank=True, help_text="The verifier's manifest of the pristine gold")
     error = models.TextField(blank=True)
+    failure_kind = models.CharField(max_length=12, blank=True,
+                                    help_text="Why it failed, for counting: docker, build, timeout, no-tests, tests, error")
+    first_dockerfile = models.TextField(blank=True, help_text="The first synthesis, before the set-up loop changed it")
+    attempts = models.JSONField(default=list, blank=True, help_text="Set-up attempts: change, reason, status, plan")
     build_seconds = models.FloatField(null=True, blank=True)
     test_seconds = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -6,6 +6,7 @@ from django.conf import settings
 
 from inversion.engine.runtime.llm.localmodel import server_health
 from inversion.selectors.dashboard import (
+    golds_failed_by_reason,
     inversion_stats,
     recent_episodes,
     yield_by_category,
@@ -48,4 +49,5 @@ def dashboard_stats() -> dict:
 def dashboard_tables() -> dict:
     """Yield per repository and per category, and what happened lately."""
     return {"by_repository": yield_by_repository(), "by_category": yield_by_category(),
-            "recent_episodes": recent_episodes(), "recent_activity": recent_activity()}
+            "recent_episodes": recent_episodes(), "recent_activity": recent_activity(),
+            "failed_golds": golds_failed_by_reason()}

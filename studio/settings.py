@@ -153,7 +153,7 @@ STUDIO_WORKER_CONCURRENCY = env_int("STUDIO_WORKER_CONCURRENCY", 2)
 
 # --- Docker, images, LLM ----------------------------------------------------------------------
 DOCKER_HOST = env_str("DOCKER_HOST")  # empty: the SDK's default (unix:///var/run/docker.sock)
-STUDIO_BASE_IMAGE = env_str("STUDIO_BASE_IMAGE", "local/bookworm-py:base")
+STUDIO_BASE_IMAGE = env_str("STUDIO_BASE_IMAGE", "local/bookworm-py:base2")
 STUDIO_EXTRA_CA_BUNDLE = env_str("STUDIO_EXTRA_CA_BUNDLE")
 STUDIO_INSTANCE = env_str("STUDIO_INSTANCE", "default")
 STUDIO_SOURCES_DIR = DATA_DIR / "sources"
@@ -163,6 +163,8 @@ STUDIO_SOURCE_MAX_FILES = env_int("STUDIO_SOURCE_MAX_FILES", 100_000)  # ... and
 STUDIO_EXPORTS_DIR = DATA_DIR / "exports"
 STUDIO_MIN_PASSING_TESTS = env_int("STUDIO_MIN_PASSING_TESTS", 1)
 STUDIO_BASELINE_RUNS = env_int("STUDIO_BASELINE_RUNS", 2)
+STUDIO_SETUP_ATTEMPTS = env_int("STUDIO_SETUP_ATTEMPTS", 5)  # gold set-up loop: builds tried before giving up
+STUDIO_BUILD_TIMEOUT = env_int("STUDIO_BUILD_TIMEOUT", 1800)  # seconds one gold image build may take
 STUDIO_WORKER_LEASE = env_int("STUDIO_WORKER_LEASE", 60)  # seconds without a heartbeat before a worker is dead
 STUDIO_VALIDATION_STEP_TIMEOUT = env_int("STUDIO_VALIDATION_STEP_TIMEOUT", 120)  # seconds a replayed step may take
 STUDIO_HACKS_DIR = env_str("STUDIO_HACKS_DIR")  # a site's own reward hacks (*.sh), tried on every task too

@@ -24,11 +24,14 @@ def handle_build(options: dict, stdout) -> CliResult:
     gold = gold_build(repository=repository_get(key=options["repo"]))
     data = gold_row(gold)
     b = data["baseline"]
-    text = (
-        f"gold {gold.id} {gold.status}{' (reused)' if gold.reused else ''}: {gold.image}\n"
-        f"passed {b['passed']}, failed {b['failed']}, skipped {b['skipped']}, flaky {b['flaky']}"
-        + (f"\n{gold.error}" if gold.error else "")
-    )
+    attempts = [f"attempt {a['n']}: {a['change']} -> {a['status']}" + (f" ({a['reason']})" if a["reason"] else "")
+                for a in data["attempts"]] if len(data["attempts"]) > 1 else []
+    text = "\n".join([
+        f"gold {gold.id} {gold.status}{' (reused)' if gold.reused else ''}: {gold.image}", *attempts,
+        f"passed {b['passed']}, failed {b['failed']}, skipped {b['skipped']}, flaky {b['flaky']}, "
+        f"order-dependent {b['order_dependent']}",
+        *([gold.error] if gold.error else []),
+    ])
     return CliResult(data=data, text=text, exit_code=0 if gold.status == GoldEnvironment.Status.READY else 1)
 
 

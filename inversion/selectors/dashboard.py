@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 
 from inversion.models import Episode, GoldEnvironment, Repository
 
@@ -39,3 +39,22 @@ def yield_by_category() -> list[dict]:
 
 def recent_episodes(limit: int = 8) -> list[Episode]:
     return list(Episode.objects.select_related("gold__repository").order_by("-created_at")[:limit])
+
+
+FAILURE_LABELS = {
+    "docker": "Docker unreachable", "build": "image build failed", "timeout": "build timed out",
+    "no-tests": "no tests ran", "tests": "too few tests pass", "error": "studio error", "": "other",
+}
+
+
+def golds_failed_by_reason() -> list[dict]:
+    """Repositories whose newest gold failed, grouped by why (the set-up loop gave up on them)."""
+    newest = GoldEnvironment.objects.filter(repository=OuterRef("repository")).order_by("-created_at").values("pk")[:1]
+    failed = (GoldEnvironment.objects.filter(pk=Subquery(newest), status=GoldEnvironment.Status.FAILED)
+              .select_related("repository").order_by("failure_kind", "repository__name"))
+    groups: dict[str, dict] = {}
+    for gold in failed:
+        group = groups.setdefault(gold.failure_kind, {"kind": gold.failure_kind, "repositories": [],
+                                                      "label": FAILURE_LABELS.get(gold.failure_kind, gold.failure_kind)})
+        group["repositories"].append(gold.repository)
+    return sorted(groups.values(), key=lambda g: (-len(g["repositories"]), g["kind"]))

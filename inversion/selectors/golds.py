@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 from django.conf import settings
@@ -41,8 +42,13 @@ def gold_row(gold: GoldEnvironment) -> dict:
     return {
         "id": gold.id, "repo": gold.repository_id, "repo_name": gold.repository.name, "image": gold.image,
         "status": gold.status, "reused": gold.reused, "cached": getattr(gold, "cached", False), "error": gold.error,
-        "baseline": {k: counts.get(k, 0) for k in ("passed", "failed", "skipped", "flaky", "error", "total")},
-        "build_seconds": gold.build_seconds, "test_seconds": gold.test_seconds,
+        "baseline": {k: counts.get(k, 0) for k in ("passed", "failed", "skipped", "flaky", "error",
+                                                   "order_dependent", "total")},
+        "build_seconds": gold.build_seconds, "test_seconds": gold.test_seconds, "failure_kind": gold.failure_kind,
+        "test_cmd": gold.test_cmd,
+        "attempts": [{"n": a.get("n"), "reason": a.get("reason", ""), "change": a.get("change", ""),
+                      "status": a.get("status", ""), "seconds": a.get("seconds")} for a in gold.attempts or []],
+        "order_dependent": list((gold.baseline or {}).get("order_dependent") or []),
     }
 
 
@@ -74,20 +80,38 @@ def gold_panel(*, repository: Repository, user) -> dict:
         "can_delete": is_curator(user), "can_launch": bool(gold and gold.status == GoldEnvironment.Status.READY),
         "build_disabled_reason": _build_disabled_reason(repository, gold, user),
         "flaky": (baseline.get("flaky") or [])[:50], "slowest": (baseline.get("slowest") or [])[:10],
+        "order_dependent": (baseline.get("order_dependent") or [])[:50],
+        "attempts": gold.attempts if gold else [], "dockerfile_diff": dockerfile_diff(gold) if gold else [],
         "surface": overview(gold.surface) if gold and gold.surface else None,
     }
+
+
+def dockerfile_diff(gold: GoldEnvironment) -> list[tuple[str, str]]:
+    """What the set-up loop changed: the final Dockerfile against the first synthesis, as
+    (kind, line) pairs for the page (kind: add, del, ctx); empty when nothing changed."""
+    if not gold.first_dockerfile or gold.first_dockerfile == gold.dockerfile:
+        return []
+    lines = difflib.unified_diff(gold.first_dockerfile.splitlines(), gold.dockerfile.splitlines(),
+                                 "first synthesis", f"attempt {len(gold.attempts)}", lineterm="", n=1)
+    kinds = {"+": "add", "-": "del"}
+    return [(kinds.get(line[:1], "ctx") if not line.startswith(("+++", "---")) else "ctx", line) for line in lines]
 
 
 def gold_dockerfile(*, repository: Repository) -> str:
     """The Dockerfile the next build uses: the curator's override or the synthesized one."""
     if repository.dockerfile_override.strip():
         return repository.dockerfile_override
-    root = Path(repository.snapshot_path)
-    install = repository.install_cmd or dfile.install_command(
-        dfile.detect_test_deps(root), installable=dfile.is_installable(root)
-    )
     return dfile.synthesize(
-        base_image=settings.STUDIO_BASE_IMAGE, install_cmd=install, with_ca=bool(extra_ca_bundle())
+        base_image=settings.STUDIO_BASE_IMAGE, install_cmd=install_command_for(repository),
+        with_ca=bool(extra_ca_bundle()),
+    )
+
+
+def install_command_for(repository: Repository) -> str:
+    """The curator's install command, else the one detected from the project's declared test deps."""
+    root = Path(repository.snapshot_path)
+    return repository.install_cmd or dfile.install_command(
+        dfile.detect_test_deps(root), installable=dfile.is_installable(root)
     )
 
 

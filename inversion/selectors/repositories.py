@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from inversion.models import Repository
 from studio.lib.exceptions import ApplicationError
 
@@ -18,7 +20,8 @@ def repository_get(*, key: str | int) -> Repository:
     """A repository by id or name; ApplicationError when there is none."""
     key = str(key)
     found = Repository.objects.filter(pk=int(key)).first() if key.isdigit() else None
-    found = found or Repository.objects.filter(name=key).first()
+    found = found or Repository.objects.filter(name=key).first() or Repository.objects.filter(
+        name=re.sub(r"[^a-z0-9_-]+", "-", key.lower()).strip("-")).first()  # as the add names it: Pillow -> pillow
     if found is None:
         raise ApplicationError(f"no repository {key!r}")
     return found

@@ -7,6 +7,7 @@ image without rebuilding or re-running the baseline. Build log lines are batched
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -15,13 +16,16 @@ from django.conf import settings
 from django.db.models import Max
 from django.utils import timezone
 
-from inversion.engine.gold import baseline as gold_baseline
 from inversion.engine.gold import build as gold_image
+from inversion.engine.gold import era, setup_loop
 from inversion.engine.gold.baseimage import image_present
+from inversion.engine.gold.build import remove_image
+from inversion.engine.gold.diagnosis import Context, project_modules
+from inversion.engine.gold.dockerfile import SetupPlan
 from inversion.engine.runtime import labels as lbl
 from inversion.engine.runtime.testrun import DEFAULT_TEST_CMD
 from inversion.models import BuildEvent, GoldEnvironment, Repository
-from inversion.selectors.golds import gold_dockerfile
+from inversion.selectors.golds import gold_dockerfile, install_command_for
 from studio.lib.broadcast import broadcast, stream_group
 from studio.lib.cabundle import extra_ca_bundle
 from studio.lib.dockerctx import docker_client, docker_status
@@ -109,7 +113,8 @@ def _set(gold: GoldEnvironment, log: _LogWriter | None = None, **fields) -> None
 
 
 def gold_execute(*, gold: GoldEnvironment, nocache: bool = False) -> GoldEnvironment:
-    """Build the image (or reuse it) and take the baseline; the gold ends ready or failed.
+    """Run the set-up loop (build, baseline, diagnose, change, again) and keep the best attempt; the
+    gold ends ready or failed, every attempt recorded and streamed as it ends.
 
     `nocache` rebuilds every layer (benchmarks, or a curator distrusting the layer cache).
     """
@@ -124,43 +129,82 @@ def gold_execute(*, gold: GoldEnvironment, nocache: bool = False) -> GoldEnviron
     status = docker_status(fresh=True)
     if not status.ok:
         _set(gold, log, status=GoldEnvironment.Status.FAILED, error=f"Docker is unreachable: {status.detail}",
-             finished_at=timezone.now())
+             failure_kind="docker", finished_at=timezone.now())
         return gold
     repo = gold.repository
+    inputs = setup_inputs(repository=repo, gold=gold, nocache=nocache)
+    _set(gold, first_dockerfile=gold.dockerfile, attempts=[])
     client = docker_client(timeout=1800)
+
+    def on_attempt(attempt: setup_loop.Attempt) -> None:
+        gold.attempts = [*gold.attempts, attempt.as_dict()]
+        status = GoldEnvironment.Status.TESTING if attempt.status == "ready" else GoldEnvironment.Status.BUILDING
+        _set(gold, log, attempts=gold.attempts, status=status)
+
     try:
-        _set(gold, status=GoldEnvironment.Status.BUILDING)
         log(f"building {gold.image} from {repo.spec}")
-        built = gold_image.build_image(
-            client, snapshot=Path(repo.snapshot_path), dockerfile=gold.dockerfile, tag=gold.image,
-            labels=lbl.labels("gold", f"repo:{repo.id}", settings.STUDIO_INSTANCE),
-            ca_bundle=extra_ca_bundle(), on_line=log, nocache=nocache,
-        )
-        if built.error:
-            _set(gold, log, status=GoldEnvironment.Status.FAILED, error=f"build failed: {built.error}",
-                 build_seconds=built.seconds, finished_at=timezone.now())
-            return gold
-        _set(gold, log, status=GoldEnvironment.Status.TESTING, image_id=built.image_id, reused=built.reused,
-             build_seconds=round(built.seconds, 3))
-        result = gold_baseline.run_baseline(
-            client, gold.image, runs=settings.STUDIO_BASELINE_RUNS, test_cmd=gold.test_cmd,
-            owner=f"gold:{gold.id}", instance=settings.STUDIO_INSTANCE, on_line=log, worker=worker_id(),
-        )
+        outcome = setup_loop.run_setup(client, inputs, on_line=log, on_attempt=on_attempt)
+        _discard_images(client, outcome.discarded, keep=gold.pk)
     except Exception as exc:
         _set(gold, log, status=GoldEnvironment.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000],
-             finished_at=timezone.now())
+             failure_kind="error", finished_at=timezone.now())
         raise
     finally:
         client.close()
-    reason = gold_baseline.failure_reason(result.baseline, settings.STUDIO_MIN_PASSING_TESTS)
-    log(f"baseline: {result.baseline['counts']}" + (f"; FAILED: {reason}" if reason else ""))
+    best = outcome.best
+    if best is None:
+        last = outcome.attempts[-1]
+        _set(gold, log, status=GoldEnvironment.Status.FAILED, error=outcome.error, failure_kind=outcome.kind,
+             dockerfile=last.dockerfile, test_cmd=last.test_cmd, build_seconds=last.build_seconds,
+             finished_at=timezone.now())
+        return gold
+    result = outcome.baseline
+    if len(outcome.attempts) > 1:
+        log(f"kept attempt {best.n} of {len(outcome.attempts)}: {best.passing} stably passing tests")
     _set(
-        gold, log, baseline=result.baseline, surface=result.surface, integrity=result.integrity,
-        test_seconds=round(result.seconds, 3),
-        status=GoldEnvironment.Status.FAILED if reason else GoldEnvironment.Status.READY,
-        error=reason, finished_at=timezone.now(),
+        gold, log, dockerfile=best.dockerfile, test_cmd=best.test_cmd, image=best.image, image_id=best.image_id,
+        reused=best.reused, build_seconds=best.build_seconds, baseline=result.baseline, surface=result.surface,
+        integrity=result.integrity, test_seconds=round(result.seconds, 3), status=GoldEnvironment.Status.READY,
+        error="", failure_kind="", finished_at=timezone.now(),
     )
     return gold
+
+
+def setup_inputs(*, repository: Repository, gold: GoldEnvironment, nocache: bool = False) -> setup_loop.SetupInputs:
+    """What the set-up loop starts from: the synthesized plan (or the curator's Dockerfile, built as is),
+    the release's date for "as of" pins, and the index to ask."""
+    snapshot = Path(repository.snapshot_path)
+    override = repository.dockerfile_override.strip()
+    plan = None if override else SetupPlan(install=install_command_for(repository))
+    index = era.Index(settings.STUDIO_PYPI_INDEX)
+    released = era.parse_when((repository.summary or {}).get("released") or (repository.summary or {}).get("uploaded") or "")
+    context = Context(
+        version=_version_of_ref(repository), project_modules=project_modules(snapshot),
+        era_pins=lambda names: index.pins(names, released), dist_exists=index.exists, newest=index.newest,
+    )
+    return setup_loop.SetupInputs(
+        name=repository.name, snapshot=snapshot, base_test_cmd=gold.test_cmd, base_image=settings.STUDIO_BASE_IMAGE,
+        labels=lbl.labels("gold", f"repo:{repository.id}", settings.STUDIO_INSTANCE), owner=f"gold:{gold.id}",
+        instance=settings.STUDIO_INSTANCE, plan=plan, override=gold.dockerfile if override else "",
+        ca_bundle=extra_ca_bundle(), runs=settings.STUDIO_BASELINE_RUNS, min_passing=settings.STUDIO_MIN_PASSING_TESTS,
+        max_attempts=settings.STUDIO_SETUP_ATTEMPTS, build_timeout=settings.STUDIO_BUILD_TIMEOUT,
+        worker=worker_id(), nocache=nocache, context=context,
+    )
+
+
+def _version_of_ref(repository: Repository) -> str:
+    """The version a build may pretend to be when the sources carry no VCS metadata."""
+    found = re.search(r"\d+(?:\.\d+)+\w*", repository.ref or "")
+    return found.group(0) if found else "0.0.0"
+
+
+def _discard_images(client, tags: list[str], *, keep: int) -> None:
+    """Remove the images of attempts that lost, unless a ready gold (another repository's twin) uses one."""
+    used = set(GoldEnvironment.objects.filter(status=GoldEnvironment.Status.READY, image__in=tags)
+               .exclude(pk=keep).values_list("image", flat=True))
+    for tag in tags:
+        if tag not in used:
+            remove_image(client, tag)
 
 
 def gold_build(*, repository: Repository, nocache: bool = False) -> GoldEnvironment:

@@ -6,15 +6,22 @@ import uuid
 import pytest
 from django.conf import settings
 
-from studio.embedded import start_embedded_worker
+from studio.embedded import start_embedded_worker, stop_embedded_worker
 from studio.jobs import ping_job
 from studio.models import JobPing
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_job_runs_end_to_end_on_embedded_worker():
+@pytest.fixture
+def embedded_worker():
+    """The worker thread and its heartbeat end with the test (no beat into later tests' databases)."""
     start_embedded_worker()
+    yield
+    stop_embedded_worker()
+
+
+def test_job_runs_end_to_end_on_embedded_worker(embedded_worker):
     marker = uuid.uuid4().hex
     ping_job.delay(marker)
     deadline = time.monotonic() + 20

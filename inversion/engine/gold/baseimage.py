@@ -22,8 +22,11 @@ from inversion.engine.runtime.labels import LABEL_PREFIX
 
 Progress = Callable[[str], None]
 
+# Changing this list changes the image: bump the tag of STUDIO_BASE_IMAGE's default with it, so every
+# machine builds the new one (and gold content hashes, which name the base, change too).
+# g++: C++ extensions (ujson, python-snappy) and suites that compile at test time (cffi).
 PACKAGES = [
-    "python3", "python3-venv", "python3-pip", "python3-dev", "gcc", "libc6-dev", "make",
+    "python3", "python3-venv", "python3-pip", "python3-dev", "gcc", "g++", "libc6-dev", "make",
     "git", "ca-certificates", "tmux", "procps", "file", "locales", "tzdata",
     "libyaml-dev", "zlib1g-dev", "libffi-dev", "libsqlite3-dev", "libssl-dev",
 ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import docker
 
 from inversion.engine.gold import surface as surf
-from inversion.engine.runtime import grading, integrity, testrun
+from inversion.engine.runtime import integrity, testrun
 from inversion.engine.runtime.grading import grading_cmd
 from inversion.engine.runtime.sandbox import Limits, Sandbox
 
@@ -63,10 +63,16 @@ def run_baseline(
                 results.append(run)
             passing = [t for t in results[0].outcomes if all(r.outcomes.get(t) and r.outcomes[t].outcome == "passed"
                                                                 for r in results)]
-            reordered = None
-            if passing:  # the same tests, last first: one that depends on what runs before it shows here
-                on_line(f"selection check: {len(passing)} passing tests by id, in reverse order")
-                reordered = testrun.run_tests(box, out, test_cmd=command, test_ids=passing[::-1], timeout=timeout)
+            reordered = []
+            if passing:
+                # Selection check: the passing tests by id in two interleaved halves, each last first.
+                # A test that needs a neighbour (in its half, now run after it, or in the other half)
+                # or that fails when selected by id shows here and is set aside as order-dependent.
+                on_line(f"selection check: {len(passing)} passing tests by id, in two halves, reversed")
+                for half in (passing[0::2], passing[1::2]):
+                    if half:
+                        reordered.append(testrun.run_tests(box, out, test_cmd=command, test_ids=half[::-1],
+                                                           timeout=timeout))
             raw = results[0].surface or {}
             info = surf.image_info(box, out, raw) if raw else {}
             if manifest:
@@ -82,10 +88,10 @@ def run_baseline(
     return Baseline(baseline, surface, results, time.monotonic() - started, manifest)
 
 
-def summarize_runs(runs: list[testrun.TestRun], reordered: testrun.TestRun | None = None) -> dict:
+def summarize_runs(runs: list[testrun.TestRun], reordered: list[testrun.TestRun] | None = None) -> dict:
     """Per-test outcomes of the first run, the flaky set, the order-dependent set (passing in every
-    full run, not when the passing tests run by id in reverse order) and counts (docs/architecture.md)."""
-    ids = sorted(set().union(*(r.outcomes for r in runs)))
+    full run, not in the selection check) and counts (docs/architecture.md)."""
+    ids = list(dict.fromkeys(t for r in runs for t in r.outcomes))  # run order: a selection keeps it
     tests, flaky = {}, []
     for tid in ids:
         seen = [r.outcomes.get(tid) for r in runs]
@@ -102,7 +108,8 @@ def summarize_runs(runs: list[testrun.TestRun], reordered: testrun.TestRun | Non
     flaky_set = set(flaky)
     counts = Counter(t["outcome"] for tid, t in tests.items() if tid not in flaky_set)
     stable_passing = [tid for tid, t in tests.items() if tid not in flaky_set and t["outcome"] == "passed"]
-    order_dependent = sorted(t for t in stable_passing if reordered is not None and grading.outcome_of(reordered, t) != "passed")
+    checked = {t: o for r in reordered or [] for t, o in r.outcomes.items()}
+    order_dependent = sorted(t for t in stable_passing if t in checked and checked[t].outcome != "passed")
     stable_passing = [t for t in stable_passing if t not in set(order_dependent)]
     slowest = sorted(tests, key=lambda t: tests[t]["duration"], reverse=True)[:10]
     return {
@@ -145,6 +152,6 @@ def _key_line(message: str) -> str:
     lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
     for line in reversed(lines):
         stripped = re.sub(r"^E\s+", "", line)
-        if re.match(r"^[A-Za-z_.]*(Error|Exception|Exit)\b:?", stripped):
+        if re.match(r"^[A-Za-z_.]*(Error|Exception|Exit|Warning)\b:?|^Duplicate parametrization", stripped):
             return stripped[:300]
     return (lines[0] if lines else message)[:300]

@@ -116,3 +116,12 @@ def build_image(
         except ImageNotFound:
             error = "the build produced no image"
     return BuildResult(image_id, False, time.monotonic() - started, error)
+
+
+def remove_image(client: docker.DockerClient, tag: str) -> bool:
+    """Remove a losing attempt's image; False when it is gone already or still in use."""
+    try:
+        client.images.remove(tag)
+        return True
+    except (ImageNotFound, APIError):
+        return False

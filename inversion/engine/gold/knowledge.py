@@ -25,7 +25,8 @@ IMPORT_TO_DIST = {
     "importlib_resources": "importlib-resources", "zope": "zope.interface", "sortedcontainers": "sortedcontainers",
 }
 
-# a header or file named by a failed C build -> the Debian package that ships it
+# a header or tool named by a failed C build -> the Debian package that ships it (keys ending in "/"
+# are include directories; others match the whole name or its basename)
 HEADER_TO_DEB = {
     "libxml/": "libxml2-dev", "libxslt/": "libxslt1-dev", "libexslt/": "libxslt1-dev", "ffi.h": "libffi-dev",
     "openssl/": "libssl-dev", "zlib.h": "zlib1g-dev", "yaml.h": "libyaml-dev", "sqlite3.h": "libsqlite3-dev",
@@ -33,17 +34,17 @@ HEADER_TO_DEB = {
     "gmp.h": "libgmp-dev", "mpfr.h": "libmpfr-dev", "mpc.h": "libmpc-dev", "cairo.h": "libcairo2-dev",
     "curl/curl.h": "libcurl4-openssl-dev", "libpq-fe.h": "libpq-dev", "pg_config": "libpq-dev",
     "mysql.h": "default-libmysqlclient-dev", "mysql_config": "default-libmysqlclient-dev", "krb5.h": "libkrb5-dev",
-    "gssapi": "libkrb5-dev", "sasl/sasl.h": "libsasl2-dev", "ldap.h": "libldap2-dev", "lber.h": "libldap2-dev",
+    "gssapi/": "libkrb5-dev", "gssapi.h": "libkrb5-dev", "sasl/sasl.h": "libsasl2-dev", "ldap.h": "libldap2-dev", "lber.h": "libldap2-dev",
     "readline/": "libreadline-dev", "ncurses.h": "libncurses-dev", "curses.h": "libncurses-dev",
     "uuid/uuid.h": "uuid-dev", "snappy-c.h": "libsnappy-dev", "zstd.h": "libzstd-dev", "lz4.h": "liblz4-dev",
-    "expat.h": "libexpat1-dev", "ft2build.h": "libfreetype-dev", "freetype": "libfreetype-dev",
+    "expat.h": "libexpat1-dev", "ft2build.h": "libfreetype-dev", "freetype/": "libfreetype-dev",
     "hdf5.h": "libhdf5-dev", "geos_c.h": "libgeos-dev", "proj.h": "libproj-dev", "gdal.h": "libgdal-dev",
-    "tiffio.h": "libtiff-dev", "webp/": "libwebp-dev", "libudev.h": "libudev-dev", "libusb": "libusb-1.0-0-dev",
+    "tiffio.h": "libtiff-dev", "webp/": "libwebp-dev", "libudev.h": "libudev-dev", "libusb-1.0/": "libusb-1.0-0-dev", "libusb.h": "libusb-1.0-0-dev",
     "portaudio.h": "portaudio19-dev", "sndfile.h": "libsndfile1-dev", "fftw3.h": "libfftw3-dev",
     "cblas.h": "libopenblas-dev", "lapacke.h": "liblapacke-dev", "magic.h": "libmagic-dev", "pcre.h": "libpcre3-dev",
     "pcre2.h": "libpcre2-dev", "libmemcached/": "libmemcached-dev", "systemd/": "libsystemd-dev",
     "dbus/": "libdbus-1-dev", "glib.h": "libglib2.0-dev", "gpgme.h": "libgpgme-dev", "leveldb/": "libleveldb-dev",
-    "libssh2.h": "libssh2-1-dev", "libgit2": "libgit2-dev", "capnp/": "capnproto", "unicode/": "libicu-dev",
+    "libssh2.h": "libssh2-1-dev", "git2.h": "libgit2-dev", "capnp/": "capnproto", "unicode/": "libicu-dev",
     "x86_64-linux-gnu-g++": "g++", "g++": "g++", "c++": "g++", "gfortran": "gfortran", "cmake": "cmake",
     "pkg-config": "pkg-config", "swig": "swig", "autoreconf": "autoconf", "libtool": "libtool",
 }
@@ -76,3 +77,23 @@ INI_TO_PLUGIN = {
 # the test tooling whose versions follow the project's era when the newest ones do not fit it
 ERA_TOOLING = ("pytest", "pytest-cov", "pytest-mock", "pytest-asyncio", "pytest-timeout", "pytest-xdist", "hypothesis",
                "pytest-randomly", "pytest-benchmark", "mock")
+
+# a library a linker or a build script could not find (-lNAME, "headers ... not found for NAME")
+LIB_TO_DEB = {
+    "z": "zlib1g-dev", "zlib": "zlib1g-dev", "bz2": "libbz2-dev", "lzma": "liblzma-dev", "ssl": "libssl-dev",
+    "crypto": "libssl-dev", "ffi": "libffi-dev", "yaml": "libyaml-dev", "snappy": "libsnappy-dev",
+    "jpeg": "libjpeg-dev", "png": "libpng-dev", "tiff": "libtiff-dev", "webp": "libwebp-dev",
+    "freetype": "libfreetype-dev", "lcms": "liblcms2-dev", "lcms2": "liblcms2-dev", "openjpeg": "libopenjp2-7-dev",
+    "xml2": "libxml2-dev", "xslt": "libxslt1-dev", "pq": "libpq-dev", "sqlite3": "libsqlite3-dev",
+    "gmp": "libgmp-dev", "mpfr": "libmpfr-dev", "stdc++": "g++", "zstd": "libzstd-dev", "lz4": "liblz4-dev",
+    "curl": "libcurl4-openssl-dev", "uuid": "uuid-dev", "magic": "libmagic-dev", "sodium": "libsodium-dev",
+    "leveldb": "libleveldb-dev", "hdf5": "libhdf5-dev", "openblas": "libopenblas-dev", "blas": "libopenblas-dev",
+}
+
+# module names of test helpers that an sdist sometimes leaves out: never "installed" from the index,
+# where a project of the same name is somebody else's code
+HELPER_MODULES = {
+    "common", "utils", "util", "helpers", "helper", "support", "base", "fixtures", "testutils", "test_utils",
+    "testing_utils", "compat", "shared", "settings", "config", "conftest", "tests", "test", "testing", "mocks",
+    "data", "sample", "samples", "lib", "tools",
+}

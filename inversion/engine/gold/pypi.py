@@ -50,7 +50,7 @@ def _split(filename: str) -> tuple[str, str] | None:
     return None
 
 
-def _get(url: str, accept: str = ACCEPT) -> bytes:
+def index_get(url: str, accept: str = ACCEPT) -> bytes:
     request = urllib.request.Request(url, headers={"Accept": accept, "User-Agent": "task-studio"})
     with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310 - an https/http index URL
         return response.read(MAX_SDIST_BYTES + 1)
@@ -60,7 +60,7 @@ def find_sdist(index: str, name: str, version: str) -> Sdist:
     """The sdist of name==version on `index` (a Simple API root such as https://pypi.org/simple)."""
     page = f"{index.rstrip('/')}/{normalize(name)}/"
     try:
-        data = json.loads(_get(page))
+        data = json.loads(index_get(page))
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             raise SourceError(f"package {name!r} was not found on the index", "location") from exc
@@ -90,7 +90,7 @@ def find_sdist(index: str, name: str, version: str) -> Sdist:
 def download(sdist: Sdist, into: Path) -> Path:
     """The sdist file in `into`, its sha256 checked against the index's."""
     try:
-        data = _get(sdist.url, accept="*/*")
+        data = index_get(sdist.url, accept="*/*")
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         raise SourceError(f"could not download {sdist.filename}: {getattr(exc, 'reason', exc)}") from exc
     if len(data) > MAX_SDIST_BYTES:

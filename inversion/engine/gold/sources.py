@@ -113,7 +113,8 @@ def _fetch_pypi(name: str, version: str, tmp: Path, options: FetchOptions) -> Pa
     archive = pypi.download(sdist, tmp / "download")
     root = pypi.unpack(archive, tmp / "unpacked")
     (tmp / "resolved").write_text(sdist.sha256)
-    (tmp / "meta.json").write_text(json.dumps({"sdist": sdist.filename, "uploaded": sdist.uploaded}))
+    (tmp / "meta.json").write_text(json.dumps({"sdist": sdist.filename, "uploaded": sdist.uploaded,
+                                               "released": sdist.uploaded}))
     out = tmp / "src"
     root.rename(out)
     (out / ".studio-sdist").write_text(f"{sdist.filename} sha256:{sdist.sha256}\n")
@@ -140,8 +141,10 @@ def _fetch_git(url: str, ref: str, tmp: Path, options: FetchOptions) -> Path:
     checkout = _run(["git", "checkout", "--quiet", "--detach", sha], cwd=out)
     if checkout.returncode != 0:
         raise SourceError(f"could not check out {sha}: {_last_line(checkout.stderr)}", "ref")
+    date = _run(["git", "show", "-s", "--format=%cI", sha], cwd=out).stdout.strip()
     shutil.rmtree(out / ".git")
     (tmp / "resolved").write_text(sha)
+    (tmp / "meta.json").write_text(json.dumps({"released": date}))  # the set-up loop's "as of" date
     return out
 
 

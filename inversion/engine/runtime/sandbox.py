@@ -32,9 +32,13 @@ class Limits:
     memory: str = "2g"
     pids: int = 1024
     cpus: float = 1.0
+    # CPU weight (the default is 1024): under contention a busy sandbox (a fork bomb up to its pids
+    # limit) yields to the studio's own processes, which keep the default weight.
+    cpu_shares: int = 128
 
     def host_config_kwargs(self) -> dict:
-        return {"mem_limit": self.memory, "pids_limit": self.pids, "nano_cpus": int(self.cpus * 1e9)}
+        return {"mem_limit": self.memory, "pids_limit": self.pids, "nano_cpus": int(self.cpus * 1e9),
+                "cpu_shares": self.cpu_shares}
 
 
 @dataclass

@@ -29,9 +29,10 @@ def faults_image(docker_client, base_image):
     return ensure_faults_image(docker_client, base_image)
 
 
-def _box(client, image):
+def _box(client, image, env=None):
+    """`env`: the broken image's ENV lines, which its first process (and so the verifier) has."""
     out = testrun.OutDir()
-    box = Sandbox(client, image, kind="test", instance="pytest", mounts=testrun.mounts(out))
+    box = Sandbox(client, image, kind="test", instance="pytest", mounts=testrun.mounts(out), env=env)
     box.start()
     return box, out
 
@@ -92,13 +93,11 @@ def _verifier(plan, passing, failing, docker_client, faults_image, manifest, env
 
 def _break_and_heal(plan, passing, docker_client, faults_image, manifest):
     fam = plan.family
-    box, out = _box(docker_client, faults_image)
+    env = {a.name: a.value for a in plan.actions if isinstance(a, SetEnv)}
+    box, out = _box(docker_client, faults_image, env=env or None)
     try:
-        env: dict[str, str] = {}
         for action in plan.actions:
-            if isinstance(action, SetEnv):
-                env[action.name] = action.value
-            else:
+            if not isinstance(action, SetEnv):
                 assert isinstance(action, RunCommand)
                 res = box.exec(action.command, env=env or None, timeout=60)
                 assert res.exit_code == 0, res.output

@@ -27,11 +27,22 @@ def test_requirement_files_and_setup_cfg_extras(tmp_path):
 def test_tox_deps_when_nothing_else_declares_them(tmp_path):
     (tmp_path / "reqs.txt").write_text("attrs\n")
     (tmp_path / "tox.ini").write_text(
-        "[testenv]\ndeps =\n    -r reqs.txt\n    hypothesis>=6\n    py38: mock\ncommands = pytest\n"
+        "[testenv]\ndeps =\n    -r reqs.txt\n    hypothesis>=6\n    py38: mock\n    py{26,27}: unittest2\n"
+        "    py{27,311}-cov: pytest-cov\n    {env:EXTRA_DEPS}\ncommands = pytest\n"
     )
     deps = detect_test_deps(tmp_path)
-    assert deps.requirement_files == ["reqs.txt"] and deps.packages == ["hypothesis>=6"]
-    assert install_command(deps, installable=is_installable(tmp_path)) == "pip install -r reqs.txt 'hypothesis>=6' pytest"
+    # factor-conditional lines count for Python 3 (ecdsa declares hypothesis only so); Python 2 ones do not
+    assert deps.requirement_files == ["reqs.txt"] and deps.packages == ["hypothesis>=6", "mock", "pytest-cov"]
+    assert install_command(deps, installable=is_installable(tmp_path)) == (
+        "pip install -r reqs.txt 'hypothesis>=6' mock pytest-cov pytest")
+
+
+def test_tests_require_and_dependency_groups_without_their_old_upper_bounds(tmp_path):
+    (tmp_path / "setup.py").write_text("setup(name='p', tests_require=['pytest<5', 'hypothesis<5'])\n")
+    assert detect_test_deps(tmp_path).packages == ["pytest", "hypothesis"]
+    (tmp_path / "setup.py").unlink()
+    (tmp_path / "pyproject.toml").write_text("[dependency-groups]\ntest = ['pytest>=7', 'freezegun', {include-group = 'x'}]\n")
+    assert detect_test_deps(tmp_path).packages == ["pytest", "freezegun"]
 
 
 def test_dockerfile_contract():

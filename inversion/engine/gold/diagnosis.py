@@ -1,5 +1,5 @@
-"""The gold set-up loop's brain: a structured plan for the Dockerfile, and the diagnosis that turns a
-failed attempt (build log, baseline) into the next plan, with the reason and the change in words.
+"""The gold set-up loop's brain: the diagnosis that turns a failed attempt (build log, baseline) into
+the next plan (dockerfile.SetupPlan), with the reason and the change in words.
 
 Plain functions over strings and plans, so every rule is tested on real log lines without Docker.
 The project's files are never edited: what a plan may change is the packages (pip and Debian), the
@@ -9,31 +9,19 @@ environment, the build switches and the test command's arguments.
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
-from inversion.engine.gold.dockerfile import CA_FILE, SOURCE_DIR, TESTBED, VENV, _one_line
-from inversion.engine.gold.knowledge import HEADER_TO_DEB, IMPORT_TO_DIST, INI_TO_PLUGIN, OPTION_TO_PLUGIN
-
-PYTEST_FLOOR = (6, 2, 5)  # the first pytest that runs on Python 3.10+ (the base image has 3.11)
-
-
-@dataclass(frozen=True)
-class SetupPlan:
-    install: str  # the project's install command (detected, or the curator's)
-    packages: tuple[str, ...] = ()  # more pip requirements: missing test deps, plugins, pins ("pytest<8")
-    apt: tuple[str, ...] = ()  # Debian packages (headers, compilers)
-    env: tuple[tuple[str, str], ...] = ()  # build and test environment (SETUPTOOLS_SCM_PRETEND_VERSION=...)
-    prebuild: tuple[str, ...] = ()  # installed before the project, which then builds without isolation
-    test_args: tuple[str, ...] = ()  # appended to the test command (never an edit of the project)
-
-    def with_(self, **changes) -> SetupPlan:
-        merged = {}
-        for key, value in changes.items():
-            old = getattr(self, key)
-            merged[key] = tuple(dict.fromkeys((*old, *value))) if isinstance(old, tuple) else value
-        return replace(self, **merged)
+from inversion.engine.gold.dockerfile import SetupPlan
+from inversion.engine.gold.knowledge import (
+    HEADER_TO_DEB,
+    HELPER_MODULES,
+    IMPORT_TO_DIST,
+    INI_TO_PLUGIN,
+    LIB_TO_DEB,
+    OPTION_TO_PLUGIN,
+)
 
 
 @dataclass(frozen=True)
@@ -43,36 +31,6 @@ class Diagnosis:
     plan: SetupPlan | None = None  # None: no rule knows a fix
 
 
-def render(plan: SetupPlan, *, base_image: str, with_ca: bool) -> str:
-    """The gold Dockerfile of a plan (classic builder syntax: no heredocs)."""
-    lines = [f"FROM {base_image}"]
-    if with_ca:
-        lines += [f"COPY {CA_FILE} /usr/local/share/ca-certificates/{CA_FILE}",
-                  f"RUN cat /usr/local/share/ca-certificates/{CA_FILE} >> /etc/ssl/certs/ca-certificates.crt"]
-    if plan.apt:
-        lines.append("RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
-                     f"--no-install-recommends {' '.join(sorted(plan.apt))} && rm -rf /var/lib/apt/lists/*")
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in plan.env)
-    lines += [f"RUN python3 -m venv {VENV}", f"ENV PATH={VENV}/bin:$PATH VIRTUAL_ENV={VENV}" + (f" {env}" if env else ""),
-              # Without `wheel` old pip falls back to `setup.py install` (egg-info, no RECORD of files).
-              "RUN pip install --upgrade pip setuptools wheel"]
-    if plan.prebuild:
-        lines.append("RUN pip install " + " ".join(shlex.quote(p) for p in plan.prebuild))
-    lines += [f"COPY {SOURCE_DIR}/ {TESTBED}/", f"WORKDIR {TESTBED}"]
-    install = _one_line(plan.install)
-    if plan.prebuild and install.startswith("pip install") and "--no-build-isolation" not in install:
-        install = "pip install --no-build-isolation" + install[len("pip install"):]
-    extra = " ".join(shlex.quote(p) for p in plan.packages)
-    lines.append(f"RUN {install}" + (f" && pip install {extra}" if extra else ""))
-    return "\n".join(lines) + "\n"
-
-
-def test_command(base: str, plan: SetupPlan) -> str:
-    return " ".join([base, *(shlex.quote(a) for a in plan.test_args)])
-
-
-# ---- diagnosis ----------------------------------------------------------------------------------
-
 @dataclass
 class Context:
     """What the rules may know beyond the logs."""
@@ -81,7 +39,23 @@ class Context:
     project_modules: set[str] = field(default_factory=set)  # import names the project itself provides
     era_pins: Callable[[tuple[str, ...]], tuple[str, ...]] = lambda names: ()  # pins as of the release
     dist_exists: Callable[[str], bool] = lambda name: True  # does the index have this distribution?
+    newest: Callable[[str], str] = lambda name: ""  # the newest release of a distribution ("" unknown)
     tried: set[str] = field(default_factory=set)  # changes made already (never the same twice)
+
+
+def project_modules(root: Path) -> set[str]:
+    """Import names the project itself provides (a failing import of one is the project's bug,
+    never a missing distribution): top-level packages and modules, also under src/."""
+    names = set()
+    for base in (root, root / "src"):
+        if not base.is_dir():
+            continue
+        for entry in base.iterdir():
+            if entry.is_dir() and (entry / "__init__.py").exists():
+                names.add(entry.name)
+            elif entry.suffix == ".py" and entry.stem not in ("setup", "conftest", "noxfile"):
+                names.add(entry.stem)
+    return names
 
 
 def _tail(text: str, n: int = 400) -> str:
@@ -106,6 +80,15 @@ def _dist_for(module: str, ctx: Context) -> str:
     return top.replace("_", "-") if ctx.dist_exists(top.replace("_", "-")) else ""
 
 
+def _deb_for(item: str) -> str:
+    """The Debian package shipping a header or tool the build missed ("bzlib.h" is not "zlib.h")."""
+    base = item.rsplit("/", 1)[-1]
+    for key, pkg in HEADER_TO_DEB.items():
+        if (key.endswith("/") and item.startswith(key)) or key in (item, base):
+            return pkg
+    return ""
+
+
 def _once(ctx: Context, key: str) -> bool:
     if key in ctx.tried:
         return False
@@ -119,9 +102,16 @@ def _build_rules(plan: SetupPlan, log: str, ctx: Context) -> Diagnosis | None:
     missing += re.findall(r"(?:^|\s)([\w.+-]+): (?:command )?not found", log, flags=re.M)
     missing += re.findall(r"(pg_config|mysql_config) executable not found", log)
     for item in missing:
-        deb = next((pkg for key, pkg in HEADER_TO_DEB.items() if item.startswith(key) or item.endswith(key)), "")
+        deb = _deb_for(item)
         if deb and _once(ctx, f"apt:{deb}"):
             return Diagnosis(f"the build needs {item}, which the base image lacks",
+                             f"install the Debian package {deb}", plan.with_(apt=(deb,)))
+    libs = re.findall(r"cannot find -l([\w+.-]+)", log)
+    libs += re.findall(r"headers or library files could not be found for (\w+)", log)
+    for lib in libs:
+        deb = LIB_TO_DEB.get(lib.lower(), "")
+        if deb and _once(ctx, f"apt:{deb}"):
+            return Diagnosis(f"the build needs the {lib} library, which the base image lacks",
                              f"install the Debian package {deb}", plan.with_(apt=(deb,)))
     scm = re.search(r"setuptools[-_]scm.*(unable to detect version|LookupError)|unable to detect version", log, re.I)
     if scm and _once(ctx, "scm"):
@@ -149,7 +139,8 @@ def _pytest_rules(plan: SetupPlan, text: str, ctx: Context) -> Diagnosis | None:
     incompatible = re.search(
         r"PluginValidationError|unknown hook|PytestRemovedIn\d+Warning|has no attribute '(?:yield_fixture|fspath|"
         r"warns?|funcargnames)'|unexpected keyword argument '(?:path|fspath)'|hookimpl definition|"
-        r"Argument\(s\) \{'path'\} are declared in the hookimpl", text)
+        r"Argument\(s\) \{'path'\} are declared in the hookimpl|Duplicate parametrization IDs|"
+        r"strict_parametrization_ids", text)
     if not incompatible:
         return None
     if _once(ctx, "era"):
@@ -157,7 +148,9 @@ def _pytest_rules(plan: SetupPlan, text: str, ctx: Context) -> Diagnosis | None:
         if pins:
             return Diagnosis(f"the newest pytest does not fit this project ({incompatible.group(0)})",
                              f"test tooling as of the release: {', '.join(pins)}", plan.with_(packages=pins))
-    for major in (8, 7):
+    newest = ctx.newest("pytest")
+    top = int(newest.split(".")[0]) if newest[:1].isdigit() else 9
+    for major in range(top, 6, -1):  # the current major first: "pytest<9" when 9.x is the newest
         if _once(ctx, f"pytest<{major}"):
             pins = tuple(p for p in plan.packages if not p.startswith("pytest==")) + (f"pytest<{major}",)
             return Diagnosis(f"pytest still rejects the project's test configuration ({incompatible.group(0)})",
@@ -166,13 +159,40 @@ def _pytest_rules(plan: SetupPlan, text: str, ctx: Context) -> Diagnosis | None:
 
 
 def _test_rules(plan: SetupPlan, text: str, ctx: Context) -> Diagnosis | None:
-    for module in re.findall(r"No module named '([\w.]+)'", text):
-        if module.split(".")[0] in ctx.project_modules:
+    if re.search(r"module 'py' has no attribute|No module named 'py\.", text) and _once(ctx, "pip:py"):
+        return Diagnosis("the tests use the retired `py` library beyond the shim pytest still ships",
+                         "install py", plan.with_(packages=("py",)))
+    wanted: dict[str, str] = {}  # every missing import at once: one rebuild, not one per module
+    missing_helper = ""
+    for module in dict.fromkeys(re.findall(r"No module named '([\w.]+)'", text)):
+        top = module.split(".")[0]
+        if top in ctx.project_modules:
+            continue
+        if top in HELPER_MODULES and top not in IMPORT_TO_DIST:
+            missing_helper = missing_helper or top
             continue
         dist = _dist_for(module, ctx)
+        if dist and dist not in wanted.values() and _once(ctx, f"pip:{dist}"):
+            wanted[module] = dist
+    if wanted:
+        return Diagnosis(f"the tests import {', '.join(wanted)}, which nothing installed",
+                         f"install {', '.join(wanted.values())}", plan.with_(packages=tuple(wanted.values())))
+    if missing_helper and _once(ctx, f"helper:{missing_helper}"):
+        return Diagnosis(f"the sources lack the tests' helper module {missing_helper!r} (not shipped in the sdist?)")
+    for module in dict.fromkeys(re.findall(r"Failed to import filter module '([\w.]+)'", text)):
+        dist = _dist_for(module, ctx)
         if dist and _once(ctx, f"pip:{dist}"):
-            return Diagnosis(f"the tests import {module}, which nothing installed", f"install {dist}",
+            return Diagnosis(f"the warning filters name {module}, which nothing installed", f"install {dist}",
                              plan.with_(packages=(dist,)))
+        if _once(ctx, "no-filterwarnings"):
+            return Diagnosis(f"the warning filters name {module}, which no distribution provides",
+                             "drop the configured warning filters in the test command (-o filterwarnings=)",
+                             plan.with_(test_args=("-o", "filterwarnings=")))
+    for key in dict.fromkeys(re.findall(r"Unknown config option: (\w+)", text)):
+        plugin = INI_TO_PLUGIN.get(key, "")
+        if plugin and _once(ctx, f"pip:{plugin}"):
+            return Diagnosis(f"the test configuration sets {key}, which no installed plugin knows", f"install {plugin}",
+                             plan.with_(packages=(plugin,)))
     unknown = re.search(r"unrecognized arguments: ([^\n]+)", text)
     if unknown:
         option = unknown.group(1).split()[0]

@@ -1,0 +1,159 @@
+"""The set-up loop's rules on what real tools print: each failure becomes one named change of the
+plan (never an edit of the project), no change is tried twice, and with no rule left the loop stops."""
+
+from __future__ import annotations
+
+from inversion.engine.gold.diagnosis import Context, diagnose, project_modules
+from inversion.engine.gold.dockerfile import SetupPlan, plan_test_command, render, synthesize
+
+PLAN = SetupPlan(install="pip install . pytest")
+
+# What pytest 9.2 prints for a conftest written for pytest 6 (pluggy's message, verbatim).
+PLUGIN_ERROR = """pluggy._manager.PluginValidationError: Plugin '/testbed/conftest.py' for hook 'pytest_ignore_collect'
+hookimpl definition: pytest_ignore_collect(path, config)
+Argument(s) {'path'} are declared in the hookimpl but can not be found in the hookspec"""
+
+
+def _no_results(console: str) -> dict:
+    """A baseline whose runs wrote no JUnit (the run error carries the console tail)."""
+    run = {"error": f"pytest wrote no results (exit 4): {console}", "counts": {}}
+    return {"runs": [run, run], "tests": {}, "counts": {"total": 0}, "stable_passing": []}
+
+
+def _failing(**messages: str) -> dict:
+    tests = {tid: {"outcome": "error", "message": m, "duration": 0} for tid, m in messages.items()}
+    return {"runs": [{"error": ""}], "tests": tests, "counts": {"total": len(tests)}, "stable_passing": []}
+
+
+def _after_tests(baseline: dict, ctx: Context | None = None, plan: SetupPlan = PLAN):
+    return diagnose(plan, build_error="", build_log="", baseline=baseline, reason="0 of 1 tests pass",
+                    ctx=ctx or Context())
+
+
+def test_an_old_pytest_hook_gets_pins_as_of_the_release_then_older_majors():
+    asked = []
+    ctx = Context(era_pins=lambda names: asked.append(names) or ("pytest==6.2.5",), newest=lambda name: "9.2.0")
+    first = _after_tests(_no_results(PLUGIN_ERROR), ctx)
+    assert asked == [("pytest",)] and first.plan.packages == ("pytest==6.2.5",)
+    assert "PluginValidationError" in first.change or "6.2.5" in first.change
+    second = _after_tests(_no_results(PLUGIN_ERROR), ctx, first.plan)  # the era pin did not help
+    assert second.plan.packages == ("pytest<9",)  # replaces the pin, newest major first
+    third = _after_tests(_no_results(PLUGIN_ERROR), ctx, second.plan)
+    assert third.plan.packages == ("pytest<9", "pytest<8")
+    rendered = render(third.plan, base_image="base", with_ca=False)
+    assert rendered.splitlines()[-1] == "RUN pip install . pytest && pip install 'pytest<9' 'pytest<8'"
+
+
+def test_without_a_release_date_the_loop_goes_straight_to_older_majors():
+    found = _after_tests(_no_results(PLUGIN_ERROR), Context(newest=lambda name: "9.2.0"))
+    assert found.plan.packages == ("pytest<9",)
+
+
+def test_every_missing_import_is_installed_at_once_by_its_distribution_name():
+    baseline = _failing(**{
+        "tests/test_time.py": "collection failure\nE   ModuleNotFoundError: No module named 'freezegun'",
+        "tests/test_io.py": "collection failure\nE   ModuleNotFoundError: No module named 'yaml'",
+        "tests/test_own.py": "E   ModuleNotFoundError: No module named 'calmclock.missing'",  # the project's bug
+        "tests/test_dt.py": "E   ModuleNotFoundError: No module named 'dateutil.tz'",
+    })
+    found = _after_tests(baseline, Context(project_modules={"calmclock"}))
+    assert found.plan.packages == ("freezegun", "PyYAML", "python-dateutil")
+    assert "calmclock" not in found.change
+
+
+def test_an_import_no_index_knows_is_not_guessed():
+    baseline = _failing(t="E   ModuleNotFoundError: No module named 'internal_helpers'")
+    found = _after_tests(baseline, Context(dist_exists=lambda name: False))
+    assert found.plan is None and found.reason == "0 of 1 tests pass"
+
+
+def test_a_plugin_option_in_addopts_installs_the_plugin_then_neutralises_the_option():
+    console = "ERROR: usage: pytest [options] [file_or_dir] [file_or_dir] [...]\npytest: error: unrecognized arguments: --timeout=60"
+    ctx = Context()
+    found = _after_tests(_no_results(console), ctx)
+    assert found.plan.packages == ("pytest-timeout",)
+    again = _after_tests(_no_results(console), ctx, found.plan)  # still unknown: drop addopts in the command
+    assert again.plan.test_args == ("-o", "addopts=")
+    assert plan_test_command("python -m pytest", again.plan) == "python -m pytest -o addopts="
+    console = "pytest: error: unrecognized arguments: --frobnicate"
+    assert _after_tests(_no_results(console)).plan.test_args == ("-o", "addopts=")
+
+
+def test_a_warning_filter_naming_a_missing_plugin_installs_it():
+    console = ("pytest.PytestConfigWarning: Failed to import filter module 'pytest_asyncio': "
+               "ignore::pytest_asyncio.plugin.PytestDeprecationWarning")
+    found = _after_tests(_no_results(console))
+    assert found.plan.packages == ("pytest-asyncio",)
+
+
+def test_a_fixture_from_a_missing_plugin_installs_it():
+    found = _after_tests(_failing(**{"t.py::test_c": "file t.py, line 1\nE       fixture 'mocker' not found"}))
+    assert found.plan.packages == ("pytest-mock",)
+
+
+def test_a_missing_header_installs_its_debian_package_and_scm_gets_a_version():
+    log = ("building 'bzcount' extension\nsrc/bzcount.c:4:10: fatal error: bzlib.h: No such file or directory\n"
+           "    4 | #include <bzlib.h>\ncompilation terminated.\nerror: command '/usr/bin/gcc' failed with exit code 1")
+    found = diagnose(PLAN, build_error="The command '/bin/sh -c pip install . pytest' returned a non-zero code: 1",
+                     build_log=log, baseline=None, reason="", ctx=Context())
+    assert found.plan.apt == ("libbz2-dev",) and found.reason.startswith("build failed:")
+    assert "apt-get install -y -qq --no-install-recommends libbz2-dev" in render(found.plan, base_image="b", with_ca=False)
+    scm = ("LookupError: setuptools-scm was unable to detect version for /testbed.\n\nMake sure you're either "
+           "building from a fully intact git repository or PyPI tarballs.")
+    found = diagnose(PLAN, build_error="x", build_log=scm, baseline=None, reason="", ctx=Context(version="1.4.0"))
+    assert found.plan.env == (("SETUPTOOLS_SCM_PRETEND_VERSION", "1.4.0"),)
+    assert "SETUPTOOLS_SCM_PRETEND_VERSION=1.4.0" in render(found.plan, base_image="b", with_ca=False)
+
+
+def test_a_setup_py_importing_a_build_dependency_prebuilds_it_without_isolation():
+    log = 'File "setup.py", line 3, in <module>\n    import numpy\nModuleNotFoundError: No module named \'numpy\''
+    found = diagnose(PLAN, build_error="x", build_log=log, baseline=None, reason="", ctx=Context())
+    text = render(found.plan, base_image="b", with_ca=False)
+    assert "RUN pip install numpy setuptools wheel" in text and "pip install --no-build-isolation . pytest" in text
+
+
+def test_no_change_is_tried_twice_and_an_unknown_failure_stops_the_loop():
+    log = "src/x.c:1:10: fatal error: bzlib.h: No such file or directory"
+    ctx = Context()
+    first = diagnose(PLAN, build_error="x", build_log=log, baseline=None, reason="", ctx=ctx)
+    again = diagnose(first.plan, build_error="x", build_log=log, baseline=None, reason="", ctx=ctx)
+    assert first.plan is not None and again.plan is None
+    assert diagnose(PLAN, build_error="x", build_log="Segmentation fault", baseline=None, reason="",
+                    ctx=Context()).plan is None
+
+
+def test_the_first_plan_renders_the_first_synthesis(tmp_path):
+    assert render(PLAN, base_image="b", with_ca=True) == synthesize(base_image="b", install_cmd=PLAN.install, with_ca=True)
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "src" / "other").mkdir(parents=True)
+    (tmp_path / "src" / "other" / "__init__.py").write_text("")
+    for name in ("single.py", "setup.py", "conftest.py"):
+        (tmp_path / name).write_text("")
+    assert project_modules(tmp_path) == {"pkg", "other", "single"}
+
+
+def test_a_library_the_linker_or_the_build_script_misses_installs_its_dev_package():
+    for log, deb in (("/usr/bin/ld: cannot find -lsnappy: No such file or directory", "libsnappy-dev"),
+                     ("The headers or library files could not be found for jpeg,\na required dependency when "
+                      "compiling Pillow from source.", "libjpeg-dev"),
+                     ("gcc: fatal error: cannot execute 'cc1plus'\nerror: command 'x86_64-linux-gnu-g++' failed: "
+                      "No such file or directory", "g++")):
+        found = diagnose(PLAN, build_error="x", build_log=log, baseline=None, reason="", ctx=Context())
+        assert found.plan is not None and found.plan.apt == (deb,), log
+
+
+def test_pytest_9_strict_ids_and_the_retired_py_library_are_recognised():
+    ctx = Context(newest=lambda name: "9.2.0")
+    strict = _failing(**{"tests/test_x.py": "Duplicate parametrization IDs detected: ['a', 'a']"})
+    assert _after_tests(strict, ctx).plan.packages == ("pytest<9",)
+    old_py = _failing(**{"t.py::test_a": "AttributeError: module 'py' has no attribute 'code'"})
+    assert _after_tests(old_py).plan.packages == ("py",)
+
+
+def test_a_helper_module_the_sdist_left_out_is_reported_never_installed_from_the_index():
+    baseline = _failing(**{"test/test_output.py": "E   ModuleNotFoundError: No module named 'common'"})
+    found = _after_tests(baseline, Context(dist_exists=lambda name: True))
+    assert found.plan is None and found.reason == "0 of 1 tests pass"
+    found = diagnose(PLAN, build_error="", build_log="", baseline=baseline, reason="", ctx=Context())
+    assert found.plan is None and "helper module 'common'" in found.reason
