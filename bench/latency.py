@@ -252,6 +252,9 @@ def main() -> None:
         if out.returncode != 0:
             print(f"{mode}: failed\n{out.stderr[-3000:]}")
             continue
+        for line in out.stderr.splitlines():
+            if line.startswith("  fork bomb"):
+                print(line.strip())
         results = json.loads(out.stdout.strip().splitlines()[-1])
         for n, r in results.items():
             verdict = "" if int(n) < 20 else ("  (goal p95 < 100 ms: met)" if r["p95"] < 100 else "  (goal p95 < 100 ms: MISSED)")

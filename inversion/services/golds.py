@@ -20,7 +20,7 @@ from inversion.engine.gold import build as gold_image
 from inversion.engine.gold import era, setup_loop
 from inversion.engine.gold.baseimage import image_present
 from inversion.engine.gold.build import remove_image
-from inversion.engine.gold.diagnosis import Context, project_modules
+from inversion.engine.gold.diagnosis import Context, has_native_sources, project_modules
 from inversion.engine.gold.dockerfile import SetupPlan
 from inversion.engine.runtime import labels as lbl
 from inversion.engine.runtime.testrun import DEFAULT_TEST_CMD
@@ -180,6 +180,7 @@ def setup_inputs(*, repository: Repository, gold: GoldEnvironment, nocache: bool
     released = era.parse_when((repository.summary or {}).get("released") or (repository.summary or {}).get("uploaded") or "")
     context = Context(
         version=_version_of_ref(repository), project_modules=project_modules(snapshot),
+        native=has_native_sources(snapshot),
         era_pins=lambda names: index.pins(names, released), dist_exists=index.exists, newest=index.newest,
     )
     return setup_loop.SetupInputs(

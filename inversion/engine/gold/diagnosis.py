@@ -37,6 +37,7 @@ class Context:
 
     version: str = ""  # the release being built (for a VCS version a build needs)
     project_modules: set[str] = field(default_factory=set)  # import names the project itself provides
+    native: bool = False  # the project has C/C++/Cython sources (compiled extension modules)
     era_pins: Callable[[tuple[str, ...]], tuple[str, ...]] = lambda names: ()  # pins as of the release
     dist_exists: Callable[[str], bool] = lambda name: True  # does the index have this distribution?
     newest: Callable[[str], str] = lambda name: ""  # the newest release of a distribution ("" unknown)
@@ -56,6 +57,17 @@ def project_modules(root: Path) -> set[str]:
             elif entry.suffix == ".py" and entry.stem not in ("setup", "conftest", "noxfile"):
                 names.add(entry.stem)
     return names
+
+
+NATIVE_SUFFIXES = (".c", ".cc", ".cpp", ".cxx", ".pyx")
+
+
+def has_native_sources(root: Path) -> bool:
+    """Does the project compile extension modules (C, C++ or Cython sources outside its tests)?"""
+    for path in root.rglob("*"):
+        if path.suffix in NATIVE_SUFFIXES and "test" not in path.relative_to(root).parts[0].lower():
+            return True
+    return False
 
 
 def _tail(text: str, n: int = 400) -> str:
@@ -127,6 +139,8 @@ def _build_rules(plan: SetupPlan, log: str, ctx: Context) -> Diagnosis | None:
         if dist and _once(ctx, f"prebuild:{dist}"):
             return Diagnosis(f"setup.py imports {module}, which its build environment lacks",
                              f"install {dist} first and build without isolation", plan.with_(prebuild=(dist, "setuptools", "wheel")))
+    if "CERTIFICATE_VERIFY_FAILED" in log:
+        return Diagnosis("TLS to the package index fails inside the build (a proxy's CA? set STUDIO_EXTRA_CA_BUNDLE)")
     req = re.search(r"No matching distribution found for ([\w.\-\[\]]+)", log)
     if req and ("-r " in plan.install or "[" in plan.install) and _once(ctx, "bare-install"):
         return Diagnosis(f"a declared requirement cannot be installed here ({req.group(1)})",
@@ -163,10 +177,12 @@ def _test_rules(plan: SetupPlan, text: str, ctx: Context) -> Diagnosis | None:
         return Diagnosis("the tests use the retired `py` library beyond the shim pytest still ships",
                          "install py", plan.with_(packages=("py",)))
     wanted: dict[str, str] = {}  # every missing import at once: one rebuild, not one per module
-    missing_helper = ""
+    missing_helper = in_place = ""
     for module in dict.fromkeys(re.findall(r"No module named '([\w.]+)'", text)):
         top = module.split(".")[0]
         if top in ctx.project_modules:
+            if "." in module and ctx.native:
+                in_place = in_place or module
             continue
         if top in HELPER_MODULES and top not in IMPORT_TO_DIST:
             missing_helper = missing_helper or top
@@ -177,6 +193,13 @@ def _test_rules(plan: SetupPlan, text: str, ctx: Context) -> Diagnosis | None:
     if wanted:
         return Diagnosis(f"the tests import {', '.join(wanted)}, which nothing installed",
                          f"install {', '.join(wanted.values())}", plan.with_(packages=tuple(wanted.values())))
+    # `pkg._ext` of the project itself: pytest imports the package from the sources in /testbed, where
+    # its compiled extension was never built (the build went into site-packages)
+    editable = re.sub(r"pip install (['\"]?)\.", r"pip install -e \1.", plan.install, count=1)
+    if in_place and editable != plan.install and _once(ctx, "editable"):
+        return Diagnosis(f"the tests import {in_place} from the sources, where its compiled extension is not built",
+                         "install the project in place (pip install -e .), which builds its extensions next to "
+                         "the sources", replace(plan, install=editable))
     if missing_helper and _once(ctx, f"helper:{missing_helper}"):
         return Diagnosis(f"the sources lack the tests' helper module {missing_helper!r} (not shipped in the sdist?)")
     for module in dict.fromkeys(re.findall(r"Failed to import filter module '([\w.]+)'", text)):
@@ -223,9 +246,14 @@ def diagnose(plan: SetupPlan, *, build_error: str, build_log: str, baseline: dic
     if build_error:
         log = _tail(build_log)
         found = _build_rules(plan, log, ctx)
-        why = f"build failed: {build_error}"[:300]
-        return Diagnosis(why, found.change, found.plan) if found else Diagnosis(why)
+        why = (build_error if build_error.startswith("build ") else f"build failed: {build_error}")[:300]
+        if found is None:
+            return Diagnosis(why)
+        return Diagnosis(why, found.change, found.plan) if found.plan else Diagnosis(f"{why}; {found.reason}")
     text = _messages(baseline)
     found = _pytest_rules(plan, text, ctx) or _test_rules(plan, text, ctx)
-    return Diagnosis(reason or (found.reason if found else ""), found.change if found else "",
-                     found.plan if found else None)
+    if found is None:
+        return Diagnosis(reason)
+    if found.plan is None:  # no fix, but an explanation worth keeping with the reason
+        return Diagnosis(f"{reason}; {found.reason}" if reason else found.reason)
+    return Diagnosis(reason or found.reason, found.change, found.plan)

@@ -150,6 +150,6 @@ def _attempt(client: docker.DockerClient, inputs: SetupInputs, attempt: Attempt,
         found = diagnose(plan, build_error="", build_log="", baseline=result.baseline, reason=failure,
                          ctx=inputs.context) if plan else Diagnosis(failure)
         on_line(f"baseline: {result.baseline['counts']}" + (f"; FAILED: {failure}" if failure else ""))
-        attempt.reason = failure or (found.reason if found.plan else "")
+        attempt.reason = found.reason if failure or found.plan else ""
     attempt.seconds = round(time.monotonic() - started, 3)
     return found, result

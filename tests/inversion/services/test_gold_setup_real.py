@@ -64,3 +64,14 @@ def test_tests_that_pass_only_together_are_set_aside_and_never_counted(alice, do
         assert episode.status in (Episode.Status.VALIDATING, Episode.Status.NO_TASK), episode.reason
         runs = list(episode.events.filter(kind="tests"))
         assert runs and all(pair not in ev.payload.get("newly_failing", []) for ev in runs)
+
+
+def test_a_build_that_hangs_is_a_clear_timeout_and_leaves_no_image(tmp_path, settings, docker_client, base_image):
+    (tmp_path / "setup.py").write_text("import time\ntime.sleep(3600)  # a build step that never ends\n")
+    (tmp_path / "test_x.py").write_text("def test_x():\n    pass\n")
+    settings.STUDIO_BUILD_TIMEOUT = 20
+    repo, _ = repository_add(kind="path", location=str(tmp_path), ref="")
+    gold = gold_build(repository=repo)
+    assert gold.status == GoldEnvironment.Status.FAILED and gold.failure_kind == "timeout"
+    assert gold.error == "build exceeded its 20 s timeout" and len(gold.attempts) == 1
+    assert not docker_client.images.list(name=gold.attempts[0]["image"])
