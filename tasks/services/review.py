@@ -140,10 +140,12 @@ def task_send_back(*, task: Task, user, message: str = "") -> Task:
 def task_text_regenerate(*, task: Task, user, base_version: int) -> TaskRevision:
     """Ask the issue writer for fresh texts (the LLM when one is configured) and save a revision.
     The evidence carries the task's delta, so the giveaway check rejects a text naming its cause."""
+    touched = list((task.validation or {}).get("touched") or [])
     evidence = issuewriter.Evidence(
         repo=task.gold.repository.name, category=task.category, f2p=list(task.fail_to_pass),
         excerpts=dict(task.failure_excerpts), test_cmd=task.gold.test_cmd or DEFAULT_TEST_CMD,
-        delta=list(task.delta or []),
+        delta=list(task.delta or []), changed_paths=touched, seed=task.pk + task.version,  # another voice
+        edits_testbed=any(p.startswith("/testbed/") for p in touched) or "/testbed/" in task.repair_script,
     )
     client = client_or_none()
     text = issuewriter.llm_issue(evidence, client) if client is not None else issuewriter.offline_issue(evidence)

@@ -68,6 +68,7 @@ class PlanContext:
 
     surface: dict[str, Any]
     baseline: dict[str, Any] = field(default_factory=dict)
+    network: bool = False  # the episode may reach the package index
 
 
 class FaultFamily:
@@ -77,6 +78,8 @@ class FaultFamily:
     category = ""
     description = ""
     keywords: tuple[str, ...] = ()
+    breaks_all = False  # by nature every test fails (collection, the interpreter): last resort in a batch
+    needs_network = False  # the plan installs from the package index (only where the curator allows it)
 
     def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
         raise NotImplementedError
