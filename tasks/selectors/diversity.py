@@ -9,8 +9,8 @@ from collections import Counter
 from typing import Any
 
 from inversion.engine.episode import signature as sig
+from studio.lib.exceptions import ApplicationError
 from tasks.models import Catalog, CatalogEntry, Task
-from tasks.selectors.catalogs import catalog_version_get
 
 
 def gold_signature_keys(*, gold_id: int) -> dict[str, str]:
@@ -61,6 +61,7 @@ def diversity_of(tasks: list[Task]) -> dict[str, Any]:
     families = Counter(la["kind"] for t in tasks for la in (t.signature or {}).get("layers") or [])
     targets = Counter(la["target"] for t in tasks for la in (t.signature or {}).get("layers") or [] if la.get("target"))
     keys = Counter(t.signature_key for t in tasks if t.signature_key)
+    same = Counter((t.gold.repository.name, t.signature_key) for t in tasks if t.signature_key)
     items = [{"signature": t.signature or {}, "text": _text(t), "repo": t.gold.repository.name} for t in tasks]
     pairs = [(i, j, s) for i, j, s in sig.near_duplicates(items) if items[i]["repo"] == items[j]["repo"]]
     groups = sig.clusters(n, pairs)
@@ -77,7 +78,8 @@ def diversity_of(tasks: list[Task]) -> dict[str, Any]:
         "families": dict(families.most_common()),
         "targets": dict(targets.most_common(30)),
         "distinct_signatures": len(keys),
-        "duplicates": [[row[t.pk] for t in tasks if t.signature_key == k] for k, c in keys.items() if c > 1],
+        "duplicates": [[row[t.pk] for t in tasks if (t.gold.repository.name, t.signature_key) == rk]
+                       for rk, c in same.items() if c > 1],
         "near_duplicate_clusters": [[{**row[tasks[i].pk], "similarity": best.get(i, 0)} for i in g] for g in groups],
         "near_duplicate_rate": round(sum(len(g) for g in groups) / n, 3) if n else 0.0,
         "fault_counts": dict(sorted(Counter(t.fault_count for t in tasks).items())),
@@ -91,9 +93,23 @@ def diversity_of(tasks: list[Task]) -> dict[str, Any]:
     }
 
 
+def version_twins(*, tasks: list[Task], entries: list[Task]) -> list[dict[str, Any]]:
+    """For each of `tasks`, its duplicates and near-duplicates among `entries` (a catalog version):
+    [{task, twin, similarity, duplicate}]."""
+    out = []
+    for task in tasks:
+        for twin in task_twins(task=task, among=[e for e in entries if e.pk != task.pk]):
+            out.append({"task": task, "twin": twin["task"], "similarity": twin["similarity"],
+                        "duplicate": twin["duplicate"]})
+    return out
+
+
 def catalog_diversity(*, catalog: Catalog, number: int | None = None) -> dict[str, Any]:
     """The diversity report of one catalog version (default: the newest)."""
-    version = catalog_version_get(catalog=catalog, number=number)
+    versions = catalog.versions.order_by("-number")
+    version = versions.filter(number=number).first() if number else versions.first()
+    if version is None:
+        raise ApplicationError(f"Catalog {catalog.name} has no {f'version {number}' if number else 'version yet'}.")
     entries = list(CatalogEntry.objects.filter(version=version).select_related("task__gold__repository")
                    .order_by("export_id"))
     report = diversity_of([e.task for e in entries])

@@ -15,6 +15,7 @@ from inversion.services.llm import client_or_none
 from studio.lib.exceptions import ApplicationError
 from studio.lib.roles import is_curator, is_reviewer
 from tasks.models import Task, TaskActivity, TaskRevision
+from tasks.selectors.diversity import task_twins
 
 EDITABLE = (Task.State.DRAFT, Task.State.IN_REVIEW, Task.State.REJECTED)
 
@@ -170,6 +171,14 @@ def task_transition(*, task: Task, user, action: str, reason: str = "") -> Task:
     if action == "send_back":
         return task_send_back(task=task, user=user, message=reason)
     raise ApplicationError(f"unknown review action {action!r}")
+
+
+def task_transition_checked(*, task: Task, user, action: str, reason: str = "") -> tuple[Task, list[dict]]:
+    """A review action, plus the near-duplicates to warn about when the task moves toward a catalog:
+    on submit, tasks of its repository in review or approved; on approve, approved ones."""
+    task = task_transition(task=task, user=user, action=action, reason=reason)
+    states = {"submit": (Task.State.IN_REVIEW, Task.State.APPROVED), "approve": (Task.State.APPROVED,)}.get(action)
+    return task, (task_twins(task=task, states=states) if states else [])
 
 
 def task_permissions(*, task: Task, user) -> dict[str, bool]:

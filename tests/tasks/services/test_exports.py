@@ -143,6 +143,7 @@ def test_cli_approve_submits_approves_and_versions(tmp_path, root):
     call_command("studio", "--json", "tasks", "approve", str(draft.pk), "--catalog", "fresh", stdout=out)
     data = json.loads(out.getvalue())
     draft.refresh_from_db()
-    assert draft.state == "approved" and data == {"catalog": "fresh", "version": 1, "approved": [draft.pk], "entries": 1}
+    assert draft.state == "approved" and data == {"catalog": "fresh", "version": 1, "approved": [draft.pk], "entries": 1,
+                                                "near_duplicates": []}
     with pytest.raises(CommandError, match="no such task: 999"):
         call_command("studio", "tasks", "approve", "999", "--catalog", "fresh")

@@ -169,7 +169,7 @@ class BuiltinAgent(Agent):
         if self.layers:
             pool = [p for p in (self._fresh(f) for f in self.candidates) if p is not None] + list(self.deferred)
             self.candidates.clear()
-            fit = [p for p in pool if self._fits(p) and not p.category == "none"]
+            fit = [p for p in pool if self._fits(p)]
             fit.sort(key=lambda p: (not any(_related(p.target, la.target) for la in self.layers),
                                     p.family in BREAKS_ALL, (p.family, normalise(p.target)) in self.used_pairs))
             self.deferred = deque(p for p in pool if p not in fit[:1])
