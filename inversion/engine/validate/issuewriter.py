@@ -45,6 +45,16 @@ CATEGORY_HINTS = {
     "timezone": "time zone data",
     "permissions": "file permissions and ownership",
     "filesystem": "the state of the filesystem the tests write to",
+    "dynamic_linker": "how the dynamic linker decides which library file to load",
+    "native_extension": "the libraries compiled extension modules depend on",
+    "encoding": "how text is encoded when it is written and read",
+    "warnings": "how the interpreter is told to treat warnings",
+    "system_data": "system-wide data files the standard library consults",
+    "alternatives": "where the programs the tests start really point to",
+    "trust_store": "the system's trusted certificate store",
+    "name_resolution": "how host names are resolved on this machine",
+    "ownership": "who owns the directories the tooling works in",
+    "package_version": "which version of each dependency is actually imported",
 }
 
 

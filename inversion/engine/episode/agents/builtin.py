@@ -27,7 +27,7 @@ from inversion.engine.episode.signature import normalise
 ROOT_SHADOW = {"stdlib_shadow_testbed", "site_module_stub"}  # rely on `python -m` putting cwd first
 # Categories with a family that applies to nearly any gold: rotated in after the ones this gold
 # offers specifically, so a batch over several golds covers more categories.
-BROAD_CATEGORIES = {"config", "interpreter", "startup_hooks", "module_shadowing"}
+BROAD_CATEGORIES = {"config", "interpreter", "startup_hooks", "module_shadowing", "encoding", "warnings"}
 
 
 def _words(text: str) -> str:

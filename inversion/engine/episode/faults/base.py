@@ -27,6 +27,10 @@ FAMILY_MODULES = (
     "inversion.engine.episode.faults.system",
     "inversion.engine.episode.faults.config",
     "inversion.engine.episode.faults.filesystem",
+    "inversion.engine.episode.faults.linker",
+    "inversion.engine.episode.faults.textenv",
+    "inversion.engine.episode.faults.hostsys",
+    "inversion.engine.episode.faults.packages",
 )
 # Modules the runner itself needs; breaking them breaks everything and tells nothing.
 RUNNER_MODULES = {
