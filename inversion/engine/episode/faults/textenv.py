@@ -76,7 +76,7 @@ class MimeTypesOverride(base.FaultFamily):
     name = "mime_types_override"
     category = "system_data"
     description = "A block appended to /etc/mime.types maps common extensions to application/octet-stream."
-    keywords = ("mime", "mimetypes", "content type", "system data", "config", "/etc")
+    keywords = ("mime", "mimetypes", "content type", "system data", "/etc/mime.types")
 
     def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
         return "mimetypes" in base.used_modules(surface)
