@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import random
 
-from inversion.engine.episode.actions import RunCommand, SetEnv
+from inversion.engine.episode.actions import RunCommand
 from inversion.engine.episode.faults import PlanContext, families, family
 from inversion.engine.episode.signature import (
-    NEAR_DUP, clusters, infer_kind, leaves, near_duplicates, normalise, path_set, signature_of, similarity,
+    NEAR_DUP,
+    clusters,
+    infer_kind,
+    leaves,
+    near_duplicates,
+    normalise,
+    path_set,
+    signature_of,
+    similarity,
 )
 from tests.support.faults_fixture import SURFACE
 

@@ -7,9 +7,15 @@ import random
 
 import pytest
 
-from inversion.engine.episode.actions import RunCommand, SetEnv
+from inversion.engine.episode.actions import RunCommand
 from inversion.engine.episode.faults import PlanContext, family
-from inversion.engine.validate.issuewriter import SCOPE, Evidence, find_giveaways, giveaway_tokens, offline_issue
+from inversion.engine.validate.issuewriter import (
+    SCOPE,
+    Evidence,
+    find_giveaways,
+    giveaway_tokens,
+    offline_issue,
+)
 from tests.support.faults_fixture import SURFACE
 
 
