@@ -142,8 +142,18 @@ def main() -> None:
     parser.add_argument("--faults", type=int, default=1, choices=[1, 2, 3], help="faults per task asked for")
     parser.add_argument("--per-repo", action="store_true", help="--episodes per repository (else split over them)")
     parser.add_argument("--skip-overhead", action="store_true")
+    parser.add_argument("--report-only", action="store_true",
+                        help="print the diversity measures of the episodes already in --data-dir (e.g. mid-run)")
     args = parser.parse_args()
     _setup(args.data_dir)
+    if args.report_only:
+        from inversion.models import Episode
+        from tasks.models import Task
+
+        done = list(Episode.objects.exclude(status__in=Episode.ACTIVE).select_related("gold__repository"))
+        print(f"finished episodes: {len(done)} (still active: {Episode.objects.filter(status__in=Episode.ACTIVE).count()})")
+        _diversity(done, list(Task.objects.filter(episode__in=done).select_related("gold__repository")), args.faults)
+        return
 
     from inversion.services.episodes import episode_batch_launch, episode_batch_wait
     from studio.embedded import start_embedded_worker

@@ -119,9 +119,20 @@ def task_materialize(*, episode: Episode) -> Task | None:
     return retry_locked(_save, episode, result, text, dockerfile, delta_text, category)
 
 
+def _twin_saved_meanwhile(episode, result) -> str:
+    """A task with this signature saved by an episode validated at the same time (the check at the
+    start of validation could not see it)."""
+    key = (result.signature or {}).get("key")
+    return gold_signature_keys(gold_id=episode.gold_id).get(key, "") if key else ""
+
+
 @transaction.atomic
-def _save(episode, result, text, dockerfile, delta_text, category) -> Task:
+def _save(episode, result, text, dockerfile, delta_text, category) -> Task | None:
     gold = episode.gold
+    twin = _twin_saved_meanwhile(episode, result)
+    if twin:
+        _fail(episode, "duplicate", f"same fault signature ({result.signature.get('label')}) as {twin}")
+        return None
     rules = dict(result.rules)
     task = Task.objects.create(
         slug=_slug(gold.repository.name, category, f"{episode.pk}:{delta_text}"), episode=episode, gold=gold,

@@ -157,8 +157,11 @@ class BuiltinAgent(Agent):
         return first
 
     def _fits(self, plan: FaultPlan) -> bool:
-        """Another layer: a new category and family, and not a combination this gold already has."""
+        """Another layer: a new category and family, not the same file or library as an earlier one
+        (the second would undo or overwrite the first), and not a combination this gold already has."""
         if any(plan.category == la.category or plan.family == la.family for la in self.layers):
+            return False
+        if any(_same_object(plan.target, la.target) for la in self.layers):
             return False
         combo = frozenset((p.family, normalise(p.target)) for p in [*self.layers, plan])
         return combo not in self.used_combos
@@ -249,6 +252,13 @@ def _gist(message: str) -> str:
     """A failure message without addresses and numbers (they differ between runs)."""
     text = (message or "").strip()
     return re.sub(r"0x[0-9a-f]+|\d+", "#", text.splitlines()[-1] if text else "")
+
+
+def _same_object(a: str, b: str) -> bool:
+    """Both faults would rewrite one path or one SONAME link (a module name may carry two layers:
+    a stub on top of a moved package)."""
+    a, b = normalise(a), normalise(b)
+    return a == b and not re.fullmatch(r"[A-Za-z_][\w.]*", a.replace(".so", "/"))
 
 
 def _related(a: str, b: str) -> bool:
