@@ -93,6 +93,7 @@ class BuiltinAgent(Agent):
         self.layers: list[FaultPlan] = []
         self.seen: tuple[set[str], int, dict[str, str]] = (set(), 0, {})
         self.plan_start = 0
+        self.inert: set[str] = set()  # targets whose breakage changed no test here: skip them for good
         self.steps = 0
         self.explored = False
         self.tried: list[str] = []
@@ -117,6 +118,8 @@ class BuiltinAgent(Agent):
             if last is None or last.kind != "tests":
                 return Decision(RunTests(), thought="check whether any stably passing test fails now")
             what = "changed nothing that fails" if self.layers else "broke no stably passing test"
+            if not self.layers:
+                self.inert.add(normalise(self.plan.target))
             return self._abandon(f"{self.plan.family} {what}")
         return self._next_plan()
 
@@ -144,13 +147,17 @@ class BuiltinAgent(Agent):
         return self._finish(last)
 
     def _fresh(self, fam: FaultFamily) -> FaultPlan | None:
-        """A plan of `fam` on a target not made on this gold yet (a few seeded tries), else any plan."""
+        """A plan of `fam` on a target not made on this gold yet (a few seeded tries), else one on a
+        made target; never one on a target whose breakage already changed nothing here (breaking
+        libssl outright broke no test: a stale linker cache for it will not either)."""
         first = None
         for _ in range(4):
             try:
                 plan = fam.plan(self.plan_ctx, self.rng)
             except (KeyError, IndexError, ValueError):
                 return first
+            if any(_related(plan.target, t) for t in self.inert):
+                continue
             first = first or plan
             if (plan.family, normalise(plan.target)) not in self.used_pairs:
                 return plan
@@ -170,7 +177,8 @@ class BuiltinAgent(Agent):
         """The next plan: unused (family, target) pairs first; for a later layer, one that fits,
         aimed at an earlier layer's target where possible, and never one that breaks everything."""
         if self.layers:
-            pool = [p for p in (self._fresh(f) for f in self.candidates) if p is not None] + list(self.deferred)
+            pool = [p for p in (self._fresh(f) for f in self.candidates) if p is not None]
+            pool += [p for p in self.deferred if not any(_related(p.target, t) for t in self.inert)]
             self.candidates.clear()
             fit = [p for p in pool if self._fits(p)]
             fit.sort(key=lambda p: (not any(_related(p.target, la.target) for la in self.layers),
@@ -185,7 +193,11 @@ class BuiltinAgent(Agent):
                 self.deferred.append(plan)
                 continue
             return plan
-        return self.deferred.popleft() if self.deferred else None
+        while self.deferred:
+            plan = self.deferred.popleft()
+            if not any(_related(plan.target, t) for t in self.inert):
+                return plan
+        return None
 
     def _next_plan(self, final: bool = True) -> Decision | None:
         while True:
