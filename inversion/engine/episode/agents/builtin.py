@@ -78,8 +78,10 @@ class BuiltinAgent(Agent):
         fams = [f for f in families() if f.applicable(surface, baseline) and (context.network or not f.needs_network)]
         if not context.test_cmd.strip().startswith("python -m"):
             fams = [f for f in fams if f.name not in ROOT_SHADOW]
-        self.candidates = deque(candidate_order(fams, seed=seed, directions=context.directions,
-                                                used_themes=context.used_themes))
+        order = candidate_order(fams, seed=seed, directions=context.directions, used_themes=context.used_themes)
+        if context.faults > 1:  # nothing laid under a fault that stops every test from running can show
+            order.sort(key=lambda f: f.breaks_all)
+        self.candidates = deque(order)
         self.deferred: deque[FaultPlan] = deque()  # plans whose (family, target) this gold has already
         sigs = context.used_signatures or []
         self.used_pairs = {(la.get("kind"), la.get("target")) for sig in sigs for la in sig.get("layers") or []
@@ -91,7 +93,7 @@ class BuiltinAgent(Agent):
         self.plan: FaultPlan | None = None
         self.pending: deque = deque()
         self.layers: list[FaultPlan] = []
-        self.seen: tuple[set[str], int, dict[str, str]] = (set(), 0, {})
+        self.seen: tuple[set[str], int, dict[str, str], set[str]] = (set(), 0, {}, set())
         self.plan_start = 0
         self.inert: set[str] = set()  # targets whose breakage changed no test here: skip them for good
         self.steps = 0
@@ -129,16 +131,20 @@ class BuiltinAgent(Agent):
         newly = set(last.payload.get("newly_failing") or [])
         if not self.layers:
             return bool(newly)
-        before, total, messages = self.seen
+        before, total, messages, errors = self.seen
         if (last.payload.get("newly_failing_total") or len(newly)) > total or newly - before:
             return True
         now = last.payload.get("messages") or {}
-        return any(t in messages and _gist(now[t]) != _gist(messages[t]) for t in now)
+        if any(t in messages and _gist(now[t]) != _gist(messages[t]) for t in now):
+            return True
+        # tests that no longer collect have no message of their own: compare the run's error lines
+        return bool(_errors(last.payload.get("output_tail") or "") - errors)
 
     def _confirm(self, last: Observation) -> Decision:
         self.layers.append(self.plan)
         newly = set(last.payload.get("newly_failing") or [])
-        self.seen = (newly, last.payload.get("newly_failing_total") or len(newly), dict(last.payload.get("messages") or {}))
+        self.seen = (newly, last.payload.get("newly_failing_total") or len(newly), dict(last.payload.get("messages") or {}),
+                     _errors(last.payload.get("output_tail") or ""))
         if len(self.layers) < self.wanted:
             self.plan, self.pending = None, deque()
             decision = self._next_plan(final=False)
@@ -264,6 +270,11 @@ def _gist(message: str) -> str:
     """A failure message without addresses and numbers (they differ between runs)."""
     text = (message or "").strip()
     return re.sub(r"0x[0-9a-f]+|\d+", "#", text.splitlines()[-1] if text else "")
+
+
+def _errors(output: str) -> set[str]:
+    """The kinds of error a test run printed (`E   ModuleNotFoundError: No module named 'x'`)."""
+    return {_gist(line) for line in output.splitlines() if re.search(r"\w(Error|Exception|Warning)\b", line)}
 
 
 def _same_object(a: str, b: str) -> bool:

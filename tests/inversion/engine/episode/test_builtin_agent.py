@@ -184,3 +184,19 @@ def test_two_faults_of_different_categories_where_the_second_changes_what_fails(
     repair = done.action.repair_script
     assert repair.startswith("#!/bin/bash\nset -e\n") and repair.index("# fault 2") < repair.index("# fault 1")
     assert done.action.fault_family == f"{layers[0]['family']}+{layers[1]['family']}"
+
+
+def test_a_second_fault_under_a_collection_error_shows_in_the_error_lines():
+    """Tests that no longer collect carry no message of their own; the run's error lines change."""
+    agent = BuiltinAgent(5)
+    agent.start(AgentContext(repository={"name": "fixture"}, baseline=BASELINE, surface=SURFACE, seed=5, faults=2))
+    assert not agent.candidates[0].breaks_all and agent.candidates[-1].breaks_all  # nothing shows under those
+    agent.next_action(None)
+    _run_plan(agent, Observation("command", {"exit_code": 0, "mutated": False}))
+    broken = {"newly_failing": PASSING, "newly_failing_total": len(PASSING),
+              "output_tail": "E   ModuleNotFoundError: No module named 'six'\n15 failed in 0.4s"}
+    agent.next_action(Observation("tests", broken))
+    _run_plan(agent, Observation("tests", broken))
+    stub = {**broken, "output_tail": "E   AttributeError: module 'six' has no attribute 'text_type'\n15 failed in 0.5s"}
+    done = agent.next_action(Observation("tests", stub))
+    assert isinstance(done.action, Finish) and len(done.action.layers) == 2
