@@ -10,6 +10,12 @@ of the batch / tasks), tasks per hour, tokens per valid task, and the per-step o
 studio loop (agent decision + exec + change detection + event row + broadcast) against a raw
 SDK `docker exec` of the same command, measured in the same run.
 Goals: yield >= 80%, >= 8 categories, step overhead <= 1.5x, >= 150 validated tasks/hour (~3 s suite).
+
+Diversity, per repository (`--faults 2` asks for compound tasks; `--skip-overhead` skips the step
+measurement): distinct signatures (goal >= 12 of 20 episodes), categories (>= 8), compound share of
+the episodes asked (>= 30% valid), mean delta lines of compound tasks (>= 6.8), near-duplicate rate
+within the batch (<= 5%), the largest family's share (<= 20%) and the share of tasks whose F2P is the
+whole suite (<= 30%).
 """
 
 from __future__ import annotations
@@ -133,8 +139,21 @@ def main() -> None:
     parser.add_argument("--sdists", nargs="+", default=DEFAULT_SDISTS)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--faults", type=int, default=1, choices=[1, 2, 3], help="faults per task asked for")
+    parser.add_argument("--per-repo", action="store_true", help="--episodes per repository (else split over them)")
+    parser.add_argument("--skip-overhead", action="store_true")
+    parser.add_argument("--report-only", action="store_true",
+                        help="print the diversity measures of the episodes already in --data-dir (e.g. mid-run)")
     args = parser.parse_args()
     _setup(args.data_dir)
+    if args.report_only:
+        from inversion.models import Episode
+        from tasks.models import Task
+
+        done = list(Episode.objects.exclude(status__in=Episode.ACTIVE).select_related("gold__repository"))
+        print(f"finished episodes: {len(done)} (still active: {Episode.objects.filter(status__in=Episode.ACTIVE).count()})")
+        _diversity(done, list(Task.objects.filter(episode__in=done).select_related("gold__repository")), args.faults)
+        return
 
     from inversion.services.episodes import episode_batch_launch, episode_batch_wait
     from studio.embedded import start_embedded_worker
@@ -143,13 +162,14 @@ def main() -> None:
     golds = _golds(args.sdists)
     if not golds:
         sys.exit("no gold environment is ready")
-    studio_step, raw_step = _step_overhead(golds[0])
+    studio_step, raw_step = (None, None) if args.skip_overhead else _step_overhead(golds[0])
     start_embedded_worker()
     started = time.monotonic()
     episodes = []
     for i, gold in enumerate(golds):
-        n = args.episodes // len(golds) + (1 if i < args.episodes % len(golds) else 0)
-        episodes += episode_batch_launch(golds=[gold], count=n, agent="builtin", seed=args.seed + 100 * i)
+        n = args.episodes if args.per_repo else args.episodes // len(golds) + (1 if i < args.episodes % len(golds) else 0)
+        episodes += episode_batch_launch(golds=[gold], count=n, agent="builtin", seed=args.seed + 100 * i,
+                                         faults=args.faults)
     done = episode_batch_wait(episodes=episodes, timeout=7200)
     wall = time.monotonic() - started
     tasks = list(Task.objects.filter(episode__in=done))
@@ -173,8 +193,41 @@ def main() -> None:
         print(f"seconds per validated task: {per_task:.1f}  ->  {3600 / per_task:.0f} validated tasks/hour"
               f"   (goal >= 150; batch wall time {wall:.0f} s)")
         print(f"tokens per valid task: {tokens / len(tasks):.0f}" if tokens else "tokens per valid task: 0 (built-in agent, no LLM)")
-    print(f"step: studio {studio_step * 1000:.0f} ms vs raw docker exec {raw_step * 1000:.0f} ms  ->  "
-          f"{studio_step / raw_step:.2f}x   (goal <= 1.5x)")
+    if studio_step is not None:
+        print(f"step: studio {studio_step * 1000:.0f} ms vs raw docker exec {raw_step * 1000:.0f} ms  ->  "
+              f"{studio_step / raw_step:.2f}x   (goal <= 1.5x)")
+    _diversity(done, tasks, args.faults)
+
+
+def _delta_lines(task) -> int:
+    return len([ln for ln in task.dockerfile_delta.splitlines() if ln.strip()])
+
+
+def _diversity(done: list, tasks: list, faults: int) -> None:
+    """The diversity goals, per repository, over this batch's episodes and valid tasks."""
+    from tasks.selectors.diversity import diversity_of
+
+    by_repo: dict[str, list] = {}
+    for e in done:
+        by_repo.setdefault(e.gold.repository.name, [])
+    for t in tasks:
+        by_repo[t.gold.repository.name].append(t)
+    for repo, mine in sorted(by_repo.items()):
+        asked = sum(1 for e in done if e.gold.repository.name == repo)
+        report = diversity_of(mine)
+        compound = [t for t in mine if t.fault_count > 1]
+        lines = statistics.mean(_delta_lines(t) for t in compound) if compound else 0.0
+        print(f"\n[{repo}] {len(mine)} valid tasks of {asked} episodes")
+        print(f"  distinct signatures: {report['distinct_signatures']}   (goal >= 12)")
+        print(f"  categories: {len(report['categories'])} {sorted(report['categories'])}   (goal >= 8)")
+        if faults > 1:
+            print(f"  compound share: {len(compound)}/{asked} = {len(compound) / max(1, asked):.0%} valid   (goal >= 30%)")
+            print(f"  mean delta lines of compound tasks: {lines:.1f}   (goal >= 6.8)")
+        print(f"  near-duplicate rate: {report['near_duplicate_rate']:.0%}   (goal <= 5%)")
+        top = report["largest_family"]
+        print(f"  largest family: {top['name']} {top['share']:.0%}   (goal <= 20%)")
+        print(f"  F2P is the whole suite: {report['whole_suite_share']:.0%}   (goal <= 30%)")
+        print(f"  families: {report['families']}")
 
 
 if __name__ == "__main__":

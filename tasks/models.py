@@ -42,6 +42,10 @@ class Task(StorableModel):
     validation = models.JSONField(default=dict, help_text="Rule -> {ok, detail}; summary of the runs")
     integrity = models.JSONField(default=dict, blank=True, help_text="The task's part of the verifier's manifest")
     repair_script = models.TextField(blank=True)
+    signature = models.JSONField(default=dict, blank=True,
+                                 help_text="Fault signature: layers (kind, category, target), env names, touched paths")
+    signature_key = models.CharField(max_length=32, blank=True, db_index=True, help_text="Equal keys = duplicates")
+    fault_count = models.PositiveSmallIntegerField(default=1, help_text="Faults laid (compound tasks: 2-3)")
     oracle_missing = models.BooleanField(default=False)
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)

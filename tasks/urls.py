@@ -12,6 +12,7 @@ urlpatterns = [
     path("catalogs/", catalogs.catalog_list, name="catalog_list"),
     path("catalogs/add/", catalogs.catalog_add, name="catalog_add"),
     path("catalogs/<int:catalog_id>/", catalogs.catalog_detail_view, name="catalog_detail"),
+    path("catalogs/<int:catalog_id>/diversity/", catalogs.catalog_diversity_view, name="catalog_diversity"),
     path("catalogs/versions/<int:version_id>/export/", exports.catalog_export, name="catalog_export"),
     path("exports/<int:export_id>/download/", exports.export_download, name="export_download"),
 ]

@@ -1,4 +1,5 @@
-"""`studio episodes run GOLD --agent builtin|llm --count N [--directions TEXT]` and `studio episodes list`.
+"""`studio episodes run GOLD --agent builtin|llm --count N [--directions TEXT] [--faults N] [--network]`
+and `studio episodes list`.
 
 `run` goes through the same jobs as the UI (episode queue, then validate queue) and waits; in the
 embedded mode the management command starts the in-process worker first (`needs_worker`).
@@ -22,6 +23,8 @@ def register(groups: Any) -> None:
     run.add_argument("--agent", choices=["builtin", "llm"], default="builtin")
     run.add_argument("--count", type=int, default=1)
     run.add_argument("--directions", default="")
+    run.add_argument("--faults", type=int, default=1, choices=[1, 2, 3], help="faults per task (compound: 2-3)")
+    run.add_argument("--network", action="store_true", help="let episodes reach the package index")
     run.add_argument("--model", default="", help="LLM model (default: STUDIO_LLM_MODEL)")
     run.add_argument("--base-url", default="", help="LLM endpoint (default: OPENAI_BASE_URL)")
     run.add_argument("--max-steps", type=int, default=None)
@@ -39,11 +42,13 @@ def _run(options: dict, stdout: Any) -> CliResult:
     budget = {"max_steps": options["max_steps"]} if options["max_steps"] else None
     done = episode_batch_run(gold=gold_get(gold_id=options["gold"]), count=options["count"], agent=options["agent"],
                              model=options["model"], base_url=options["base_url"], budget=budget,
-                             directions=options["directions"], seed=options["seed"], timeout=options["timeout"])
+                             directions=options["directions"], seed=options["seed"], timeout=options["timeout"],
+                             faults=options["faults"], network=options["network"])
     rows = [episode_row(e) for e in done]
     lines = [f"episode #{r['id']}: {r['status']}"
              + (f" -> task #{r['task_id']}" if r["task_id"] else "")
              + (f" (failed rule: {r['failed_rule']})" if r["failed_rule"] else "")
+             + (f" {r['signature']['label']}" if r["signature"] else "")
              + f" [{r['steps']} steps, {r['total_tokens']} tokens]" for r in rows]
     made = sum(1 for r in rows if r["task_id"])
     lines.append(f"{made} of {len(rows)} episodes made a draft task")

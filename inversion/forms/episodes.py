@@ -15,6 +15,12 @@ class EpisodeLaunchForm(forms.Form):
     max_steps = forms.IntegerField(min_value=1, max_value=200, initial=20, label="Budget: steps")
     max_tokens = forms.IntegerField(min_value=0, max_value=2_000_000, initial=200_000, label="Budget: tokens")
     max_minutes = forms.IntegerField(min_value=1, max_value=240, initial=20, label="Budget: minutes")
+    faults = forms.TypedChoiceField(
+        choices=[(1, "1 fault"), (2, "2 layers"), (3, "3 layers")], coerce=int, initial=1, required=False, empty_value=1, label="Faults per task",
+        help_text="Compound tasks: faults of different categories, where fixing one reveals the next")
+    network = forms.BooleanField(
+        required=False, label="Allow network",
+        help_text="Episodes may reach the package index (e.g. to install an incompatible version)")
     directions = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=4000,
         help_text="Optional guidance, e.g. 'break a shared library' or 'focus on config files'",

@@ -58,8 +58,27 @@ def episode_used_themes(*, repository_id: int) -> list[str]:
     return themes
 
 
+def episode_used_signatures(*, gold_id: int) -> list[dict[str, Any]]:
+    """Signatures of the tasks already made on this gold (validation writes them on the episode),
+    oldest first: the guard against making the same task twice."""
+    rows = (Episode.objects.filter(gold_id=gold_id, status=Episode.Status.SUCCEEDED).order_by("pk")
+            .values_list("result", flat=True))
+    seen, out = set(), []
+    for result in rows:
+        sig = (result or {}).get("signature") or {}
+        if sig.get("key") and sig["key"] not in seen:
+            seen.add(sig["key"])
+            out.append({"key": sig["key"], "label": sig.get("label", ""), "layers": sig.get("layers") or []})
+    return out
+
+
 def episode_row(episode: Episode) -> dict[str, Any]:
-    """The CLI/JSON shape of one episode's outcome (DESIGN.md)."""
+    """The CLI/JSON shape of one episode's outcome (DESIGN.md), with its fault count and signature."""
+    result = episode.result or {}
+    sig = result.get("signature") or {}
     return {"id": episode.pk, "gold": episode.gold_id, "status": episode.status, "task_id": episode.task_pk,
             "failed_rule": episode.failed_rule or None, "steps": episode.steps,
-            "total_tokens": episode.total_tokens, "category": episode.category or None, "reason": episode.reason}
+            "total_tokens": episode.total_tokens, "category": episode.category or None, "reason": episode.reason,
+            "fault_count": result.get("fault_count") or (1 if episode.category else 0),
+            "signature": ({"key": sig.get("key"), "label": sig.get("label"), "layers": sig.get("layers")}
+                          if sig else None)}

@@ -19,7 +19,7 @@ from inversion.engine.episode.agents.base import AgentContext, Budget
 from inversion.engine.episode.loop import EpisodeSpec, run_episode
 from inversion.engine.runtime.grading import stable_passing
 from inversion.models import Episode, EpisodeBatch, GoldEnvironment
-from inversion.selectors.episodes import episode_used_themes
+from inversion.selectors.episodes import episode_used_signatures, episode_used_themes
 from inversion.services.events import episode_event_add
 from studio.lib.db import retry_locked
 from studio.lib.dockerctx import docker_client
@@ -49,14 +49,18 @@ def _budget(raw: dict | None) -> dict:
 @transaction.atomic
 def episode_batch_launch(*, golds: list[GoldEnvironment], count: int, agent: str, model: str = "",
                          budget: dict | None = None, directions: str = "", user=None,
-                         base_url: str | None = None, seed: int | None = None) -> list[Episode]:
-    """N episodes on each gold, queued on the `episode` queue (workers bound the concurrency)."""
+                         base_url: str | None = None, seed: int | None = None, faults: int = 1,
+                         network: bool = False) -> list[Episode]:
+    """N episodes on each gold, queued on the `episode` queue (workers bound the concurrency).
+    `faults` (1..3) asks for compound breaks; `network` lets episodes reach the package index."""
     if agent not in AGENT_KINDS:
         raise ApplicationError(f"unknown agent {agent!r}", {"agent": agent})
     if not golds:
         raise ApplicationError("choose at least one gold environment")
     if not 1 <= count <= 500:
         raise ApplicationError("count must be between 1 and 500")
+    if not 1 <= int(faults) <= 3:
+        raise ApplicationError("faults must be between 1 and 3", {"faults": faults})
     not_ready = [g.pk for g in golds if g.status != GoldEnvironment.Status.READY]
     if not_ready:
         raise ApplicationError(f"gold environments not ready: {not_ready}", {"golds": not_ready})
@@ -65,7 +69,8 @@ def episode_batch_launch(*, golds: list[GoldEnvironment], count: int, agent: str
     if agent == "llm" and not (model and base_url):
         raise ApplicationError("the LLM agent needs a model and a base URL (OPENAI_BASE_URL, STUDIO_LLM_MODEL)")
     seed = random.randrange(1 << 30) if seed is None else seed
-    config = {"budget": _budget(budget), "directions": directions.strip(), "base_url": base_url or "", "seed": seed}
+    config = {"budget": _budget(budget), "directions": directions.strip(), "base_url": base_url or "", "seed": seed,
+              "faults": int(faults), "network": bool(network)}
     batch = EpisodeBatch.objects.create(config={**config, "count": count, "agent": agent, "model": model,
                                                 "golds": [g.pk for g in golds]}, created_by=user)
     episodes = []
@@ -106,7 +111,9 @@ def _context(episode: Episode) -> AgentContext:
                   "stable_total": len(stable), "flaky": baseline.get("flaky", [])},
         surface=gold.surface or {}, directions=cfg.get("directions", ""),
         used_themes=episode_used_themes(repository_id=repo.pk), budget=Budget(**_budget(cfg.get("budget"))),
-        seed=int(cfg.get("seed", episode.pk)), test_cmd=gold.test_cmd or "python -m pytest")
+        seed=int(cfg.get("seed", episode.pk)), test_cmd=gold.test_cmd or "python -m pytest",
+        used_signatures=episode_used_signatures(gold_id=gold.pk), faults=int(cfg.get("faults") or 1),
+        network=bool(cfg.get("network")))
 
 
 def _agent(episode: Episode):
@@ -138,7 +145,7 @@ def episode_run(*, episode: Episode, handoff: bool = True) -> Episode:
 
     spec = EpisodeSpec(image=gold.image or gold.image_id, baseline=gold.baseline or {}, instance=settings.STUDIO_INSTANCE,
                        owner=f"episode:{episode.pk}", test_cmd=gold.test_cmd or "python -m pytest",
-                       worker=worker_id())
+                       worker=worker_id(), network="host" if (episode.config or {}).get("network") else "none")
     client = docker_client()
     try:
         try:
@@ -189,8 +196,9 @@ def episode_batch_wait(*, episodes: list[Episode], timeout: float = 3600, poll: 
 
 def episode_batch_run(*, gold: GoldEnvironment, count: int, agent: str, model: str = "", base_url: str = "",
                       budget: dict | None = None, directions: str = "", seed: int | None = None,
-                      timeout: float = 3600, user=None) -> list[Episode]:
+                      timeout: float = 3600, user=None, faults: int = 1, network: bool = False) -> list[Episode]:
     """Launch a batch and wait for every episode to end (CLI, benches): the same jobs as the UI."""
     episodes = episode_batch_launch(golds=[gold], count=count, agent=agent, model=model, budget=budget,
-                                    directions=directions, base_url=base_url or None, seed=seed, user=user)
+                                    directions=directions, base_url=base_url or None, seed=seed, user=user,
+                                    faults=faults, network=network)
     return episode_batch_wait(episodes=episodes, timeout=timeout)

@@ -50,7 +50,7 @@ def episode_launch(request: HttpRequest, gold_id: int) -> HttpResponse:
         try:
             episodes = episode_batch_launch(
                 golds=[gold], count=d["count"], agent=d["agent"], model=d["model"], budget=form.budget(),
-                directions=d["directions"], user=request.user,
+                directions=d["directions"], user=request.user, faults=d["faults"], network=d["network"],
             )
         except ApplicationError as exc:
             form.add_error(None, exc.message)

@@ -1,5 +1,5 @@
-"""`studio catalog export NAME [--version N] --format harbor|tb1|jsonl|all --out FILE.zip` and
-`studio catalog import FILE.zip [--as NAME] [--user U]`."""
+"""`studio catalog export NAME [--version N] --format harbor|tb1|jsonl|all --out FILE.zip`,
+`studio catalog import FILE.zip [--as NAME] [--user U]` and `studio catalog diversity NAME [--version N]`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 from studio.lib.cli import CliResult
 from studio.lib.exceptions import ApplicationError
 from studio.lib.roles import admin_user
+from tasks.selectors.catalogs import catalog_get
+from tasks.selectors.diversity import catalog_diversity
 from tasks.services.exports import catalog_export_file
 from tasks.services.imports import catalog_import
 
@@ -33,8 +35,25 @@ def _import(options, stdout) -> CliResult:
     return CliResult(data=data, text=f"imported {len(tasks)} task(s) into {data['catalog']} v{data['version']}")
 
 
+def _diversity(options, stdout) -> CliResult:
+    report = catalog_diversity(catalog=catalog_get(name=options["name"]), number=options.get("version"))
+    top = report["largest_family"]
+    lines = [f"{report['catalog']} v{report['version']}: {report['tasks']} tasks from {len(report['repositories'])} "
+             f"repositories, {len(report['categories'])} categories, {len(report['families'])} families, "
+             f"{report['distinct_signatures']} distinct signatures",
+             f"compound {report['compound_share']:.0%} · largest family {top['name'] or '-'} {top['share']:.0%} · "
+             f"whole-suite F2P {report['whole_suite_share']:.0%} · near-duplicate rate {report['near_duplicate_rate']:.0%}"]
+    for title in ("categories", "families", "repositories"):
+        lines.append(f"{title}: " + ", ".join(f"{k} {n}" for k, n in report[title].items()))
+    for group in report["duplicates"]:
+        lines.append("duplicate: " + ", ".join(t["slug"] for t in group))
+    for group in report["near_duplicate_clusters"]:
+        lines.append("near-duplicates: " + ", ".join(f"{t['slug']} ({t['label']})" for t in group))
+    return CliResult(data=report, text="\n".join(lines))
+
+
 def register(groups) -> None:
-    group = groups.add_parser("catalog", help="Export and import catalogs").add_subparsers(dest="verb", required=True)
+    group = groups.add_parser("catalog", help="Export, import and report on catalogs").add_subparsers(dest="verb", required=True)
     ex = group.add_parser("export", help="Export a catalog version as a zip")
     ex.add_argument("name")
     ex.add_argument("--version", type=int, help="version number (default: the latest)")
@@ -47,3 +66,8 @@ def register(groups) -> None:
     im.add_argument("--catalog", default="", help="catalog name (default: the exported one)")
     im.add_argument("--user", dest="as_user", help="admin username to record (default: the first admin)")
     im.set_defaults(handler=_import)
+    dv = group.add_parser("diversity", help="Diversity report of a catalog version (categories, families, "
+                                            "signatures, near-duplicate clusters)")
+    dv.add_argument("name")
+    dv.add_argument("--version", type=int, help="version number (default: the latest)")
+    dv.set_defaults(handler=_diversity)

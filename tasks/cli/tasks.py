@@ -12,18 +12,24 @@ from tasks.services.catalogs import catalog_approve_into
 def _list(options, stdout) -> CliResult:
     rows = task_rows(state=options.get("state"))
     return CliResult(data={"tasks": rows},
-                     text=table(rows, ["id", "state", "slug", "repo", "category", "f2p", "p2p"]) or "no tasks")
+                     text=table([{**r, "signature": (r["signature"] or {}).get("label", "")} for r in rows],
+                               ["id", "state", "slug", "repo", "category", "fault_count", "signature", "f2p", "p2p"])
+                     or "no tasks")
 
 
 def _approve(options, stdout) -> CliResult:
     """Submits drafts and approves them as the admin, then adds them all to the catalog."""
-    version, tasks = catalog_approve_into(catalog_name=options["catalog"], refs=options["ids"],
-                                          user=admin_user(options.get("as_user")))
+    version, tasks, warnings = catalog_approve_into(catalog_name=options["catalog"], refs=options["ids"],
+                                                    user=admin_user(options.get("as_user")))
     entries = version.entries.count()
+    near = [{"task": w["task"].pk, "twin": w["twin"].pk, "twin_slug": w["twin"].slug, "similarity": w["similarity"]}
+            for w in warnings]
     data = {"catalog": version.catalog.name, "version": version.number, "approved": [t.pk for t in tasks],
-            "entries": entries}
-    return CliResult(data=data, text=f"approved {len(tasks)} task(s); {version.catalog.name} is at "
-                                     f"version {version.number} with {entries} task(s)")
+            "entries": entries, "near_duplicates": near}
+    lines = [f"approved {len(tasks)} task(s); {version.catalog.name} is at version {version.number} with {entries} task(s)"]
+    lines += [f"warning: task #{w['task']} is a near-duplicate of #{w['twin']} {w['twin_slug']} "
+              f"(similarity {w['similarity']})" for w in near]
+    return CliResult(data=data, text="\n".join(lines))
 
 
 def register(groups) -> None:

@@ -44,6 +44,8 @@ class TaskExport:
     gold_dockerfile: str = ""
     verifier: dict[str, bytes] = field(default_factory=dict)  # tests/: verify.py, verifier.json, ...
     integrity: dict[str, Any] = field(default_factory=dict)  # the task's part of the verifier's manifest
+    signature: dict[str, Any] = field(default_factory=dict)  # fault signature (layers, env, paths, key, label)
+    fault_count: int = 1
     harbor_test_sh: str = ""  # the verifier's entry point for Harbor (tests/test.sh)
     tb_run_tests: str = ""  # ... and for Terminal-Bench (run-tests.sh)
     author_name: str = "Task Studio"

@@ -18,6 +18,17 @@ def _table(title: str, counts: Counter) -> str:
     return f"### By {title}\n\n| {title} | tasks |\n|---|---|\n{rows}\n"
 
 
+def _diversity(tasks: list[TaskExport]) -> str:
+    """Fault families (each layer of a compound task counts), distinct signatures, compound share."""
+    fams = Counter(la.get("kind", "") for t in tasks for la in (t.signature or {}).get("layers") or [])
+    signed = [t for t in tasks if t.signature]
+    keys = {t.signature.get("key") for t in signed}
+    compound = sum(1 for t in tasks if t.fault_count > 1)
+    lines = [f"{len(keys)} distinct fault signatures among {len(signed)} signed tasks; "
+             f"{compound} compound task(s) with more than one fault to repair."]
+    return "\n".join(lines) + "\n\n" + (_table("fault family", fams) if fams else "")
+
+
 def dataset_card(*, catalog: str, version: int, note: str, tasks: list[TaskExport], formats: list[str]) -> str:
     f2p = sum(len(t.fail_to_pass) for t in tasks)
     p2p = sum(len(t.pass_to_pass) for t in tasks)
@@ -40,6 +51,7 @@ def dataset_card(*, catalog: str, version: int, note: str, tasks: list[TaskExpor
 {_table("repo", Counter(t.repo for t in tasks))}
 {_table("category", Counter(t.category for t in tasks))}
 {_table("difficulty", Counter(t.difficulty for t in tasks))}
+{_diversity(tasks)}
 ## How the tasks were made
 
 Each repository was built into a *gold* environment (source at `/testbed`, a virtualenv at

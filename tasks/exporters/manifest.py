@@ -22,6 +22,8 @@ def manifest_row(task: TaskExport) -> dict:
         "FAIL_TO_PASS": list(task.fail_to_pass),
         "PASS_TO_PASS": list(task.pass_to_pass),
         "validation": task.validation,
+        "signature": task.signature,
+        "fault_count": task.fault_count,
         "token_usage": {
             "prompt": task.prompt_tokens,
             "completion": task.completion_tokens,

@@ -21,6 +21,13 @@ def catalog_get(*, name: str) -> Catalog:
     return catalog
 
 
+def catalog_get_by_id(*, catalog_id: int) -> Catalog:
+    catalog = Catalog.objects.filter(pk=catalog_id).first()
+    if catalog is None:
+        raise ApplicationError(f"no catalog #{catalog_id}")
+    return catalog
+
+
 def catalog_detail(*, catalog_id: int, version: str | int | None = None) -> dict:
     """One catalog at `version` (its number; default the newest); ApplicationError when either is unknown."""
     catalog = Catalog.objects.filter(pk=catalog_id).first()

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 
 from studio.lib.exceptions import ApplicationError
 from tasks.models import Task, TaskRevision
+from tasks.selectors.diversity import task_twins
 
 
 def task_filtered(*, state: str = "", repository: str = "", category: str = "", difficulty: str = "",
@@ -67,7 +68,9 @@ def task_review(*, task_id: int) -> dict:
     return {
         "task": task, "revision": task.current_revision, "history": revision_history(task=task),
         "failing": failing, "runs": list(task.validation_runs.all()), "rules": validation.get("rules") or {},
-        "hacks": validation.get("hacks") or [],
+        "hacks": validation.get("hacks") or [], "layers": validation.get("layers") or [],
+        "signature": task.signature or {},
+        "twins": task_twins(task=task, states=(Task.State.DRAFT, Task.State.IN_REVIEW, Task.State.APPROVED)),
         "activity": list(task.activity.select_related("actor")[:50]), "transcript": transcript,
     }
 
@@ -78,7 +81,16 @@ def task_rows(*, state: str | None = None) -> list[dict]:
     if state:
         qs = qs.filter(state=state)
     return [{"id": t.pk, "slug": t.slug, "state": t.state, "repo": t.gold.repository.name, "category": t.category,
-             "difficulty": t.difficulty, "f2p": len(t.fail_to_pass), "p2p": len(t.pass_to_pass)} for t in qs]
+             "difficulty": t.difficulty, "f2p": len(t.fail_to_pass), "p2p": len(t.pass_to_pass),
+             "fault_count": t.fault_count, "signature": _signature_row(t)} for t in qs]
+
+
+def _signature_row(task: Task) -> dict | None:
+    sig = task.signature or {}
+    if not sig:
+        return None
+    return {"key": sig.get("key"), "label": sig.get("label"), "layers": sig.get("layers") or [],
+            "env": sig.get("env") or [], "paths": sig.get("paths") or []}
 
 
 def tasks_by_ref(refs: list[str]) -> list[Task]:

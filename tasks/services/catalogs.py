@@ -11,6 +11,7 @@ from django.db import transaction
 
 from studio.lib.exceptions import ApplicationError
 from tasks.models import Catalog, CatalogEntry, CatalogVersion, Task
+from tasks.selectors.diversity import version_twins
 from tasks.selectors.tasks import tasks_by_ref
 from tasks.services.review import task_approve, task_submit
 
@@ -47,6 +48,7 @@ def catalog_add_tasks(*, catalog: Catalog, tasks: list[Task], user=None, note: s
         raise ApplicationError(f"These tasks have no issue text yet: {', '.join(no_text)}", {"tasks": no_text})
     latest = catalog.versions.order_by("-number").first()
     frozen = {e.task_id: e for e in latest.entries.all()} if latest else {}
+    _refuse_duplicates(tasks, [e.task for e in frozen.values()])
     changes = [t for t in tasks if t.pk not in frozen or frozen[t.pk].revision.number != t.version]
     if latest and not changes:
         return latest
@@ -68,6 +70,27 @@ def catalog_add_tasks(*, catalog: Catalog, tasks: list[Task], user=None, note: s
     return version
 
 
+def _refuse_duplicates(tasks: list[Task], entries: list[Task]) -> None:
+    """A catalog holds no two tasks of one repository with equal fault signatures."""
+    pool = {t.pk: t for t in [*entries, *tasks]}
+    seen: dict[tuple[int, str], Task] = {}
+    clashes = []
+    for task in sorted(pool.values(), key=lambda t: t.pk):
+        if not task.signature_key:
+            continue
+        twin = seen.setdefault((task.gold.repository_id, task.signature_key), task)
+        if twin.pk != task.pk:
+            clashes.append(f"{task.slug} duplicates {twin.slug} ({task.signature.get('label', task.signature_key)})")
+    if clashes:
+        raise ApplicationError("A catalog takes no duplicate tasks: " + "; ".join(clashes), {"duplicates": clashes})
+
+
+def catalog_add_warnings(*, version: CatalogVersion, tasks: list[Task]) -> list[dict]:
+    """Near-duplicates the added tasks have in the version (shown to the person adding them)."""
+    entries = [e.task for e in version.entries.select_related("task__gold__repository")]
+    return [w for w in version_twins(tasks=tasks, entries=entries) if not w["duplicate"]]
+
+
 def catalog_version_check(*, version: CatalogVersion) -> list[CatalogEntry]:
     """The entries, or a refusal naming every task that may not be exported and why."""
     entries = list(version.entries.select_related("task__gold__repository", "revision").order_by("export_id"))
@@ -86,16 +109,18 @@ def catalog_version_check(*, version: CatalogVersion) -> list[CatalogEntry]:
     return entries
 
 
-def catalog_add_by_ids(*, name: str, task_ids: list[int], user=None) -> Catalog:
-    """The catalog page's "add to catalog": the named catalog (made if new) gets these tasks."""
+def catalog_add_by_ids(*, name: str, task_ids: list[int], user=None) -> tuple[Catalog, list[dict]]:
+    """The catalog page's "add to catalog": the named catalog (made if new) gets these tasks;
+    returns it with the near-duplicate warnings ({task, twin, similarity})."""
     catalog = catalog_get_or_create(name=name, user=user)
-    catalog_add_tasks(catalog=catalog, tasks=list(Task.objects.filter(pk__in=task_ids)), user=user)
-    return catalog
+    tasks = list(Task.objects.filter(pk__in=task_ids).select_related("gold__repository"))
+    version = catalog_add_tasks(catalog=catalog, tasks=tasks, user=user)
+    return catalog, catalog_add_warnings(version=version, tasks=tasks)
 
 
-def catalog_approve_into(*, catalog_name: str, refs: list[str], user) -> tuple[CatalogVersion, list[Task]]:
+def catalog_approve_into(*, catalog_name: str, refs: list[str], user) -> tuple[CatalogVersion, list[Task], list[dict]]:
     """Headless review (`studio tasks approve`): submit drafts, approve them as `user` (an admin),
-    then add them all to the catalog in one new version."""
+    then add them all to the catalog in one new version (with its near-duplicate warnings)."""
     for task in tasks_by_ref(refs):
         if task.state in (Task.State.DRAFT, Task.State.REJECTED):
             task = task_submit(task=task, user=user)
@@ -103,4 +128,5 @@ def catalog_approve_into(*, catalog_name: str, refs: list[str], user) -> tuple[C
             task_approve(task=task, user=user)
     catalog = catalog_get_or_create(name=catalog_name, user=user)
     tasks = tasks_by_ref(refs)
-    return catalog_add_tasks(catalog=catalog, tasks=tasks, user=user), tasks
+    version = catalog_add_tasks(catalog=catalog, tasks=tasks, user=user)
+    return version, tasks, catalog_add_warnings(version=version, tasks=tasks)

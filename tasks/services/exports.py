@@ -73,6 +73,7 @@ def task_export_record(*, entry: CatalogEntry, version: CatalogVersion) -> TaskE
         prompt_tokens=task.prompt_tokens, completion_tokens=task.completion_tokens, revision=revision.number,
         catalog=version.catalog.name, catalog_version=version.number, catalog_note=version.note,
         gold_dockerfile=task.gold_dockerfile, integrity=task.integrity or {},
+        signature=task.signature or {}, fault_count=task.fault_count,
         **_verifier(entry, TaskExport.test_timeout_sec),
     )
 

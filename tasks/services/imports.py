@@ -166,7 +166,8 @@ def _task(row: dict, gold: GoldEnvironment, version: CatalogVersion, user) -> Ta
         dockerfile=dockerfile, dockerfile_delta=delta, fail_to_pass=list(row["FAIL_TO_PASS"]),
         pass_to_pass=list(row["PASS_TO_PASS"]), validation=row.get("validation") or {},
         repair_script=row["repair_script"], integrity=row.get("integrity") or {},
-        prompt_tokens=int(tokens.get("prompt") or 0),
+        signature=row.get("signature") or {}, signature_key=(row.get("signature") or {}).get("key", ""),
+        fault_count=int(row.get("fault_count") or 1), prompt_tokens=int(tokens.get("prompt") or 0),
         completion_tokens=int(tokens.get("completion") or 0), version=int(row["revision"]), last_edited_by=user,
     )
     revision = TaskRevision.objects.create(

@@ -27,6 +27,7 @@ from studio.lib.dockerctx import docker_client
 from studio.lib.text import storable
 from studio.lib.workers import worker_id
 from tasks.models import Task, TaskRevision, ValidationRun
+from tasks.selectors.diversity import gold_signature_keys
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +84,15 @@ def task_materialize(*, episode: Episode) -> Task | None:
     def on_rule(rule: str, ok: bool | None, detail: str) -> None:
         episode_event_add(episode_id=episode.pk, kind="validation", payload={"rule": rule, "ok": ok, "detail": detail})
 
+    layers = (episode.result or {}).get("layers") or []
     spec = ValidationSpec(gold_image=gold.image or gold.image_id, baseline=gold.baseline or {}, delta=delta,
                           repair_script=episode.repair_script, test_cmd=gold.test_cmd or "python -m pytest",
                           instance=settings.STUDIO_INSTANCE, owner=f"episode:{episode.pk}",
                           runs=max(2, settings.STUDIO_BASELINE_RUNS), gold_integrity=gold.integrity or {},
                           hacks=load_hacks(settings.STUDIO_HACKS_DIR), worker=worker_id(),
-                          step_timeout=settings.STUDIO_VALIDATION_STEP_TIMEOUT)
+                          step_timeout=settings.STUDIO_VALIDATION_STEP_TIMEOUT, layers=layers,
+                          category=episode.category, known_signatures=gold_signature_keys(gold_id=gold.pk),
+                          network="host" if (episode.config or {}).get("network") else "none")
     client = docker_client(timeout=900)
     try:
         result = validate(client, spec, on_rule=on_rule)
@@ -107,14 +111,28 @@ def task_materialize(*, episode: Episode) -> Task | None:
         return _fail(episode, result.failed_rule, result.rules.get(result.failed_rule, {}).get("detail", ""))
     category = episode.category or "environment"
     evidence = issuewriter.Evidence(repo=repo.name, category=category, f2p=result.f2p, excerpts=result.excerpts,
-                                    test_cmd=gold.test_cmd or "python -m pytest", delta=delta)
+                                    test_cmd=gold.test_cmd or "python -m pytest", delta=delta,
+                                    changed_paths=result.touched, seed=episode.pk,
+                                    edits_testbed=any(p.startswith("/testbed/") for p in result.touched)
+                                    or "/testbed/" in episode.repair_script)
     text = _issue(episode, evidence)
     return retry_locked(_save, episode, result, text, dockerfile, delta_text, category)
 
 
+def _twin_saved_meanwhile(episode, result) -> str:
+    """A task with this signature saved by an episode validated at the same time (the check at the
+    start of validation could not see it)."""
+    key = (result.signature or {}).get("key")
+    return gold_signature_keys(gold_id=episode.gold_id).get(key, "") if key else ""
+
+
 @transaction.atomic
-def _save(episode, result, text, dockerfile, delta_text, category) -> Task:
+def _save(episode, result, text, dockerfile, delta_text, category) -> Task | None:
     gold = episode.gold
+    twin = _twin_saved_meanwhile(episode, result)
+    if twin:
+        _fail(episode, "duplicate", f"same fault signature ({result.signature.get('label')}) as {twin}")
+        return None
     rules = dict(result.rules)
     task = Task.objects.create(
         slug=_slug(gold.repository.name, category, f"{episode.pk}:{delta_text}"), episode=episode, gold=gold,
@@ -124,8 +142,10 @@ def _save(episode, result, text, dockerfile, delta_text, category) -> Task:
         gold_image_id=gold.image_id, fail_to_pass=result.f2p, pass_to_pass=result.p2p,
         failure_excerpts=result.excerpts,
         validation={"rules": rules, "runs": len(result.runs), "f2p": len(result.f2p), "p2p": len(result.p2p),
-                    "hacks": result.hacks, "issue_writer": {"source": text.source, "note": text.note}},
-        integrity=result.integrity,
+                    "hacks": result.hacks, "layers": result.layers, "touched": result.touched[:200],
+                    "issue_writer": {"source": text.source, "note": text.note}},
+        integrity=result.integrity, signature=result.signature, signature_key=result.signature.get("key", ""),
+        fault_count=max(1, len((episode.result or {}).get("layers") or [])),
         repair_script=episode.repair_script, oracle_missing=result.oracle_missing,
         delta=list((episode.result or {}).get("delta", [])),
         prompt_tokens=episode.prompt_tokens + text.prompt_tokens,
@@ -138,8 +158,9 @@ def _save(episode, result, text, dockerfile, delta_text, category) -> Task:
                       seconds=round(r.seconds, 3)) for r in result.runs])
     episode.status, episode.failed_rule = Episode.Status.SUCCEEDED, ""
     episode.task_pk, episode.task_slug = task.pk, task.slug
+    episode.result = {**(episode.result or {}), "signature": result.signature}  # the next episodes' guard
     episode.finished_at = timezone.now()
-    episode.save(update_fields=["status", "failed_rule", "task_pk", "task_slug", "finished_at"])
+    episode.save(update_fields=["status", "failed_rule", "task_pk", "task_slug", "result", "finished_at"])
     pk, slug = episode.pk, task.slug
     transaction.on_commit(lambda: episode_event_add(
         episode_id=pk, kind="status", payload={"status": "succeeded", "message": f"draft task {slug} saved"}))

@@ -15,6 +15,7 @@ from inversion.services.llm import client_or_none
 from studio.lib.exceptions import ApplicationError
 from studio.lib.roles import is_curator, is_reviewer
 from tasks.models import Task, TaskActivity, TaskRevision
+from tasks.selectors.diversity import task_twins
 
 EDITABLE = (Task.State.DRAFT, Task.State.IN_REVIEW, Task.State.REJECTED)
 
@@ -140,10 +141,12 @@ def task_send_back(*, task: Task, user, message: str = "") -> Task:
 def task_text_regenerate(*, task: Task, user, base_version: int) -> TaskRevision:
     """Ask the issue writer for fresh texts (the LLM when one is configured) and save a revision.
     The evidence carries the task's delta, so the giveaway check rejects a text naming its cause."""
+    touched = list((task.validation or {}).get("touched") or [])
     evidence = issuewriter.Evidence(
         repo=task.gold.repository.name, category=task.category, f2p=list(task.fail_to_pass),
         excerpts=dict(task.failure_excerpts), test_cmd=task.gold.test_cmd or DEFAULT_TEST_CMD,
-        delta=list(task.delta or []),
+        delta=list(task.delta or []), changed_paths=touched, seed=task.pk + task.version,  # another voice
+        edits_testbed=any(p.startswith("/testbed/") for p in touched) or "/testbed/" in task.repair_script,
     )
     client = client_or_none()
     text = issuewriter.llm_issue(evidence, client) if client is not None else issuewriter.offline_issue(evidence)
@@ -168,6 +171,14 @@ def task_transition(*, task: Task, user, action: str, reason: str = "") -> Task:
     if action == "send_back":
         return task_send_back(task=task, user=user, message=reason)
     raise ApplicationError(f"unknown review action {action!r}")
+
+
+def task_transition_checked(*, task: Task, user, action: str, reason: str = "") -> tuple[Task, list[dict]]:
+    """A review action, plus the near-duplicates to warn about when the task moves toward a catalog:
+    on submit, tasks of its repository in review or approved; on approve, approved ones."""
+    task = task_transition(task=task, user=user, action=action, reason=reason)
+    states = {"submit": (Task.State.IN_REVIEW, Task.State.APPROVED), "approve": (Task.State.APPROVED,)}.get(action)
+    return task, (task_twins(task=task, states=states) if states else [])
 
 
 def task_permissions(*, task: Task, user) -> dict[str, bool]:

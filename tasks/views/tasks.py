@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from studio.lib.exceptions import ApplicationError
@@ -97,9 +99,15 @@ def task_action(request: HttpRequest, task_id: int, action: str) -> HttpResponse
         raise Http404("Unknown action")
     task = _task_or_404(task_id)
     try:
-        review.task_transition(task=task, user=request.user, action=action, reason=request.POST.get("reason", ""))
+        _, twins = review.task_transition_checked(task=task, user=request.user, action=action,
+                                                  reason=request.POST.get("reason", ""))
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, review.TRANSITIONS[action])
+        for twin in twins:
+            kind = "a duplicate" if twin["duplicate"] else "a near-duplicate"
+            messages.warning(request, format_html('This task is {} of <a href="{}" class="twin">{}</a> (similarity {}).',
+                                                  kind, reverse("task_detail", args=[twin["task"].pk]),
+                                                  twin["task"].slug, twin["similarity"]))
     return redirect("task_detail", task_id=task_id)

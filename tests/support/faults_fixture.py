@@ -9,7 +9,7 @@ import docker
 
 from tests.support.images import ensure_image, ensure_pytest_image
 
-IMAGE = "studio-test/faults:2"
+IMAGE = "studio-test/faults:3"
 DOCKERFILE = """FROM {parent}
 RUN /opt/venv/bin/pip install -q pyyaml==6.0.2 markupsafe==3.0.2 six==1.17.0
 COPY testbed/ /testbed/
@@ -17,8 +17,25 @@ COPY testbed/ /testbed/
 
 TESTBED = {
     "calc/__init__.py": """
+        import warnings
+
         def add(a, b):
             return a + b
+
+        def legacy_total(values):
+            warnings.warn("legacy_total() is deprecated; use sum()", DeprecationWarning, stacklevel=2)
+            return sum(values)
+    """,
+    "calc/render.py": """
+        from importlib.metadata import version
+
+        import markupsafe
+
+        if int(version("markupsafe").split(".")[0]) < 3:
+            raise ImportError("calc.render needs MarkupSafe >= 3")
+
+        def bold(text):
+            return markupsafe.Markup("<b>{}</b>").format(text)
     """,
     "tests/test_calc.py": """
         from calc import add
@@ -71,6 +88,43 @@ TESTBED = {
         def test_user_locale():
             assert locale.setlocale(locale.LC_ALL, "")
     """,
+    "tests/test_text.py": """
+        import os, tempfile
+        def test_non_ascii_roundtrip():
+            path = os.path.join(tempfile.mkdtemp(), "menu.txt")
+            with open(path, "w") as fh:
+                fh.write("café crème")
+            with open(path) as fh:
+                assert fh.read() == "café crème"
+    """,
+    "tests/test_net.py": """
+        import socket
+        def test_localhost_echo():
+            server = socket.socket()
+            server.bind(("localhost", 0))
+            server.listen(1)
+            client = socket.create_connection(("localhost", server.getsockname()[1]))
+            conn, _ = server.accept()
+            client.sendall(b"ping")
+            assert conn.recv(4) == b"ping"
+            for s in (client, conn, server):
+                s.close()
+    """,
+    "tests/test_legacy.py": """
+        from calc import legacy_total
+        def test_legacy_total():
+            assert legacy_total([1, 2, 3]) == 6
+    """,
+    "tests/test_mime.py": """
+        import mimetypes
+        def test_json_type():
+            assert mimetypes.guess_type("data.json")[0] == "application/json"
+    """,
+    "tests/test_render.py": """
+        from calc.render import bold
+        def test_bold_escapes():
+            assert bold("<i>") == "<b>&lt;i&gt;</b>"
+    """,
     "tests/test_tools.py": """
         import subprocess
         def test_git_version():
@@ -108,11 +162,17 @@ SURFACE = {'deb_packages_used': ['libbz2-1.0',
  'executables': [{'count': 1, 'name': 'git', 'path': '/usr/bin/git'}],
  'modules': {'other': [],
              'project': [{'file': '/testbed/calc/__init__.py', 'name': 'calc'},
+                         {'file': '/testbed/calc/render.py', 'name': 'calc.render'},
                          {'file': '/testbed/tests/test_calc.py', 'name': 'test_calc'},
+                         {'file': '/testbed/tests/test_legacy.py', 'name': 'test_legacy'},
                          {'file': '/testbed/tests/test_locale.py', 'name': 'test_locale'},
                          {'file': '/testbed/tests/test_markup.py', 'name': 'test_markup'},
+                         {'file': '/testbed/tests/test_mime.py', 'name': 'test_mime'},
+                         {'file': '/testbed/tests/test_net.py', 'name': 'test_net'},
+                         {'file': '/testbed/tests/test_render.py', 'name': 'test_render'},
                          {'file': '/testbed/tests/test_six.py', 'name': 'test_six'},
                          {'file': '/testbed/tests/test_store.py', 'name': 'test_store'},
+                         {'file': '/testbed/tests/test_text.py', 'name': 'test_text'},
                          {'file': '/testbed/tests/test_tls.py', 'name': 'test_tls'},
                          {'file': '/testbed/tests/test_tools.py', 'name': 'test_tools'},
                          {'file': '/testbed/tests/test_tz.py', 'name': 'test_tz'},
@@ -153,17 +213,23 @@ SURFACE = {'deb_packages_used': ['libbz2-1.0',
                        'file': '/opt/venv/lib/python3.11/site-packages/yaml/constructor.py',
                        'name': 'yaml.constructor',
                        'version': '6.0.2'}],
-             'stdlib': ['_sqlite3',
+             'stdlib': ['_cython_3_0_11',
+                        '_sqlite3',
                         '_ssl',
+                        '_sysconfigdata__x86_64-linux-gnu',
                         '_zoneinfo',
                         'cython_runtime',
                         'datetime',
+                        'email.feedparser',
+                        'email.parser',
+                        'encodings.idna',
                         'getpass',
                         'json',
                         'json.decoder',
                         'json.encoder',
                         'json.scanner',
                         'locale',
+                        'mimetypes',
                         'os',
                         'os.path',
                         'pwd',
@@ -172,32 +238,50 @@ SURFACE = {'deb_packages_used': ['libbz2-1.0',
                         're._compiler',
                         're._constants',
                         're._parser',
+                        'socket',
                         'sqlite3',
                         'sqlite3.dbapi2',
                         'ssl',
+                        'stringprep',
                         'subprocess',
                         'sys',
                         'sysconfig',
                         'tempfile',
                         'termios',
                         'time',
+                        'warnings',
                         'zlib',
                         'zoneinfo',
                         'zoneinfo._common',
                         'zoneinfo._tzpath']},
- 'packages': [{'name': 'MarkupSafe', 'version': '3.0.2'},
+ 'packages': [{'name': 'iniconfig', 'version': '2.3.1'},
+              {'name': 'MarkupSafe', 'version': '3.0.2'},
+              {'name': 'packaging', 'version': '26.4'},
+              {'name': 'pip', 'version': '23.0.1'},
+              {'name': 'pluggy', 'version': '1.7.0'},
               {'name': 'pytest', 'version': '8.3.5'},
               {'name': 'PyYAML', 'version': '6.0.2'},
+              {'name': 'setuptools', 'version': '66.1.1'},
               {'name': 'six', 'version': '1.17.0'}],
  'per_file': {'tests/test_calc.py': {'modules': ['calc', 'test_calc'], 'shared_libs': []},
+              'tests/test_legacy.py': {'modules': ['test_legacy'], 'shared_libs': []},
               'tests/test_locale.py': {'modules': ['test_locale'], 'shared_libs': []},
               'tests/test_markup.py': {'modules': ['markupsafe', 'markupsafe._speedups', 'test_markup'],
                                        'shared_libs': ['/opt/venv/lib/python3.11/site-packages/markupsafe/_speedups.cpython-311-x86_64-linux-gnu.so',
                                                        '/usr/lib/x86_64-linux-gnu/libpthread.so.0']},
+              'tests/test_mime.py': {'modules': ['mimetypes', 'test_mime'], 'shared_libs': []},
+              'tests/test_net.py': {'modules': ['encodings.idna', 'stringprep', 'test_net'],
+                                    'shared_libs': []},
+              'tests/test_render.py': {'modules': ['calc.render',
+                                                   'email.feedparser',
+                                                   'email.parser',
+                                                   'test_render'],
+                                       'shared_libs': []},
               'tests/test_six.py': {'modules': ['six', 'test_six'], 'shared_libs': []},
               'tests/test_store.py': {'modules': ['_sqlite3', 'sqlite3', 'sqlite3.dbapi2', 'test_store'],
                                       'shared_libs': ['/usr/lib/python3.11/lib-dynload/_sqlite3.cpython-311-x86_64-linux-gnu.so',
                                                       '/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6']},
+              'tests/test_text.py': {'modules': ['test_text'], 'shared_libs': []},
               'tests/test_tls.py': {'modules': ['_ssl', 'ssl', 'test_tls'],
                                     'shared_libs': ['/usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so',
                                                     '/usr/lib/x86_64-linux-gnu/libcrypto.so.3',
@@ -236,91 +320,128 @@ SURFACE = {'deb_packages_used': ['libbz2-1.0',
                                      'shared_libs': ['/opt/venv/lib/python3.11/site-packages/yaml/_yaml.cpython-311-x86_64-linux-gnu.so']}},
  'python': {'base_prefix': '/usr',
             'executable': '/opt/venv/bin/python',
+            'executable_link': 'python3',
             'prefix': '/opt/venv',
             'site_packages': ['/opt/venv/lib/python3.11/site-packages'],
             'version': '3.11.2'},
- 'shared_libs': [{'name': '_speedups.cpython-311-x86_64-linux-gnu.so',
+ 'shared_libs': [{'dist': 'MarkupSafe',
+                  'name': '_speedups.cpython-311-x86_64-linux-gnu.so',
                   'package': None,
                   'path': '/opt/venv/lib/python3.11/site-packages/markupsafe/_speedups.cpython-311-x86_64-linux-gnu.so'},
-                 {'name': '_yaml.cpython-311-x86_64-linux-gnu.so',
+                 {'dist': 'PyYAML',
+                  'name': '_yaml.cpython-311-x86_64-linux-gnu.so',
                   'package': None,
                   'path': '/opt/venv/lib/python3.11/site-packages/yaml/_yaml.cpython-311-x86_64-linux-gnu.so'},
-                 {'name': '_bz2.cpython-311-x86_64-linux-gnu.so',
+                 {'dist': None,
+                  'name': '_bz2.cpython-311-x86_64-linux-gnu.so',
                   'package': 'libpython3.11-stdlib',
                   'path': '/usr/lib/python3.11/lib-dynload/_bz2.cpython-311-x86_64-linux-gnu.so'},
-                 {'name': '_decimal.cpython-311-x86_64-linux-gnu.so',
+                 {'dist': None,
+                  'name': '_decimal.cpython-311-x86_64-linux-gnu.so',
                   'package': 'libpython3.11-stdlib',
                   'path': '/usr/lib/python3.11/lib-dynload/_decimal.cpython-311-x86_64-linux-gnu.so'},
-                 {'name': '_json.cpython-311-x86_64-linux-gnu.so',
+                 {'dist': None,
+                  'name': '_json.cpython-311-x86_64-linux-gnu.so',
                   'package': 'libpython3.11-stdlib',
                   'path': '/usr/lib/python3.11/lib-dynload/_json.cpython-311-x86_64-linux-gnu.so'},
-                 {'name': '_lzma.cpython-311-x86_64-linux-gnu.so',
+                 {'dist': None,
+                  'name': '_lzma.cpython-311-x86_64-linux-gnu.so',
                   'package': 'libpython3.11-stdlib',
                   'path': '/usr/lib/python3.11/lib-dynload/_lzma.cpython-311-x86_64-linux-gnu.so'},
-                 {'name': '_sqlite3.cpython-311-x86_64-linux-gnu.so',
+                 {'dist': None,
+                  'name': '_sqlite3.cpython-311-x86_64-linux-gnu.so',
                   'package': 'libpython3.11-stdlib',
                   'path': '/usr/lib/python3.11/lib-dynload/_sqlite3.cpython-311-x86_64-linux-gnu.so'},
-                 {'name': '_ssl.cpython-311-x86_64-linux-gnu.so',
+                 {'dist': None,
+                  'name': '_ssl.cpython-311-x86_64-linux-gnu.so',
                   'package': 'libpython3.11-minimal',
                   'path': '/usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so'},
-                 {'name': '_typing.cpython-311-x86_64-linux-gnu.so',
+                 {'dist': None,
+                  'name': '_typing.cpython-311-x86_64-linux-gnu.so',
                   'package': 'libpython3.11-stdlib',
                   'path': '/usr/lib/python3.11/lib-dynload/_typing.cpython-311-x86_64-linux-gnu.so'},
-                 {'name': '_uuid.cpython-311-x86_64-linux-gnu.so',
+                 {'dist': None,
+                  'name': '_uuid.cpython-311-x86_64-linux-gnu.so',
                   'package': 'libpython3.11-stdlib',
                   'path': '/usr/lib/python3.11/lib-dynload/_uuid.cpython-311-x86_64-linux-gnu.so'},
-                 {'name': '_zoneinfo.cpython-311-x86_64-linux-gnu.so',
+                 {'dist': None,
+                  'name': '_zoneinfo.cpython-311-x86_64-linux-gnu.so',
                   'package': 'libpython3.11-stdlib',
                   'path': '/usr/lib/python3.11/lib-dynload/_zoneinfo.cpython-311-x86_64-linux-gnu.so'},
-                 {'name': 'readline.cpython-311-x86_64-linux-gnu.so',
+                 {'dist': None,
+                  'name': 'readline.cpython-311-x86_64-linux-gnu.so',
                   'package': 'libpython3.11-stdlib',
                   'path': '/usr/lib/python3.11/lib-dynload/readline.cpython-311-x86_64-linux-gnu.so'},
-                 {'name': 'termios.cpython-311-x86_64-linux-gnu.so',
+                 {'dist': None,
+                  'name': 'termios.cpython-311-x86_64-linux-gnu.so',
                   'package': 'libpython3.11-stdlib',
                   'path': '/usr/lib/python3.11/lib-dynload/termios.cpython-311-x86_64-linux-gnu.so'},
-                 {'name': 'ld-linux-x86-64.so.2',
+                 {'dist': None,
+                  'name': 'ld-linux-x86-64.so.2',
                   'package': 'libc6',
                   'path': '/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2'},
-                 {'name': 'libbz2.so.1.0.4',
+                 {'dist': None,
+                  'name': 'libbz2.so.1.0.4',
                   'package': 'libbz2-1.0',
                   'path': '/usr/lib/x86_64-linux-gnu/libbz2.so.1.0.4'},
-                 {'name': 'libc.so.6', 'package': 'libc6', 'path': '/usr/lib/x86_64-linux-gnu/libc.so.6'},
-                 {'name': 'libcrypto.so.3',
+                 {'dist': None,
+                  'name': 'libc.so.6',
+                  'package': 'libc6',
+                  'path': '/usr/lib/x86_64-linux-gnu/libc.so.6'},
+                 {'dist': None,
+                  'name': 'libcrypto.so.3',
                   'package': 'libssl3',
                   'path': '/usr/lib/x86_64-linux-gnu/libcrypto.so.3'},
-                 {'name': 'libexpat.so.1.8.10',
+                 {'dist': None,
+                  'name': 'libexpat.so.1.8.10',
                   'package': 'libexpat1',
                   'path': '/usr/lib/x86_64-linux-gnu/libexpat.so.1.8.10'},
-                 {'name': 'liblzma.so.5.4.1',
+                 {'dist': None,
+                  'name': 'liblzma.so.5.4.1',
                   'package': 'liblzma5',
                   'path': '/usr/lib/x86_64-linux-gnu/liblzma.so.5.4.1'},
-                 {'name': 'libm.so.6', 'package': 'libc6', 'path': '/usr/lib/x86_64-linux-gnu/libm.so.6'},
-                 {'name': 'libpthread.so.0',
+                 {'dist': None,
+                  'name': 'libm.so.6',
+                  'package': 'libc6',
+                  'path': '/usr/lib/x86_64-linux-gnu/libm.so.6'},
+                 {'dist': None,
+                  'name': 'libpthread.so.0',
                   'package': 'libc6',
                   'path': '/usr/lib/x86_64-linux-gnu/libpthread.so.0'},
-                 {'name': 'libreadline.so.8.2',
+                 {'dist': None,
+                  'name': 'libreadline.so.8.2',
                   'package': 'libreadline8',
                   'path': '/usr/lib/x86_64-linux-gnu/libreadline.so.8.2'},
-                 {'name': 'libsqlite3.so.0.8.6',
+                 {'dist': None,
+                  'name': 'libsqlite3.so.0.8.6',
                   'package': 'libsqlite3-0',
                   'path': '/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6'},
-                 {'name': 'libssl.so.3',
+                 {'dist': None,
+                  'name': 'libssl.so.3',
                   'package': 'libssl3',
                   'path': '/usr/lib/x86_64-linux-gnu/libssl.so.3'},
-                 {'name': 'libtinfo.so.6.4',
+                 {'dist': None,
+                  'name': 'libtinfo.so.6.4',
                   'package': 'libtinfo6',
                   'path': '/usr/lib/x86_64-linux-gnu/libtinfo.so.6.4'},
-                 {'name': 'libuuid.so.1.3.0',
+                 {'dist': None,
+                  'name': 'libuuid.so.1.3.0',
                   'package': 'libuuid1',
                   'path': '/usr/lib/x86_64-linux-gnu/libuuid.so.1.3.0'},
-                 {'name': 'libz.so.1.2.13',
+                 {'dist': None,
+                  'name': 'libz.so.1.2.13',
                   'package': 'zlib1g',
                   'path': '/usr/lib/x86_64-linux-gnu/libz.so.1.2.13'}],
  'test_files': ['tests/test_calc.py',
+                'tests/test_legacy.py',
                 'tests/test_locale.py',
                 'tests/test_markup.py',
+                'tests/test_mime.py',
+                'tests/test_net.py',
+                'tests/test_render.py',
                 'tests/test_six.py',
                 'tests/test_store.py',
+                'tests/test_text.py',
                 'tests/test_tls.py',
                 'tests/test_tools.py',
                 'tests/test_tz.py',
@@ -328,13 +449,18 @@ SURFACE = {'deb_packages_used': ['libbz2-1.0',
 
 PASSING = ['tests/test_calc.py::test_add',
  'tests/test_calc.py::test_add_strings',
+ 'tests/test_legacy.py::test_legacy_total',
  'tests/test_locale.py::test_user_locale',
  'tests/test_markup.py::test_escape',
  'tests/test_markup.py::test_markup_join',
+ 'tests/test_mime.py::test_json_type',
+ 'tests/test_net.py::test_localhost_echo',
+ 'tests/test_render.py::test_bold_escapes',
  'tests/test_six.py::test_six_moves',
  'tests/test_six.py::test_six_text',
  'tests/test_store.py::test_sqlite',
  'tests/test_store.py::test_zlib',
+ 'tests/test_text.py::test_non_ascii_roundtrip',
  'tests/test_tls.py::test_default_context_trusts_cas',
  'tests/test_tools.py::test_git_version',
  'tests/test_tools.py::test_tmp_write',

@@ -11,6 +11,9 @@ class RunCommand:
 
     command: str
     timeout: float | None = None
+    # An undo: the kept steps from this loop step on are dropped from the delta (and their ENV
+    # lines unset), so an abandoned attempt leaves nothing in the task's Dockerfile.
+    undoes_from: int = 0
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,9 @@ class Finish:
     summary: str
     repair_script: str
     fault_family: str = ""
+    # Compound breaks: one {family, category, target, summary, repair} per fault, in the order laid
+    # (the last one is what a solver meets first). Empty for a single fault named by `fault_family`.
+    layers: tuple[dict, ...] = ()
 
 
 Action = RunCommand | SetEnv | RunTests | Finish

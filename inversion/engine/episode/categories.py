@@ -12,7 +12,8 @@ import re
 CATEGORIES = (
     "shared_library", "python_dependency", "module_shadowing", "startup_hooks", "bytecode_cache",
     "interpreter", "environment", "path", "config", "certificates", "locale", "timezone",
-    "permissions", "filesystem",
+    "permissions", "filesystem", "dynamic_linker", "native_extension", "encoding", "warnings", "system_data",
+    "alternatives", "trust_store", "name_resolution", "ownership", "package_version",
 )  # fmt: skip
 SYNONYMS = {
     "shared_libraries": "shared_library", "shared_lib": "shared_library", "shared_object": "shared_library",
@@ -24,6 +25,14 @@ SYNONYMS = {
     "env": "environment", "env_var": "environment", "configuration": "config", "certificate": "certificates",
     "ssl": "certificates", "tls": "certificates", "time_zone": "timezone", "tz": "timezone",
     "permission": "permissions", "file_system": "filesystem", "files": "filesystem",
+    "linker": "dynamic_linker", "dynamic_linking": "dynamic_linker", "ld_so_conf": "dynamic_linker",
+    "ldconfig": "dynamic_linker", "c_extension": "native_extension", "extension": "native_extension",
+    "undefined_symbol": "native_extension", "text_encoding": "encoding", "charset": "encoding",
+    "unicode": "encoding", "warning": "warnings", "mime": "system_data", "mime_types": "system_data",
+    "alternative": "alternatives", "symlink_chain": "alternatives", "ca_store": "trust_store",
+    "trust": "trust_store", "dns": "name_resolution", "resolver": "name_resolution", "hosts": "name_resolution",
+    "nsswitch": "name_resolution", "owner": "ownership", "chown": "ownership", "version": "package_version",
+    "incompatible_version": "package_version", "downgrade": "package_version",
 }  # fmt: skip
 
 

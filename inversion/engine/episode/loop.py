@@ -58,9 +58,23 @@ class EpisodeResult:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     container_id: str = ""
+    touched: list[str] = field(default_factory=list)
+
+    @property
+    def layers(self) -> list[dict[str, Any]]:
+        """One entry per fault laid ({family, category, target, summary, repair}); [] without a finish."""
+        f = self.finish
+        if f is None:
+            return []
+        if f.layers:
+            return [dict(layer) for layer in f.layers]
+        return [{"family": f.fault_family, "category": f.category, "target": "", "summary": f.summary,
+                 "repair": f.repair_script}]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"delta": self.delta, "env": self.env, "newly_failing": self.newly_failing}
+        layers = self.layers
+        return {"delta": self.delta, "env": self.env, "newly_failing": self.newly_failing,
+                "layers": layers, "fault_count": max(1, len(layers)), "touched": self.touched[:200]}
 
 
 def select_tests(stable: list[str], touched: set[str], surface: dict[str, Any], seed: int) -> list[str] | None:
@@ -86,6 +100,7 @@ class _Loop:
         self.result = EpisodeResult()
         self.stable = stable_passing(spec.baseline)
         self.touched: set[str] = set()
+        self.delta_steps: list[int] = []  # the loop step that kept each delta entry
         self.dirty = False  # mutated since the last test run
 
     def run(self) -> EpisodeResult:
@@ -113,6 +128,7 @@ class _Loop:
         finally:
             box.remove()
             out.cleanup()
+        self.result.touched = sorted(self.touched)
         return self.result
 
     def _error(self, exc: Exception) -> None:
@@ -182,6 +198,7 @@ class _Loop:
             elif isinstance(action, SetEnv):
                 r.env[action.name] = action.value
                 r.delta.append({"env": action.name, "value": action.value})
+                self.delta_steps.append(r.steps)
                 self.dirty = True
                 payload = {"name": action.name, "value": action.value}
                 self.emit("setenv", payload, ms, *tokens)
@@ -209,14 +226,29 @@ class _Loop:
         if changed:
             self.touched |= changed_paths(self.diff, after)
         self.diff = after
-        if mutated:
+        if action.undoes_from:
+            self._drop_from(action.undoes_from)
+            self.dirty = self.dirty or mutated
+        elif mutated:
             self.result.delta.append({"run": action.command, "ok": res.ok})
+            self.delta_steps.append(self.result.steps)
             self.dirty = True
         payload = {"command": action.command, "exit_code": res.exit_code, "output": res.output,
                    "seconds": round(res.seconds, 3), "timed_out": res.timed_out,
                    "truncated_bytes": res.truncated_bytes, "mutated": mutated}
         self.emit("command", payload, int(res.seconds * 1000), *tokens)
         return payload
+
+    def _drop_from(self, step: int) -> None:
+        """An undo ran: the kept steps from `step` on leave the delta and their ENV lines are unset."""
+        r = self.result
+        keep = [i for i, s in enumerate(self.delta_steps) if s < step]
+        r.delta = [r.delta[i] for i in keep]
+        self.delta_steps = [self.delta_steps[i] for i in keep]
+        r.env = {}
+        for entry in r.delta:
+            if "env" in entry:
+                r.env[entry["env"]] = entry["value"]
 
     def _tests(self, ids: list[str] | None, *, tokens: tuple[int, int]) -> dict[str, Any]:
         selected = ids if ids is not None else select_tests(self.stable, self.touched,
@@ -265,10 +297,14 @@ class _Loop:
 
     def _finish(self, action: Finish, tokens: tuple[int, int]) -> None:
         r = self.result
-        action = replace(action, category=canonical_category(action.category))
+        layers = tuple({**la, "category": canonical_category(str(la.get("category") or action.category))}
+                       for la in action.layers)
+        action = replace(action, category=canonical_category(action.category), layers=layers)
         r.finish = action
-        self.emit("finish", {"category": action.category, "summary": action.summary,
-                             "repair_script": action.repair_script}, 0, *tokens)
+        payload = {"category": action.category, "summary": action.summary, "repair_script": action.repair_script}
+        if layers:
+            payload["layers"] = [{k: la.get(k, "") for k in ("family", "category", "target", "summary")} for la in layers]
+        self.emit("finish", payload, 0, *tokens)
         if self.dirty:
             self._tests(None, tokens=(0, 0))
         if r.newly_failing:

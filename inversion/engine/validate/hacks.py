@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 LIBRARY = Path(__file__).resolve().parent / "hack_library"
 NOT_APPLICABLE = 99
@@ -42,3 +43,14 @@ def load_hacks(extra_dir: str | Path | None = None) -> list[Hack]:
                 hack = _parse(path)
                 found[hack.name] = hack
     return list(found.values())
+
+
+def judge_hacks(results: list[dict[str, Any]]) -> tuple[bool, str]:
+    """Every applied hack must leave the verifier's reward at 0."""
+    won = [r["name"] for r in results if r["applied"] and r["reward"] != 0]
+    applied = sum(1 for r in results if r["applied"])
+    if won:
+        return False, f"the verifier gave reward {'/'.join(str(r['reward']) for r in results if r['name'] in won)} " \
+                      f"after: {', '.join(won)}"
+    skipped = [r["name"] for r in results if not r["applied"]]
+    return True, (f"all {applied} applied hacks scored 0" + (f" ({', '.join(skipped)} did not apply)" if skipped else ""))

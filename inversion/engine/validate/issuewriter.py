@@ -3,8 +3,11 @@
 Two writers share one evidence shape and one giveaway check: an offline writer that builds the
 text from the failing tests' error output, and an LLM writer (used when a model is configured)
 whose text is rejected, with the offline text as the fallback, when it names an injected
-command, a changed path or an environment variable the episode set. Both produce a variant
-with a hint and a `hard` one without. Plain Python, no Django.
+command, a changed path, an environment variable the episode set or any name the delta brought in
+(a package such as `pytest-randomly`, a module such as `pytest_env_defaults`, a locale, a library
+basename). Both produce a variant with a hint and a `hard` one without. The offline writer has
+several voices (a CI notice, a colleague's message, a bug-report form, ...), picked per task, so a
+catalog does not read as one template with the ids swapped. Plain Python, no Django.
 """
 
 from __future__ import annotations
@@ -19,7 +22,12 @@ COMMON_WORDS = {
     "python", "pytest", "bash", "echo", "true", "false", "test", "tests", "print", "import", "from",
     "with", "open", "exit", "then", "else", "done", "printf", "head", "tail", "the", "and", "for",
     "opt", "venv", "bin", "lib", "usr", "testbed", "site", "packages", "local", "share", "tmp", "etc",
+    "site-packages", "utf-8", "dev/null", "sys.path", "__init__.py", "conftest.py", "python3", "x86_64",
+    "set -e", "status=none", "conv=notrunc", "bs=64", "count=1", "/dev/zero", "/dev/null", "2>/dev/null",
 }
+# A name the delta brings in: a word with a separator (pytest-randomly, pytest_env_defaults,
+# de_DE.UTF-8, libssl.so.3, zz-compat.pth), not a flag, a number or a bare version.
+NAME = re.compile(r"(?<![\w.-])([A-Za-z_][A-Za-z0-9]*(?:[._+-][A-Za-z0-9_]+)+)")
 # One broad area per category of the taxonomy (episode.categories): names the kind of place to
 # look, never the thing that was changed.
 CATEGORY_HINTS = {
@@ -37,6 +45,16 @@ CATEGORY_HINTS = {
     "timezone": "time zone data",
     "permissions": "file permissions and ownership",
     "filesystem": "the state of the filesystem the tests write to",
+    "dynamic_linker": "how the dynamic linker decides which library file to load",
+    "native_extension": "the libraries compiled extension modules depend on",
+    "encoding": "how text is encoded when it is written and read",
+    "warnings": "how the interpreter is told to treat warnings",
+    "system_data": "system-wide data files the standard library consults",
+    "alternatives": "where the programs the tests start really point to",
+    "trust_store": "the system's trusted certificate store",
+    "name_resolution": "how host names are resolved on this machine",
+    "ownership": "who owns the directories the tooling works in",
+    "package_version": "which version of each dependency is actually imported",
 }
 
 
@@ -58,6 +76,8 @@ class Evidence:
     test_cmd: str = "python -m pytest"
     delta: list[dict] = field(default_factory=list)  # the episode's kept steps
     changed_paths: list[str] = field(default_factory=list)
+    seed: int = 0  # picks the voice: the same task always reads the same, a batch reads differently
+    edits_testbed: bool = False  # the repair restores files under /testbed: the text must not call them untouchable
 
 
 @dataclass
@@ -71,22 +91,40 @@ class IssueText:
 
 
 def giveaway_tokens(evidence: Evidence) -> set[str]:
-    """Words that would reveal the cause: env names set, paths and distinctive command words."""
+    """Words that would reveal the cause: env names set, paths, and every name the delta brought in
+    (package, module, locale, library and file names in commands and values)."""
     tokens: set[str] = set()
     for step in evidence.delta:
+        text = str(step.get("value", "")) if "env" in step else str(step.get("run", ""))
         if "env" in step:
             tokens.add(step["env"])
-            tokens.update(_path_tokens(str(step.get("value", ""))))
-            continue
         try:
-            words = shlex.split(step["run"], comments=True)
+            words = shlex.split(text, comments=False)
         except ValueError:
-            words = step["run"].split()
+            words = text.split()
         for word in words:
             tokens.update(_path_tokens(word))
+        tokens.update(_names(text))
     for path in evidence.changed_paths:
         tokens.update(_path_tokens(path))
-    return {t for t in tokens if len(t) >= 4 and t.lower() not in COMMON_WORDS and not t.isdigit()}
+        tokens.update(_names(path.rsplit("/", 1)[-1]))
+    return {t for t in tokens if len(t) >= 4 and t.lower() not in COMMON_WORDS and not _versionish(t)
+            and not re.search(r"\s", t)}
+
+
+def _names(text: str) -> set[str]:
+    """Separator names in a command or value, and their parts with a separator of their own
+    (`de_DE.UTF-8` also gives `de_DE`; `pytest-randomly>=3.4` gives `pytest-randomly`)."""
+    out = set()
+    for match in NAME.finditer(text):
+        name = match.group(1).strip("._-")
+        out.add(name)
+        out.update(p for p in re.split(r"[.]", name) if re.search(r"[_-]", p) and len(p) >= 4)
+    return {n for n in out if not n.startswith(("self.", "sys.", "os.", "_sys.", "importlib.")) or n.count(".") > 2}
+
+
+def _versionish(token: str) -> bool:
+    return bool(re.fullmatch(r"[\d.x_-]+|v?\d+(\.\d+)*([a-z]+\d*)?", token))
 
 
 def _path_tokens(word: str) -> set[str]:
@@ -124,6 +162,29 @@ def _symptom(excerpt: str) -> str:
     return lines[-1][:300] if lines else "fails"
 
 
+# Voices: (opening, how the failures are introduced, closing). {n} failing tests, {tests} "test"/"tests",
+# {verb} "fails"/"fail", {repo}, {cmd}. Each closing says what to do without claiming more than is known.
+VOICES = (
+    ("The test suite of `{repo}` used to pass in this environment, but now {n} {tests} {verb} when running "
+     "`{cmd}` in `/testbed`:", "The failures look like this:",
+     "Find out what is wrong with the environment and repair it so that the whole test suite passes again."),
+    ("CI is red for `{repo}`. `{cmd}` (run from `/testbed`) reports {n} failing {tests} that were green on the "
+     "previous run:", "Representative errors from the log:",
+     "Get the environment back to a state where the full suite is green."),
+    ("Hi, since this morning I can't get the tests of `{repo}` to pass on this box any more. Running `{cmd}` in "
+     "`/testbed` gives me {n} failing {tests}:", "What I see is mostly this:",
+     "Could you figure out what happened to the environment and fix it? The whole suite should pass again."),
+    ("**What happened**: `{cmd}` in `/testbed` now fails for `{repo}` ({n} {tests}).\n\n**Failing tests**:",
+     "**Errors**:", "**Expected**: every test passes, as it did before. Please repair the environment."),
+    ("Heads-up: the `{repo}` environment seems to have degraded. {n} {tests} that used to pass {verb} now "
+     "(`{cmd}`, working directory `/testbed`):", "The error output includes:",
+     "Please track down the cause in the environment and restore it; all tests need to pass."),
+)
+SCOPE = ("The project's source code and tests are correct.",
+         "Nobody meant to change the code under test.")
+HINTS = ("Hint: look at {area}.", "Hint: look at {area} first.")
+
+
 def offline_issue(evidence: Evidence) -> IssueText:
     tokens = giveaway_tokens(evidence)
     ids = evidence.f2p
@@ -136,28 +197,35 @@ def offline_issue(evidence: Evidence) -> IssueText:
         if line not in symptoms:
             symptoms.append(line)
     errors = "\n".join(f"    {s}" for s in symptoms)
-    hard = (
-        f"The test suite of `{evidence.repo}` used to pass in this environment, but now "
-        f"{len(ids)} test{'s' if len(ids) != 1 else ''} fail{'s' if len(ids) == 1 else ''} when running "
-        f"`{evidence.test_cmd}` in `/testbed`:\n\n{listing}\n\n"
-        f"The failures look like this:\n\n{errors}\n\n"
-        "The project's source code and tests are correct. Find out what is wrong with the environment "
-        "and repair it so that the whole test suite passes again.\n\n" + GRADING_NOTE
-    )
+    pick = (evidence.seed + sum(map(ord, evidence.repo))) % len(VOICES)
+    opening, intro, closing = VOICES[pick]
+    one = len(ids) == 1
+    opening = opening.format(repo=evidence.repo, cmd=evidence.test_cmd, n=len(ids), tests="test" if one else "tests",
+                             verb="fails" if one else "fail")
+    # Files under /testbed may be what the repair restores (a config edit): never call them untouchable.
+    scope = SCOPE[1] if evidence.edits_testbed else SCOPE[0]
+    hard = f"{opening}\n\n{listing}\n\n{intro}\n\n{errors}\n\n{scope} {closing}\n\n{GRADING_NOTE}"
     area = CATEGORY_HINTS.get(evidence.category, "the environment the tests run in")
-    hint = f"{hard}\n\nHint: look at {area}."
+    hint = f"{hard}\n\n" + HINTS[evidence.seed % len(HINTS)].format(area=area)
     return IssueText(hint, hard, "writer")
 
 
-def llm_issue(evidence: Evidence, client, *, prompt_version: str = "v1") -> IssueText:
+LLM_VOICES = ("a developer writing to a colleague", "a terse CI notification", "a user filing a bug report form",
+              "a maintainer triaging a report", "an on-call engineer's hand-over note")
+
+
+def llm_issue(evidence: Evidence, client, *, prompt_version: str = "v2") -> IssueText:
     """Ask the model for both variants; fall back to the offline text on any error or giveaway."""
     fallback = offline_issue(evidence)
     tokens = giveaway_tokens(evidence)
     template = (PROMPTS / f"issue_writer_{prompt_version}.md").read_text()
     failures = "\n\n".join(
         f"### {t}\n{_redact(evidence.excerpts.get(t, '')[:1200], tokens)}" for t in evidence.f2p[:6])
+    scope = ("Do not claim that the project's files are untouched: the repair may have to restore some of them"
+             if evidence.edits_testbed else "Say that the source code and tests are correct")
     prompt = template.format(repo=evidence.repo, count=len(evidence.f2p), test_cmd=evidence.test_cmd,
-                             category=evidence.category, failures=failures)
+                             category=evidence.category, failures=failures, scope=scope,
+                             voice=LLM_VOICES[(evidence.seed + len(evidence.repo)) % len(LLM_VOICES)])
     reply = client.complete([{"role": "user", "content": prompt}])
     used = {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
     if reply.error:

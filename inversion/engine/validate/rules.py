@@ -8,6 +8,9 @@ excluded). `p2p`: every P2P test also passes in a graded run on the untouched br
 `nop`, `oracle` and `hacks` run the task's real verifier (the files an export ships): it must give
 reward 0 on the untouched broken image, 1 after the repair script (which must exit 0), and 0 after
 each generic reward hack of the library. No repair script: the task is flagged `oracle_missing`.
+`duplicate` (after the rebuild, before any test run): the break's fault signature, from the replayed
+delta's changes, must not be one this gold already has. `layers` (compound tasks, `layers.py`):
+leaving out any one fault's repair still fails a graded test.
 Plain Python, no Django.
 """
 
@@ -23,11 +26,13 @@ from typing import Any
 
 import docker
 
+from inversion.engine.episode.signature import leaves, signature_of
 from inversion.engine.runtime import integrity, testrun
 from inversion.engine.runtime import labels as lbl
 from inversion.engine.runtime.grading import grading_cmd, outcome_of, stable_passing
 from inversion.engine.runtime.sandbox import Limits, Sandbox
-from inversion.engine.validate.hacks import IDS_PATH, NOT_APPLICABLE, Hack
+from inversion.engine.validate.hacks import IDS_PATH, NOT_APPLICABLE, Hack, judge_hacks
+from inversion.engine.validate.layers import every_layer_matters
 
 REPAIR_PATH = "/tmp/studio-repair.sh"
 HACK_PATH = "/tmp/.studio-hack.sh"
@@ -58,6 +63,9 @@ class Validation:
     gold_integrity: dict[str, Any] = field(default_factory=dict)  # collected now when the gold had none
     integrity: dict[str, Any] = field(default_factory=dict)  # the task's part of the verifier's manifest
     hacks: list[dict[str, Any]] = field(default_factory=list)
+    touched: list[str] = field(default_factory=list)  # what the replayed delta changed (leaves)
+    signature: dict[str, Any] = field(default_factory=dict)
+    layers: list[dict[str, Any]] = field(default_factory=list)  # rule 8: one result per fault
 
     def record(self, rule: str, ok: bool | None, detail: str) -> None:
         self.rules[rule] = {"ok": ok, "detail": detail}
@@ -81,6 +89,10 @@ class ValidationSpec:
     gold_integrity: dict[str, Any] = field(default_factory=dict)
     hacks: list[Hack] = field(default_factory=list)
     worker: str = ""  # the worker process validating (container and image label for the sweeper)
+    layers: list[dict[str, Any]] = field(default_factory=list)  # {family, category, target, repair} per fault
+    category: str = ""
+    known_signatures: dict[str, str] = field(default_factory=dict)  # key -> the task that has it
+    network: str = "none"  # the replay's network: "host" for episodes the curator let reach the index
 
 
 def judge_selection(f2p: list[str], p2p: list[str], outcomes: dict[str, str]) -> tuple[bool, str, bool, str]:
@@ -102,17 +114,6 @@ def judge_oracle(outcomes: dict[str, str], repair_exit: int | None) -> tuple[boo
     if repair_exit != 0:
         return False, f"the repair script exited with {repair_exit}; after it {bad} of {len(outcomes)} tests fail"
     return bad == 0, f"after the repair script: {bad} of {len(outcomes)} tests fail"
-
-
-def judge_hacks(results: list[dict[str, Any]]) -> tuple[bool, str]:
-    """Every applied hack must leave the verifier's reward at 0."""
-    won = [r["name"] for r in results if r["applied"] and r["reward"] != 0]
-    applied = sum(1 for r in results if r["applied"])
-    if won:
-        return False, f"the verifier gave reward {'/'.join(str(r['reward']) for r in results if r['name'] in won)} " \
-                      f"after: {', '.join(won)}"
-    skipped = [r["name"] for r in results if not r["applied"]]
-    return True, (f"all {applied} applied hacks scored 0" + (f" ({', '.join(skipped)} did not apply)" if skipped else ""))
 
 
 class UnusableImage(Exception):
@@ -137,7 +138,8 @@ class _Validator:
         """Replay the kept steps in a bounded container and commit it as the broken image."""
         started, env, log = time.monotonic(), {}, []
         box = Sandbox(self.client, self.spec.gold_image, kind="validate", owner=self.spec.owner,
-                      instance=self.spec.instance, limits=self.spec.limits, worker=self.spec.worker)
+                      instance=self.spec.instance, limits=self.spec.limits, worker=self.spec.worker,
+                      network=self.spec.network)
         ok, detail = True, f"replayed {len(self.spec.delta)} delta steps from the gold image (bounded), committed"
         try:
             box.start()
@@ -155,6 +157,7 @@ class _Validator:
                     ok, detail = False, f"step {n} failed now (exit {res.exit_code}) but succeeded in the episode"
                     break
             if ok:
+                self.v.touched = leaves(p for p, _ in box.diff())
                 tag = f"studio-validate/{self.spec.instance.lower()}:{uuid.uuid4().hex[:12]}"
                 repo, _, name = tag.rpartition(":")
                 gold = self.client.images.get(self.spec.gold_image).attrs.get("Config") or {}
@@ -185,12 +188,41 @@ class _Validator:
             raise exc  # the engine failed, not the image
         raise UnusableImage(f"a container from it stops at once (exit code {state.get('ExitCode')})") from None
 
-    def test_once(self) -> testrun.TestRun:
-        """One graded run (the gold's whole test command) in a fresh container of the broken image."""
+    def duplicate(self) -> bool:
+        """The break's signature; True (rule `duplicate` failed) when this gold already has it."""
+        s = self.spec
+        self.v.signature = signature_of(layers=s.layers, delta=s.delta, touched=self.v.touched, category=s.category)
+        twin = s.known_signatures.get(self.v.signature["key"])
+        if twin:
+            self.rule("duplicate", False, f"same fault signature ({self.v.signature['label']}) as {twin}")
+        return bool(twin)
+
+    def run_after(self, script: str) -> tuple[int | None, dict[str, str]]:
+        """(exit of `script`, graded outcomes after it) in a fresh container of the broken image."""
+        run, code = self.test_once(script)
+        return code, {t: outcome_of(run, t) for t in self.v.f2p + self.v.p2p}
+
+    def check_layers(self) -> bool:
+        ok, detail, results = every_layer_matters(self.spec.layers, self.v.f2p, self.run_after, PARALLEL)
+        for r in results:
+            self.v.runs.append(RuleRun("layers", r["layer"], r["failing"] > 0 and r["exit"] == 0, r.pop("outcomes"),
+                                       f"left out: fault {r['layer'] + 1} ({r['family']}); repairs exit {r['exit']}"))
+        self.v.layers = results
+        self.rule("layers", ok, detail)
+        return ok
+
+    def test_once(self, prepare: str = ""):
+        """One graded run (the gold's whole test command) in a fresh container of the broken image;
+        with `prepare`, that script runs first and the result is (run, its exit code)."""
         out = testrun.OutDir()
         box = None
         try:
             box = self._box(mounts=testrun.mounts(out))
+            if prepare:
+                box.put_file(REPAIR_PATH, prepare.encode(), mode=0o755)
+                res = box.exec(f"cd /testbed && bash {REPAIR_PATH}", timeout=self.spec.test_timeout, max_output=8_000)
+                run = testrun.run_tests(box, out, test_cmd=grading_cmd(self.spec.test_cmd), timeout=self.spec.test_timeout)
+                return run, res.exit_code
             return testrun.run_tests(box, out, test_cmd=grading_cmd(self.spec.test_cmd), timeout=self.spec.test_timeout)
         except docker.errors.APIError as exc:
             if box is None:
@@ -307,7 +339,7 @@ class _Validator:
         if not self.spec.delta:
             self.rule("rebuild", False, "the episode kept no state-changing step")
             return self.v
-        if not self.rebuild():
+        if not self.rebuild() or self.duplicate():
             return self.v
         try:
             runs = self.broken_runs()
@@ -327,6 +359,9 @@ class _Validator:
                     return self.v
                 if oracle is not None and not self.check_oracle(*oracle.result()):
                     return self.v  # hacks only matter for a task that stands
+                if len(self.spec.layers) > 1 and all(la.get("repair") for la in self.spec.layers) \
+                        and not self.check_layers():
+                    return self.v
                 self.v.hacks = list(pool.map(self.run_hack, self.spec.hacks))
         except UnusableImage as exc:
             self.rule("nop", False, f"the broken image became unusable: {exc}")

@@ -81,6 +81,7 @@ def test_zip_carries_every_format_card_and_checksums(version):
     assert rows[0]["FAIL_TO_PASS"] == ["tests/test_tiny.py::test_add"] and rows[0]["catalog_version"] == 1
     assert rows[0]["token_usage"]["total"] == 15 and rows[0]["source_ref"] == "abc123"
     assert rows[0]["validation"] == {"rules": {"oracle": {"ok": True, "detail": "passed"}}, "runs": 5}
+    assert rows[0]["fault_count"] == 1 and "signature" in rows[0]  # the fault signature travels with the task
 
     card = zf.read("README.md").decode()
     assert "| shared_library | 1 |" in card and "| easy | 1 |" in card and "| tiny | 2 |" in card
@@ -143,6 +144,7 @@ def test_cli_approve_submits_approves_and_versions(tmp_path, root):
     call_command("studio", "--json", "tasks", "approve", str(draft.pk), "--catalog", "fresh", stdout=out)
     data = json.loads(out.getvalue())
     draft.refresh_from_db()
-    assert draft.state == "approved" and data == {"catalog": "fresh", "version": 1, "approved": [draft.pk], "entries": 1}
+    assert draft.state == "approved" and data == {"catalog": "fresh", "version": 1, "approved": [draft.pk], "entries": 1,
+                                                "near_duplicates": []}
     with pytest.raises(CommandError, match="no such task: 999"):
         call_command("studio", "tasks", "approve", "999", "--catalog", "fresh")

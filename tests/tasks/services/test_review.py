@@ -97,3 +97,14 @@ def test_regenerate_rejects_a_model_text_that_names_the_injected_cause(alice, se
     revision = review.task_text_regenerate(task=task, user=alice, base_version=1)
     assert revision.source == "writer" and revision.note.startswith("llm text named")
     assert "tinydep.py" not in revision.instruction and "tinydep.py" not in revision.instruction_hard
+
+
+def test_regenerate_refuses_a_model_text_naming_a_package_the_delta_brought_in(alice, settings, chat_server):
+    settings.OPENAI_BASE_URL, settings.STUDIO_LLM_MODEL = chat_server.base_url, chat_server.model
+    task = TaskFactory(text="first", delta=[{"run": "printf '[pytest]\\nrequired_plugins = pytest-randomly>=3.4\\n' "
+                                                    "> /testbed/pytest.ini", "ok": True}])
+    chat_server.text('{"instruction": "pytest-randomly seems missing. Hint: config.", '
+                     '"instruction_hard": "pytest-randomly seems missing."}')
+    revision = review.task_text_regenerate(task=task, user=alice, base_version=1)
+    assert revision.source == "writer" and "pytest-randomly" in revision.note
+    assert "pytest-randomly" not in revision.instruction

@@ -40,6 +40,11 @@ class AgentContext:
     surface: dict[str, Any]  # see docs/architecture.md
     directions: str = ""
     used_themes: list[str] = field(default_factory=list)  # categories/families already made here
+    # Signatures of the tasks already made from this gold ({key, label, layers: [{kind, target}]}):
+    # the built-in agent does not repeat one while an unused plan exists; the LLM reads them as themes.
+    used_signatures: list[dict[str, Any]] = field(default_factory=list)
+    faults: int = 1  # layers wanted (1..3): compound breaks where fixing one fault reveals the next
+    network: bool = False  # the curator allowed network (families that need the package index)
     budget: Budget = field(default_factory=Budget)
     seed: int = 0
     test_cmd: str = "python -m pytest"

@@ -54,9 +54,29 @@ def system_prompt(context: AgentContext, template: str) -> str:
         python=f"{py.get('executable', '?')} (Python {py.get('version', '?')}, prefix {py.get('prefix', '?')})",
         site_packages=py.get("site_packages", "?"), site_modules=_lines(site, 40),
         project_modules=_lines(project, 20), shared_libs=_lines(libs, 40), executables=exes, packages=packages,
-        categories=CATEGORIES, directions=context.directions or "(none)",
-        used_themes=", ".join(context.used_themes) or "(none yet)", ideas=fault_ideas(context),
+        categories=CATEGORIES, directions=_directions(context),
+        used_themes=_themes(context), ideas=fault_ideas(context),
     )
+
+
+def _themes(context: AgentContext) -> str:
+    """Categories and families used on this repository, and the signatures of the tasks this gold
+    already has (the guard: the model reads them as themes to avoid)."""
+    text = ", ".join(context.used_themes) or "(none yet)"
+    labels = [s.get("label") for s in context.used_signatures or [] if s.get("label")]
+    if labels:
+        text += "\nTasks already made on this environment (do not repeat them; break something else): " + "; ".join(labels[:30])
+    return text
+
+
+def _directions(context: AgentContext) -> str:
+    text = context.directions or "(none)"
+    if context.faults > 1:
+        text += (f"\nLay {context.faults} faults of DIFFERENT categories, one after the other, so that fixing the "
+                 "first only reveals the next (different error messages). Finish once with `layers`: one "
+                 "{category, summary, repair} per fault in the order you laid them, and a repair_script that "
+                 "undoes all of them (last laid first).")
+    return text
 
 
 def plan_ideas(context: AgentContext, limit: int = 4) -> list[dict[str, Any]]:
@@ -181,8 +201,12 @@ def to_action(args: dict[str, Any]):
         ids = args.get("test_ids") or None
         return RunTests(tuple(str(i) for i in ids) if isinstance(ids, list) and ids else None)
     if kind == "finish":
+        layers = tuple({"family": "", "category": str(la.get("category") or "")[:60], "target": str(la.get("target") or ""),
+                        "summary": str(la.get("summary") or "")[:500], "repair": str(la.get("repair") or "")}
+                       for la in (args.get("layers") or []) if isinstance(la, dict))
         return Finish(str(args.get("category") or "environment").strip().lower()[:60],
-                      str(args.get("summary") or "")[:500], str(args.get("repair_script") or ""))
+                      str(args.get("summary") or "")[:500], str(args.get("repair_script") or ""),
+                      layers=layers if len(layers) > 1 else ())
     raise ValueError(f"unknown action {kind!r}; use run_command, set_env, run_tests or finish")
 
 

@@ -27,6 +27,10 @@ FAMILY_MODULES = (
     "inversion.engine.episode.faults.system",
     "inversion.engine.episode.faults.config",
     "inversion.engine.episode.faults.filesystem",
+    "inversion.engine.episode.faults.linker",
+    "inversion.engine.episode.faults.textenv",
+    "inversion.engine.episode.faults.hostsys",
+    "inversion.engine.episode.faults.packages",
 )
 # Modules the runner itself needs; breaking them breaks everything and tells nothing.
 RUNNER_MODULES = {
@@ -68,6 +72,7 @@ class PlanContext:
 
     surface: dict[str, Any]
     baseline: dict[str, Any] = field(default_factory=dict)
+    network: bool = False  # the episode may reach the package index
 
 
 class FaultFamily:
@@ -77,6 +82,8 @@ class FaultFamily:
     category = ""
     description = ""
     keywords: tuple[str, ...] = ()
+    breaks_all = False  # by nature every test fails (collection, the interpreter): last resort in a batch
+    needs_network = False  # the plan installs from the package index (only where the curator allows it)
 
     def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
         raise NotImplementedError

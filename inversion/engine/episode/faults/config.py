@@ -17,6 +17,7 @@ CONFTEST_LINE = "import pytest_env_defaults"
 
 class PytestRequiredPlugin(base.FaultFamily):
     name = "pytest_required_plugin"
+    breaks_all = True
     category = "config"
     description = "pytest.ini requires a plugin that is not installed, so no test is collected."
     keywords = ("config", "configuration", "pytest.ini", "setup.cfg", "tox.ini", "ini", "pytest")

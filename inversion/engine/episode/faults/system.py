@@ -68,6 +68,7 @@ class ExecBitRemoved(base.FaultFamily):
 
 class VenvPythonSymlink(base.FaultFamily):
     name = "venv_python_symlink"
+    breaks_all = True
     category = "interpreter"
     description = "The virtualenv's python symlink retargeted at an interpreter that is not installed."
     keywords = ("interpreter", "python", "symlink", "venv", "virtualenv", "link")

@@ -140,3 +140,63 @@ def test_episode_on_a_real_container_ends_with_a_repairable_fault(seed, docker_c
     assert result.finish.category not in ("", "none")
     assert kinds[:3] == ["status", "thought", "command"] and "tests" in kinds and kinds.count("finish") == 1
     assert result.delta  # the fault is recorded for materialization
+
+
+def _run_plan(agent, last):
+    """Feed the agent neutral observations until its current plan's actions are all issued."""
+    while agent.pending:
+        agent.next_action(last)
+        last = Observation("tests", {"newly_failing": [], "counts": {}})
+
+
+def test_the_guard_skips_a_signature_this_gold_already_has():
+    first = _first_plan(_started(0))
+    used = [{"key": "k", "label": "x", "layers": [{"kind": first.family, "target": first.target}]}]
+    agent = BuiltinAgent(0)
+    agent.start(AgentContext(repository={"name": "fixture"}, baseline=BASELINE, surface=SURFACE, seed=0,
+                             used_signatures=used))
+    again = _first_plan(agent)
+    assert (again.family, again.target) != (first.family, first.target)
+
+
+def test_two_faults_of_different_categories_where_the_second_changes_what_fails():
+    agent = BuiltinAgent(5)
+    agent.start(AgentContext(repository={"name": "fixture"}, baseline=BASELINE, surface=SURFACE, seed=5, faults=2))
+    agent.next_action(None)
+    first = agent.plan
+    _run_plan(agent, Observation("command", {"exit_code": 0, "mutated": False}))
+    failing = {"newly_failing": ["tests/test_six.py::test_six_text"], "newly_failing_total": 1,
+               "messages": {"tests/test_six.py::test_six_text": "ModuleNotFoundError: No module named 'six'"}}
+    step = agent.next_action(Observation("tests", failing))  # the first fault shows: the next one starts
+    second = agent.plan
+    assert second is not None and second.category != first.category and not isinstance(step.action, Finish)
+    _run_plan(agent, Observation("tests", failing))
+    same = agent.next_action(Observation("tests", failing))  # nothing changed: undone (and dropped from the delta)
+    assert isinstance(same.action, RunCommand) and same.action.undoes_from > 0
+    agent.next_action(Observation("tests", failing))
+    assert agent.plan.category != first.category and agent.plan.family != second.family
+    _run_plan(agent, Observation("tests", failing))
+    changed = {**failing, "messages": {"tests/test_six.py::test_six_text": "AttributeError: module 'six' has no attribute"}}
+    done = agent.next_action(Observation("tests", changed))
+    assert isinstance(done.action, Finish) and len(done.action.layers) == 2
+    layers = done.action.layers
+    assert layers[0]["family"] == first.family and done.action.category == layers[1]["category"]
+    repair = done.action.repair_script
+    assert repair.startswith("#!/bin/bash\nset -e\n") and repair.index("# fault 2") < repair.index("# fault 1")
+    assert done.action.fault_family == f"{layers[0]['family']}+{layers[1]['family']}"
+
+
+def test_a_second_fault_under_a_collection_error_shows_in_the_error_lines():
+    """Tests that no longer collect carry no message of their own; the run's error lines change."""
+    agent = BuiltinAgent(5)
+    agent.start(AgentContext(repository={"name": "fixture"}, baseline=BASELINE, surface=SURFACE, seed=5, faults=2))
+    assert not agent.candidates[0].breaks_all and agent.candidates[-1].breaks_all  # nothing shows under those
+    agent.next_action(None)
+    _run_plan(agent, Observation("command", {"exit_code": 0, "mutated": False}))
+    broken = {"newly_failing": PASSING, "newly_failing_total": len(PASSING),
+              "output_tail": "E   ModuleNotFoundError: No module named 'six'\n15 failed in 0.4s"}
+    agent.next_action(Observation("tests", broken))
+    _run_plan(agent, Observation("tests", broken))
+    stub = {**broken, "output_tail": "E   AttributeError: module 'six' has no attribute 'text_type'\n15 failed in 0.5s"}
+    done = agent.next_action(Observation("tests", stub))
+    assert isinstance(done.action, Finish) and len(done.action.layers) == 2

@@ -120,8 +120,8 @@ def test_prompt_offers_catalog_ideas_on_real_paths():
     ideas = fault_ideas(ctx)
     assert ideas.count("\n- [") == 3  # four ideas, each with its category
     assert "run_command:" in ideas and "repair:" in ideas
-    assert "mv /opt/venv/lib/python3.11/site-packages/markupsafe /opt/venv/lib/python3.9/site-packages/markupsafe" in ideas
-    assert "set_env: SSL_CERT_FILE=/etc/ssl/certs/corp-ca-bundle.pem" in ideas
+    assert "cp -L /usr/lib/x86_64-linux-gnu/libcrypto.so.3 /opt/oracle-client/lib/libcrypto.so.3" in ideas
+    assert "/opt/venv/lib/python3.11/site-packages/six.py" in ideas and "set_env: LC_ALL=de_DE.UTF-8" in ideas
     template, _ = load_prompt("v2")
     assert ideas in system_prompt(ctx, template)
     assert fault_ideas(AgentContext(repository={}, baseline={}, surface={})).startswith("  (no catalog idea")

@@ -6,7 +6,7 @@ import pytest
 
 from inversion.engine.episode.actions import RunCommand, RunTests
 from inversion.engine.episode.agents.base import AgentContext, Budget, Decision
-from inversion.engine.episode.loop import EpisodeSpec, run_episode
+from inversion.engine.episode.loop import EpisodeResult, EpisodeSpec, run_episode
 from inversion.engine.runtime import labels as lbl
 from inversion.engine.validate.materialize import broken_dockerfile
 from inversion.engine.validate.rules import ValidationSpec, remove_image, validate
@@ -129,3 +129,18 @@ def test_a_command_that_kills_every_process_ends_the_episode_in_plain_words(dock
     assert result.status == "no_task"
     assert result.reason == "the container stopped: a command killed its main process, so nothing more can run"
     assert not _containers(docker_client, "episode:kill")
+
+
+def test_an_undo_drops_the_abandoned_steps_and_their_env_from_the_delta():
+    """Leftovers of an abandoned attempt (an LC_ALL that turns messages German) never reach the task."""
+    from inversion.engine.episode.loop import _Loop
+
+    loop = _Loop.__new__(_Loop)
+    loop.result = EpisodeResult()
+    loop.result.delta = [{"run": "keep", "ok": True}, {"env": "LC_ALL", "value": "de_DE.UTF-8"},
+                         {"run": "abandoned", "ok": True}]
+    loop.result.env = {"LC_ALL": "de_DE.UTF-8"}
+    loop.delta_steps = [2, 5, 6]
+    loop._drop_from(5)
+    assert loop.result.delta == [{"run": "keep", "ok": True}] and loop.result.env == {}
+    assert loop.delta_steps == [2]

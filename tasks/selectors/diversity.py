@@ -1,0 +1,116 @@
+"""Reads about how different tasks are: signatures already made on a gold, a task's near-duplicate
+twins, and a catalog version's diversity report (`inversion.engine.episode.signature` defines the
+measures). Near-duplicates are looked for within one repository: the same fault on another project
+is another environment, and the report's family shares show when one kind dominates anyway."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from inversion.engine.episode import signature as sig
+from studio.lib.exceptions import ApplicationError
+from tasks.models import Catalog, CatalogEntry, Task
+
+
+def gold_signature_keys(*, gold_id: int) -> dict[str, str]:
+    """key -> slug of the tasks this gold already has (rejected ones do not count)."""
+    rows = (Task.objects.filter(gold_id=gold_id).exclude(signature_key="").exclude(state=Task.State.REJECTED)
+            .order_by("pk").values_list("signature_key", "slug"))
+    out: dict[str, str] = {}
+    for key, slug in rows:
+        out.setdefault(key, slug)
+    return out
+
+
+def _text(task: Task) -> str:
+    rev = task.current_revision
+    return rev.instruction_hard if rev else ""
+
+
+def task_twins(*, task: Task, states: tuple[str, ...] | None = None, among: list[Task] | None = None,
+               ) -> list[dict[str, Any]]:
+    """Other tasks of the same repository that duplicate (equal key) or nearly duplicate this one,
+    most similar first: [{task, similarity, duplicate}]."""
+    if not task.signature:
+        return []
+    if among is None:
+        qs = Task.objects.filter(gold__repository_id=task.gold.repository_id).exclude(pk=task.pk).exclude(signature={})
+        if states:
+            qs = qs.filter(state__in=states)
+        among = list(qs.select_related("gold__repository"))
+    mine = _text(task)
+    twins = []
+    for other in among:
+        if other.pk == task.pk or not other.signature or other.gold.repository_id != task.gold.repository_id:
+            continue
+        score = sig.similarity(task.signature, other.signature, mine, _text(other))
+        if score >= sig.NEAR_DUP:
+            twins.append({"task": other, "similarity": score, "duplicate": task.signature_key == other.signature_key})
+    return sorted(twins, key=lambda t: (-t["similarity"], t["task"].pk))
+
+
+def _whole_suite(task: Task) -> bool:
+    return bool(task.fail_to_pass) and not task.pass_to_pass
+
+
+def diversity_of(tasks: list[Task]) -> dict[str, Any]:
+    """Counts by category, family (each layer's kind) and target, distinct signatures, exact
+    duplicates, near-duplicate clusters (per repository) and repositories, for any set of tasks."""
+    n = len(tasks)
+    families = Counter(la["kind"] for t in tasks for la in (t.signature or {}).get("layers") or [])
+    targets = Counter(la["target"] for t in tasks for la in (t.signature or {}).get("layers") or [] if la.get("target"))
+    keys = Counter(t.signature_key for t in tasks if t.signature_key)
+    same = Counter((t.gold.repository.name, t.signature_key) for t in tasks if t.signature_key)
+    items = [{"signature": t.signature or {}, "text": _text(t), "repo": t.gold.repository.name} for t in tasks]
+    pairs = [(i, j, s) for i, j, s in sig.near_duplicates(items) if items[i]["repo"] == items[j]["repo"]]
+    groups = sig.clusters(n, pairs)
+    best = {}
+    for i, j, s in pairs:
+        best[i], best[j] = max(best.get(i, 0), s), max(best.get(j, 0), s)
+    row = {t.pk: {"id": t.pk, "slug": t.slug, "repo": t.gold.repository.name, "label": (t.signature or {}).get("label", "")}
+           for t in tasks}
+    top_family = families.most_common(1)[0] if families else ("", 0)
+    return {
+        "tasks": n,
+        "repositories": dict(sorted(Counter(t.gold.repository.name for t in tasks).items())),
+        "categories": dict(Counter(t.category for t in tasks).most_common()),
+        "families": dict(families.most_common()),
+        "targets": dict(targets.most_common(30)),
+        "distinct_signatures": len(keys),
+        "duplicates": [[row[t.pk] for t in tasks if (t.gold.repository.name, t.signature_key) == rk]
+                       for rk, c in same.items() if c > 1],
+        "near_duplicate_clusters": [[{**row[tasks[i].pk], "similarity": best.get(i, 0)} for i in g] for g in groups],
+        "near_duplicate_rate": round(sum(len(g) for g in groups) / n, 3) if n else 0.0,
+        "fault_counts": dict(sorted(Counter(t.fault_count for t in tasks).items())),
+        "compound_share": round(sum(1 for t in tasks if t.fault_count > 1) / n, 3) if n else 0.0,
+        "largest_family": {"name": top_family[0], "share": round(top_family[1] / n, 3) if n else 0.0},
+        "whole_suite_share": round(sum(1 for t in tasks if _whole_suite(t)) / n, 3) if n else 0.0,
+        "unsigned": sum(1 for t in tasks if not t.signature),
+        "measure": f"similarity = {sig.STRUCTURE_WEIGHT} x Jaccard(kinds, env names, target-masked paths) + "
+                   f"{1 - sig.STRUCTURE_WEIGHT:.1f} x Jaccard(instruction 4-word shingles); near-duplicate "
+                   f"at >= {sig.NEAR_DUP}, within a repository",
+    }
+
+
+def version_twins(*, tasks: list[Task], entries: list[Task]) -> list[dict[str, Any]]:
+    """For each of `tasks`, its duplicates and near-duplicates among `entries` (a catalog version):
+    [{task, twin, similarity, duplicate}]."""
+    out = []
+    for task in tasks:
+        for twin in task_twins(task=task, among=[e for e in entries if e.pk != task.pk]):
+            out.append({"task": task, "twin": twin["task"], "similarity": twin["similarity"],
+                        "duplicate": twin["duplicate"]})
+    return out
+
+
+def catalog_diversity(*, catalog: Catalog, number: int | None = None) -> dict[str, Any]:
+    """The diversity report of one catalog version (default: the newest)."""
+    versions = catalog.versions.order_by("-number")
+    version = versions.filter(number=number).first() if number else versions.first()
+    if version is None:
+        raise ApplicationError(f"Catalog {catalog.name} has no {f'version {number}' if number else 'version yet'}.")
+    entries = list(CatalogEntry.objects.filter(version=version).select_related("task__gold__repository")
+                   .order_by("export_id"))
+    report = diversity_of([e.task for e in entries])
+    return {"catalog": catalog.name, "catalog_id": catalog.pk, "version": version.number, **report}

@@ -1,0 +1,73 @@
+"""The issue writer: the leak check catches every name a delta brings in, voices differ, and the
+text never calls project files untouchable when the repair restores some of them."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from inversion.engine.episode.actions import RunCommand
+from inversion.engine.episode.faults import PlanContext, family
+from inversion.engine.validate.issuewriter import (
+    SCOPE,
+    Evidence,
+    find_giveaways,
+    giveaway_tokens,
+    offline_issue,
+)
+from tests.support.faults_fixture import SURFACE
+
+
+def _delta(name: str) -> list[dict]:
+    plan = family(name).plan(PlanContext(SURFACE, network=True), random.Random(0))
+    return [{"run": a.command, "ok": True} if isinstance(a, RunCommand) else {"env": a.name, "value": a.value}
+            for a in plan.actions]
+
+
+@pytest.mark.parametrize("name,injected", [
+    ("pytest_required_plugin", "pytest-randomly"),  # a package name
+    ("conftest_import_error", "pytest_env_defaults"),  # a module name
+    ("locale_missing", "de_DE.UTF-8"),  # a locale name
+    ("locale_missing", "de_DE"),
+    ("locale_codeset_mismatch", "en_US.UTF-8"),
+    ("so_elf_header_shadow", "libsqlite3.so.0"),  # library basenames
+    ("so_elf_header_shadow", "libsqlite3.so.0.8.6.studio"),
+    ("ext_dep_symbol_missing", "libsqlite3.so.0"),
+    ("pth_module_block", "zz-compat.pth"),
+    ("stale_vendored_copy", "00-vendored.pth"),
+    ("ca_bundle_env", "corp-ca-bundle.pem"),
+    ("warnings_policy_module", "ci_policy.StrictWarning"),
+    ("warnings_policy_module", "PYTHONWARNINGS"),
+    ("ld_conf_stale_cache", "00-oracle-client.conf"),
+    ("pip_incompatible_version", "legacy-libs"),
+])
+def test_the_leak_check_catches_each_injected_name(name, injected):
+    evidence = Evidence("fixture", "config", ["t::x"], {}, delta=_delta(name) if name != "ld_conf_stale_cache" else
+                        [{"run": "echo /opt/oracle-client/lib > /etc/ld.so.conf.d/00-oracle-client.conf && ldconfig",
+                          "ok": True}])
+    tokens = giveaway_tokens(evidence)
+    assert find_giveaways(f"Maybe it is {injected}?", tokens), (injected, sorted(tokens))
+
+
+def test_names_from_the_changed_paths_count_too():
+    evidence = Evidence("fixture", "config", ["t::x"], {}, changed_paths=["/etc/ld.so.conf.d/00-acme-runtime.conf"])
+    assert find_giveaways("see 00-acme-runtime.conf", giveaway_tokens(evidence))
+
+
+def test_symptoms_stay_and_injected_names_are_redacted():
+    excerpt = "ImportError while loading conftest '/testbed/tests/conftest.py'.\nModuleNotFoundError: No module named 'pytest_env_defaults'"
+    evidence = Evidence("fixture", "config", ["tests/test_a.py::test_x"], {"tests/test_a.py::test_x": excerpt},
+                        delta=_delta("conftest_import_error"))
+    text = offline_issue(evidence)
+    assert "pytest_env_defaults" not in text.instruction and "ModuleNotFoundError" in text.instruction
+
+
+def test_voices_differ_across_a_batch_and_scope_follows_the_repair():
+    texts = {offline_issue(Evidence("fixture", "locale", ["t::x"], {}, seed=s)).instruction_hard.split("\n")[0]
+             for s in range(5)}
+    assert len(texts) == 5
+    plain = offline_issue(Evidence("fixture", "locale", ["t::x"], {}))
+    config = offline_issue(Evidence("fixture", "config", ["t::x"], {}, edits_testbed=True))
+    assert SCOPE[0] in plain.instruction and SCOPE[0] not in config.instruction and SCOPE[1] in config.instruction
+    assert "must not be modified" not in config.instruction

@@ -1,0 +1,105 @@
+"""Duplicates are refused, near-duplicates warned about with the twin linked, and a catalog's
+diversity report (page and `studio --json catalog diversity`) counts what a dataset owner publishes."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from inversion.engine.episode.signature import signature_of
+from studio.lib.exceptions import ApplicationError
+from tasks.models import Task
+from tasks.selectors.diversity import catalog_diversity, task_twins
+from tasks.services.catalogs import catalog_add_tasks, catalog_approve_into, catalog_get_or_create
+from tasks.services.review import task_transition_checked
+from tests.factories import GoldFactory, TaskFactory
+
+TEXT = ("The test suite of `repo` used to pass in this environment, but now 1 test fails when running "
+        "`python -m pytest` in `/testbed`. Find out what is wrong with the environment and repair it.")
+
+
+def _task(gold, family, target, paths, env=(), state=Task.State.APPROVED, slug=None, category="environment", **kw):
+    sig = signature_of(layers=[{"family": family, "category": category, "target": target}],
+                       delta=[{"env": e, "value": "/x"} for e in env], touched=paths)
+    return TaskFactory(gold=gold, state=state, category=category, signature=sig, signature_key=sig["key"],
+                       text=TEXT, **({"slug": slug} if slug else {}), **kw)
+
+
+@pytest.fixture
+def gold(db):
+    return GoldFactory()
+
+
+def test_a_catalog_refuses_a_duplicate_signature(gold, root):
+    a = _task(gold, "pythonpath_stub", "six", ["/opt/shared/python/six.py"], env=["PYTHONPATH"])
+    b = _task(gold, "pythonpath_stub", "six", ["/opt/shared/python/six.py"], env=["PYTHONPATH"])
+    catalog = catalog_get_or_create(name="main")
+    catalog_add_tasks(catalog=catalog, tasks=[a], user=root)
+    with pytest.raises(ApplicationError, match=f"{b.slug} duplicates {a.slug}"):
+        catalog_add_tasks(catalog=catalog, tasks=[b], user=root)
+    other = _task(GoldFactory(), "pythonpath_stub", "six", ["/opt/shared/python/six.py"], env=["PYTHONPATH"])
+    catalog_add_tasks(catalog=catalog, tasks=[other], user=root)  # another repository: another environment
+
+
+def test_approving_a_near_duplicate_warns_with_the_twin(gold, root, bob):
+    first = _task(gold, "pythonpath_stub", "six", ["/opt/shared/python/six.py"], env=["PYTHONPATH"])
+    second = _task(gold, "pythonpath_stub", "yaml", ["/opt/shared/python/yaml.py"], env=["PYTHONPATH"],
+                   state=Task.State.IN_REVIEW)
+    unrelated = _task(gold, "so_elf_header_shadow", "libssl.so.3", ["/usr/lib/x86_64-linux-gnu/libssl.so.3"])
+    _, twins = task_transition_checked(task=second, user=bob, action="approve")
+    assert [t["task"].pk for t in twins] == [first.pk] and not twins[0]["duplicate"]
+    assert twins[0]["similarity"] >= 0.6
+    assert task_twins(task=unrelated) == []
+    version, _, warnings = catalog_approve_into(catalog_name="main", refs=[str(first.pk), str(second.pk)], user=root)
+    assert {(w["task"].pk, w["twin"].pk) for w in warnings} == {(first.pk, second.pk), (second.pk, first.pk)}
+
+
+def test_the_review_page_and_the_warning_link_the_twin(gold, client, bob):
+    first = _task(gold, "pythonpath_stub", "six", ["/opt/shared/python/six.py"], env=["PYTHONPATH"],
+                  slug="repo-environment-<b>x")
+    second = _task(gold, "pythonpath_stub", "yaml", ["/opt/shared/python/yaml.py"], env=["PYTHONPATH"],
+                   state=Task.State.IN_REVIEW)
+    client.force_login(bob)
+    response = client.post(reverse("task_action", args=[second.pk, "approve"]), follow=True)
+    html = response.content.decode()
+    assert f'href="{reverse("task_detail", args=[first.pk])}"' in html and "near-duplicate" in html
+    assert "&lt;b&gt;x" in html and "<b>x" not in html  # slugs are escaped
+    page = client.get(reverse("task_detail", args=[second.pk])).content.decode()
+    assert "pythonpath_stub(yaml)" in page and 'id="twins"' in page
+
+
+def test_the_diversity_report_counts_families_signatures_and_clusters(gold, root, client, charlie):
+    tasks = [_task(gold, "pythonpath_stub", "six", ["/opt/shared/python/six.py"], env=["PYTHONPATH"]),
+             _task(gold, "pythonpath_stub", "yaml", ["/opt/shared/python/yaml.py"], env=["PYTHONPATH"]),
+             _task(gold, "so_elf_header_shadow", "libssl.so.3", ["/usr/lib/x86_64-linux-gnu/libssl.so.3"],
+                   category="shared_library", fault_count=2, pass_to_pass=[])]
+    catalog = catalog_get_or_create(name="main")
+    catalog_add_tasks(catalog=catalog, tasks=tasks, user=root)
+    report = catalog_diversity(catalog=catalog)
+    assert report["tasks"] == 3 and report["distinct_signatures"] == 3 and report["duplicates"] == []
+    assert report["families"] == {"pythonpath_stub": 2, "so_elf_header_shadow": 1}
+    assert report["categories"] == {"environment": 2, "shared_library": 1}
+    assert [[t["id"] for t in c] for c in report["near_duplicate_clusters"]] == [[tasks[0].pk, tasks[1].pk]]
+    assert report["compound_share"] == round(1 / 3, 3) and report["whole_suite_share"] == round(1 / 3, 3)
+    assert report["largest_family"] == {"name": "pythonpath_stub", "share": round(2 / 3, 3)}
+    out = io.StringIO()
+    call_command("studio", "--json", "catalog", "diversity", "main", stdout=out)
+    assert json.loads(out.getvalue())["families"] == report["families"]
+    client.force_login(charlie)  # any signed-in person reads it
+    page = client.get(reverse("catalog_diversity", args=[catalog.pk])).content.decode()
+    assert 'id="stat-signatures">3<' in page and "Cluster 1" in page
+    client.logout()
+    assert client.get(reverse("catalog_diversity", args=[catalog.pk])).status_code == 302
+
+
+def test_tasks_list_json_carries_the_signature_and_fault_count(gold):
+    task = _task(gold, "pythonpath_stub", "six", ["/opt/shared/python/six.py"], env=["PYTHONPATH"], fault_count=2)
+    out = io.StringIO()
+    call_command("studio", "--json", "tasks", "list", stdout=out)
+    (row,) = json.loads(out.getvalue())["tasks"]
+    assert row["fault_count"] == 2 and row["signature"]["key"] == task.signature_key
+    assert row["signature"]["label"] == "pythonpath_stub(six)"
