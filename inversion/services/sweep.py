@@ -82,14 +82,16 @@ def sweep_dead_containers() -> int:
     removed = 0
     try:
         managed = {"label": [f"{lbl.MANAGED}=1"]}
-        containers = client.containers.list(all=True, filters=managed)
+        # the plain list (no inspect per container): others remove containers meanwhile
+        containers = client.api.containers(all=True, filters=managed)
         images = client.images.list(filters={"label": [f"{lbl.MANAGED}=1", f"{lbl.KIND}=validate"]})
-        keys = {c.labels.get(lbl.WORKER, "") for c in containers} | {i.labels.get(lbl.WORKER, "") for i in images}
+        keys = {(c.get("Labels") or {}).get(lbl.WORKER, "") for c in containers}
+        keys |= {i.labels.get(lbl.WORKER, "") for i in images}
         dead = workers_dead(keys - {""})
         for container in containers:
-            key = container.labels.get(lbl.WORKER, "")
-            if key in dead or (not key and container.status != "running"):
-                removed += _quietly(lambda c=container: c.remove(force=True, v=True))
+            key = (container.get("Labels") or {}).get(lbl.WORKER, "")
+            if key in dead or (not key and container.get("State") != "running"):
+                removed += _quietly(lambda c=container: client.api.remove_container(c["Id"], force=True, v=True))
         for image in images:
             if image.labels.get(lbl.WORKER, "") in dead:
                 removed += _quietly(lambda i=image: client.images.remove(i.id, force=True))

@@ -31,7 +31,9 @@ def test_a_curator_watches_the_set_up_loop_fix_what_is_missing(live_url_worker, 
     context, page = login(browser, url, "alice")
     _add(page, url, FIXTURES / "setup_undeclared")
     # the first attempt fails and shows up while the next one is still running
-    page.wait_for_selector("#setup-attempts tr.attempt-failed", timeout=BUILD_TIMEOUT_MS)
+    page.wait_for_selector("#setup-attempts tr.attempt-failed, #gold-panel > p .badge.ready, "
+                           "#gold-panel > p .badge.failed", timeout=BUILD_TIMEOUT_MS)
+    assert page.locator("#setup-attempts tr.attempt-failed").count(), page.locator("#gold-panel").inner_text()
     page.wait_for_selector("#gold-panel > p .badge.ready, #gold-panel > p .badge.failed", timeout=BUILD_TIMEOUT_MS)
     assert page.locator("#gold-panel > p .badge.ready").count() == 1, page.locator("#gold-panel").inner_text()
     rows = page.locator("#setup-attempts tbody tr").all_inner_texts()

@@ -116,6 +116,9 @@ def judge_oracle(outcomes: dict[str, str], repair_exit: int | None) -> tuple[boo
     return bad == 0, f"after the repair script: {bad} of {len(outcomes)} tests fail"
 
 
+GUARD_SETTLE = 5.0  # seconds a failing container of the broken image gets to show it is dead
+
+
 class UnusableImage(Exception):
     """A container from the broken image stops at once (e.g. the dynamic loader is gone): no
     command, test or agent can run in it, so it is no task, whatever the test counts say."""
@@ -181,12 +184,24 @@ class _Validator:
         box.start()
         return box
 
+    def _dead(self, box: Sandbox) -> None:
+        """Raise UnusableImage when the container stopped by itself (within GUARD_SETTLE seconds)."""
+        deadline = time.monotonic() + GUARD_SETTLE
+        while True:
+            box.container.reload()
+            state = box.container.attrs.get("State", {})
+            if not state.get("Running"):
+                raise UnusableImage(f"a container from it stops at once (exit code {state.get('ExitCode')})")
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.2)
+
     def _guard(self, box: Sandbox, exc: docker.errors.APIError):
-        box.container.reload()
-        state = box.container.attrs.get("State", {})
-        if state.get("Running"):
-            raise exc  # the engine failed, not the image
-        raise UnusableImage(f"a container from it stops at once (exit code {state.get('ExitCode')})") from None
+        """An engine error from a container of the broken image: the image's fault when the container
+        stops by itself. Its init can outlive the exec that failed by a moment (a missing loader kills
+        `sleep` first), so the state is watched for a few seconds before the engine is blamed."""
+        self._dead(box)
+        raise exc  # the container lives: the engine failed, not the image
 
     def duplicate(self) -> bool:
         """The break's signature; True (rule `duplicate` failed) when this gold already has it."""
@@ -223,7 +238,10 @@ class _Validator:
                 res = box.exec(f"cd /testbed && bash {REPAIR_PATH}", timeout=self.spec.test_timeout, max_output=8_000)
                 run = testrun.run_tests(box, out, test_cmd=grading_cmd(self.spec.test_cmd), timeout=self.spec.test_timeout)
                 return run, res.exit_code
-            return testrun.run_tests(box, out, test_cmd=grading_cmd(self.spec.test_cmd), timeout=self.spec.test_timeout)
+            run = testrun.run_tests(box, out, test_cmd=grading_cmd(self.spec.test_cmd), timeout=self.spec.test_timeout)
+            if not run.outcomes and run.error:  # nothing ran: the exec failed, or the container died under it
+                self._dead(box)
+            return run
         except docker.errors.APIError as exc:
             if box is None:
                 raise
@@ -336,6 +354,14 @@ class _Validator:
                 "seconds": round(verdict.seconds, 2)}
 
     def run(self) -> Validation:
+        try:
+            return self._rules()
+        except UnusableImage as exc:  # wherever a container of the broken image first meets it
+            self.rule("f2p" if not self.v.f2p else "nop", False,
+                      f"the broken image is unusable: {exc}; an agent could not work in it")
+            return self.v
+
+    def _rules(self) -> Validation:
         if not self.spec.delta:
             self.rule("rebuild", False, "the episode kept no state-changing step")
             return self.v

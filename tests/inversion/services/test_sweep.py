@@ -45,6 +45,11 @@ def children():
             proc.wait()
 
 
+def _gone(docker_client, episode) -> None:
+    """Swept: gone, or going (another process's sweep may be removing it at this moment)."""
+    wait_for(lambda: not _containers(docker_client, episode), timeout=15, what="the dead worker's container to go")
+
+
 def _running_episode(docker_client, gold, agent, children):
     episode = EpisodeFactory(gold=gold, agent=agent, status="queued", config={"budget": {"command_timeout": 900}})
     proc = start_episode_process(episode.pk)
@@ -69,7 +74,7 @@ def test_a_worker_killed_mid_episode_ends_it_keeps_its_events_and_loses_its_cont
     assert list(episode.events.values_list("seq", "kind"))[: len(before)] == before  # nothing written is lost
     assert episode.events.last().payload["message"] == episode.reason
     sweep_dead_containers()
-    assert not _containers(docker_client, episode)
+    _gone(docker_client, episode)
 
 
 def test_a_worker_killed_before_any_change_has_its_episode_queued_again(docker_client, gold, children):
@@ -81,7 +86,7 @@ def test_a_worker_killed_before_any_change_has_its_episode_queued_again(docker_c
     assert (episode.status, episode.worker, episode.started_at) == ("queued", "", None)
     assert "before it changed anything: queued again" in episode.events.last().payload["message"]
     sweep_dead_containers()
-    assert not _containers(docker_client, episode)
+    _gone(docker_client, episode)
 
 
 def test_a_starting_studio_sweeps_dead_workers_but_never_a_live_one(docker_client, gold, children):
@@ -94,7 +99,7 @@ def test_a_starting_studio_sweeps_dead_workers_but_never_a_live_one(docker_clien
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(ROOT),
            "DATABASE_URL": __import__("tests.support.worker_process", fromlist=["x"])._database_url()}
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, timeout=120)
-    assert not _containers(docker_client, dead)
+    _gone(docker_client, dead)
     assert any("before it changed anything: queued again" in e.payload.get("message", "")
                for e in dead.events.filter(kind="status"))
     assert _containers(docker_client, live) and Episode.objects.get(pk=live.pk).status == "running"
