@@ -49,7 +49,7 @@ def gold_prepare(*, repository: Repository, reuse: bool = True) -> GoldEnvironme
         raise ApplicationError(f"the sources of {repository.name} are missing; add the repository again")
     dockerfile = gold_dockerfile(repository=repository)
     chash = gold_image.content_hash(dockerfile, Path(repository.snapshot_path), extra_ca_bundle())
-    test_cmd = repository.test_cmd or DEFAULT_TEST_CMD
+    test_cmd = repository.test_cmd or (repository.summary or {}).get("test_cmd") or DEFAULT_TEST_CMD
     ready = repository.golds.filter(
         status=GoldEnvironment.Status.READY, content_hash=chash, test_cmd=test_cmd
     ).first()

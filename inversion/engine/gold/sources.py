@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -197,16 +198,34 @@ def tree_hash(root: Path) -> str:
     return digest.hexdigest()
 
 
+TEST_DIRS = {"test", "tests", "testing", "t"}
+TEST_BODY = re.compile(r"^\s*def test\w*\(|unittest\.TestCase|^class Test\w*", re.M)
+
+
 def detect_layout(root: Path) -> dict:
-    """What the studio needs to know before building: test files and packaging files."""
-    tests = []
+    """What the studio needs to know before building: test files and packaging files.
+
+    pytest's default file patterns first; failing those, files it would not collect by default but
+    that hold tests (`tests.py`, `tests/units.py`, ...): their names become the test command's
+    `python_files` (an option of the command, never an edit of the project)."""
+    tests, others = [], []
     for path in iter_files(root):
         name = path.name
         if name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py")):
             tests.append(path.relative_to(root).as_posix())
+        elif name.endswith(".py") and name not in ("__init__.py", "conftest.py", "setup.py") and (
+                name in ("tests.py", "test.py") or TEST_DIRS & {p.lower() for p in path.relative_to(root).parts[:-1]}):
+            others.append(path)
     packaging = [n for n in ("pyproject.toml", "setup.py", "setup.cfg", "tox.ini") if (root / n).exists()]
     resolved_file = root.parent / "resolved"
     summary = {"test_files": tests[:500], "test_file_count": len(tests), "packaging": packaging}
+    if not tests:
+        found = [p for p in others if TEST_BODY.search(p.read_text(errors="replace"))]
+        if found:
+            names = sorted({p.name for p in found})
+            summary.update(test_files=[p.relative_to(root).as_posix() for p in found][:500],
+                           test_file_count=len(found),
+                           test_cmd="python -m pytest -o " + shlex.quote("python_files=" + " ".join(names)))
     if resolved_file.exists():
         summary["resolved"] = resolved_file.read_text().strip()
     head = root / ".studio-git-head"

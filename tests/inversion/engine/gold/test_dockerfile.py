@@ -57,3 +57,16 @@ def test_dockerfile_contract():
     assert "<<" not in text
     assert "studio-extra-ca" not in synthesize(base_image="b", install_cmd="true", with_ca=False)
 
+
+
+def test_tests_pytest_would_not_collect_by_default_name_themselves_in_the_test_command(tmp_path):
+    from inversion.engine.gold.sources import detect_layout
+
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "tests.py").write_text("import unittest\n\nclass T(unittest.TestCase):\n    pass\n")
+    (tmp_path / "tests" / "helpers.py").write_text("def make():\n    return 1\n")  # no tests in it
+    summary = detect_layout(tmp_path)
+    assert summary["test_files"] == ["tests/tests.py"]
+    assert summary["test_cmd"] == "python -m pytest -o python_files=tests.py"
+    (tmp_path / "tests" / "test_more.py").write_text("def test_x():\n    pass\n")
+    assert "test_cmd" not in detect_layout(tmp_path)  # pytest's defaults find them: no option
