@@ -154,9 +154,10 @@ def gold_execute(*, gold: GoldEnvironment, nocache: bool = False) -> GoldEnviron
     best = outcome.best
     if best is None:
         last = outcome.attempts[-1]
+        tried = outcome.baseline  # kept so the curator sees which tests failed and how
         _set(gold, log, status=GoldEnvironment.Status.FAILED, error=outcome.error, failure_kind=outcome.kind,
              dockerfile=last.dockerfile, test_cmd=last.test_cmd, build_seconds=last.build_seconds,
-             finished_at=timezone.now())
+             baseline=tried.baseline if tried else {}, finished_at=timezone.now())
         return gold
     result = outcome.baseline
     if len(outcome.attempts) > 1:

@@ -63,9 +63,8 @@ def _add_repository_and_build(page, url: str, project) -> None:
     page.fill("#add-form input[name=location]", str(project))
     page.click("#add-form button[type=submit]")
     page.wait_for_url(f"{url}/repositories/*/")
-    build = page.locator("#gold-panel form button[type=submit]")
-    if build.count() and build.is_enabled():
-        build.click()
+    # the fetch runs as a job: the page reloads itself when it ends, and the build button is enabled
+    page.locator("#gold-panel form button[type=submit]:enabled").click(timeout=120_000)
     page.wait_for_selector("#build-log .log-line", timeout=BUILD_TIMEOUT_MS)  # streamed over the websocket
     page.wait_for_selector("#gold-panel .badge.ready, #gold-panel .badge.failed", timeout=BUILD_TIMEOUT_MS)
     shot(page, "repository")

@@ -21,9 +21,8 @@ def _add(page, url: str, path) -> None:
     page.fill("#add-form input[name=location]", str(path))
     page.click("#add-form button[type=submit]")
     page.wait_for_url(f"{url}/repositories/*/")
-    build = page.locator("#gold-panel form button[type=submit]")
-    if build.count() and build.is_enabled():
-        build.click()
+    # the fetch runs as a job: the page reloads itself when it ends, and the build button is enabled
+    page.locator("#gold-panel form button[type=submit]:enabled").click(timeout=120_000)
 
 
 def test_a_curator_watches_the_set_up_loop_fix_what_is_missing(live_url_worker, browser, alice):

@@ -194,12 +194,15 @@ def _test_rules(plan: SetupPlan, text: str, ctx: Context) -> Diagnosis | None:
         return Diagnosis(f"the tests import {', '.join(wanted)}, which nothing installed",
                          f"install {', '.join(wanted.values())}", plan.with_(packages=tuple(wanted.values())))
     # `pkg._ext` of the project itself: pytest imports the package from the sources in /testbed, where
-    # its compiled extension was never built (the build went into site-packages)
+    # its compiled extension was never built (the build went into site-packages); or tests shipped
+    # inside the package are found twice, in /testbed and in site-packages ("import file mismatch")
     editable = re.sub(r"pip install (['\"]?)\.", r"pip install -e \1.", plan.install, count=1)
-    if in_place and editable != plan.install and _once(ctx, "editable"):
-        return Diagnosis(f"the tests import {in_place} from the sources, where its compiled extension is not built",
-                         "install the project in place (pip install -e .), which builds its extensions next to "
-                         "the sources", replace(plan, install=editable))
+    twice = "import file mismatch" in text
+    if (in_place or twice) and editable != plan.install and _once(ctx, "editable"):
+        why = (f"the tests import {in_place} from the sources, where its compiled extension is not built" if in_place
+               else "pytest finds the package's tests both in the sources and in site-packages (import file mismatch)")
+        return Diagnosis(why, "install the project in place (pip install -e .), so the sources are the package",
+                         replace(plan, install=editable))
     if missing_helper and _once(ctx, f"helper:{missing_helper}"):
         return Diagnosis(f"the sources lack the tests' helper module {missing_helper!r} (not shipped in the sdist?)")
     for module in dict.fromkeys(re.findall(r"Failed to import filter module '([\w.]+)'", text)):

@@ -79,6 +79,7 @@ class SetupOutcome:
 def run_setup(client: docker.DockerClient, inputs: SetupInputs, *, on_line: LineCallback,
               on_attempt: Callable[[Attempt], None] = lambda a: None) -> SetupOutcome:
     outcome = SetupOutcome(attempts=[])
+    last_result: gold_baseline.Baseline | None = None
     plan, change = inputs.plan, "first synthesis" if inputs.plan else "the curator's Dockerfile"
     best_result: gold_baseline.Baseline | None = None
     limit = inputs.max_attempts if plan is not None else 1
@@ -91,6 +92,7 @@ def run_setup(client: docker.DockerClient, inputs: SetupInputs, *, on_line: Line
         on_line(f"== set-up attempt {n}/{limit}: {change}")
         diagnosis, result = _attempt(client, inputs, attempt, plan, on_line)
         outcome.attempts.append(attempt)
+        last_result = result or last_result
         on_attempt(attempt)
         improved = attempt.status == "ready" and (outcome.best is None or attempt.passing > outcome.best.passing)
         if improved:
@@ -111,6 +113,7 @@ def run_setup(client: docker.DockerClient, inputs: SetupInputs, *, on_line: Line
         outcome.baseline = best_result
         return outcome
     last = outcome.attempts[-1]
+    outcome.baseline = last_result  # the newest baseline that ran: what failed, test by test
     outcome.kind = last.kind
     count = len(outcome.attempts)
     outcome.error = last.reason if count == 1 else f"gave up after {count} attempts: {last.reason}"

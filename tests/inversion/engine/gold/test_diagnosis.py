@@ -182,3 +182,11 @@ def test_native_sources_are_the_projects_own(tmp_path):
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "speed.pyx").write_text("")
     assert has_native_sources(tmp_path)
+
+
+def test_tests_found_twice_in_the_sources_and_site_packages_build_the_project_in_place():
+    message = ("import file mismatch:\nimported module 'zope.interface.tests.test_x' has this __file__ attribute:\n"
+               "  /opt/venv/lib/python3.11/site-packages/zope/interface/tests/test_x.py\nwhich is not the same as "
+               "the test file we want to collect:\n  /testbed/src/zope/interface/tests/test_x.py")
+    found = _after_tests(_failing(**{"src/zope/interface/tests/test_x.py": message}))
+    assert found.plan.install == "pip install -e . pytest" and "in place" in found.change
