@@ -18,7 +18,8 @@ from django.utils.text import slugify
 from inversion.engine.validate import issuewriter
 from inversion.engine.validate.hacks import load_hacks
 from inversion.engine.validate.materialize import broken_dockerfile
-from inversion.engine.validate.rules import ValidationSpec, remove_image, validate
+from inversion.engine.validate.rules import remove_image, validate
+from inversion.engine.validate.verdicts import ValidationSpec
 from inversion.models import Episode
 from inversion.services.events import episode_event_add
 from inversion.services.golds import gold_set_integrity

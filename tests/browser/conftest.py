@@ -61,7 +61,10 @@ def _serve(monkeypatch, lifespan: str):
         time.sleep(0.05)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
-    thread.join(timeout=10)
+    thread.join(timeout=120)  # the lifespan shutdown stops the embedded worker after its running jobs
+    from studio.embedded import stop_embedded_worker
+
+    stop_embedded_worker()  # never leave a worker consuming the next tests' jobs (no-op when stopped)
     connection_created.disconnect(_read_uncommitted)
 
 

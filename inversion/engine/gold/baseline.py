@@ -152,7 +152,7 @@ def _key_line(message: str) -> str:
     lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
     for line in reversed(lines):
         stripped = re.sub(r"^E\s+", "", line)
-        if re.match(r"^[A-Za-z_.]*(Error|Exception|Exit|Warning)\b:?|^Duplicate parametrization|^import file mismatch",
-                    stripped):
+        if re.match(r"^[A-Za-z_.]*(Error|Exception|Exit|Warning)\b:?|^Duplicate parametrization|^import file mismatch"
+                    r"|^[\w.\-]+: error: ", stripped):  # the last: argparse's usage errors ("unrecognized arguments")
             return stripped[:300]
     return (lines[0] if lines else message)[:300]

@@ -9,7 +9,8 @@ from inversion.engine.episode.agents.base import AgentContext, Budget, Decision
 from inversion.engine.episode.loop import EpisodeResult, EpisodeSpec, run_episode
 from inversion.engine.runtime import labels as lbl
 from inversion.engine.validate.materialize import broken_dockerfile
-from inversion.engine.validate.rules import ValidationSpec, remove_image, validate
+from inversion.engine.validate.rules import remove_image, validate
+from inversion.engine.validate.verdicts import ValidationSpec
 from tests.support.fixture_gold import BREAK, ScriptedAgent, ensure_gold_image, measure_baseline
 
 DEP_TESTS = {"tests/test_dep.py::test_double", "tests/test_dep.py::test_double_neg"}

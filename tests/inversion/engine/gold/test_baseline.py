@@ -26,3 +26,13 @@ def test_failure_reason_names_the_commonest_error():
     assert failure_reason(baseline, 1) == "0 of 37 tests pass: ModuleNotFoundError: No module named 'hypothesis'"
     tests["t36"]["outcome"] = "passed"
     assert failure_reason({**baseline, "stable_passing": ["t36"]}, 1) == ""
+
+
+def test_no_tests_ran_names_pytests_usage_error_not_its_usage_line():
+    # what `python -m pytest --timeout=5` prints when the plugin that adds --timeout is missing
+    output = ("ERROR: usage: __main__.py [options] [file_or_dir] [file_or_dir] [...]\n"
+              "__main__.py: error: unrecognized arguments: --timeout=5\n  inifile: /testbed/setup.cfg\n"
+              "  rootdir: /testbed\n")
+    baseline = {"counts": {"total": 0}, "stable_passing": [],
+                "runs": [{"error": f"pytest wrote no results (exit 4): {output}"}]}
+    assert failure_reason(baseline, 1) == "no tests ran: __main__.py: error: unrecognized arguments: --timeout=5"

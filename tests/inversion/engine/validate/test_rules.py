@@ -1,6 +1,6 @@
 """Rule verdicts from test outcomes (no Docker): what makes nop, p2p and oracle fail."""
 
-from inversion.engine.validate.rules import judge_oracle, judge_selection
+from inversion.engine.validate.verdicts import judge_oracle, judge_selection
 
 F2P, P2P = ["t::broken"], ["t::a", "t::b"]
 
