@@ -28,7 +28,11 @@ def _site(gold: GoldEnvironment, dist: str) -> list[dict]:
 def test_pure_python_six(docker_client, base_image):
     gold = _build("pypi:six==1.16.0")
     assert gold.counts["passed"] > 150
-    assert "test_six.py::test_lazy" in gold.baseline["stable_passing"]
+    # six's test_lazy asserts html.parser is not imported yet: it passes in file order and fails
+    # after the tests that import it, so the selection check sets it aside, never to be an F2P test
+    assert gold.baseline["order_dependent"] == ["test_six.py::test_lazy"]
+    assert "test_six.py::test_lazy" not in gold.baseline["stable_passing"]
+    assert "test_six.py::test_move_items[html_parser]" in gold.baseline["stable_passing"]
     assert {"name": "six", "file": "/testbed/six.py"} in gold.surface["modules"]["project"]
 
 
