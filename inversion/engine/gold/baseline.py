@@ -153,6 +153,6 @@ def _key_line(message: str) -> str:
     for line in reversed(lines):
         stripped = re.sub(r"^E\s+", "", line)
         if re.match(r"^[A-Za-z_.]*(Error|Exception|Exit|Warning)\b:?|^Duplicate parametrization|^import file mismatch"
-                    r"|^[\w.\-]+: error: ", stripped):  # the last: argparse's usage errors ("unrecognized arguments")
+                    r"|^[^:]{1,60}: error: ", stripped):  # the last: argparse's usage errors ("unrecognized arguments")
             return stripped[:300]
     return (lines[0] if lines else message)[:300]
