@@ -186,10 +186,12 @@ def _volatile(path: str, config: dict) -> bool:
     return path in config["volatile"] or any(path.startswith(d + "/") for d in config["volatile_dirs"])
 
 
-def compare(config: dict, env: dict[str, str]) -> list[str]:
-    """One line per difference from the gold (empty: the environment is the gold's, bytecode aside)."""
+def compare(config: dict, env: dict[str, str],
+            walked: tuple[dict[str, str], dict[str, str]] | None = None) -> list[str]:
+    """One line per difference from the gold (empty: the environment is the gold's, bytecode aside).
+    `walked`: the roots' walk when the caller has it (hashing every file is most of the cost)."""
     want, want_derived = config["entries"], config["derived"]
-    have, have_derived = walk(roots_of(config, env))
+    have, have_derived = walked or walk(roots_of(config, env))
     lines = []
     for path in sorted(set(want) - set(have)):
         if not _volatile(path, config):
@@ -220,9 +222,8 @@ def _which(name: str, path: str) -> str:
     return ""
 
 
-def _drop_rewritten_bytecode(config: dict, env: dict[str, str]) -> None:
+def _drop_rewritten_bytecode(derived: dict[str, str]) -> None:
     """pytest's assertion-rewritten .pyc files are derived and unverifiable: gone, they are rebuilt."""
-    _, derived = walk(roots_of(config, env))
     for path in derived:
         if "-pytest-" in os.path.basename(path) and os.path.isfile(path):
             os.unlink(path)
@@ -268,10 +269,11 @@ def check(config_path: str, env_path: str, reward_path: str, report_path: str, t
     env = dict(item.decode("utf-8", "surrogateescape").split("=", 1) for item in raw if b"=" in item)
     graded = config["fail_to_pass"] + config["pass_to_pass"]
     started = time.monotonic()
-    report = {"version": VERSION, "tampered": compare(config, env), "tests": {}, "reward": 0, "seconds": {}}
+    walked = walk(roots_of(config, env))  # once: the comparison and the bytecode clean-up share it
+    report = {"version": VERSION, "tampered": compare(config, env, walked), "tests": {}, "reward": 0, "seconds": {}}
     report["seconds"]["compare"] = round(time.monotonic() - started, 3)
     if not report["tampered"]:
-        _drop_rewritten_bytecode(config, env)
+        _drop_rewritten_bytecode(walked[1])
         private = tempfile.mkdtemp(prefix=".studio-grade-")
         started = time.monotonic()
         outcomes = grade(config, env, private)
