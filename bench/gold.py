@@ -46,8 +46,9 @@ YIELD_SPECS = [
 ]
 
 
-def setup_django() -> None:
-    data = tempfile.mkdtemp(prefix="studio-bench-gold-")
+def setup_django(data: str | None = None) -> None:
+    """Django on a private data dir (a new one, or `data` to read what an earlier run made)."""
+    data = data or tempfile.mkdtemp(prefix="studio-bench-gold-")
     os.environ["STUDIO_DATA_DIR"] = data
     os.environ.setdefault("STUDIO_INSTANCE", f"bench-gold-{os.getpid()}")
     os.environ["DJANGO_SETTINGS_MODULE"] = "studio.settings"
