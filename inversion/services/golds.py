@@ -181,6 +181,7 @@ def setup_inputs(*, repository: Repository, gold: GoldEnvironment, nocache: bool
     released = era.parse_when((repository.summary or {}).get("released") or (repository.summary or {}).get("uploaded") or "")
     context = Context(
         version=_version_of_ref(repository), project_modules=project_modules(snapshot),
+        dist=repository.name if repository.kind == Repository.Kind.PYPI else "",
         native=has_native_sources(snapshot),
         era_pins=lambda names: index.pins(names, released), dist_exists=index.exists, newest=index.newest,
     )

@@ -36,6 +36,7 @@ class Context:
     """What the rules may know beyond the logs."""
 
     version: str = ""  # the release being built (for a VCS version a build needs)
+    dist: str = ""  # its distribution name on the index ("" when it has none: a local project)
     project_modules: set[str] = field(default_factory=set)  # import names the project itself provides
     native: bool = False  # the project has C/C++/Cython sources (compiled extension modules)
     era_pins: Callable[[tuple[str, ...]], tuple[str, ...]] = lambda names: ()  # pins as of the release
@@ -93,12 +94,22 @@ def _dist_for(module: str, ctx: Context) -> str:
 
 
 def _deb_for(item: str) -> str:
-    """The Debian package shipping a header or tool the build missed ("bzlib.h" is not "zlib.h")."""
+    """The Debian package shipping a header or tool the build missed ("bzlib.h" is not "zlib.h").
+    A header the table does not know gets the dev package named after it, as an apt pattern
+    (`lzo/lzo1.h` -> `^liblzo[0-9.-]*-dev$`: liblzo2-dev): Debian names nearly every C library so."""
     base = item.rsplit("/", 1)[-1]
     for key, pkg in HEADER_TO_DEB.items():
         if (key.endswith("/") and item.startswith(key)) or key in (item, base):
             return pkg
+    if item.endswith(".h"):
+        return _dev_pattern(item.split("/")[0] if "/" in item else base[:-2])
     return ""
+
+
+def _dev_pattern(name: str) -> str:
+    """An apt-get pattern for lib<name>'s dev package, whatever its soname digits ("" if unsafe)."""
+    stem = re.sub(r"^lib|[\d._-]+$", "", name.lower())
+    return f"^lib{stem}[0-9.-]*-dev$" if re.fullmatch(r"[a-z][a-z0-9+]{1,30}", stem) else ""
 
 
 def _once(ctx: Context, key: str) -> bool:
@@ -121,7 +132,7 @@ def _build_rules(plan: SetupPlan, log: str, ctx: Context) -> Diagnosis | None:
     libs = re.findall(r"cannot find -l([\w+.-]+)", log)
     libs += re.findall(r"headers or library files could not be found for (\w+)", log)
     for lib in libs:
-        deb = LIB_TO_DEB.get(lib.lower(), "")
+        deb = LIB_TO_DEB.get(lib.lower(), "") or _dev_pattern(lib)
         if deb and _once(ctx, f"apt:{deb}"):
             return Diagnosis(f"the build needs the {lib} library, which the base image lacks",
                              f"install the Debian package {deb}", plan.with_(apt=(deb,)))
@@ -203,6 +214,9 @@ def _test_rules(plan: SetupPlan, text: str, ctx: Context) -> Diagnosis | None:
                else "pytest finds the package's tests both in the sources and in site-packages (import file mismatch)")
         return Diagnosis(why, "install the project in place (pip install -e .), so the sources are the package",
                          replace(plan, install=editable))
+    wheel = _wheel_instead(plan, text, ctx)
+    if wheel is not None:
+        return wheel
     if missing_helper and _once(ctx, f"helper:{missing_helper}"):
         return Diagnosis(f"the sources lack the tests' helper module {missing_helper!r} (not shipped in the sdist?)")
     for module in dict.fromkeys(re.findall(r"Failed to import filter module '([\w.]+)'", text)):
@@ -241,6 +255,24 @@ def _test_rules(plan: SetupPlan, text: str, ctx: Context) -> Diagnosis | None:
                          "ignore deprecation warnings in the test command (-W)",
                          plan.with_(test_args=("-W", "ignore::DeprecationWarning", "-W", "ignore::PendingDeprecationWarning")))
     return None
+
+
+def _wheel_instead(plan: SetupPlan, text: str, ctx: Context) -> Diagnosis | None:
+    """The project's own compiled module built but does not load against this system's libraries
+    (an old release and today's OpenSSL: `undefined symbol: FIPS_mode`): the release's binary wheel
+    of the same version, which carries what it links, replaces the build in site-packages."""
+    found = re.search(r"ImportError: (\S+\.so)\S*: undefined symbol: (\w+)", text)
+    if not (found and ctx.dist and ctx.version) or not _once(ctx, "wheel"):
+        return None
+    parts = found.group(1).split("/")
+    owner = next((p for p in parts if p in ctx.project_modules), "")
+    if not owner or "site-packages" not in parts:
+        return None
+    pin = f"{ctx.dist}=={ctx.version}"
+    return Diagnosis(f"the project's compiled module {parts[-1]} does not load here (undefined symbol {found.group(2)})",
+                     f"install the release's own binary wheel ({pin}) over the build",
+                     replace(plan, install=f"{plan.install} && pip install --force-reinstall --no-deps "
+                                           f"--only-binary :all: {pin}"))
 
 
 def diagnose(plan: SetupPlan, *, build_error: str, build_log: str, baseline: dict | None, reason: str,

@@ -225,7 +225,7 @@ def render(plan: SetupPlan, *, base_image: str, with_ca: bool) -> str:
         ]
     if plan.apt:
         lines.append("RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
-                     f"--no-install-recommends {' '.join(sorted(plan.apt))} && rm -rf /var/lib/apt/lists/*")
+                     f"--no-install-recommends {' '.join(shlex.quote(p) for p in sorted(plan.apt))} && rm -rf /var/lib/apt/lists/*")
     env = " ".join(f"{k}={shlex.quote(v)}" for k, v in plan.env)
     lines += [
         f"RUN python3 -m venv {VENV}",

@@ -190,3 +190,35 @@ def test_tests_found_twice_in_the_sources_and_site_packages_build_the_project_in
                "the test file we want to collect:\n  /testbed/src/zope/interface/tests/test_x.py")
     found = _after_tests(_failing(**{"src/zope/interface/tests/test_x.py": message}))
     assert found.plan.install == "pip install -e . pytest" and "in place" in found.change
+
+
+def test_a_header_the_table_does_not_know_gets_the_dev_package_named_after_it():
+    # python-lzo 1.15 in the base image (pip's output, verbatim)
+    log = ("lzomodule.c:38:10: fatal error: lzo/lzo1.h: No such file or directory\n"
+           "   38 | #include <lzo/lzo1.h>\ncompilation terminated.")
+    found = diagnose(PLAN, build_error="x", build_log=log, baseline=None, reason="", ctx=Context())
+    assert found.plan.apt == ("^liblzo[0-9.-]*-dev$",)
+    # apt-get takes it as a pattern; the shell must not
+    assert "--no-install-recommends '^liblzo[0-9.-]*-dev$' &&" in render(found.plan, base_image="b", with_ca=False)
+    ld = diagnose(PLAN, build_error="x", build_log="/usr/bin/ld: cannot find -lbrotlienc", baseline=None, reason="",
+                  ctx=Context())
+    assert ld.plan.apt == ("^libbrotlienc[0-9.-]*-dev$",)
+    odd = diagnose(PLAN, build_error="x", build_log="fatal error: $(x).h: No such file or directory", baseline=None,
+                   reason="", ctx=Context())
+    assert odd.plan is None  # nothing that is not a plain name reaches apt
+
+
+def test_a_compiled_module_that_does_not_load_here_is_replaced_by_the_releases_wheel():
+    # cryptography 3.3.2 built against bookworm's OpenSSL 3 (the baseline's message, verbatim)
+    message = ("ImportError: /opt/venv/lib/python3.11/site-packages/cryptography/hazmat/bindings/"
+               "_openssl.abi3.so: undefined symbol: FIPS_mode")
+    baseline = _failing(**{"tests/test_fernet.py": message})
+    ctx = Context(version="3.3.2", dist="cryptography", project_modules={"cryptography"})
+    found = _after_tests(baseline, ctx)
+    assert found.plan.install == ("pip install . pytest && pip install --force-reinstall --no-deps "
+                                  "--only-binary :all: cryptography==3.3.2")
+    assert _after_tests(baseline, ctx).plan is None  # tried once
+    # a local project has no release to take a wheel of; a system library's own symbol error is not the project's
+    assert _after_tests(baseline, Context(version="3.3.2", project_modules={"cryptography"})).plan is None
+    other = _failing(t="ImportError: /usr/lib/x86_64-linux-gnu/libfoo.so.1: undefined symbol: bar")
+    assert _after_tests(other, ctx).plan is None
