@@ -187,6 +187,11 @@ def _test_rules(plan: SetupPlan, text: str, ctx: Context) -> Diagnosis | None:
     if re.search(r"module 'py' has no attribute|No module named 'py\.", text) and _once(ctx, "pip:py"):
         return Diagnosis("the tests use the retired `py` library beyond the shim pytest still ships",
                          "install py", plan.with_(packages=("py",)))
+    killed = re.search(r"the test run was killed (?:after its timeout|\(exit -?\d+: out of memory\?\))[^\n]*? while running ([^\n]+)", text)
+    if killed and _once(ctx, f"deselect:{killed.group(1)}"):
+        test = killed.group(1)
+        return Diagnosis(f"one test takes the whole run down ({killed.group(0)[13:].split(' while')[0]}): {test}",
+                         f"leave {test} out of the test command (--deselect)", plan.with_(test_args=("--deselect", test)))
     wanted: dict[str, str] = {}  # every missing import at once: one rebuild, not one per module
     missing_helper = in_place = ""
     for module in dict.fromkeys(re.findall(r"No module named '([\w.]+)'", text)):

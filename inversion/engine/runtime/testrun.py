@@ -88,7 +88,7 @@ def mounts(out: OutDir) -> list[Mount]:
 
 
 def build_command(test_cmd: str, *, junit: str, select: str | None = None, surface_out: str | None = None,
-                  support: str = SUPPORT_MOUNT) -> str:
+                  support: str = SUPPORT_MOUNT, current_out: str | None = None) -> str:
     """The one pytest command line of every studio run and of the exported verifier (which fills in
     its own `support` directory for the plugin and a private `junit` path). A subset of tests is a
     `select` file of node ids the plugin keeps, never ids on the command line."""
@@ -100,6 +100,8 @@ def build_command(test_cmd: str, *, junit: str, select: str | None = None, surfa
         env.append(f"STUDIO_SELECT_FILE={select}")
     if surface_out:
         env.append(f"STUDIO_SURFACE_OUT={surface_out}")
+    if current_out:
+        env.append(f"STUDIO_CURRENT_OUT={current_out}")
     args = ["-p", "studio_pytest_plugin", "-p", "no:cacheprovider", f"--junitxml={junit}",
             "-o", "junit_family=xunit1", "-q", "--color=no"]
     return f"{' '.join(env)} {test_cmd} {' '.join(args)}"
@@ -127,19 +129,23 @@ def run_tests(
         junit=f"{OUT_MOUNT}/{name}.xml",
         select=f"{OUT_MOUNT}/{name}.ids" if test_ids is not None else None,
         surface_out=f"{OUT_MOUNT}/{name}.surface.json" if surface else None,
+        current_out=f"{OUT_MOUNT}/{name}.current",
     )
     result: ExecResult = sandbox.exec(command, timeout=timeout, env=env, max_output=200_000)
     run = TestRun(exit_code=result.exit_code, seconds=result.seconds, output=result.output)
+    current_host = out.path / f"{name}.current"
+    running = current_host.read_text(errors="replace").strip() if current_host.exists() else ""
+    current_host.unlink(missing_ok=True)
     if junit_host.exists():
         run.outcomes = parse_junit(junit_host.read_bytes())
         junit_host.unlink()
     if not run.outcomes:
-        run.error = _no_results_reason(result)
+        run.error = _no_results_reason(result, running)
     missing = [tid for tid in test_ids or [] if tid not in run.outcomes]
     if missing:
         # A requested test with no result did not run: a collection error elsewhere in the
         # file or session stopped it. It counts as an error, with what pytest reported.
-        reason = run.error or _collection_errors(run.outcomes) or _no_results_reason(result)
+        reason = run.error or _collection_errors(run.outcomes) or _no_results_reason(result, running)
         for tid in missing:
             run.outcomes[tid] = TestOutcome(tid, ERROR, 0.0, reason)
     if surface_host.exists():
@@ -158,9 +164,13 @@ def _collection_errors(outcomes: dict[str, TestOutcome]) -> str:
     return "\n".join(errors)[:MESSAGE_LIMIT]
 
 
-def _no_results_reason(result: ExecResult) -> str:
+def _no_results_reason(result: ExecResult, running: str = "") -> str:
+    """Why a run wrote no JUnit; a killed run names the test it was in (the plugin's last id)."""
+    during = f" while running {running}" if running else ""
     if result.timed_out:
-        return f"the test run was killed after its timeout ({result.seconds:.0f} s)"
+        return f"the test run was killed after its timeout ({result.seconds:.0f} s){during}"
+    if result.exit_code in (137, -9) and running:
+        return f"the test run was killed (exit {result.exit_code}: out of memory?){during}"
     tail = result.output.strip().splitlines()[-15:]
     joined = "\n".join(tail)[-MESSAGE_LIMIT:]
     return f"pytest wrote no results (exit {result.exit_code}): {joined}"

@@ -7,7 +7,9 @@
   (after collecting the whole suite, so an id whose module no longer imports is just missing,
   never the usage error a command-line id gives, and no command line grows with the list), and
 * when STUDIO_SURFACE_OUT is set, writes the dependency surface: Python modules and shared
-  libraries loaded per test file and in total, and executables the tests started.
+  libraries loaded per test file and in total, and executables the tests started, and
+* when STUDIO_CURRENT_OUT is set, keeps there the id of the test now running, so a run killed for
+  its memory or its time still says which test it was in.
 """
 
 import json
@@ -17,6 +19,15 @@ import sys
 _SURFACE_OUT = os.environ.get("STUDIO_SURFACE_OUT")
 _per_file = {}
 _executables = {}
+
+
+_CURRENT_OUT = os.environ.get("STUDIO_CURRENT_OUT")
+
+
+def pytest_runtest_logstart(nodeid, location):
+    if _CURRENT_OUT:
+        with open(_CURRENT_OUT, "w") as fh:
+            fh.write(nodeid)
 
 
 def pytest_runtest_setup(item):

@@ -222,3 +222,14 @@ def test_a_compiled_module_that_does_not_load_here_is_replaced_by_the_releases_w
     assert _after_tests(baseline, Context(version="3.3.2", project_modules={"cryptography"})).plan is None
     other = _failing(t="ImportError: /usr/lib/x86_64-linux-gnu/libfoo.so.1: undefined symbol: bar")
     assert _after_tests(other, ctx).plan is None
+
+
+def test_a_test_that_takes_the_whole_run_down_is_left_out_by_its_id():
+    # python-lzo 1.15: test_lzo_compress_extremely_big allocates 4 GiB in a 2 GiB sandbox
+    test = "tests/test_lzo.py::TestBig::test_lzo_compress_extremely_big"
+    oom = _no_results(f"the test run was killed (exit 137: out of memory?) while running {test}")
+    found = _after_tests(oom)
+    assert found.plan.test_args == ("--deselect", test)
+    assert plan_test_command("python -m pytest", found.plan) == f"python -m pytest --deselect {test}"
+    hang = _no_results("the test run was killed after its timeout (600 s) while running t.py::test_x[a b]")
+    assert _after_tests(hang).plan.test_args == ("--deselect", "t.py::test_x[a b]")

@@ -93,3 +93,14 @@ def test_requested_tests_stopped_by_a_collection_error_count_as_errors(suite_box
     assert run.outcomes["tests/test_broken.py::test_x"].outcome == "error"
     assert "no_such_module_here" in run.outcomes["tests/test_broken.py::test_x"].message
     assert run.outcomes["tests/test_mod.py::test_sqlite"].outcome in ("passed", "error")
+
+
+@pytest.mark.docker
+def test_a_run_killed_in_a_test_names_that_test(suite_box):
+    box, out = suite_box
+    box.put_file("/testbed/tests/test_hang.py", b"import time\n\ndef test_waits_forever():\n    time.sleep(600)\n")
+    run = testrun.run_tests(box, out, test_ids=["tests/test_mod.py::test_sqlite", "tests/test_hang.py::test_waits_forever"],
+                            timeout=8)
+    assert run.error.startswith("the test run was killed after its timeout (")
+    assert run.error.endswith(" s) while running tests/test_hang.py::test_waits_forever")
+    assert not list(out.path.glob("*.current"))  # nothing left in the output mount
