@@ -17,7 +17,6 @@ import io
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,6 +77,7 @@ def main() -> None:
     from django.core.management import call_command
 
     from inversion.engine.validate.hacks import LIBRARY
+    from tasks.exporters.zipout import extract
     from tests.support import harness_kit as kit
 
     started = time.monotonic()
@@ -91,7 +91,7 @@ def main() -> None:
     call_command("studio", "tasks", "approve", *[t.slug for _, t in pairs], "--catalog", "hacks", stdout=io.StringIO())
     out = work / "hacks.zip"
     call_command("studio", "catalog", "export", "hacks", "--format", "harbor", "--out", str(out), stdout=io.StringIO())
-    zipfile.ZipFile(out).extractall(work / "dataset")
+    extract(out, work / "dataset")  # modes kept, as unzip does
     agents = [("oracle", None), ("nop", None), *[(h.stem, h) for h in sorted(LIBRARY.glob("*.sh"))]]
     rewards: dict[str, dict[str, object]] = {}
     for name, hack in agents:

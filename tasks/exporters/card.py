@@ -45,6 +45,9 @@ def dataset_card(*, catalog: str, version: int, note: str, tasks: list[TaskExpor
 
 {layout}
 - `SHA256SUMS`: checksums of every other file (`sha256sum -c SHA256SUMS`).
+- Unpack with a tool that keeps Unix file modes (`unzip`, `bsdtar`): Python's `zipfile.extractall`
+  drops them, and a project script that loses its executable bit fails the verifier's integrity
+  check (`tampered: ... changed`).
 
 ## Counts
 

@@ -27,3 +27,20 @@ def write_zip(files: Files, out: io.BufferedIOBase | io.BytesIO) -> None:
             info.create_system = 3  # unix, so external_attr carries the mode
             info.external_attr = (0o100000 | mode) << 16
             zf.writestr(info, content)
+
+
+def extract(archive, dest) -> None:
+    """Unpack an export keeping each file's mode, as `unzip` does. Python's `extractall` drops the
+    modes: a project script loses its executable bit and the verifier rightly reports it changed."""
+    from pathlib import Path
+
+    root = Path(dest).resolve()
+    with zipfile.ZipFile(archive) as zf:
+        for info in zf.infolist():
+            target = (root / info.filename).resolve()
+            if not target.is_relative_to(root):
+                raise ValueError(f"unsafe member {info.filename!r}")
+            zf.extract(info, root)
+            mode = (info.external_attr >> 16) & 0o777
+            if mode and not info.is_dir():
+                target.chmod(mode)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
 
 import pytest
 from django.core.management import call_command
 
 from inversion.engine.validate.hacks import LIBRARY as HACKS
+from tasks.exporters.zipout import extract
 from tasks.models import Task
 from tests.support import harness_kit as kit
 
@@ -62,7 +62,7 @@ def _export_and_run(tasks: list[Task], tmp_path) -> None:
     call_command("studio", "tasks", "approve", *[t.slug for t in tasks], "--catalog", "acceptance", stdout=io.StringIO())
     out = tmp_path / "acceptance.zip"
     call_command("studio", "catalog", "export", "acceptance", "--format", "all", "--out", str(out), stdout=io.StringIO())
-    zipfile.ZipFile(out).extractall(tmp_path / "dataset")
+    extract(out, tmp_path / "dataset")  # modes kept, as unzip does
     dataset = tmp_path / "dataset"
     ids = sorted(p.name for p in (dataset / "harbor").iterdir())
     assert len(ids) == 2
