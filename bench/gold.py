@@ -41,9 +41,11 @@ DEFAULT_SPECS = ["pypi:six==1.16.0", "pypi:markupsafe==2.1.5", "pypi:pyyaml==6.0
 YIELD_SPECS = [
     "pypi:bitarray==2.6.0", "pypi:zope.interface==5.4.0", "pypi:regex==2022.10.31", "pypi:setproctitle==1.3.2",
     "pypi:multidict==6.0.4", "pypi:cryptography==3.3.2", "pypi:python-lzo==1.15", "pypi:gmpy2==2.1.5",
-    "pypi:iso8601==1.1.0", "pypi:jmespath==0.10.0", "pypi:cachetools==4.2.4", "pypi:sortedcontainers==2.4.0",
-    "pypi:python-slugify==5.0.2", "pypi:docopt==0.6.2", "pypi:toolz==0.11.2", "pypi:wcwidth==0.2.5",
+    "pypi:iso8601==1.1.0", "pypi:attrs==21.4.0", "pypi:cachetools==4.2.4", "pypi:python-dateutil==2.8.2",
+    "pypi:python-slugify==5.0.2", "pypi:tabulate==0.8.10", "pypi:toolz==0.11.2", "pypi:wcwidth==0.2.5",
 ]
+# Left out since they ship no tests in their sdists (the studio refuses them at `repo add`, rightly):
+# jmespath 0.10.0, sortedcontainers 2.4.0, docopt 0.6.2.
 
 
 def setup_django(data: str | None = None) -> None:
