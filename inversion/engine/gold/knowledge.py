@@ -11,7 +11,8 @@ IMPORT_TO_DIST = {
     "google.protobuf": "protobuf", "jwt": "PyJWT", "magic": "python-magic", "serial": "pyserial", "usb": "pyusb",
     "dotenv": "python-dotenv", "OpenSSL": "pyOpenSSL", "git": "GitPython", "docx": "python-docx", "pptx": "python-pptx",
     "ldap": "python-ldap", "MySQLdb": "mysqlclient", "psycopg2": "psycopg2-binary", "skimage": "scikit-image",
-    "mpl_toolkits": "matplotlib", "pkg_resources": "setuptools", "setuptools_scm": "setuptools-scm",
+    "mpl_toolkits": "matplotlib", "pkg_resources": "setuptools<82",  # setuptools 82 dropped pkg_resources
+    "setuptools_scm": "setuptools-scm",
     "Levenshtein": "python-Levenshtein", "jose": "python-jose", "slugify": "python-slugify", "lxml": "lxml",
     "nacl": "PyNaCl", "zmq": "pyzmq", "win32api": "", "wx": "wxPython", "gi": "", "dbus": "dbus-python",
     "pytest_mock": "pytest-mock", "pytest_asyncio": "pytest-asyncio", "pytest_cov": "pytest-cov",

@@ -233,3 +233,11 @@ def test_a_test_that_takes_the_whole_run_down_is_left_out_by_its_id():
     assert plan_test_command("python -m pytest", found.plan) == f"python -m pytest --deselect {test}"
     hang = _no_results("the test run was killed after its timeout (600 s) while running t.py::test_x[a b]")
     assert _after_tests(hang).plan.test_args == ("--deselect", "t.py::test_x[a b]")
+
+
+def test_pkg_resources_comes_from_a_setuptools_that_still_ships_it():
+    # wcwidth 0.2.5's tests import pkg_resources; today's setuptools (82 and later) has none
+    baseline = _failing(**{"tests/test_core.py": "E   ModuleNotFoundError: No module named 'pkg_resources'"})
+    found = _after_tests(baseline)
+    assert found.plan.packages == ("setuptools<82",)
+    assert "pip install 'setuptools<82'" in render(found.plan, base_image="b", with_ca=False)
