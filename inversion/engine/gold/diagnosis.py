@@ -187,10 +187,9 @@ def _test_rules(plan: SetupPlan, text: str, ctx: Context) -> Diagnosis | None:
     if re.search(r"module 'py' has no attribute|No module named 'py\.", text) and _once(ctx, "pip:py"):
         return Diagnosis("the tests use the retired `py` library beyond the shim pytest still ships",
                          "install py", plan.with_(packages=("py",)))
-    killed = re.search(r"the test run was killed (?:after its timeout|\(exit -?\d+: out of memory\?\))[^\n]*? while running ([^\n]+)", text)
-    if killed and _once(ctx, f"deselect:{killed.group(1)}"):
-        test = killed.group(1)
-        return Diagnosis(f"one test takes the whole run down ({killed.group(0)[13:].split(' while')[0]}): {test}",
+    test, how = _hogging_test(text)
+    if test and _once(ctx, f"deselect:{test}"):
+        return Diagnosis(f"one test takes the whole run down ({how}): {test}",
                          f"leave {test} out of the test command (--deselect)", plan.with_(test_args=("--deselect", test)))
     wanted: dict[str, str] = {}  # every missing import at once: one rebuild, not one per module
     missing_helper = in_place = ""
@@ -260,6 +259,19 @@ def _test_rules(plan: SetupPlan, text: str, ctx: Context) -> Diagnosis | None:
                          "ignore deprecation warnings in the test command (-W)",
                          plan.with_(test_args=("-W", "ignore::DeprecationWarning", "-W", "ignore::PendingDeprecationWarning")))
     return None
+
+
+def _hogging_test(text: str) -> tuple[str, str]:
+    """(test, how) of a run killed for memory, or for time while that one test had taken most of it
+    (a suite that is merely slow all through has no single test to leave out); ("", "") otherwise."""
+    found = re.search(r"the test run was killed (?:after its timeout \((\d+) s\)|\(exit -?\d+: out of memory\?\))"
+                      r" while running ([^\n]+?)(?: \(for (\d+) s\))?$", text, re.M)
+    if not found:
+        return "", ""
+    limit, test, spent = found.groups()
+    if limit:
+        return (test, f"it ran {spent} s of the run's {limit} s") if spent and int(spent) >= int(limit) / 2 else ("", "")
+    return test, "the run was killed for memory while it ran"
 
 
 def _wheel_instead(plan: SetupPlan, text: str, ctx: Context) -> Diagnosis | None:

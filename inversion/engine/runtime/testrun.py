@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
@@ -134,7 +135,7 @@ def run_tests(
     result: ExecResult = sandbox.exec(command, timeout=timeout, env=env, max_output=200_000)
     run = TestRun(exit_code=result.exit_code, seconds=result.seconds, output=result.output)
     current_host = out.path / f"{name}.current"
-    running = current_host.read_text(errors="replace").strip() if current_host.exists() else ""
+    running = _running(current_host.read_text(errors="replace") if current_host.exists() else "")
     current_host.unlink(missing_ok=True)
     if junit_host.exists():
         run.outcomes = parse_junit(junit_host.read_bytes())
@@ -162,6 +163,15 @@ def _collection_errors(outcomes: dict[str, TestOutcome]) -> str:
     """JUnit reports a collection error as a case named after the module, without '::'."""
     errors = [o.message for tid, o in outcomes.items() if o.outcome == ERROR and "::" not in tid]
     return "\n".join(errors)[:MESSAGE_LIMIT]
+
+
+def _running(kept: str) -> str:
+    """The plugin's "<start time> <node id>" as "<node id> (for N s)"."""
+    started, _, nodeid = kept.strip().partition(" ")
+    try:
+        return f"{nodeid} (for {max(0.0, time.time() - float(started)):.0f} s)" if nodeid else ""
+    except ValueError:
+        return ""
 
 
 def _no_results_reason(result: ExecResult, running: str = "") -> str:

@@ -15,6 +15,7 @@
 import json
 import os
 import sys
+import time
 
 _SURFACE_OUT = os.environ.get("STUDIO_SURFACE_OUT")
 _per_file = {}
@@ -27,7 +28,7 @@ _CURRENT_OUT = os.environ.get("STUDIO_CURRENT_OUT")
 def pytest_runtest_logstart(nodeid, location):
     if _CURRENT_OUT:
         with open(_CURRENT_OUT, "w") as fh:
-            fh.write(nodeid)
+            fh.write(f"{time.time():.3f} {nodeid}")
 
 
 def pytest_runtest_setup(item):

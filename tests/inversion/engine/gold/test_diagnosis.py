@@ -227,12 +227,15 @@ def test_a_compiled_module_that_does_not_load_here_is_replaced_by_the_releases_w
 def test_a_test_that_takes_the_whole_run_down_is_left_out_by_its_id():
     # python-lzo 1.15: test_lzo_compress_extremely_big allocates 4 GiB in a 2 GiB sandbox
     test = "tests/test_lzo.py::TestBig::test_lzo_compress_extremely_big"
-    oom = _no_results(f"the test run was killed (exit 137: out of memory?) while running {test}")
+    oom = _no_results(f"the test run was killed (exit 137: out of memory?) while running {test} (for 3 s)")
     found = _after_tests(oom)
     assert found.plan.test_args == ("--deselect", test)
     assert plan_test_command("python -m pytest", found.plan) == f"python -m pytest --deselect {test}"
-    hang = _no_results("the test run was killed after its timeout (600 s) while running t.py::test_x[a b]")
+    hang = _no_results("the test run was killed after its timeout (600 s) while running t.py::test_x[a b] (for 590 s)")
     assert _after_tests(hang).plan.test_args == ("--deselect", "t.py::test_x[a b]")
+    # a suite that is slow all through (cryptography 3.3.2 on a loaded machine): no one test to blame
+    slow = _no_results("the test run was killed after its timeout (901 s) while running tests/x.py::test_rsa (for 4 s)")
+    assert _after_tests(slow).plan is None
 
 
 def test_pkg_resources_comes_from_a_setuptools_that_still_ships_it():
