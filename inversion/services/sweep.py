@@ -6,19 +6,19 @@ validation images on this engine go. A live worker's work is never touched, whic
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from django.utils import timezone
 
 from inversion.engine.runtime import labels as lbl
-from inversion.models import Episode, EpisodeEvent, GoldEnvironment, Repository
+from inversion.models import Episode, EpisodeEvent, GoldEnvironment, Repository, Worker
+from inversion.services.episodes import episode_dispatch
 from inversion.services.events import episode_event_add
 from inversion.services.workers import workers_dead
 from studio.lib.db import retry_locked
-from studio.lib.dockerctx import docker_client, docker_status
-from studio.lib.jobs import dispatch
+from studio.lib.dockerctx import docker_client, docker_client_for, docker_status, endpoint
 
 log = logging.getLogger(__name__)
-RUN_JOB = "inversion.jobs.episode_run_job"
 LOST = "interrupted: worker lost"
 
 
@@ -42,7 +42,7 @@ def _requeue_episode(episode: Episode) -> bool:
     if again:
         episode_event_add(episode_id=episode.pk, kind="status", payload={
             "status": "queued", "message": f"{LOST} ({episode.worker}) before it changed anything: queued again"})
-        dispatch(RUN_JOB, episode.pk)
+        episode_dispatch(episode=Episode.objects.select_related("gold").get(pk=episode.pk))
     return bool(again)
 
 
@@ -75,10 +75,26 @@ def sweep_dead_rows() -> dict[str, int]:
 
 
 def sweep_dead_containers() -> int:
-    """Containers and validation images on this engine whose worker is dead (or, unlabelled, stopped)."""
-    if not docker_status(fresh=True).ok:
-        return 0
-    client = docker_client()
+    """Containers and validation images whose worker is dead (or, unlabelled, stopped), on this
+    process's engine and on every other engine a worker ran on that answers from here (one
+    machine with several engines, or TCP endpoints): a worker killed on engine A leaves no
+    container there even when only workers of engine B are left."""
+    removed = _sweep_engine(docker_client()) if docker_status(fresh=True).ok else 0
+    here = endpoint()
+    others = set(Worker.objects.exclude(engine=here).values_list("engine", flat=True).distinct())
+    for url in sorted(others):
+        if url.startswith("unix://") and not Path(url[len("unix://"):]).exists():
+            continue  # another host's local socket: that host's workers sweep it
+        try:
+            client = docker_client_for(url, timeout=10)
+            client.ping()
+        except Exception:
+            continue  # down, or not reachable from here
+        removed += _sweep_engine(client)
+    return removed
+
+
+def _sweep_engine(client) -> int:
     removed = 0
     try:
         managed = {"label": [f"{lbl.MANAGED}=1"]}

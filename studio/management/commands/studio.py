@@ -28,6 +28,7 @@ CLI_MODULES = [
     "inversion.cli.llm",
     "tasks.cli.tasks",
     "tasks.cli.catalog",
+    "campaigns.cli.campaign",
 ]
 JSON_FLAG = "--json"
 
