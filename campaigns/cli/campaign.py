@@ -1,8 +1,9 @@
 """`studio campaign run --sources FILE --episodes-per-gold N [--agent builtin|llm] [--wait]`,
 `studio campaign status ID`, and `pause|resume|cancel ID`.
 
-`run` checks every line of FILE first (a bad line is one error naming each); in the embedded mode
-the command starts the in-process worker, so `--wait` drives the campaign to its end here.
+`run` checks every line of FILE first (a bad line is one error naming each). In the embedded mode
+`--wait` starts the in-process worker, which drives the campaign to its end here; without it the
+campaign goes on in the next studio process (`studio_serve`), or on the workers in the scale mode.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def register(groups: Any) -> None:
     run.add_argument("--name", default="")
     run.add_argument("--wait", action="store_true", help="block until the campaign ends")
     run.add_argument("--timeout", type=float, default=6 * 3600, help="seconds to wait")
-    run.set_defaults(handler=_run, needs_worker=True)
+    run.set_defaults(handler=_run, needs_worker="wait")
     status = verbs.add_parser("status", help="a campaign's report")
     status.add_argument("id", type=int)
     status.set_defaults(handler=_status)
