@@ -21,6 +21,7 @@ class Campaign(StorableModel):
     episodes_per_gold = models.PositiveIntegerField(default=1)
     agent_mix = models.JSONField(default=dict, help_text='Weights per agent kind, e.g. {"builtin": 3, "llm": 1}')
     directions = models.TextField(blank=True)
+    seed = models.PositiveIntegerField(null=True, blank=True, help_text="Seeds the agents (reproducible runs)")
     target_tasks = models.PositiveIntegerField(null=True, blank=True, help_text="Stop once this many valid tasks exist")
     outcome = models.TextField(blank=True, help_text="Why it ended (all sources done, target reached, cancelled)")
     tick_claimed_until = models.DateTimeField(null=True, blank=True, help_text="A driver step holds it until then")

@@ -35,6 +35,7 @@ def register(groups: Any) -> None:
     run.add_argument("--directions", default="")
     run.add_argument("--target", type=int, default=None, help="stop once this many valid tasks exist")
     run.add_argument("--name", default="")
+    run.add_argument("--seed", type=int, default=None, help="seed the agents (reproducible campaigns)")
     run.add_argument("--wait", action="store_true", help="block until the campaign ends")
     run.add_argument("--timeout", type=float, default=6 * 3600, help="seconds to wait")
     run.set_defaults(handler=_run, needs_worker="wait")
@@ -54,7 +55,8 @@ def _run(options: dict, stdout: Any) -> CliResult:
     except (OSError, UnicodeDecodeError) as exc:
         raise ApplicationError(f"cannot read {path}: {exc}") from exc
     campaign = campaign_start(sources=text, episodes_per_gold=options["episodes_per_gold"], agent_mix=options["agent"],
-                              directions=options["directions"], target_tasks=options["target"], name=options["name"])
+                              directions=options["directions"], target_tasks=options["target"], name=options["name"],
+                              seed=options["seed"])
     if options["wait"]:
         campaign = campaign_wait(campaign=campaign, timeout=options["timeout"])
     return _result(campaign)

@@ -55,7 +55,7 @@ def parse_agent_mix(text: str) -> dict[str, int]:
 
 @transaction.atomic
 def campaign_start(*, sources: str, episodes_per_gold: int, agent_mix: str | dict = "builtin", directions: str = "",
-                   target_tasks: int | None = None, name: str = "", user=None) -> Campaign:
+                   target_tasks: int | None = None, name: str = "", user=None, seed: int | None = None) -> Campaign:
     """Check the whole list first (every bad line named), then create the campaign and its sources
     and queue the first driver step."""
     lines = parse_sources(sources)
@@ -66,7 +66,7 @@ def campaign_start(*, sources: str, episodes_per_gold: int, agent_mix: str | dic
     mix = agent_mix if isinstance(agent_mix, dict) else parse_agent_mix(agent_mix)
     campaign = Campaign.objects.create(
         name=(name or f"{len(lines)} sources").strip()[:120], episodes_per_gold=int(episodes_per_gold),
-        agent_mix=mix, directions=directions.strip(), target_tasks=target_tasks, created_by=user)
+        agent_mix=mix, directions=directions.strip(), target_tasks=target_tasks, created_by=user, seed=seed)
     CampaignSource.objects.bulk_create([CampaignSource(campaign=campaign, line=s.line, spec=s.spec) for s in lines])
     dispatch(TICK_JOB, campaign.pk)
     return campaign

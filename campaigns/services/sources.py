@@ -231,9 +231,12 @@ def _launch(source: CampaignSource, campaign: Campaign, gold: GoldEnvironment) -
     needed = campaign.episodes_per_gold - counted_episodes(locked)
     if needed <= 0 or campaign.status != Campaign.Status.RUNNING:
         return
+    done = campaign.episodes_per_gold - needed
     for agent, count in split_counts(needed, campaign.agent_mix).items():
+        seed = None if campaign.seed is None else campaign.seed + 1000 * source.line + done
         made = episode_batch_launch(golds=[gold], count=count, agent=agent, directions=campaign.directions,
-                                    user=campaign.created_by)
+                                    user=campaign.created_by, seed=seed)
+        done += count
         locked.batch_ids = [*locked.batch_ids, made[0].batch_id]
     locked.save(update_fields=["batch_ids", "updated_at"])
     source.batch_ids = locked.batch_ids

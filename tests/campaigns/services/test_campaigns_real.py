@@ -22,7 +22,8 @@ def embedded_worker(docker_client, base_image):
 
 
 def test_a_campaign_over_two_fixture_projects_completes_embedded(embedded_worker, projects, alice):
-    campaign = campaign_start(sources="\n".join(f"path:{p}" for p in projects), episodes_per_gold=1, user=alice)
+    campaign = campaign_start(sources="\n".join(f"path:{p}" for p in projects), episodes_per_gold=1, user=alice,
+                              seed=0)
     campaign = campaign_wait(campaign=campaign, timeout=600)
     report = campaign_report(campaign=campaign)
     assert campaign.status == "finished", report
