@@ -81,7 +81,7 @@ def test_a_worker_killed_mid_episode_the_campaign_finishes_on_the_other(engine_t
         cluster.worker("two", engine_two)
         cluster.wait_workers(2)
         started = cluster.studio("campaign", "run", "--sources", _sources(tmp_path, ["killa", "killb"]),
-                                 "--episodes-per-gold", "2", "--seed", "0")
+                                 "--episodes-per-gold", "1", "--seed", "0")
         victim = _kill_mid_episode(cluster)
         report = cluster.studio("campaign", "status", str(started["id"]))
         deadline = time.monotonic() + 900
