@@ -1,7 +1,7 @@
 """Campaign throughput in the scale mode: the same campaign with 1 worker on 1 engine, then with 2
 workers on 2 engines (PostgreSQL, Redis, a second dockerd from scripts/docker-engine-2).
 
-    .venv/bin/python bench/campaign.py [--repos 4] [--episodes 2] [--concurrency 2] [--sources FILE]
+    .venv/bin/python bench/campaign.py [--repos 4] [--episodes 2] [--concurrency 2] [--sources FILE] [--runs 1,2]
 
 Each run gets a fresh database and broker and fresh copies of the sources (so the fetch, the
 gold build from the layer cache, the episodes and the validations all run; a second run of the
@@ -68,11 +68,15 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2, help="job threads per worker")
     parser.add_argument("--sources", default="", help="a source list instead of generated projects")
     parser.add_argument("--timeout", type=float, default=3600)
+    parser.add_argument("--runs", default="1,2", help="which runs: 1 (one worker, one engine), 2 (two and two)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    two = second_engine(2)
-    results = [run([FIRST], args), run([FIRST, two], args)]
-    ratio = round(results[1]["tasks_per_hour"] / results[0]["tasks_per_hour"], 2) if results[0]["tasks_per_hour"] else None
+    wanted = {int(n) for n in args.runs.split(",")}
+    two = second_engine(2) if 2 in wanted else ""
+    results = [run(engines, args) for n, engines in ((1, [FIRST]), (2, [FIRST, two])) if n in wanted]
+    ratio = None
+    if len(results) == 2 and results[0]["tasks_per_hour"]:
+        ratio = round(results[1]["tasks_per_hour"] / results[0]["tasks_per_hour"], 2)
     if args.json:
         print(json.dumps({"runs": results, "ratio": ratio}, indent=2))
         return
@@ -82,6 +86,9 @@ def main() -> None:
               f"DB {r['db_commits']} commits, {r['db_rows_written']} rows written; Redis {r['redis_commands']} commands")
         for e in r["per_engine"]:
             print(f"    {e['engine']}: {e['episodes']} episodes, {e['valid_tasks']} valid tasks")
+        for f in r["failures"]:
+            print(f"    {f['count']} x {f['reason']}")
+        print(f"    golds ready: {r['golds_ready']}")
     print(f"ratio (2 vs 1): {ratio}")
 
 

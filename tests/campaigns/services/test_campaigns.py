@@ -165,3 +165,29 @@ def test_a_source_that_cannot_be_fetched_fails_with_the_reason(tmp_path, alice, 
     assert campaign_tick(campaign_id=campaign.pk) == "finished"
     source = campaign.sources.get()
     assert source.stage == "failed" and source.reason.startswith("fetch: ")
+
+
+def test_queued_work_a_broker_forgot_is_sent_again_after_a_while(projects, alice, lease, monkeypatch, settings):
+    """An embedded restart empties the memory broker: the next driver steps re-send queued jobs
+    (claims make a duplicate harmless), but not at every step."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from campaigns.services import sources as src
+
+    sent: list[int] = []
+    monkeypatch.setattr(src, "gold_dispatch", lambda *, gold: sent.append(gold.pk))
+    lease("enga")
+    campaign = _start(projects[:1], alice)
+    campaign_tick(campaign_id=campaign.pk)
+    _fetch_all(campaign)
+    campaign_tick(campaign_id=campaign.pk)
+    assert len(sent) == 1  # the first dispatch
+    campaign_tick(campaign_id=campaign.pk)
+    assert len(sent) == 1  # the source moved just now: not stale
+    old = timezone.now() - timedelta(seconds=settings.STUDIO_CAMPAIGN_REDISPATCH + 5)
+    CampaignSource.objects.update(updated_at=old)
+    campaign_tick(campaign_id=campaign.pk)
+    campaign_tick(campaign_id=campaign.pk)
+    assert len(sent) == 2 and sent[0] == sent[1]  # once more, the same gold
