@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from django.conf import settings
 from django.utils import timezone
 
 from inversion.engine.runtime import labels as lbl
@@ -104,9 +105,11 @@ def _sweep_engine(client) -> int:
         keys = {(c.get("Labels") or {}).get(lbl.WORKER, "") for c in containers}
         keys |= {i.labels.get(lbl.WORKER, "") for i in images}
         dead = workers_dead(keys - {""})
+        ended = _ended_episodes(containers)
         for container in containers:
-            key = (container.get("Labels") or {}).get(lbl.WORKER, "")
-            if key in dead or (not key and container.get("State") != "running"):
+            labels = container.get("Labels") or {}
+            key = labels.get(lbl.WORKER, "")
+            if key in dead or (not key and container.get("State") != "running") or labels.get(lbl.OWNER) in ended:
                 removed += _quietly(lambda c=container: client.api.remove_container(c["Id"], force=True, v=True))
         for image in images:
             if image.labels.get(lbl.WORKER, "") in dead:
@@ -116,6 +119,22 @@ def _sweep_engine(client) -> int:
     if removed:
         log.warning("swept %d containers and validation images of dead workers", removed)
     return removed
+
+
+def _ended_episodes(containers: list[dict]) -> set[str]:
+    """Owners (`episode:<id>`) of this studio's episode containers whose episode has ended: left behind
+    when the engine went away while its (live) worker ended the episode, so nobody could remove them."""
+    ids = {}
+    for c in containers:
+        labels = c.get("Labels") or {}
+        owner = labels.get(lbl.OWNER, "")
+        if labels.get(lbl.KIND) == "episode" and labels.get(lbl.INSTANCE) == settings.STUDIO_INSTANCE \
+                and owner.startswith("episode:") and owner[8:].isdigit():
+            ids[int(owner[8:])] = owner
+    if not ids:
+        return set()
+    ended = Episode.objects.filter(pk__in=list(ids)).exclude(status__in=Episode.ACTIVE).values_list("pk", flat=True)
+    return {ids[pk] for pk in ended}
 
 
 def _quietly(remove) -> int:

@@ -37,3 +37,18 @@ def dispatch(job: str, *args, on_commit: bool = True, queue: str | None = None) 
         transaction.on_commit(send)
     else:
         send()
+
+
+ENGINE_RETRY_SECONDS = 10
+
+
+def wait_for_engine(task) -> None:
+    """Before a job that needs Docker claims its row: while this worker's engine does not answer
+    (restarted, down), put the job back for later instead of failing it (`Retry` is raised), on the
+    queue it came from. Claims make a job that runs twice harmless; eager jobs (tests) never wait."""
+    from studio.lib.dockerctx import docker_status
+
+    if current_app.conf.task_always_eager or docker_status(fresh=True).ok:
+        return
+    queue = (task.request.delivery_info or {}).get("routing_key") or None
+    raise task.retry(countdown=ENGINE_RETRY_SECONDS, max_retries=None, queue=queue)

@@ -106,3 +106,49 @@ def test_a_worker_killed_mid_episode_the_campaign_finishes_on_the_other(engine_t
         assert _containers(victim["engine"], instance) == []  # swept on the dead worker's engine
         dead = cluster.sql("SELECT dead_at FROM inversion_worker WHERE key = %s", victim["worker"])[0]
         assert dead["dead_at"] is not None
+
+
+def _stop_engine_two() -> None:
+    import subprocess
+
+    from tests.support.cluster import ENGINE_SCRIPT
+
+    subprocess.run([str(ENGINE_SCRIPT), "stop", "2"], check=True, timeout=120)
+
+
+def test_an_engine_restarted_mid_batch_fails_running_episodes_cleanly_and_the_rest_wait(engine_two, tmp_path):
+    """Last in the module: it stops engine two and starts it again."""
+    with Cluster("enginerestart", concurrency=1) as cluster:
+        cluster.worker("two", engine_two)
+        cluster.wait_workers(1)
+        started = cluster.studio("campaign", "run", "--sources", _sources(tmp_path, ["bouncea"]),
+                                 "--episodes-per-gold", "3", "--seed", "0")
+        deadline = time.monotonic() + 600
+        while not cluster.sql("SELECT id FROM inversion_episode WHERE status = 'running'"):
+            assert time.monotonic() < deadline, "no episode ran"
+            time.sleep(0.2)
+        _stop_engine_two()
+        stopped_at = time.monotonic()
+        while cluster.sql("SELECT id FROM inversion_episode WHERE status = 'running'"):
+            assert time.monotonic() - stopped_at < 120, "a running episode did not end when its engine went away"
+            time.sleep(0.5)
+        time.sleep(15)  # the queued ones wait for the engine (their jobs are retried, not claimed)
+        rows = cluster.sql("SELECT id, status, reason FROM inversion_episode ORDER BY id")
+        failed = [r for r in rows if r["status"] not in ("queued", "validating")]
+        assert failed and all(r["status"] == "error" and r["reason"] for r in failed), rows
+        waiting = [r["id"] for r in rows if r["status"] == "queued"]
+        assert waiting, rows
+        second_engine(2)  # the engine comes back
+        report = cluster.studio("campaign", "status", str(started["id"]))
+        while report["status"] == "running" and time.monotonic() - stopped_at < 600:
+            time.sleep(2)
+            report = cluster.studio("campaign", "status", str(started["id"]))
+        assert report["status"] == "finished", report
+        after = {r["id"]: r for r in cluster.sql("SELECT id, status, reason FROM inversion_episode")}
+        assert all(after[i]["status"] in ("succeeded", "no_task") for i in waiting), after  # ran once it was back
+        assert any(f["reason"].startswith("episode error:") for f in report["failures"]), report["failures"]
+        instance = cluster.env()["STUDIO_INSTANCE"]
+        deadline = time.monotonic() + 90
+        while _containers(engine_two, instance) and time.monotonic() < deadline:  # the next sweep removes them
+            time.sleep(2)
+        assert _containers(engine_two, instance) == []
