@@ -122,7 +122,7 @@ def test_an_engine_restarted_mid_batch_fails_running_episodes_cleanly_and_the_re
         cluster.worker("two", engine_two)
         cluster.wait_workers(1)
         started = cluster.studio("campaign", "run", "--sources", _sources(tmp_path, ["bouncea"]),
-                                 "--episodes-per-gold", "3", "--seed", "0")
+                                 "--episodes-per-gold", "2", "--seed", "0")
         deadline = time.monotonic() + 600
         while not cluster.sql("SELECT id FROM inversion_episode WHERE status = 'running'"):
             assert time.monotonic() < deadline, "no episode ran"
