@@ -152,3 +152,32 @@ def test_an_engine_restarted_mid_batch_fails_running_episodes_cleanly_and_the_re
         while _containers(engine_two, instance) and time.monotonic() < deadline:  # the next sweep removes them
             time.sleep(2)
         assert _containers(engine_two, instance) == []
+
+
+def test_redis_restarted_mid_campaign_workers_reconnect_and_no_episode_runs_twice(docker_client, base_image, tmp_path):
+    """A private Redis (append-only), stopped while an episode runs and started again 10 s later."""
+    from tests.support.cluster import PrivateRedis
+
+    with PrivateRedis() as broker, Cluster("redisrestart", redis_url=broker.url) as cluster:
+        cluster.worker("one", FIRST)
+        cluster.wait_workers(1)
+        started = cluster.studio("campaign", "run", "--sources", _sources(tmp_path, ["brokera"]),
+                                 "--episodes-per-gold", "3", "--seed", "0")
+        deadline = time.monotonic() + 600
+        while not cluster.sql("SELECT id FROM inversion_episode WHERE status = 'running'"):
+            assert time.monotonic() < deadline, "no episode ran"
+            time.sleep(0.2)
+        broker.stop()
+        time.sleep(10)
+        broker.start()
+        report = cluster.studio("campaign", "status", str(started["id"]))
+        while report["status"] == "running" and time.monotonic() < deadline:
+            time.sleep(2)
+            report = cluster.studio("campaign", "status", str(started["id"]))
+        assert report["status"] == "finished" and report["sources"][0]["stage"] == "done", report
+        assert cluster.workers["one"].poll() is None  # the worker reconnected rather than died
+        rows = cluster.sql("SELECT e.id, e.status, COUNT(v.id) AS starts FROM inversion_episode e LEFT JOIN "
+                           "inversion_episodeevent v ON v.episode_id = e.id AND v.kind = 'status' AND "
+                           "v.payload->>'message' LIKE 'container %%' GROUP BY e.id, e.status ORDER BY e.id")
+        assert len(rows) == 3 and all(r["status"] in ("succeeded", "no_task") for r in rows), rows  # none lost
+        assert all(r["starts"] == 1 for r in rows), rows  # none ran twice

@@ -36,9 +36,9 @@ class Cluster:
     `c.studio(...)` runs the CLI; `c.sql(...)` reads rows; everything stops and is dropped at exit."""
 
     def __init__(self, name: str, *, redis_db: int = 12, concurrency: int = 2, tick: int = 2,
-                 keep_data: bool = False) -> None:
+                 keep_data: bool = False, redis_url: str = "") -> None:
         self.db = f"studio_{name}_{os.getpid()}"
-        self.redis_url = f"{REDIS}/{redis_db}"
+        self.redis_url = redis_url or f"{REDIS}/{redis_db}"
         self.concurrency, self.tick, self.keep_data = concurrency, tick, keep_data
         self.data = tempfile.mkdtemp(prefix=f"studio-{name}-")
         self.workers: dict[str, subprocess.Popen] = {}
@@ -125,3 +125,45 @@ class Cluster:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')
         if not self.keep_data:
             shutil.rmtree(self.data, ignore_errors=True)
+
+
+class PrivateRedis:
+    """A Redis server of one test (append-only file, so a restart keeps what it had), which the test
+    may stop and start again without touching the machine's shared Redis."""
+
+    def __init__(self) -> None:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.dir = tempfile.mkdtemp(prefix="studio-redis-")
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
+                                      "--appendonly", "yes", "--save", ""], stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                redis.Redis.from_url(self.url).ping()
+                return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        """A clean shutdown (the append-only file is complete); connected workers lose their connection."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+
+    def __enter__(self) -> PrivateRedis:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
