@@ -36,7 +36,7 @@ def _episode_failure(e: Episode) -> str | None:
         return f"no task: {e.failed_rule}" if e.failed_rule else f"no task: {_reason_key(e.reason)}"
     if e.status == Episode.Status.ERROR:
         return f"episode error: {_reason_key(e.reason)}"
-    if e.status == Episode.Status.CANCELLED and not e.reason.startswith("moved:"):
+    if e.status == Episode.Status.CANCELLED and not e.reason.startswith(("moved:", "paused:")):
         return f"cancelled: {_reason_key(e.reason)}"
     return None
 

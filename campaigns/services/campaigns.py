@@ -18,7 +18,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignSource
-from campaigns.services.sources import parse_sources, source_advance, source_episodes
+from campaigns.services.sources import PAUSED, parse_sources, source_advance, source_episodes
 from inversion.engine.episode.agents import AGENT_KINDS
 from inversion.models import Episode, GoldEnvironment
 from inversion.services.episodes import episodes_stop
@@ -131,9 +131,13 @@ def _stop(campaign: Campaign, outcome: str, status: str) -> None:
 
 
 def campaign_pause(*, campaign: Campaign, user=None) -> Campaign:
-    """No new golds or episodes are placed; what is queued or running finishes."""
+    """No new golds or episodes are placed and episodes not started yet are held back (cancelled as
+    `paused:`, not counted: resume launches them again); running ones finish."""
     if not Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.RUNNING).update(status=Campaign.Status.PAUSED):
         raise ApplicationError(f"campaign #{campaign.pk} is not running ({campaign.status})")
+    who = getattr(user, "username", "") or "someone"
+    batches = [b for s in campaign.sources.all() for b in s.batch_ids]
+    episodes_stop(batch_ids=batches, reason=f"{PAUSED} campaign #{campaign.pk} paused by {who}; runs again on resume")
     campaign.refresh_from_db()
     return campaign
 

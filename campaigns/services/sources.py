@@ -24,6 +24,8 @@ from studio.lib.jobs import dispatch
 FETCH_JOB = "inversion.jobs.repository_fetch_job"
 MAX_GOLDS = 3  # a gold lost with its engine is built again elsewhere, this many times in all
 MOVED = "moved:"  # reason prefix of episodes cancelled because their engine went away (not counted)
+PAUSED = "paused:"  # ... because the campaign was paused before they started (not counted, run on resume)
+UNCOUNTED = (MOVED, PAUSED)
 REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?\s*==\s*([A-Za-z0-9.+!_-]+)$")
 
 
@@ -201,8 +203,12 @@ def _lose_gold(source: CampaignSource, reason: str) -> None:
 
 
 def counted_episodes(source: CampaignSource) -> int:
-    """Episodes that count towards the source's share: all but those moved off a lost engine."""
-    return source_episodes(source).exclude(status=Episode.Status.CANCELLED, reason__startswith=MOVED).count()
+    """Episodes that count towards the source's share: all but those moved off a lost engine or
+    held back by a pause (they are launched again)."""
+    episodes = source_episodes(source)
+    for prefix in UNCOUNTED:
+        episodes = episodes.exclude(status=Episode.Status.CANCELLED, reason__startswith=prefix)
+    return episodes.count()
 
 
 def _episodes(source: CampaignSource, campaign: Campaign, engines: dict[str, float]) -> None:

@@ -145,11 +145,19 @@ def test_pause_resume_and_cancel(projects, alice, lease):
     campaign_tick(campaign_id=campaign.pk)
     _golds_ready(campaign)
     campaign_tick(campaign_id=campaign.pk)
-    _end_episodes(campaign, "succeeded", limit=1)
+    first = Episode.objects.order_by("pk").first()
+    Episode.objects.filter(pk=first.pk).update(status="running")
+    campaign_pause(campaign=campaign, user=alice)  # unstarted episodes are held back, the running one goes on
+    assert Episode.objects.filter(status="cancelled", reason__startswith="paused: ").count() == 3
+    assert Episode.objects.filter(status="running").count() == 1
+    campaign_resume(campaign=campaign)
+    campaign_tick(campaign_id=campaign.pk)
+    assert Episode.objects.filter(status="queued").count() == 3  # launched again, none lost
+    Episode.objects.filter(pk=first.pk).update(status="succeeded")
     campaign = campaign_cancel(campaign=campaign, user=alice)
     assert campaign.status == "cancelled" and campaign.outcome == "cancelled by alice"
     assert Episode.objects.filter(status="succeeded").count() == 1  # finished work is kept
-    assert Episode.objects.filter(status="cancelled").count() == 3
+    assert Episode.objects.filter(status="cancelled").exclude(reason__startswith="paused:").count() == 3
     assert set(CampaignSource.objects.values_list("stage", flat=True)) == {"stopped"}
     with pytest.raises(ApplicationError, match="has ended"):
         campaign_cancel(campaign=campaign)
