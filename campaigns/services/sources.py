@@ -15,7 +15,12 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignSource
 from inversion.models import Episode, GoldEnvironment, Repository
-from inversion.services.episodes import episode_batch_launch, episode_dispatch, episodes_stop
+from inversion.services.episodes import (
+    episode_batch_launch,
+    episode_dispatch,
+    episode_validation_dispatch,
+    episodes_stop,
+)
 from inversion.services.golds import gold_dispatch, gold_prepare
 from inversion.services.repositories import canonical_spec, parse_spec, repository_register
 from studio.lib.exceptions import ApplicationError
@@ -224,9 +229,12 @@ def _episodes(source: CampaignSource, campaign: Campaign, engines: dict[str, flo
         valid = source_episodes(source).filter(status=Episode.Status.SUCCEEDED).count()
         _move(source, CampaignSource.Stage.DONE, f"{valid} valid task{'s' if valid != 1 else ''} "
                                                    f"from {counted_episodes(source)} episodes")
-    elif _stale(source):
+    elif _stale(source):  # a broker restart or a lost message: queued runs and unclaimed validations again
         for episode in source_episodes(source).filter(status=Episode.Status.QUEUED).select_related("gold"):
             episode_dispatch(episode=episode)
+        unclaimed = source_episodes(source).filter(status=Episode.Status.VALIDATING, validation_claimed_at__isnull=True)
+        for episode in unclaimed.select_related("gold"):
+            episode_validation_dispatch(episode=episode)
 
 
 @transaction.atomic

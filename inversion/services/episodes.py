@@ -84,6 +84,13 @@ def episode_batch_launch(*, golds: list[GoldEnvironment], count: int, agent: str
     return episodes
 
 
+def episode_validation_dispatch(*, episode: Episode) -> None:
+    """Queue the validation of a broken episode where its gold's image is (`validate@<engine>`): it
+    rebuilds from that image. Sent again when a broker lost it, it finds its claim and returns."""
+    engine = episode.gold.engine
+    dispatch(MATERIALIZE_JOB, episode.pk, queue=engine_queue("validate", engine) if engine else None)
+
+
 def episode_dispatch(*, episode: Episode) -> None:
     """Queue a run where its gold's image is: the gold's engine queue (`episode@<engine>`)."""
     engine = episode.gold.engine
@@ -197,9 +204,8 @@ def _record(episode: Episode, result, *, handoff: bool) -> Episode:
     if status != Episode.Status.VALIDATING:
         episode.finished_at = timezone.now()
     retry_locked(episode.save)
-    if status == Episode.Status.VALIDATING and handoff:  # validation rebuilds from the gold image: same engine
-        engine = episode.gold.engine
-        dispatch(MATERIALIZE_JOB, episode.pk, queue=engine_queue("validate", engine) if engine else None)
+    if status == Episode.Status.VALIDATING and handoff:
+        episode_validation_dispatch(episode=episode)
     return episode
 
 

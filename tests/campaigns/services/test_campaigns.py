@@ -199,3 +199,30 @@ def test_queued_work_a_broker_forgot_is_sent_again_after_a_while(projects, alice
     campaign_tick(campaign_id=campaign.pk)
     campaign_tick(campaign_id=campaign.pk)
     assert len(sent) == 2 and sent[0] == sent[1]  # once more, the same gold
+
+
+def test_a_validation_a_broker_lost_is_sent_again(projects, alice, lease, monkeypatch, settings):
+    """The episode ended and its hand-over to validation was lost (the broker was away): the episode
+    waits `validating`, unclaimed; a later driver step sends the validation again."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from campaigns.services import sources as src
+
+    sent: list[int] = []
+    monkeypatch.setattr(src, "episode_validation_dispatch", lambda *, episode: sent.append(episode.pk))
+    lease("enga")
+    campaign = _start(projects[:1], alice, episodes=1)
+    campaign_tick(campaign_id=campaign.pk)
+    _fetch_all(campaign)
+    campaign_tick(campaign_id=campaign.pk)
+    _golds_ready(campaign)
+    campaign_tick(campaign_id=campaign.pk)
+    episode = Episode.objects.get()
+    Episode.objects.filter(pk=episode.pk).update(status="validating")
+    campaign_tick(campaign_id=campaign.pk)
+    assert sent == []
+    CampaignSource.objects.update(updated_at=timezone.now() - timedelta(seconds=settings.STUDIO_CAMPAIGN_REDISPATCH + 5))
+    campaign_tick(campaign_id=campaign.pk)
+    assert sent == [episode.pk]
