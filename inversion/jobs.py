@@ -5,10 +5,14 @@ from __future__ import annotations
 from celery import shared_task
 
 
-@shared_task(name="inversion.jobs.episode_run_job")
-def episode_run_job(episode_id: int) -> str:
-    """Run one episode (queue `episode`); the service hands valid breaks to the validate queue."""
+@shared_task(name="inversion.jobs.episode_run_job", bind=True)
+def episode_run_job(self, episode_id: int) -> str:
+    """Run one episode (queue `episode`); the service hands valid breaks to the validate queue.
+    While the engine does not answer, the job waits (is retried) without claiming the episode."""
     from inversion.models import Episode
+    from studio.lib.jobs import wait_for_engine
+
+    wait_for_engine(self)
     from inversion.services.episodes import episode_run
 
     episode = Episode.objects.filter(pk=episode_id).select_related("gold__repository").first()
@@ -29,10 +33,13 @@ def repository_fetch_job(repository_id: int) -> str:
     return repository_fetch(repository=repository).status
 
 
-@shared_task(name="inversion.jobs.gold_build_job")
-def gold_build_job(gold_id: int) -> str:
-    """Build a queued gold environment and take its baseline (build queue)."""
+@shared_task(name="inversion.jobs.gold_build_job", bind=True)
+def gold_build_job(self, gold_id: int) -> str:
+    """Build a queued gold environment and take its baseline (build queue); waits for the engine."""
     from inversion.models import GoldEnvironment
+    from studio.lib.jobs import wait_for_engine
+
+    wait_for_engine(self)
     from inversion.services.golds import gold_execute
 
     gold = GoldEnvironment.objects.select_related("repository").get(pk=gold_id)

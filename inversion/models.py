@@ -61,6 +61,8 @@ class GoldEnvironment(StorableModel):
     image = models.CharField(max_length=200, blank=True)
     image_id = models.CharField(max_length=100, blank=True)
     worker = models.CharField(max_length=200, blank=True, help_text="The worker building it")
+    engine = models.CharField(max_length=100, blank=True, db_index=True,
+                              help_text="The Docker engine its image lives on (episodes run there)")
     reused = models.BooleanField(default=False, help_text="The image existed already")
     test_cmd = models.TextField(blank=True)
     build_log = models.TextField(blank=True)
@@ -208,6 +210,8 @@ class Worker(StorableModel):
     pid = models.PositiveIntegerField()
     kind = models.CharField(max_length=20, help_text="embedded | celery | cli")
     engine = models.CharField(max_length=300, help_text="The Docker endpoint its containers run on")
+    engine_id = models.CharField(max_length=100, blank=True, db_index=True,
+                                 help_text="The engine's name in queue names (episode@<engine_id>)")
     queues = models.CharField(max_length=200, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     heartbeat_at = models.DateTimeField()

@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import celeryd_after_setup, worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 
@@ -49,3 +49,15 @@ def _worker_heartbeat(**kwargs) -> None:
     from studio.heartbeat import start_heartbeat
 
     start_heartbeat(kind="celery")
+
+
+@celeryd_after_setup.connect
+def _engine_queues(sender, instance, **kwargs) -> None:
+    """A worker also consumes its engine's queues (`build@<engine>`, ...): work that needs an image
+    of this engine is routed there (see studio.lib.jobs.engine_queue)."""
+    from studio.lib.dockerctx import engine_id
+    from studio.lib.jobs import engine_queue
+
+    queues = instance.app.amqp.queues
+    for name in [q for q in list(queues.consume_from or {}) if "@" not in q]:
+        queues.select_add(engine_queue(name, engine_id()))

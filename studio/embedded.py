@@ -14,6 +14,8 @@ from celery.worker import WorkController
 from django.conf import settings
 
 from studio.celery import app
+from studio.lib.dockerctx import engine_id
+from studio.lib.jobs import engine_queue
 from studio.lib.workers import embedded_worker_set
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,7 @@ def start_embedded_worker(concurrency: int | None = None, timeout: float = 30.0)
             app=app,
             concurrency=concurrency or settings.STUDIO_WORKER_CONCURRENCY,
             pool="threads",
-            queues=list(QUEUES),
+            queues=[*QUEUES, *(engine_queue(q, engine_id()) for q in QUEUES)],
             loglevel="WARNING",
             without_heartbeat=True,
             without_mingle=True,

@@ -51,6 +51,23 @@ def _beat(kind: str, queues: str, stop: threading.Event) -> None:
         close_old_connections()
 
 
+def _drive(stop: threading.Event) -> None:
+    """Campaign driver steps that are due (every STUDIO_CAMPAIGN_TICK seconds, in every worker process:
+    the campaign row's claim keeps it to one step at a time, and no pool slot is needed for it)."""
+    from django.conf import settings
+
+    from campaigns.services.campaigns import campaigns_tick_due
+
+    while not stop.wait(settings.STUDIO_CAMPAIGN_TICK):
+        try:
+            campaigns_tick_due()
+        except Exception as exc:  # the database is away for a moment: the next step retries
+            if not stop.is_set():
+                log.warning("campaign step failed: %s: %s", type(exc).__name__, str(exc)[:300])
+        finally:
+            close_old_connections()
+
+
 def start_heartbeat(*, kind: str, queues: str = "") -> threading.Event:
     """Start this process's heartbeat once (per pid); the first beat and sweep happen before it returns."""
     import os
@@ -68,6 +85,7 @@ def start_heartbeat(*, kind: str, queues: str = "") -> threading.Event:
             log.exception("start-up sweep failed")
         stop = threading.Event()
         threading.Thread(target=_beat, args=(kind, queues, stop), name="studio-heartbeat", daemon=True).start()
+        threading.Thread(target=_drive, args=(stop,), name="studio-campaigns", daemon=True).start()
         atexit.register(stop.set)  # no beat into a database or a log that are going away
         _started[pid] = stop
         return stop

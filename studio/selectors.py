@@ -12,6 +12,7 @@ from inversion.selectors.dashboard import (
     yield_by_category,
     yield_by_repository,
 )
+from inversion.selectors.workers import workers_overview
 from studio.lib.dockerctx import docker_status
 from studio.lib.workers import embedded_worker_state
 from tasks.selectors.dashboard import recent_activity, task_stats
@@ -50,4 +51,4 @@ def dashboard_tables() -> dict:
     """Yield per repository and per category, and what happened lately."""
     return {"by_repository": yield_by_repository(), "by_category": yield_by_category(),
             "recent_episodes": recent_episodes(), "recent_activity": recent_activity(),
-            "failed_golds": golds_failed_by_reason()}
+            "failed_golds": golds_failed_by_reason(), "fleet": workers_overview()}

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "studio",
     "inversion",
     "tasks",
+    "campaigns",
 ]
 
 MIDDLEWARE = [
@@ -146,6 +147,7 @@ CELERY_TASK_ROUTES = {
     "inversion.jobs.episode_run_job": {"queue": "episode"},
     "inversion.jobs.episode_materialize_job": {"queue": "validate"},
     "tasks.jobs.*": {"queue": "validate"},
+    "campaigns.jobs.*": {"queue": "build"},
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("STUDIO_JOBS_EAGER", False)
 STUDIO_EMBEDDED_WORKER = env_bool("STUDIO_EMBEDDED_WORKER", EMBEDDED)
@@ -153,6 +155,10 @@ STUDIO_WORKER_CONCURRENCY = env_int("STUDIO_WORKER_CONCURRENCY", 2)
 
 # --- Docker, images, LLM ----------------------------------------------------------------------
 DOCKER_HOST = env_str("DOCKER_HOST")  # empty: the SDK's default (unix:///var/run/docker.sock)
+# The engine's name in queue names (`episode@<engine>`) and on gold rows; default: derived from DOCKER_HOST.
+STUDIO_ENGINE = env_str("STUDIO_ENGINE")
+STUDIO_CAMPAIGN_TICK = env_int("STUDIO_CAMPAIGN_TICK", 3)  # seconds between campaign driver steps per worker
+STUDIO_CAMPAIGN_REDISPATCH = env_int("STUDIO_CAMPAIGN_REDISPATCH", 120)  # seconds before queued work is sent again
 STUDIO_BASE_IMAGE = env_str("STUDIO_BASE_IMAGE", "local/bookworm-py:base2")
 STUDIO_EXTRA_CA_BUNDLE = env_str("STUDIO_EXTRA_CA_BUNDLE")
 STUDIO_INSTANCE = env_str("STUDIO_INSTANCE", "default")

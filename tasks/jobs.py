@@ -5,10 +5,14 @@ from __future__ import annotations
 from celery import shared_task
 
 
-@shared_task(name="tasks.jobs.task_materialize_job")
-def task_materialize_job(episode_id: int) -> int | None:
-    """Materialize and validate a broken episode into a draft task; returns the task id or None."""
+@shared_task(name="tasks.jobs.task_materialize_job", bind=True)
+def task_materialize_job(self, episode_id: int) -> int | None:
+    """Materialize and validate a broken episode into a draft task; returns the task id or None.
+    Waits (is retried) while the engine does not answer."""
     from inversion.models import Episode
+    from studio.lib.jobs import wait_for_engine
+
+    wait_for_engine(self)
     from tasks.services.materialize import task_materialize
 
     episode = Episode.objects.filter(pk=episode_id).select_related("gold__repository").first()

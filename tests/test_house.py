@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.paths import ROOT
 
-APPS = ("inversion", "tasks")
+APPS = ("inversion", "tasks", "campaigns")
 SHAPE = ("views/__init__.py", "selectors/__init__.py", "services/__init__.py", "forms/__init__.py",
          "cli/__init__.py", "jobs.py", "urls.py", "models.py")
 FLAT = ("views.py", "selectors.py", "services.py", "forms.py")

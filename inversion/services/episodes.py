@@ -24,7 +24,7 @@ from inversion.services.events import episode_event_add
 from studio.lib.db import retry_locked
 from studio.lib.dockerctx import docker_client
 from studio.lib.exceptions import ApplicationError
-from studio.lib.jobs import dispatch
+from studio.lib.jobs import dispatch, engine_queue
 from studio.lib.workers import worker_id
 
 RUN_JOB = "inversion.jobs.episode_run_job"
@@ -79,10 +79,22 @@ def episode_batch_launch(*, golds: list[GoldEnvironment], count: int, agent: str
             episodes.append(Episode.objects.create(
                 gold=gold, batch=batch, agent=agent, model=model, created_by=user,
                 config={**config, "seed": seed + i}))
-    ids = [e.pk for e in episodes]
-    for pk in ids:
-        dispatch(RUN_JOB, pk)
+    for episode in episodes:
+        episode_dispatch(episode=episode)
     return episodes
+
+
+def episode_validation_dispatch(*, episode: Episode) -> None:
+    """Queue the validation of a broken episode where its gold's image is (`validate@<engine>`): it
+    rebuilds from that image. Sent again when a broker lost it, it finds its claim and returns."""
+    engine = episode.gold.engine
+    dispatch(MATERIALIZE_JOB, episode.pk, queue=engine_queue("validate", engine) if engine else None)
+
+
+def episode_dispatch(*, episode: Episode) -> None:
+    """Queue a run where its gold's image is: the gold's engine queue (`episode@<engine>`)."""
+    engine = episode.gold.engine
+    dispatch(RUN_JOB, episode.pk, queue=engine_queue("episode", engine) if engine else None)
 
 
 def episode_cancel(*, episode: Episode, user=None) -> Episode:
@@ -99,6 +111,22 @@ def episode_cancel(*, episode: Episode, user=None) -> Episode:
                       payload={"status": "cancelling", "message": f"cancel requested by {who}"})
     episode.refresh_from_db()
     return episode
+
+
+def episodes_stop(*, batch_ids: list[int], reason: str, running: bool = False) -> int:
+    """End the queued episodes of these batches with `reason` (each claimed by one conditional
+    update, so a worker that starts one meanwhile keeps it); `running` also asks running ones to stop."""
+    queued = list(Episode.objects.filter(batch_id__in=batch_ids, status=Episode.Status.QUEUED).values_list("pk", flat=True))
+    stopped = 0
+    for pk in queued:
+        if retry_locked(Episode.objects.filter(pk=pk, status=Episode.Status.QUEUED).update,
+                        status=Episode.Status.CANCELLED, cancel_requested=True, reason=reason, finished_at=timezone.now()):
+            episode_event_add(episode_id=pk, kind="status", payload={"status": "cancelled", "message": reason})
+            stopped += 1
+    if running:
+        retry_locked(Episode.objects.filter(batch_id__in=batch_ids, status=Episode.Status.RUNNING).update,
+                     cancel_requested=True)
+    return stopped
 
 
 def _context(episode: Episode) -> AgentContext:
@@ -177,7 +205,7 @@ def _record(episode: Episode, result, *, handoff: bool) -> Episode:
         episode.finished_at = timezone.now()
     retry_locked(episode.save)
     if status == Episode.Status.VALIDATING and handoff:
-        dispatch(MATERIALIZE_JOB, episode.pk)
+        episode_validation_dispatch(episode=episode)
     return episode
 
 

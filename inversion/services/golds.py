@@ -28,9 +28,9 @@ from inversion.models import BuildEvent, GoldEnvironment, Repository
 from inversion.selectors.golds import gold_dockerfile, install_command_for
 from studio.lib.broadcast import broadcast, stream_group
 from studio.lib.cabundle import extra_ca_bundle
-from studio.lib.dockerctx import docker_client, docker_status
+from studio.lib.dockerctx import docker_client, docker_status, engine_id
 from studio.lib.exceptions import ApplicationError
-from studio.lib.jobs import dispatch
+from studio.lib.jobs import dispatch, engine_queue
 from studio.lib.text import storable
 from studio.lib.workers import worker_id
 
@@ -39,8 +39,10 @@ MAX_STORED_LOG = 2_000_000
 BUILD_JOB = "inversion.jobs.gold_build_job"
 
 
-def gold_prepare(*, repository: Repository, reuse: bool = True) -> GoldEnvironment:
-    """A ready gold with the same content hash whose image still exists, else a new queued gold."""
+def gold_prepare(*, repository: Repository, reuse: bool = True, engine: str = "") -> GoldEnvironment:
+    """A ready gold with the same content hash whose image still exists, else a new queued gold.
+    With `engine` (a campaign placing work on several engines) only a gold on that engine counts:
+    images are built per engine by content hash, never copied between engines."""
     if repository.status == Repository.Status.FETCHING:
         raise ApplicationError(f"the source of {repository.name} is still being fetched; build when it is ready")
     if repository.status == Repository.Status.FAILED:
@@ -52,13 +54,15 @@ def gold_prepare(*, repository: Repository, reuse: bool = True) -> GoldEnvironme
     test_cmd = repository.test_cmd or (repository.summary or {}).get("test_cmd") or DEFAULT_TEST_CMD
     ready = repository.golds.filter(
         status=GoldEnvironment.Status.READY, content_hash=chash, test_cmd=test_cmd
-    ).first()
-    if reuse and ready and _image_exists(ready.image):
+    )
+    ready = ready.filter(engine=engine).first() if engine else ready.first()
+    # another engine's image is not checked from here: its workers rebuild it if it went missing
+    if reuse and ready and (engine or _image_exists(ready.image)):
         ready.cached = True  # returned without building or testing again
         return ready
     return GoldEnvironment.objects.create(
         repository=repository, dockerfile=dockerfile, content_hash=chash, test_cmd=test_cmd,
-        image=gold_image.image_tag(repository.name, chash),
+        image=gold_image.image_tag(repository.name, chash), engine=engine,
     )
 
 
@@ -119,12 +123,12 @@ def gold_execute(*, gold: GoldEnvironment, nocache: bool = False) -> GoldEnviron
     `nocache` rebuilds every layer (benchmarks, or a curator distrusting the layer cache).
     """
     claimed = GoldEnvironment.objects.filter(pk=gold.pk, status=GoldEnvironment.Status.QUEUED).update(
-        status=GoldEnvironment.Status.BUILDING, worker=worker_id()
+        status=GoldEnvironment.Status.BUILDING, worker=worker_id(), engine=engine_id()
     )
     if not claimed:  # ready or failed already, or another worker is building it (a redelivered job)
         gold.refresh_from_db()
         return gold
-    gold.status = GoldEnvironment.Status.BUILDING
+    gold.status, gold.engine = GoldEnvironment.Status.BUILDING, engine_id()
     log = _LogWriter(gold)
     status = docker_status(fresh=True)
     if not status.ok:
@@ -229,6 +233,11 @@ def gold_enqueue(*, repository: Repository) -> GoldEnvironment:
     if gold.status == GoldEnvironment.Status.QUEUED:
         dispatch(BUILD_JOB, gold.id)
     return gold
+
+
+def gold_dispatch(*, gold: GoldEnvironment) -> None:
+    """Queue the build of a queued gold on its engine's build queue (any engine when it has none)."""
+    dispatch(BUILD_JOB, gold.id, queue=engine_queue("build", gold.engine) if gold.engine else None)
 
 
 def gold_set_integrity(*, gold: GoldEnvironment, manifest: dict) -> GoldEnvironment:

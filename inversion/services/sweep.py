@@ -6,19 +6,20 @@ validation images on this engine go. A live worker's work is never touched, whic
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
+from django.conf import settings
 from django.utils import timezone
 
 from inversion.engine.runtime import labels as lbl
-from inversion.models import Episode, EpisodeEvent, GoldEnvironment, Repository
+from inversion.models import Episode, EpisodeEvent, GoldEnvironment, Repository, Worker
+from inversion.services.episodes import episode_dispatch
 from inversion.services.events import episode_event_add
 from inversion.services.workers import workers_dead
 from studio.lib.db import retry_locked
-from studio.lib.dockerctx import docker_client, docker_status
-from studio.lib.jobs import dispatch
+from studio.lib.dockerctx import docker_client, docker_client_for, docker_status, endpoint
 
 log = logging.getLogger(__name__)
-RUN_JOB = "inversion.jobs.episode_run_job"
 LOST = "interrupted: worker lost"
 
 
@@ -42,7 +43,7 @@ def _requeue_episode(episode: Episode) -> bool:
     if again:
         episode_event_add(episode_id=episode.pk, kind="status", payload={
             "status": "queued", "message": f"{LOST} ({episode.worker}) before it changed anything: queued again"})
-        dispatch(RUN_JOB, episode.pk)
+        episode_dispatch(episode=Episode.objects.select_related("gold").get(pk=episode.pk))
     return bool(again)
 
 
@@ -75,10 +76,26 @@ def sweep_dead_rows() -> dict[str, int]:
 
 
 def sweep_dead_containers() -> int:
-    """Containers and validation images on this engine whose worker is dead (or, unlabelled, stopped)."""
-    if not docker_status(fresh=True).ok:
-        return 0
-    client = docker_client()
+    """Containers and validation images whose worker is dead (or, unlabelled, stopped), on this
+    process's engine and on every other engine a worker ran on that answers from here (one
+    machine with several engines, or TCP endpoints): a worker killed on engine A leaves no
+    container there even when only workers of engine B are left."""
+    removed = _sweep_engine(docker_client()) if docker_status(fresh=True).ok else 0
+    here = endpoint()
+    others = set(Worker.objects.exclude(engine=here).values_list("engine", flat=True).distinct())
+    for url in sorted(others):
+        if url.startswith("unix://") and not Path(url[len("unix://"):]).exists():
+            continue  # another host's local socket: that host's workers sweep it
+        try:
+            client = docker_client_for(url, timeout=10)
+            client.ping()
+        except Exception:
+            continue  # down, or not reachable from here
+        removed += _sweep_engine(client)
+    return removed
+
+
+def _sweep_engine(client) -> int:
     removed = 0
     try:
         managed = {"label": [f"{lbl.MANAGED}=1"]}
@@ -88,9 +105,11 @@ def sweep_dead_containers() -> int:
         keys = {(c.get("Labels") or {}).get(lbl.WORKER, "") for c in containers}
         keys |= {i.labels.get(lbl.WORKER, "") for i in images}
         dead = workers_dead(keys - {""})
+        ended = _ended_episodes(containers)
         for container in containers:
-            key = (container.get("Labels") or {}).get(lbl.WORKER, "")
-            if key in dead or (not key and container.get("State") != "running"):
+            labels = container.get("Labels") or {}
+            key = labels.get(lbl.WORKER, "")
+            if key in dead or (not key and container.get("State") != "running") or labels.get(lbl.OWNER) in ended:
                 removed += _quietly(lambda c=container: client.api.remove_container(c["Id"], force=True, v=True))
         for image in images:
             if image.labels.get(lbl.WORKER, "") in dead:
@@ -100,6 +119,22 @@ def sweep_dead_containers() -> int:
     if removed:
         log.warning("swept %d containers and validation images of dead workers", removed)
     return removed
+
+
+def _ended_episodes(containers: list[dict]) -> set[str]:
+    """Owners (`episode:<id>`) of this studio's episode containers whose episode has ended: left behind
+    when the engine went away while its (live) worker ended the episode, so nobody could remove them."""
+    ids = {}
+    for c in containers:
+        labels = c.get("Labels") or {}
+        owner = labels.get(lbl.OWNER, "")
+        if labels.get(lbl.KIND) == "episode" and labels.get(lbl.INSTANCE) == settings.STUDIO_INSTANCE \
+                and owner.startswith("episode:") and owner[8:].isdigit():
+            ids[int(owner[8:])] = owner
+    if not ids:
+        return set()
+    ended = Episode.objects.filter(pk__in=list(ids)).exclude(status__in=Episode.ACTIVE).values_list("pk", flat=True)
+    return {ids[pk] for pk in ended}
 
 
 def _quietly(remove) -> int:

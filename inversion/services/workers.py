@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from inversion.models import Worker
 from studio.lib.db import retry_locked
-from studio.lib.dockerctx import endpoint
+from studio.lib.dockerctx import endpoint, engine_id
 from studio.lib.workers import process_alive, worker_id
 
 
@@ -22,8 +22,8 @@ def worker_beat(*, kind: str, queues: str = "") -> Worker:
     host, pid = key.split(":")[0], int(key.split(":")[1])
     worker, created = retry_locked(
         Worker.objects.get_or_create, key=key,
-        defaults={"hostname": host, "pid": pid, "kind": kind, "engine": endpoint(), "queues": queues,
-                  "heartbeat_at": now})
+        defaults={"hostname": host, "pid": pid, "kind": kind, "engine": endpoint(), "engine_id": engine_id(),
+                  "queues": queues, "heartbeat_at": now})
     if not created:
         retry_locked(Worker.objects.filter(pk=worker.pk).update, heartbeat_at=now, stopped_at=None)
     return worker
@@ -60,3 +60,16 @@ def workers_dead(keys: set[str]) -> set[str]:
 def workers_on_engine(engine: str) -> set[str]:
     """Keys of every worker that ever ran on this Docker engine (the sweep checks which are dead)."""
     return set(Worker.objects.filter(Q(engine=engine)).values_list("key", flat=True))
+
+
+def engines_live() -> dict[str, int]:
+    """Engines that have a live worker now, with how many: where new work may be placed."""
+    since = timezone.now() - timedelta(seconds=settings.STUDIO_WORKER_LEASE)
+    leases = list(Worker.objects.filter(stopped_at__isnull=True, dead_at__isnull=True, heartbeat_at__gte=since)
+                  .exclude(engine_id=""))
+    dead = workers_dead({w.key for w in leases})
+    live: dict[str, int] = {}
+    for lease in leases:
+        if lease.key not in dead:
+            live[lease.engine_id] = live.get(lease.engine_id, 0) + 1
+    return live

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -24,6 +26,23 @@ CACHE_SECONDS = 5.0
 
 def endpoint() -> str:
     return settings.DOCKER_HOST or "unix:///var/run/docker.sock"
+
+
+def engine_id(url: str | None = None) -> str:
+    """A short, stable name of the Docker engine this process uses (`STUDIO_ENGINE`, else derived
+    from the endpoint: the host name plus the socket path, or host and port of a TCP endpoint).
+    Queue names carry it (`episode@<engine>`), so it must not change while the engine runs."""
+    if url is None and settings.STUDIO_ENGINE:
+        return settings.STUDIO_ENGINE
+    url = url or endpoint()
+    scheme, _, rest = url.partition("://")
+    where = f"{socket.gethostname()}{rest}" if scheme in ("unix", "npipe") else rest
+    return re.sub(r"[^a-zA-Z0-9]+", "-", where).strip("-").lower()[:80] or "engine"
+
+
+def docker_client_for(url: str, timeout: int = 60) -> docker.DockerClient:
+    """A client of another engine (the sweep of a dead worker's engine)."""
+    return docker.DockerClient(base_url=url, timeout=timeout)
 
 
 def docker_client(timeout: int = 120) -> docker.DockerClient:

@@ -9,7 +9,7 @@ from studio.asgi import application
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("name", ["dashboard", "repository_list", "episode_list", "task_list", "catalog_list", "health"])
+@pytest.mark.parametrize("name", ["dashboard", "repository_list", "episode_list", "task_list", "catalog_list", "campaign_list", "health"])
 def test_pages_redirect_anonymous_to_login(client, name):
     response = client.get(reverse(name))
     assert response.status_code == 302

@@ -242,4 +242,6 @@ class Sandbox:
             pass
         except APIError:
             pass  # the sweeper will find it by label
+        except Exception:  # the engine went away (restarted, unreachable): it is swept once it answers again
+            pass
         self.container = None

@@ -28,6 +28,7 @@ CLI_MODULES = [
     "inversion.cli.llm",
     "tasks.cli.tasks",
     "tasks.cli.catalog",
+    "campaigns.cli.campaign",
 ]
 JSON_FLAG = "--json"
 
@@ -75,7 +76,8 @@ class Command(BaseCommand):
             if pending:
                 raise CommandError(f"the database is not migrated ({pending} migrations pending): "
                                    "run `manage.py migrate` first")
-        if options.get("needs_worker") and settings.EMBEDDED:
+        need = options.get("needs_worker")  # True, or the name of the flag that asks for it (`wait`)
+        if (options.get(need) if isinstance(need, str) else need) and settings.EMBEDDED:
             from studio.embedded import start_embedded_worker  # the memory:// broker lives in this process
 
             start_embedded_worker()
