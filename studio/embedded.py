@@ -17,7 +17,7 @@ from studio.celery import app
 from studio.lib.workers import embedded_worker_set
 
 log = logging.getLogger(__name__)
-QUEUES = ("build", "episode", "validate")
+QUEUES = ("build", "episode", "validate", "solve")
 
 _worker: WorkController | None = None
 _lock = threading.Lock()

@@ -28,6 +28,8 @@ CLI_MODULES = [
     "inversion.cli.llm",
     "tasks.cli.tasks",
     "tasks.cli.catalog",
+    "tasks.cli.solve",
+    "tasks.cli.trajectories",
 ]
 JSON_FLAG = "--json"
 
