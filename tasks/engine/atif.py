@@ -40,12 +40,18 @@ def _text(message: Any) -> str:
     return str(message)
 
 
+DONE_CALL = "mark_task_complete"  # terminus-2's "I am done" pseudo-call: not an action
+
+
+def _acts(step: dict) -> bool:
+    return step.get("source") == "agent" and any(c.get("function_name") != DONE_CALL
+                                                 for c in step.get("tool_calls") or [])
+
+
 def step_count(text: str) -> int:
-    """Agent turns that acted (ran a tool); the CLI-Gym "minimum steps" filter counts these."""
+    """Agent turns that acted (ran a command); the CLI-Gym "minimum steps" filter counts these."""
     doc = load(text)
-    if doc is None:
-        return 0
-    return sum(1 for s in doc["steps"] if s.get("source") == "agent" and s.get("tool_calls"))
+    return sum(1 for s in doc["steps"] if _acts(s)) if doc else 0
 
 
 def commands(doc: dict) -> list[str]:
@@ -79,7 +85,9 @@ def tampered_lines(verifier_output: str) -> list[str]:
 
 def to_messages(doc: dict) -> list[dict]:
     """Chat messages in the OpenAI format: system/user text, assistant turns with their tool calls,
-    and each observation as a `tool` message answering its call (a `user` message when unlinked)."""
+    and a `tool` message answering every call. terminus-2 links an observation to its call only when
+    the turn sent one command; unlinked output answers the turn's last call (the terminal after all
+    of them), earlier calls get an empty answer, so every call has exactly one reply."""
     messages: list[dict] = []
     for step in doc.get("steps", []):
         source = step.get("source")
@@ -88,26 +96,26 @@ def to_messages(doc: dict) -> list[dict]:
             messages.append({"role": source, "content": text})
             continue
         turn: dict[str, Any] = {"role": "assistant", "content": text}
-        calls = step.get("tool_calls") or []
-        if calls:
-            turn["tool_calls"] = [{"id": c.get("tool_call_id", ""), "type": "function",
-                                   "function": {"name": c.get("function_name", ""),
-                                                "arguments": json.dumps(c.get("arguments") or {}, sort_keys=True)}}
-                                  for c in calls]
+        calls = list(step.get("tool_calls") or [])
+        results = (step.get("observation") or {}).get("results") or []
+        if not calls:
+            messages.append(turn)
+            messages.extend({"role": "user", "content": _text(r.get("content"))} for r in results)
+            continue
+        ids = [c.get("tool_call_id") or f"call_{step.get('step_id')}_{i}" for i, c in enumerate(calls)]
+        turn["tool_calls"] = [{"id": i, "type": "function", "function": {
+            "name": c.get("function_name", ""), "arguments": json.dumps(c.get("arguments") or {}, sort_keys=True)}}
+            for i, c in zip(ids, calls, strict=True)]
         messages.append(turn)
-        ids = {c.get("tool_call_id") for c in calls}
-        for result in ((step.get("observation") or {}).get("results") or []):
-            content = _text(result.get("content"))
-            call_id = result.get("source_call_id")
-            if call_id and call_id in ids:
-                messages.append({"role": "tool", "tool_call_id": call_id, "content": content})
-            else:
-                messages.append({"role": "user", "content": content})
+        answers = {i: [] for i in ids}
+        for r in results:
+            target = r.get("source_call_id") if r.get("source_call_id") in answers else ids[-1]
+            answers[target].append(_text(r.get("content")))
+        messages.extend({"role": "tool", "tool_call_id": i, "content": "\n".join(answers[i])} for i in ids)
     return messages
 
 
 def sft_record(doc: dict, *, task: str, solver: str, model: str, reward: float | None, trial: str) -> dict:
     """One JSONL line: the conversation plus what it came from."""
     return {"task_id": task, "solver": solver, "model": model, "reward": reward, "trial": trial,
-            "steps": sum(1 for s in doc.get("steps", []) if s.get("source") == "agent" and s.get("tool_calls")),
-            "messages": to_messages(doc)}
+            "steps": sum(1 for s in doc.get("steps", []) if _acts(s)), "messages": to_messages(doc)}
