@@ -12,15 +12,23 @@ from tasks.services.solver_runs import solver_run_create, solver_run_execute
 
 def _run(options, stdout) -> CliResult:
     version = catalog_version_get(catalog=catalog_get(name=options["catalog"]), number=options.get("version"))
-    run = solver_run_create(version=version, agent=options["agent"], model=options["model"] or "",
-                            base_url=options["base_url"] or "", attempts=options["attempts"],
-                            concurrency=options["concurrency"], strength=options["strength"] or "",
-                            user=admin_user(options.get("as_user")))
+    run = solver_run_create(
+        version=version,
+        agent=options["agent"],
+        model=options["model"] or "",
+        base_url=options["base_url"] or "",
+        attempts=options["attempts"],
+        concurrency=options["concurrency"],
+        strength=options["strength"] or "",
+        user=admin_user(options.get("as_user")),
+    )
     run = solver_run_execute(run=run)
     data = solver_run_summary(run=run)
     rate = "-" if data["pass_rate"] is None else f"{data['pass_rate']:.0%}"
-    lines = [f"run {run.pk} {run.status}: {run.solver} on {data['catalog']} v{data['version']}: "
-             f"{data['passed']}/{data['trials']} trials passed ({rate}) in {run.elapsed:.0f}s"]
+    lines = [
+        f"run {run.pk} {run.status}: {run.solver} on {data['catalog']} v{data['version']}: "
+        f"{data['passed']}/{data['trials']} trials passed ({rate}) in {run.elapsed:.0f}s"
+    ]
     lines += [f"  {r['task']}: {r['passed']}/{r['attempts']}" for r in data["per_task"]]
     if run.error:
         lines.append(run.error[-1000:])
@@ -29,8 +37,11 @@ def _run(options, stdout) -> CliResult:
 
 def register(groups) -> None:
     solve = groups.add_parser("solve", help="Run a Harbor agent on a catalog's tasks").add_subparsers(
-        dest="verb", required=True)
-    run = solve.add_parser("run", help="Solver run: k attempts per task with a Harbor agent, in the real harness")
+        dest="verb", required=True
+    )
+    run = solve.add_parser(
+        "run", help="Solver run: k attempts per task with a Harbor agent, in the real harness"
+    )
     run.add_argument("catalog")
     run.add_argument("--version", type=int, help="catalog version (default: the latest)")
     run.add_argument("--agent", required=True, help="oracle, nop, terminus-2, ... (Harbor's agent names)")
@@ -38,7 +49,10 @@ def register(groups) -> None:
     run.add_argument("--base-url", help="OpenAI-compatible endpoint (default: OPENAI_BASE_URL)")
     run.add_argument("--attempts", "-k", type=int, default=1, help="trials per task (k)")
     run.add_argument("--concurrency", type=int, default=2, help="trials at a time")
-    run.add_argument("--strength", choices=["weak", "strong"], help="for measured difficulty (default: weak for "
-                                                                    "0.5-7B models, else strong)")
+    run.add_argument(
+        "--strength",
+        choices=["weak", "strong"],
+        help="for measured difficulty (default: weak for 0.5-7B models, else strong)",
+    )
     run.add_argument("--user", dest="as_user", help="admin username to record (default: the first admin)")
     run.set_defaults(handler=_run)

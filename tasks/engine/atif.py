@@ -13,12 +13,16 @@ import re
 from typing import Any
 
 # A command that writes (redirect, in-place edit, remove, move, copy, patch ...) ...
-_WRITES = re.compile(r"(>|\btee\b|\bsed\s+-i|\brm\b|\bmv\b|\bcp\b|\btruncate\b|\bpatch\b|\bgit\s+(checkout|apply|"
-                     r"restore)|\bchmod\b|\bunlink\b|\bln\b|open\([^)]*['\"][wa])")
+_WRITES = re.compile(
+    r"(>|\btee\b|\bsed\s+-i|\brm\b|\bmv\b|\bcp\b|\btruncate\b|\bpatch\b|\bgit\s+(checkout|apply|"
+    r"restore)|\bchmod\b|\bunlink\b|\bln\b|open\([^)]*['\"][wa])"
+)
 # ... aimed at the tests, the verifier's files or the project checkout.
 # (The project source itself is guarded by the verifier's integrity manifest: `tampered_lines`.)
-_PROTECTED = re.compile(r"(/tests\b|\btests?/|\btest_\w*\.py\b|\b\w*_test\.py\b|\bconftest\.py\b|\bpytest\.ini\b|"
-                        r"/logs/verifier)")
+_PROTECTED = re.compile(
+    r"(/tests\b|\btests?/|\btest_\w*\.py\b|\b\w*_test\.py\b|\bconftest\.py\b|\bpytest\.ini\b|"
+    r"/logs/verifier)"
+)
 
 
 def load(text: str) -> dict | None:
@@ -44,8 +48,9 @@ DONE_CALL = "mark_task_complete"  # terminus-2's "I am done" pseudo-call: not an
 
 
 def _acts(step: dict) -> bool:
-    return step.get("source") == "agent" and any(c.get("function_name") != DONE_CALL
-                                                 for c in step.get("tool_calls") or [])
+    return step.get("source") == "agent" and any(
+        c.get("function_name") != DONE_CALL for c in step.get("tool_calls") or []
+    )
 
 
 def step_count(text: str) -> int:
@@ -103,9 +108,17 @@ def to_messages(doc: dict) -> list[dict]:
             messages.extend({"role": "user", "content": _text(r.get("content"))} for r in results)
             continue
         ids = [c.get("tool_call_id") or f"call_{step.get('step_id')}_{i}" for i, c in enumerate(calls)]
-        turn["tool_calls"] = [{"id": i, "type": "function", "function": {
-            "name": c.get("function_name", ""), "arguments": json.dumps(c.get("arguments") or {}, sort_keys=True)}}
-            for i, c in zip(ids, calls, strict=True)]
+        turn["tool_calls"] = [
+            {
+                "id": i,
+                "type": "function",
+                "function": {
+                    "name": c.get("function_name", ""),
+                    "arguments": json.dumps(c.get("arguments") or {}, sort_keys=True),
+                },
+            }
+            for i, c in zip(ids, calls, strict=True)
+        ]
         messages.append(turn)
         answers = {i: [] for i in ids}
         for r in results:
@@ -117,5 +130,12 @@ def to_messages(doc: dict) -> list[dict]:
 
 def sft_record(doc: dict, *, task: str, solver: str, model: str, reward: float | None, trial: str) -> dict:
     """One JSONL line: the conversation plus what it came from."""
-    return {"task_id": task, "solver": solver, "model": model, "reward": reward, "trial": trial,
-            "steps": sum(1 for s in doc.get("steps", []) if _acts(s)), "messages": to_messages(doc)}
+    return {
+        "task_id": task,
+        "solver": solver,
+        "model": model,
+        "reward": reward,
+        "trial": trial,
+        "steps": sum(1 for s in doc.get("steps", []) if _acts(s)),
+        "messages": to_messages(doc),
+    }

@@ -40,9 +40,24 @@ class RunSpec:
     agent_kwargs: dict[str, str] = field(default_factory=dict)
 
     def command(self) -> list[str]:
-        cmd = [self.harbor, "run", "--path", str(self.dataset), "--agent", self.agent,
-               "--n-attempts", str(self.attempts), "--n-concurrent", str(self.concurrency),
-               "--jobs-dir", str(self.jobs_dir), "--job-name", self.job_name, "--yes", "--quiet"]
+        cmd = [
+            self.harbor,
+            "run",
+            "--path",
+            str(self.dataset),
+            "--agent",
+            self.agent,
+            "--n-attempts",
+            str(self.attempts),
+            "--n-concurrent",
+            str(self.concurrency),
+            "--jobs-dir",
+            str(self.jobs_dir),
+            "--job-name",
+            self.job_name,
+            "--yes",
+            "--quiet",
+        ]
         if self.model:
             cmd += ["--model", self.model]
         if self.base_url:
@@ -89,7 +104,9 @@ def _read(path: Path, limit: int = MAX_TEXT) -> str:
         data = path.read_text(errors="replace")
     except OSError:
         return ""
-    return data if len(data) <= limit else data[: limit // 2] + "\n[... truncated ...]\n" + data[-limit // 2:]
+    return (
+        data if len(data) <= limit else data[: limit // 2] + "\n[... truncated ...]\n" + data[-limit // 2 :]
+    )
 
 
 def _seconds(result: dict) -> float:
@@ -115,7 +132,11 @@ def read_trial(trial_dir: Path) -> TrialResult | None:
         result = json.loads((trial_dir / "result.json").read_text())
     except (OSError, ValueError):
         return None
-    if not result.get("finished_at") and not result.get("verifier_result") and not result.get("exception_info"):
+    if (
+        not result.get("finished_at")
+        and not result.get("verifier_result")
+        and not result.get("exception_info")
+    ):
         return None  # Harbor writes a preliminary result.json at the start of some trials
     rewards = (result.get("verifier_result") or {}).get("rewards") or {}
     exc = result.get("exception_info") or {}
@@ -126,14 +147,23 @@ def read_trial(trial_dir: Path) -> TrialResult | None:
         trajectory = _agent_log(trial_dir / "agent")
         kind = "log" if trajectory else ""
     verifier = trial_dir / "verifier"
-    output = "\n".join(x for x in (_read(verifier / "test-stdout.txt"), _read(verifier / "test-stderr.txt")) if x)
+    output = "\n".join(
+        x for x in (_read(verifier / "test-stdout.txt"), _read(verifier / "test-stderr.txt")) if x
+    )
     return TrialResult(
-        name=result.get("trial_name") or trial_dir.name, task=str(result.get("task_name", "")).split("/")[-1],
-        reward=rewards.get("reward"), exception=exc.get("exception_type", ""),
-        exception_message=str(exc.get("exception_message", ""))[:4000], seconds=_seconds(result),
-        input_tokens=agent.get("n_input_tokens"), output_tokens=agent.get("n_output_tokens"),
-        trajectory=trajectory, trajectory_kind=kind, verifier_output=output[:MAX_TEXT],
-        steps=step_count(trajectory) if kind == "atif" else 0)
+        name=result.get("trial_name") or trial_dir.name,
+        task=str(result.get("task_name", "")).split("/")[-1],
+        reward=rewards.get("reward"),
+        exception=exc.get("exception_type", ""),
+        exception_message=str(exc.get("exception_message", ""))[:4000],
+        seconds=_seconds(result),
+        input_tokens=agent.get("n_input_tokens"),
+        output_tokens=agent.get("n_output_tokens"),
+        trajectory=trajectory,
+        trajectory_kind=kind,
+        verifier_output=output[:MAX_TEXT],
+        steps=step_count(trajectory) if kind == "atif" else 0,
+    )
 
 
 @dataclass
@@ -175,8 +205,14 @@ class HarborRun:
         self.spec.jobs_dir.mkdir(parents=True, exist_ok=True)
         self.started = time.monotonic()
         with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen(self.spec.command(), stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, env=self.env, start_new_session=True)
+            self.proc = subprocess.Popen(
+                self.spec.command(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
+                start_new_session=True,
+            )
 
     def trial_dirs(self) -> list[Path]:
         if not self.job_dir.is_dir():
@@ -197,9 +233,14 @@ class HarborRun:
                 new.append(trial)
         return new, Progress(self.total, len(self.seen), running, time.monotonic() - self.started)
 
-    def watch(self, on_trial: Callable[[TrialResult], None], on_progress: Callable[[Progress], None],
-              should_stop: Callable[[], bool] = lambda: False, interval: float = 1.0, timeout: float = 24 * 3600,
-              ) -> int | None:
+    def watch(
+        self,
+        on_trial: Callable[[TrialResult], None],
+        on_progress: Callable[[Progress], None],
+        should_stop: Callable[[], bool] = lambda: False,
+        interval: float = 1.0,
+        timeout: float = 24 * 3600,
+    ) -> int | None:
         """Run to the end; returns Harbor's exit code, or None when stopped (cancel or timeout)."""
         assert self.proc is not None, "start() first"
         while True:

@@ -20,7 +20,9 @@ def solver_run_get(*, run_id: int) -> SolverRun:
 
 
 def solver_runs_of_version(*, version: CatalogVersion | None) -> list[SolverRun]:
-    return list(SolverRun.objects.filter(version=version).select_related("created_by")[:50]) if version else []
+    return (
+        list(SolverRun.objects.filter(version=version).select_related("created_by")[:50]) if version else []
+    )
 
 
 def trial_get(*, trial_id: int) -> Trial:
@@ -36,8 +38,18 @@ def run_per_task(*, run: SolverRun) -> list[dict]:
     for e in run.version.entries.select_related("task").order_by("export_id"):
         rows[e.export_id] = {"task": e.export_id, "task_obj": e.task, "trials": [], "passed": 0}
     for t in run.trials.order_by("export_id", "attempt").only(
-            "id", "export_id", "attempt", "reward", "passed", "exception", "seconds", "steps", "input_tokens",
-            "output_tokens", "trajectory_kind"):
+        "id",
+        "export_id",
+        "attempt",
+        "reward",
+        "passed",
+        "exception",
+        "seconds",
+        "steps",
+        "input_tokens",
+        "output_tokens",
+        "trajectory_kind",
+    ):
         row = rows.setdefault(t.export_id, {"task": t.export_id, "task_obj": None, "trials": [], "passed": 0})
         row["trials"].append(t)
         row["passed"] += int(t.passed)
@@ -52,21 +64,43 @@ def run_per_task(*, run: SolverRun) -> list[dict]:
 def solver_run_summary(*, run: SolverRun) -> dict:
     """The CLI's JSON: the run, its counts, the pass rate and each task's passes."""
     per_task = run_per_task(run=run)
-    return {"run": run.pk, "status": run.status, "catalog": run.version.catalog.name, "version": run.version.number,
-            "agent": run.agent, "model": run.model, "strength": run.strength, "attempts_per_task": run.attempts,
-            "tasks": run.tasks_total, "trials": run.trials_done, "passed": run.trials_passed,
-            "pass_rate": round(run.pass_rate, 4) if run.pass_rate is not None else None,
-            "seconds": run.elapsed, "message": run.message, "error": run.error,
-            "per_task": [{"task": r["task"], "passed": r["passed"], "attempts": r["attempts"],
-                          "pass_at_1": r["pass_at_1"], "pass_at_k": r["pass_at_k"]} for r in per_task]}
+    return {
+        "run": run.pk,
+        "status": run.status,
+        "catalog": run.version.catalog.name,
+        "version": run.version.number,
+        "agent": run.agent,
+        "model": run.model,
+        "strength": run.strength,
+        "attempts_per_task": run.attempts,
+        "tasks": run.tasks_total,
+        "trials": run.trials_done,
+        "passed": run.trials_passed,
+        "pass_rate": round(run.pass_rate, 4) if run.pass_rate is not None else None,
+        "seconds": run.elapsed,
+        "message": run.message,
+        "error": run.error,
+        "per_task": [
+            {
+                "task": r["task"],
+                "passed": r["passed"],
+                "attempts": r["attempts"],
+                "pass_at_1": r["pass_at_1"],
+                "pass_at_k": r["pass_at_k"],
+            }
+            for r in per_task
+        ],
+    }
 
 
 def task_solver_scores(*, task_ids: list[int]) -> dict[int, list[SolverScore]]:
     """Per task, every real solver's trials of finished runs (oracle and nop are no solvers)."""
     counts: dict[tuple[int, str, str], list[int]] = defaultdict(lambda: [0, 0])
-    trials = (Trial.objects.filter(task_id__in=task_ids, run__status__in=FINISHED)
-              .exclude(run__agent__in=BASELINE_AGENTS).values_list("task_id", "run__agent", "run__model",
-                                                                   "run__strength", "passed"))
+    trials = (
+        Trial.objects.filter(task_id__in=task_ids, run__status__in=FINISHED)
+        .exclude(run__agent__in=BASELINE_AGENTS)
+        .values_list("task_id", "run__agent", "run__model", "run__strength", "passed")
+    )
     for task_id, agent, model, strength, passed in trials:
         key = (task_id, f"{agent}:{model}" if model else agent, strength)
         counts[key][0] += 1
@@ -79,22 +113,53 @@ def task_solver_scores(*, task_ids: list[int]) -> dict[int, list[SolverScore]]:
 
 def task_trials(*, task: Task) -> dict:
     """The task page's section: every trial with its run, and per solver (agent, model) pass@1/pass@k."""
-    trials = list(task.trials.select_related("run").order_by("-run__created_at", "attempt").only(
-        "id", "attempt", "reward", "passed", "exception", "seconds", "steps", "input_tokens", "output_tokens",
-        "trajectory_kind", "run__id", "run__agent", "run__model", "run__attempts", "run__status", "run__created_at"))
+    trials = list(
+        task.trials.select_related("run")
+        .order_by("-run__created_at", "attempt")
+        .only(
+            "id",
+            "attempt",
+            "reward",
+            "passed",
+            "exception",
+            "seconds",
+            "steps",
+            "input_tokens",
+            "output_tokens",
+            "trajectory_kind",
+            "run__id",
+            "run__agent",
+            "run__model",
+            "run__attempts",
+            "run__status",
+            "run__created_at",
+        )
+    )
     per_solver: dict[str, list[int]] = defaultdict(lambda: [0, 0, 1])
     for t in trials:
         row = per_solver[t.run.solver]
         row[0] += 1
         row[1] += int(t.passed)
         row[2] = max(row[2], t.run.attempts)
-    solvers = [{"solver": s, "trials": n, "passed": c, "k": k, "pass_at_1": pass_at_k(n, c, 1),
-                "pass_at_k": pass_at_k(n, c, k)} for s, (n, c, k) in sorted(per_solver.items())]
+    solvers = [
+        {
+            "solver": s,
+            "trials": n,
+            "passed": c,
+            "k": k,
+            "pass_at_1": pass_at_k(n, c, 1),
+            "pass_at_k": pass_at_k(n, c, k),
+        }
+        for s, (n, c, k) in sorted(per_solver.items())
+    ]
     return {"trials": trials, "solvers": solvers}
 
 
 def solver_run_page(*, run_id: int) -> dict:
     """The live page: the run, its per-task rows, and whether the page should keep polling."""
     run = solver_run_get(run_id=run_id)
-    return {"run": run, "per_task": run_per_task(run=run),
-            "live": run.status in (SolverRun.Status.QUEUED, SolverRun.Status.RUNNING)}
+    return {
+        "run": run,
+        "per_task": run_per_task(run=run),
+        "live": run.status in (SolverRun.Status.QUEUED, SolverRun.Status.RUNNING),
+    }

@@ -38,17 +38,30 @@ def default_strength(agent: str, model: str) -> str:
     return SolverRun.Strength.WEAK if _SMALL_MODEL.search(model or "") else SolverRun.Strength.STRONG
 
 
-def solver_run_create(*, version: CatalogVersion, agent: str, model: str = "", base_url: str = "",
-                      attempts: int = 1, concurrency: int = 2, strength: str = "", user=None) -> SolverRun:
+def solver_run_create(
+    *,
+    version: CatalogVersion,
+    agent: str,
+    model: str = "",
+    base_url: str = "",
+    attempts: int = 1,
+    concurrency: int = 2,
+    strength: str = "",
+    user=None,
+) -> SolverRun:
     """Check the request and the catalog now (so a refusal reaches the person), make the row."""
     agent, model, base_url = agent.strip(), model.strip(), base_url.strip()
     if not _AGENT.match(agent):
         raise ApplicationError(f"agent {agent!r} is not a Harbor agent name", {"field": "agent"})
     if agent in LLM_AGENTS_NEED_MODEL and not model:
-        raise ApplicationError(f"{agent} needs a model (e.g. openai/<name> with an OpenAI-compatible base URL)",
-                               {"field": "model"})
+        raise ApplicationError(
+            f"{agent} needs a model (e.g. openai/<name> with an OpenAI-compatible base URL)",
+            {"field": "model"},
+        )
     if not 1 <= attempts <= settings.STUDIO_SOLVE_MAX_ATTEMPTS:
-        raise ApplicationError(f"attempts must be 1-{settings.STUDIO_SOLVE_MAX_ATTEMPTS}", {"field": "attempts"})
+        raise ApplicationError(
+            f"attempts must be 1-{settings.STUDIO_SOLVE_MAX_ATTEMPTS}", {"field": "attempts"}
+        )
     if not 1 <= concurrency <= 16:
         raise ApplicationError("concurrency must be 1-16", {"field": "concurrency"})
     if base_url and not re.match(r"^https?://", base_url):
@@ -59,9 +72,18 @@ def solver_run_create(*, version: CatalogVersion, agent: str, model: str = "", b
     if agent not in BASELINE_AGENTS and model and not base_url:
         base_url = settings.OPENAI_BASE_URL
     return SolverRun.objects.create(
-        version=version, agent=agent, model=model, base_url=base_url, attempts=attempts, concurrency=concurrency,
-        strength=strength or default_strength(agent, model), tasks_total=len(entries),
-        trials_total=len(entries) * attempts, created_by=user, message="queued")
+        version=version,
+        agent=agent,
+        model=model,
+        base_url=base_url,
+        attempts=attempts,
+        concurrency=concurrency,
+        strength=strength or default_strength(agent, model),
+        tasks_total=len(entries),
+        trials_total=len(entries) * attempts,
+        created_by=user,
+        message="queued",
+    )
 
 
 def solver_run_start(**kwargs) -> SolverRun:
@@ -74,14 +96,18 @@ def solver_run_start(**kwargs) -> SolverRun:
 def solver_run_cancel(*, run: SolverRun) -> SolverRun:
     """A queued run ends now; a running one is stopped by its watcher within a second or two."""
     SolverRun.objects.filter(pk=run.pk, status=SolverRun.Status.QUEUED).update(
-        status=SolverRun.Status.CANCELLED, message="cancelled before it started", finished_at=timezone.now())
-    SolverRun.objects.filter(pk=run.pk, status=SolverRun.Status.RUNNING).update(cancel_requested=True,
-                                                                                message="cancelling")
+        status=SolverRun.Status.CANCELLED, message="cancelled before it started", finished_at=timezone.now()
+    )
+    SolverRun.objects.filter(pk=run.pk, status=SolverRun.Status.RUNNING).update(
+        cancel_requested=True, message="cancelling"
+    )
     run.refresh_from_db()
     return run
 
 
-def _write_dataset(version: CatalogVersion, entries: list[CatalogEntry], root: Path) -> dict[str, CatalogEntry]:
+def _write_dataset(
+    version: CatalogVersion, entries: list[CatalogEntry], root: Path
+) -> dict[str, CatalogEntry]:
     """The version's tasks as Harbor task directories under `root` (the exporter's own files)."""
     by_id = {}
     for entry in entries:
@@ -100,19 +126,36 @@ def _store_trial(run: SolverRun, by_id: dict[str, CatalogEntry], result: TrialRe
         return
     attempt = Trial.objects.filter(run=run, export_id=result.task).count() + 1
     Trial.objects.create(
-        run=run, task=entry.task, export_id=result.task, name=result.name[:200], attempt=attempt,
-        reward=result.reward, passed=result.passed, exception=result.exception[:200],
-        exception_message=result.exception_message, seconds=result.seconds, input_tokens=result.input_tokens,
-        output_tokens=result.output_tokens, steps=result.steps, trajectory=result.trajectory,
-        trajectory_kind=result.trajectory_kind, verifier_output=result.verifier_output)
-    SolverRun.objects.filter(pk=run.pk).update(trials_done=F("trials_done") + 1,
-                                               trials_passed=F("trials_passed") + int(result.passed))
+        run=run,
+        task=entry.task,
+        export_id=result.task,
+        name=result.name[:200],
+        attempt=attempt,
+        reward=result.reward,
+        passed=result.passed,
+        exception=result.exception[:200],
+        exception_message=result.exception_message,
+        seconds=result.seconds,
+        input_tokens=result.input_tokens,
+        output_tokens=result.output_tokens,
+        steps=result.steps,
+        trajectory=result.trajectory,
+        trajectory_kind=result.trajectory_kind,
+        verifier_output=result.verifier_output,
+    )
+    SolverRun.objects.filter(pk=run.pk).update(
+        trials_done=F("trials_done") + 1, trials_passed=F("trials_passed") + int(result.passed)
+    )
 
 
 def _store_progress(run: SolverRun, progress: Progress) -> None:
     current = ", ".join(sorted(set(progress.running)))[:300]
-    SolverRun.objects.filter(pk=run.pk).update(current=storable(current), elapsed=round(progress.elapsed, 1),
-                                               eta=progress.eta, message=f"{progress.done}/{progress.total} trials")
+    SolverRun.objects.filter(pk=run.pk).update(
+        current=storable(current),
+        elapsed=round(progress.elapsed, 1),
+        eta=progress.eta,
+        message=f"{progress.done}/{progress.total} trials",
+    )
 
 
 def _remove_containers(projects: list[str]) -> int:
@@ -134,15 +177,25 @@ def _remove_containers(projects: list[str]) -> int:
 
 
 def _end(run: SolverRun, status: str, message: str, error: str = "") -> None:
-    SolverRun.objects.filter(pk=run.pk).update(status=status, message=storable(message[:300]), error=storable(error),
-                                               current="", eta=None, finished_at=timezone.now())
+    SolverRun.objects.filter(pk=run.pk).update(
+        status=status,
+        message=storable(message[:300]),
+        error=storable(error),
+        current="",
+        eta=None,
+        finished_at=timezone.now(),
+    )
 
 
 def solver_run_execute(*, run: SolverRun) -> SolverRun:
     """Claim a queued run and drive Harbor to the end (or to a cancel); the row ends done, failed
     (with Harbor's last words) or cancelled, and the tasks' measured difficulty is updated."""
     claimed = SolverRun.objects.filter(pk=run.pk, status=SolverRun.Status.QUEUED).update(
-        status=SolverRun.Status.RUNNING, started_at=timezone.now(), worker=worker_id(), message="exporting tasks")
+        status=SolverRun.Status.RUNNING,
+        started_at=timezone.now(),
+        worker=worker_id(),
+        message="exporting tasks",
+    )
     if not claimed:
         run.refresh_from_db()
         return run
@@ -151,30 +204,51 @@ def solver_run_execute(*, run: SolverRun) -> SolverRun:
     runner: HarborRun | None = None
     try:
         if not Path(settings.STUDIO_HARBOR_BIN).exists():
-            raise ApplicationError(f"Harbor is not installed at {settings.STUDIO_HARBOR_BIN} "
-                                   "(run scripts/setup-harnesses or set STUDIO_HARBOR_BIN)")
+            raise ApplicationError(
+                f"Harbor is not installed at {settings.STUDIO_HARBOR_BIN} "
+                "(run scripts/setup-harnesses or set STUDIO_HARBOR_BIN)"
+            )
         entries = catalog_version_check(version=run.version)
         shutil.rmtree(base, ignore_errors=True)
         by_id = _write_dataset(run.version, entries, dataset)
-        spec = RunSpec(harbor=settings.STUDIO_HARBOR_BIN, dataset=dataset, agent=run.agent, model=run.model,
-                       base_url=run.base_url if run.model else "", attempts=run.attempts,
-                       concurrency=run.concurrency, jobs_dir=base / "jobs", job_name=f"run-{run.pk}",
-                       agent_kwargs={"record_terminal_session": "false"} if run.agent.startswith("terminus") else {})
-        runner = HarborRun(spec, total=len(entries) * run.attempts, env=harness_env(api_key=settings.OPENAI_API_KEY))
+        spec = RunSpec(
+            harbor=settings.STUDIO_HARBOR_BIN,
+            dataset=dataset,
+            agent=run.agent,
+            model=run.model,
+            base_url=run.base_url if run.model else "",
+            attempts=run.attempts,
+            concurrency=run.concurrency,
+            jobs_dir=base / "jobs",
+            job_name=f"run-{run.pk}",
+            agent_kwargs={"record_terminal_session": "false"} if run.agent.startswith("terminus") else {},
+        )
+        runner = HarborRun(
+            spec, total=len(entries) * run.attempts, env=harness_env(api_key=settings.OPENAI_API_KEY)
+        )
         SolverRun.objects.filter(pk=run.pk).update(job_dir=str(runner.job_dir), message="starting Harbor")
         runner.start()
         code = runner.watch(
             on_trial=lambda result: _store_trial(run, by_id, result),
             on_progress=lambda progress: _store_progress(run, progress),
-            should_stop=lambda: SolverRun.objects.filter(pk=run.pk, cancel_requested=True).exists())
+            should_stop=lambda: SolverRun.objects.filter(pk=run.pk, cancel_requested=True).exists(),
+        )
         run.refresh_from_db()
         if code is None:
             removed = _remove_containers(runner.projects())
-            _end(run, SolverRun.Status.CANCELLED, f"cancelled after {run.trials_done}/{run.trials_total} trials"
-                 + (f"; {removed} container(s) removed" if removed else ""))
+            _end(
+                run,
+                SolverRun.Status.CANCELLED,
+                f"cancelled after {run.trials_done}/{run.trials_total} trials"
+                + (f"; {removed} container(s) removed" if removed else ""),
+            )
         elif run.trials_done < run.trials_total:
-            _end(run, SolverRun.Status.FAILED, f"Harbor exited {code} after {run.trials_done}/{run.trials_total} trials",
-                 runner.log_tail())
+            _end(
+                run,
+                SolverRun.Status.FAILED,
+                f"Harbor exited {code} after {run.trials_done}/{run.trials_total} trials",
+                runner.log_tail(),
+            )
         else:
             _end(run, SolverRun.Status.DONE, f"{run.trials_passed}/{run.trials_done} trials passed")
     except Exception as exc:

@@ -25,8 +25,12 @@ def trajectories_collect(*, catalog: Catalog, min_steps: int = 0) -> tuple[list[
     """(trial, ATIF document) pairs that pass the filters, one per task, and why the others were dropped."""
     dropped: Counter = Counter()
     best: dict[str, tuple[Trial, dict]] = {}
-    trials = (Trial.objects.filter(run__version__catalog=catalog, passed=True, trajectory_kind="atif")
-              .exclude(run__agent__in=BASELINE_AGENTS).select_related("run", "task").order_by("pk"))
+    trials = (
+        Trial.objects.filter(run__version__catalog=catalog, passed=True, trajectory_kind="atif")
+        .exclude(run__agent__in=BASELINE_AGENTS)
+        .select_related("run", "task")
+        .order_by("pk")
+    )
     for trial in trials:
         doc = atif.load(trial.trajectory)
         if doc is None:
@@ -47,8 +51,14 @@ def trajectories_collect(*, catalog: Catalog, min_steps: int = 0) -> tuple[list[
 
 
 def _record(trial: Trial, doc: dict) -> dict:
-    return atif.sft_record(doc, task=trial.export_id, solver=trial.run.agent, model=trial.run.model,
-                           reward=trial.reward, trial=trial.name)
+    return atif.sft_record(
+        doc,
+        task=trial.export_id,
+        solver=trial.run.agent,
+        model=trial.run.model,
+        reward=trial.reward,
+        trial=trial.name,
+    )
 
 
 def trajectories_jsonl(*, catalog: Catalog, min_steps: int = 0) -> tuple[bytes, int]:
@@ -82,5 +92,10 @@ def trajectories_export(*, catalog_name: str, out: str, min_steps: int = 0, raw_
             raw = Path(raw_dir) / trial.export_id / f"{trial.name}.trajectory.json"
             raw.parent.mkdir(parents=True, exist_ok=True)
             raw.write_text(trial.trajectory)
-    return {"trajectories": len(kept), "path": str(path), "raw_dir": raw_dir or None, "catalog": catalog.name,
-            "dropped": dict(dropped)}
+    return {
+        "trajectories": len(kept),
+        "path": str(path),
+        "raw_dir": raw_dir or None,
+        "catalog": catalog.name,
+        "dropped": dict(dropped),
+    }

@@ -38,7 +38,9 @@ def solver_run_launch(request: HttpRequest, version_id: int) -> HttpResponse:
     back = reverse("catalog_detail", args=[version.catalog_id]) + f"?version={version.number}"
     form = SolverRunForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Solver run: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        messages.error(
+            request, "Solver run: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+        )
         return redirect(back)
     try:
         run = solver_run_start(version=version, user=request.user, **form.cleaned_data)
@@ -87,9 +89,15 @@ def trajectories_download(request: HttpRequest, catalog_id: int) -> HttpResponse
         catalog = catalog_get_by_id(catalog_id=catalog_id)
     except ApplicationError as exc:
         raise Http404(exc.message) from exc
-    min_steps = int(request.GET.get("min_steps", "0") or 0) if request.GET.get("min_steps", "0").isdigit() else 0
+    min_steps = (
+        int(request.GET.get("min_steps", "0") or 0) if request.GET.get("min_steps", "0").isdigit() else 0
+    )
     if request.GET.get("format") == "raw":
-        data, name, kind = trajectories_raw_zip(catalog=catalog, min_steps=min_steps), "atif.zip", "application/zip"
+        data, name, kind = (
+            trajectories_raw_zip(catalog=catalog, min_steps=min_steps),
+            "atif.zip",
+            "application/zip",
+        )
     else:
         data, _ = trajectories_jsonl(catalog=catalog, min_steps=min_steps)
         name, kind = "trajectories.jsonl", "application/x-ndjson"

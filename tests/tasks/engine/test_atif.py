@@ -34,19 +34,27 @@ def test_messages_answer_every_tool_call():
     messages = atif.to_messages(doc)
     assert messages[0]["role"] == "user" and "command-line tasks" in messages[0]["content"]
     first = messages[1]
-    assert first["role"] == "assistant" and first["content"].startswith("Analysis: The flag file says broken.")
+    assert first["role"] == "assistant" and first["content"].startswith(
+        "Analysis: The flag file says broken."
+    )
     calls = first["tool_calls"]
     assert [json.loads(c["function"]["arguments"])["keystrokes"] for c in calls] == [
-        "cat /opt/flag\n", "echo ok > /opt/flag && cat /opt/flag\n"]
+        "cat /opt/flag\n",
+        "echo ok > /opt/flag && cat /opt/flag\n",
+    ]
     replies = messages[2:4]
     assert [m["tool_call_id"] for m in replies] == [c["id"] for c in calls]
-    assert replies[0]["content"] == "" and "broken" in replies[1]["content"]  # the terminal after both commands
+    assert (
+        replies[0]["content"] == "" and "broken" in replies[1]["content"]
+    )  # the terminal after both commands
     for i, m in enumerate(messages):  # the OpenAI format: each assistant call is answered right after it
         if m.get("tool_calls"):
-            assert [r["tool_call_id"] for r in messages[i + 1:i + 1 + len(m["tool_calls"])]] == [
-                c["id"] for c in m["tool_calls"]]
-    record = atif.sft_record(doc, task="tiny-fix", solver="terminus-2", model="openai/fake-model", reward=1.0,
-                             trial="t1")
+            assert [r["tool_call_id"] for r in messages[i + 1 : i + 1 + len(m["tool_calls"])]] == [
+                c["id"] for c in m["tool_calls"]
+            ]
+    record = atif.sft_record(
+        doc, task="tiny-fix", solver="terminus-2", model="openai/fake-model", reward=1.0, trial="t1"
+    )
     assert record["steps"] == 1 and json.loads(json.dumps(record)) == record
 
 
@@ -54,8 +62,17 @@ def test_filters_tampering_and_test_edits():
     doc = atif.load(TEXT)
     assert atif.touched_protected(doc) == []
     hacked = json.loads(TEXT)
-    hacked["steps"][1]["tool_calls"][0]["arguments"]["keystrokes"] = "echo 'def test_x(): pass' > /testbed/tests/test_a.py\n"
+    hacked["steps"][1]["tool_calls"][0]["arguments"]["keystrokes"] = (
+        "echo 'def test_x(): pass' > /testbed/tests/test_a.py\n"
+    )
     assert atif.touched_protected(hacked) == ["echo 'def test_x(): pass' > /testbed/tests/test_a.py"]
-    assert atif.touched_protected({"steps": [{"tool_calls": [{"arguments": {"keystrokes": "cat tests/test_a.py"}}]}]}) == []
-    assert atif.tampered_lines("ok\ntampered: /testbed/six.py changed\n") == ["tampered: /testbed/six.py changed"]
+    assert (
+        atif.touched_protected(
+            {"steps": [{"tool_calls": [{"arguments": {"keystrokes": "cat tests/test_a.py"}}]}]}
+        )
+        == []
+    )
+    assert atif.tampered_lines("ok\ntampered: /testbed/six.py changed\n") == [
+        "tampered: /testbed/six.py changed"
+    ]
     assert atif.load("== oracle.txt ==\nplain log") is None and atif.step_count("not json") == 0

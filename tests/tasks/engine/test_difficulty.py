@@ -13,21 +13,26 @@ STRONG_1_4 = SolverScore("terminus-2:openai/gpt-x", "strong", 4, 1)
 STRONG_0_2 = SolverScore("terminus-2:openai/gpt-x", "strong", 2, 0)
 
 
-@pytest.mark.parametrize(("scores", "level"), [
-    ([], ""),                                  # no solver ran: not measured (the estimate stays)
-    ([WEAK_1_2, STRONG_0_2], "easy"),          # a weak solver solved it once
-    ([WEAK_0_2, STRONG_2_2], "medium"),        # only the strong one, in most trials
-    ([WEAK_0_2, STRONG_1_4], "hard"),          # only the strong one, rarely
-    ([WEAK_0_2, STRONG_0_2], "unsolved"),      # nobody in k attempts
-    ([WEAK_0_2], "unsolved"),
-])
+@pytest.mark.parametrize(
+    ("scores", "level"),
+    [
+        ([], ""),  # no solver ran: not measured (the estimate stays)
+        ([WEAK_1_2, STRONG_0_2], "easy"),  # a weak solver solved it once
+        ([WEAK_0_2, STRONG_2_2], "medium"),  # only the strong one, in most trials
+        ([WEAK_0_2, STRONG_1_4], "hard"),  # only the strong one, rarely
+        ([WEAK_0_2, STRONG_0_2], "unsolved"),  # nobody in k attempts
+        ([WEAK_0_2], "unsolved"),
+    ],
+)
 def test_rule(scores, level):
     assert measure(scores)[0] == level
 
 
 def test_measured_by_names_every_solver_with_its_score():
-    assert measure([STRONG_2_2, WEAK_0_2])[1] == ["terminus-2:openai/gpt-x (strong) 2/2",
-                                                 "terminus-2:openai/qwen2.5-coder-0.5b (weak) 0/2"]
+    assert measure([STRONG_2_2, WEAK_0_2])[1] == [
+        "terminus-2:openai/gpt-x (strong) 2/2",
+        "terminus-2:openai/qwen2.5-coder-0.5b (weak) 0/2",
+    ]
 
 
 def test_pass_at_k():

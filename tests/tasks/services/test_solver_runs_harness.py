@@ -8,6 +8,7 @@ stored, the task is measured, and the trajectory exports as valid SFT JSONL.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 
@@ -22,19 +23,22 @@ pytestmark = [pytest.mark.docker, pytest.mark.harness, pytest.mark.django_db(tra
 
 def _solve(*args: str) -> dict:
     out = io.StringIO()
-    try:
+    with contextlib.suppress(SystemExit):  # a failed run exits 1 after printing its JSON; asserts say why
         call_command("studio", "--json", "solve", "run", "solving", *args, stdout=out)
-    except SystemExit:
-        pass  # a failed run exits 1 after printing its JSON; the assertions say why
     return json.loads(out.getvalue())
 
 
 def _terminus_script(server, repair: str) -> None:
     """terminus-2's JSON protocol: one turn that runs the repair, then task_complete (asked twice)."""
     script = base64.b64encode(f'export PATH="/opt/venv/bin:$PATH"\n{repair}\n'.encode()).decode()
-    act = {"analysis": "The tests fail; repair the environment.", "plan": "Run the repair.",
-           "commands": [{"keystrokes": f"echo {script} | base64 -d > /tmp/fix.sh && bash /tmp/fix.sh\n",
-                         "duration": 5.0}], "task_complete": False}
+    act = {
+        "analysis": "The tests fail; repair the environment.",
+        "plan": "Run the repair.",
+        "commands": [
+            {"keystrokes": f"echo {script} | base64 -d > /tmp/fix.sh && bash /tmp/fix.sh\n", "duration": 5.0}
+        ],
+        "task_complete": False,
+    }
     done = {"analysis": "Repaired.", "plan": "Finish.", "commands": [], "task_complete": True}
     server.text(json.dumps(act)).text(json.dumps(done))
     server.set_fallback("text", json.dumps(done))
@@ -59,8 +63,16 @@ def test_oracle_nop_and_terminus2_runs(docker_client, base_image, root, chat_ser
     assert task.measured_difficulty == "", "oracle and nop are references, not solvers"
 
     _terminus_script(chat_server, task.repair_script)
-    llm = _solve("--agent", "terminus-2", "--model", "openai/fake-model", "--base-url", chat_server.base_url,
-                 "--strength", "weak")
+    llm = _solve(
+        "--agent",
+        "terminus-2",
+        "--model",
+        "openai/fake-model",
+        "--base-url",
+        chat_server.base_url,
+        "--strength",
+        "weak",
+    )
     assert llm["status"] == "done" and llm["trials"] == 1, llm
     trial = Trial.objects.get(run_id=llm["run"])
     assert chat_server.requests, "terminus-2 never called the model"
@@ -68,13 +80,25 @@ def test_oracle_nop_and_terminus2_runs(docker_client, base_image, root, chat_ser
     assert trial.passed, (trial.exception, trial.exception_message, trial.verifier_output[-1500:])
     assert trial.input_tokens and trial.output_tokens
     task.refresh_from_db()
-    assert task.measured_difficulty == "easy" and task.measured_by == ["terminus-2:openai/fake-model (weak) 1/1"]
+    assert task.measured_difficulty == "easy" and task.measured_by == [
+        "terminus-2:openai/fake-model (weak) 1/1"
+    ]
     assert SolverRun.objects.get(pk=llm["run"]).pass_rate == 1.0
 
     out = tmp_path / "sft.jsonl"
     result = io.StringIO()
-    call_command("studio", "--json", "trajectories", "export", "solving", "--out", str(out),
-                 "--raw-dir", str(tmp_path / "raw"), stdout=result)
+    call_command(
+        "studio",
+        "--json",
+        "trajectories",
+        "export",
+        "solving",
+        "--out",
+        str(out),
+        "--raw-dir",
+        str(tmp_path / "raw"),
+        stdout=result,
+    )
     assert json.loads(result.getvalue())["trajectories"] == 1
     (line,) = out.read_text().splitlines()
     record = json.loads(line)
@@ -82,6 +106,8 @@ def test_oracle_nop_and_terminus2_runs(docker_client, base_image, root, chat_ser
     assert record["reward"] == 1.0 and record["model"] == "openai/fake-model"
     roles = [m["role"] for m in record["messages"]]
     assert roles[0] == "user" and "assistant" in roles and "tool" in roles, roles
-    assert any("base64 -d" in c["function"]["arguments"] for m in record["messages"] for c in m.get("tool_calls", []))
+    assert any(
+        "base64 -d" in c["function"]["arguments"] for m in record["messages"] for c in m.get("tool_calls", [])
+    )
     assert list((tmp_path / "raw").rglob("*.trajectory.json"))
     assert Task.objects.filter(measured_difficulty="easy").count() == 1
