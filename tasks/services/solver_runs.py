@@ -105,7 +105,7 @@ def solver_run_cancel(*, run: SolverRun) -> SolverRun:
     return run
 
 
-def _write_dataset(
+def solver_dataset_write(
     version: CatalogVersion, entries: list[CatalogEntry], root: Path
 ) -> dict[str, CatalogEntry]:
     """The version's tasks as Harbor task directories under `root` (the exporter's own files)."""
@@ -210,7 +210,7 @@ def solver_run_execute(*, run: SolverRun) -> SolverRun:
             )
         entries = catalog_version_check(version=run.version)
         shutil.rmtree(base, ignore_errors=True)
-        by_id = _write_dataset(run.version, entries, dataset)
+        by_id = solver_dataset_write(run.version, entries, dataset)
         spec = RunSpec(
             harbor=settings.STUDIO_HARBOR_BIN,
             dataset=dataset,
