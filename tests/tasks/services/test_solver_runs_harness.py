@@ -18,7 +18,8 @@ from django.core.management import call_command
 from tasks.models import SolverRun, Task, Trial
 from tests.support import harness_kit as kit
 
-pytestmark = [pytest.mark.docker, pytest.mark.harness, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.docker, pytest.mark.harness, pytest.mark.django_db(transaction=True),
+              pytest.mark.timeout(1800)]
 
 
 def _solve(*args: str) -> dict:
