@@ -176,6 +176,7 @@ STUDIO_HARBOR_BIN = env_str("STUDIO_HARBOR_BIN", str(Path(env_str("STUDIO_HARNES
     Path.home() / ".cache" / "studio-harness"))) / "harbor" / "bin" / "harbor"))
 STUDIO_SOLVE_DIR = Path(env_str("STUDIO_SOLVE_DIR", str(DATA_DIR / "solve")))
 STUDIO_SOLVE_MAX_ATTEMPTS = env_int("STUDIO_SOLVE_MAX_ATTEMPTS", 10)
+STUDIO_SOLVE_MAX_TURNS = env_int("STUDIO_SOLVE_MAX_TURNS", 0)  # terminus agents' turn cap (0: Harbor's default)
 
 # The managed local model (`studio llm serve`): when STUDIO_LOCAL_LLM names one, it is the default
 # endpoint. Model files (0.5-1.1 GB) live in a home cache because data dirs come and go (tests).

@@ -176,6 +176,16 @@ def _remove_containers(projects: list[str]) -> int:
     return removed
 
 
+def _agent_kwargs(agent: str) -> dict[str, str]:
+    """terminus-*: no asciinema recording (it cannot be installed without network), the turn cap."""
+    if not agent.startswith("terminus"):
+        return {}
+    kwargs = {"record_terminal_session": "false"}
+    if settings.STUDIO_SOLVE_MAX_TURNS:
+        kwargs["max_turns"] = str(settings.STUDIO_SOLVE_MAX_TURNS)
+    return kwargs
+
+
 def _end(run: SolverRun, status: str, message: str, error: str = "") -> None:
     SolverRun.objects.filter(pk=run.pk).update(
         status=status,
@@ -221,7 +231,7 @@ def solver_run_execute(*, run: SolverRun) -> SolverRun:
             concurrency=run.concurrency,
             jobs_dir=base / "jobs",
             job_name=f"run-{run.pk}",
-            agent_kwargs={"record_terminal_session": "false"} if run.agent.startswith("terminus") else {},
+            agent_kwargs=_agent_kwargs(run.agent),
         )
         runner = HarborRun(
             spec, total=len(entries) * run.attempts, env=harness_env(api_key=settings.OPENAI_API_KEY)
