@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
+from inversion.services.workers import workers_dead
 from studio.lib.exceptions import ApplicationError
 from studio.lib.jobs import dispatch
 from studio.lib.text import storable
@@ -272,3 +273,21 @@ def solver_run_execute(*, run: SolverRun) -> SolverRun:
     task_difficulty_update(task_ids=list(run.version.entries.values_list("task_id", flat=True)))
     run.refresh_from_db()
     return run
+
+
+def solver_run_sweep_dead() -> int:
+    """Runs whose worker died mid-run end failed with the reason (an orphaned `harbor run` finishes its
+    trials and exits on its own; nobody records them)."""
+    running = list(SolverRun.objects.filter(status=SolverRun.Status.RUNNING).exclude(worker=""))
+    dead = workers_dead({r.worker for r in running}) if running else set()
+    ended = 0
+    for run in (r for r in running if r.worker in dead):
+        ended += SolverRun.objects.filter(pk=run.pk, status=SolverRun.Status.RUNNING).update(
+            status=SolverRun.Status.FAILED,
+            message="crashed",
+            error=f"interrupted: worker lost ({run.worker})",
+            current="",
+            eta=None,
+            finished_at=timezone.now(),
+        )
+    return ended

@@ -114,3 +114,26 @@ def test_cancel_a_queued_run(version):
     run = solver_run_cancel(run=solver_run_create(version=version, agent="nop"))
     assert run.status == "cancelled"
     assert solver_run_execute(run=run).status == "cancelled"  # the job finds nothing to do
+
+
+def test_a_run_whose_worker_died_ends_failed(version):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from inversion.models import Worker
+    from tasks.services.solver_runs import solver_run_sweep_dead
+
+    Worker.objects.create(
+        key="elsewhere:123:9",
+        hostname="elsewhere",
+        pid=123,
+        kind="celery",
+        engine="",
+        heartbeat_at=timezone.now() - timedelta(hours=1),
+    )
+    run = solver_run_create(version=version, agent="nop")
+    SolverRun.objects.filter(pk=run.pk).update(status="running", worker="elsewhere:123:9")
+    assert solver_run_sweep_dead() == 1
+    run.refresh_from_db()
+    assert run.status == "failed" and "worker lost" in run.error
