@@ -13,6 +13,7 @@ def _export(options, stdout) -> CliResult:
         out=options["out"],
         min_steps=options["min_steps"],
         raw_dir=options["raw_dir"] or "",
+        passed_only=not options["all"],
     )
     dropped = ", ".join(f"{k} {n}" for k, n in data["dropped"].items()) or "none"
     return CliResult(
@@ -31,4 +32,7 @@ def register(groups) -> None:
     ex.add_argument("--out", required=True)
     ex.add_argument("--min-steps", type=int, default=0, help="drop trajectories with fewer acting turns")
     ex.add_argument("--raw-dir", help="also write the raw ATIF files here")
+    ex.add_argument(
+        "--all", action="store_true", help="failed trials too (analysis, not SFT; the record has the reward)"
+    )
     ex.set_defaults(handler=_export)

@@ -21,12 +21,16 @@ from tasks.models import Catalog, Trial
 from tasks.selectors.catalogs import catalog_get
 
 
-def trajectories_collect(*, catalog: Catalog, min_steps: int = 0) -> tuple[list[tuple[Trial, dict]], Counter]:
-    """(trial, ATIF document) pairs that pass the filters, one per task, and why the others were dropped."""
+def trajectories_collect(
+    *, catalog: Catalog, min_steps: int = 0, passed_only: bool = True
+) -> tuple[list[tuple[Trial, dict]], Counter]:
+    """(trial, ATIF document) pairs that pass the filters, one per task, and why the others were dropped.
+    `passed_only=False` keeps failed trials too (one per task and reward; for analysis, not SFT)."""
     dropped: Counter = Counter()
     best: dict[str, tuple[Trial, dict]] = {}
     trials = (
-        Trial.objects.filter(run__version__catalog=catalog, passed=True, trajectory_kind="atif")
+        Trial.objects.filter(run__version__catalog=catalog, trajectory_kind="atif")
+        .filter(**({"passed": True} if passed_only else {}))
         .exclude(run__agent__in=BASELINE_AGENTS)
         .select_related("run", "task")
         .order_by("pk")
@@ -41,13 +45,13 @@ def trajectories_collect(*, catalog: Catalog, min_steps: int = 0) -> tuple[list[
             dropped["verifier reported tampering"] += 1
         elif atif.touched_protected(doc):
             dropped["wrote to the tests"] += 1
-        elif trial.task.slug in best and best[trial.task.slug][0].steps <= trial.steps:
+        elif (key := (trial.task.slug, trial.passed)) in best and best[key][0].steps <= trial.steps:
             dropped["duplicate of a shorter one for the task"] += 1
         else:
-            if trial.task.slug in best:
+            if key in best:
                 dropped["duplicate of a shorter one for the task"] += 1
-            best[trial.task.slug] = (trial, doc)
-    return [best[k] for k in sorted(best)], dropped
+            best[key] = (trial, doc)
+    return [best[k] for k in sorted(best, key=lambda k: (k[0], not k[1]))], dropped
 
 
 def _record(trial: Trial, doc: dict) -> dict:
@@ -78,10 +82,12 @@ def trajectories_raw_zip(*, catalog: Catalog, min_steps: int = 0) -> bytes:
     return buf.getvalue()
 
 
-def trajectories_export(*, catalog_name: str, out: str, min_steps: int = 0, raw_dir: str = "") -> dict:
+def trajectories_export(
+    *, catalog_name: str, out: str, min_steps: int = 0, raw_dir: str = "", passed_only: bool = True
+) -> dict:
     """The CLI path: write the JSONL (and the raw ATIF files into `raw_dir`); counts for --json."""
     catalog = catalog_get(name=catalog_name)
-    kept, dropped = trajectories_collect(catalog=catalog, min_steps=min_steps)
+    kept, dropped = trajectories_collect(catalog=catalog, min_steps=min_steps, passed_only=passed_only)
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as fh:

@@ -18,8 +18,12 @@ from django.core.management import call_command
 from tasks.models import SolverRun, Task, Trial
 from tests.support import harness_kit as kit
 
-pytestmark = [pytest.mark.docker, pytest.mark.harness, pytest.mark.django_db(transaction=True),
-              pytest.mark.timeout(1800)]
+pytestmark = [
+    pytest.mark.docker,
+    pytest.mark.harness,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.timeout(1800),
+]
 
 
 def _solve(*args: str) -> dict:
@@ -112,3 +116,46 @@ def test_oracle_nop_and_terminus2_runs(docker_client, base_image, root, chat_ser
     )
     assert list((tmp_path / "raw").rglob("*.trajectory.json"))
     assert Task.objects.filter(measured_difficulty="easy").count() == 1
+
+
+@pytest.mark.llm
+def test_terminus2_with_the_local_small_model(
+    docker_client, base_image, root, small_model_server, tmp_path, settings
+):
+    """The real local model (qwen2.5-coder-0.5b on llama.cpp) through Harbor's terminus-2: the run
+    completes with its trial recorded (tokens, ATIF trajectory), whatever the small model manages,
+    and the trajectory exports as valid JSONL (`--all`: failed trials too)."""
+    settings.STUDIO_SOLVE_MAX_TURNS = 3  # CI time: a few turns of a small model on one shared core
+    (task,) = kit.pipeline_tasks(root, ("pypi:six==1.16.0",))
+    call_command("studio", "tasks", "approve", task.slug, "--catalog", "solving", stdout=io.StringIO())
+    run = _solve(
+        "--agent",
+        "terminus-2",
+        "--model",
+        f"openai/{small_model_server.alias}",
+        "--base-url",
+        small_model_server.base_url,
+    )
+    assert run["status"] == "done" and run["trials"] == 1, run
+    trial = Trial.objects.get(run_id=run["run"])
+    assert trial.trajectory_kind == "atif" and trial.input_tokens and trial.output_tokens, (
+        trial.exception_message
+    )
+    task.refresh_from_db()
+    assert task.measured_difficulty in ("easy", "unsolved") and task.measured_by  # a weak solver by its size
+    out = io.StringIO()
+    call_command(
+        "studio",
+        "--json",
+        "trajectories",
+        "export",
+        "solving",
+        "--all",
+        "--out",
+        str(tmp_path / "a.jsonl"),
+        stdout=out,
+    )
+    assert json.loads(out.getvalue())["trajectories"] == 1
+    (record,) = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
+    assert record["model"] == f"openai/{small_model_server.alias}" and record["reward"] == trial.reward
+    assert record["messages"][0]["role"] == "user" and record["messages"][1]["role"] == "assistant"
