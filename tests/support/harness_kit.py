@@ -18,13 +18,8 @@ TB = HARNESS_DIR / "tb" / "bin" / "tb"
 # This engine has no default bridge network: BuildKit (compose's default builder) fails every RUN
 # with "network bridge not found"; the classic builder runs them (the exported compose files give
 # the build the host network, as the studio's own gold builds have).
-HARNESS_ENV = {
-    **os.environ,
-    "DOCKER_BUILDKIT": "0",
-    "PYTHONPATH": str(SUPPORT),
-    "HARBOR_TELEMETRY": "0",
-    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-}
+HARNESS_ENV = {**os.environ, "DOCKER_BUILDKIT": "0", "PYTHONPATH": str(SUPPORT), "HARBOR_TELEMETRY": "0",
+               "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
 
 
 def run_harbor(path: Path, agent: str, jobs: Path, hack: Path | None = None) -> tuple[list[dict], float]:
@@ -33,71 +28,26 @@ def run_harbor(path: Path, agent: str, jobs: Path, hack: Path | None = None) -> 
     name = f"{hack.stem if hack else agent}-{uuid.uuid4().hex[:8]}"
     extra = ["--agent", "harbor_hack_agent:HackAgent", "--ak", f"hack={hack}"] if hack else ["--agent", agent]
     started = time.monotonic()
-    proc = subprocess.run(
-        [
-            str(HARBOR),
-            "run",
-            "--path",
-            str(path),
-            *extra,
-            "--jobs-dir",
-            str(jobs),
-            "--job-name",
-            name,
-            "--n-concurrent",
-            "2",
-            "-y",
-            "-q",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        env=HARNESS_ENV,
-    )
+    proc = subprocess.run([str(HARBOR), "run", "--path", str(path), *extra, "--jobs-dir", str(jobs),
+                           "--job-name", name, "--n-concurrent", "2", "-y", "-q"],
+                          capture_output=True, text=True, timeout=1800, env=HARNESS_ENV)
     seconds = time.monotonic() - started
     rows = []
     for f in sorted((jobs / name).glob("*/result.json")):
         r = json.loads(f.read_text())
         rewards = (r.get("verifier_result") or {}).get("rewards") or {}
         exc = r.get("exception_info")
-        rows.append(
-            {
-                "task": r["task_name"],
-                "reward": rewards.get("reward"),
-                "exception": exc and exc["exception_type"],
-            }
-        )
+        rows.append({"task": r["task_name"], "reward": rewards.get("reward"), "exception": exc and exc["exception_type"]})
     assert rows, f"harbor wrote no trial results: {proc.stdout[-2000:]} {proc.stderr[-2000:]}"
     return rows, seconds
 
 
-def run_tb(
-    dataset: Path,
-    agent: str,
-    runs: Path,
-    task_ids: list[str],
-    hack: Path | None = None,
-) -> tuple[list[dict], float]:
+def run_tb(dataset: Path, agent: str, runs: Path, task_ids: list[str], hack: Path | None = None,
+           ) -> tuple[list[dict], float]:
     run_id = f"{hack.stem if hack else agent}-{uuid.uuid4().hex[:8]}"
-    chosen = (
-        ["--agent-import-path", "tb_hack_agent:HackAgent", "-k", f"hack={hack}"]
-        if hack
-        else ["--agent", agent]
-    )
-    cmd = [
-        str(TB),
-        "run",
-        *chosen,
-        "--dataset-path",
-        str(dataset),
-        "--output-path",
-        str(runs),
-        "--run-id",
-        run_id,
-        "--n-concurrent",
-        "2",
-        "--no-cleanup",
-    ]
+    chosen = ["--agent-import-path", "tb_hack_agent:HackAgent", "-k", f"hack={hack}"] if hack else ["--agent", agent]
+    cmd = [str(TB), "run", *chosen, "--dataset-path", str(dataset), "--output-path", str(runs),
+           "--run-id", run_id, "--n-concurrent", "2", "--no-cleanup"]
     for task_id in task_ids:
         cmd += ["--task-id", task_id]
     started = time.monotonic()
@@ -105,15 +55,8 @@ def run_tb(
     seconds = time.monotonic() - started
     results = runs / run_id / "results.json"
     assert results.exists(), f"tb wrote no results.json: {proc.stdout[-2000:]} {proc.stderr[-2000:]}"
-    rows = [
-        {
-            "task": r["task_id"],
-            "resolved": r["is_resolved"],
-            "failure_mode": r["failure_mode"],
-            "tests": r.get("parser_results"),
-        }
-        for r in json.loads(results.read_text())["results"]
-    ]
+    rows = [{"task": r["task_id"], "resolved": r["is_resolved"], "failure_mode": r["failure_mode"],
+             "tests": r.get("parser_results")} for r in json.loads(results.read_text())["results"]]
     return rows, seconds
 
 
