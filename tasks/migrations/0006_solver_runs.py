@@ -6,81 +6,173 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tasks', '0005_task_signature'),
+        ("tasks", "0005_task_signature"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='task',
-            name='measured_by',
-            field=models.JSONField(blank=True, default=list, help_text='The solvers it was measured by, with scores'),
+            model_name="task",
+            name="measured_by",
+            field=models.JSONField(
+                blank=True, default=list, help_text="The solvers it was measured by, with scores"
+            ),
         ),
         migrations.AddField(
-            model_name='task',
-            name='measured_difficulty',
-            field=models.CharField(blank=True, db_index=True, help_text='From solver runs: easy|medium|hard|unsolved; empty = not measured', max_length=10),
+            model_name="task",
+            name="measured_difficulty",
+            field=models.CharField(
+                blank=True,
+                db_index=True,
+                help_text="From solver runs: easy|medium|hard|unsolved; empty = not measured",
+                max_length=10,
+            ),
         ),
         migrations.CreateModel(
-            name='SolverRun',
+            name="SolverRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('agent', models.CharField(help_text='Harbor agent: oracle, nop, terminus-2, ...', max_length=100)),
-                ('model', models.CharField(blank=True, help_text='LiteLLM model name, e.g. openai/qwen2.5-coder-1.5b', max_length=200)),
-                ('base_url', models.CharField(blank=True, help_text='OpenAI-compatible endpoint for LLM agents', max_length=300)),
-                ('strength', models.CharField(choices=[('weak', 'Weak'), ('strong', 'Strong')], default='strong', max_length=6)),
-                ('attempts', models.PositiveSmallIntegerField(default=1, help_text='k: trials per task')),
-                ('concurrency', models.PositiveSmallIntegerField(default=2)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], db_index=True, default='queued', max_length=10)),
-                ('tasks_total', models.PositiveIntegerField(default=0)),
-                ('trials_total', models.PositiveIntegerField(default=0)),
-                ('trials_done', models.PositiveIntegerField(default=0)),
-                ('trials_passed', models.PositiveIntegerField(default=0)),
-                ('current', models.CharField(blank=True, help_text='Tasks being tried now', max_length=300)),
-                ('elapsed', models.FloatField(default=0)),
-                ('eta', models.FloatField(blank=True, help_text='Seconds left at the pace so far', null=True)),
-                ('message', models.CharField(blank=True, max_length=300)),
-                ('error', models.TextField(blank=True)),
-                ('job_dir', models.CharField(blank=True, help_text="Harbor's job directory (raw files)", max_length=500)),
-                ('cancel_requested', models.BooleanField(default=False)),
-                ('worker', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='solver_runs', to='tasks.catalogversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "agent",
+                    models.CharField(help_text="Harbor agent: oracle, nop, terminus-2, ...", max_length=100),
+                ),
+                (
+                    "model",
+                    models.CharField(
+                        blank=True,
+                        help_text="LiteLLM model name, e.g. openai/qwen2.5-coder-1.5b",
+                        max_length=200,
+                    ),
+                ),
+                (
+                    "base_url",
+                    models.CharField(
+                        blank=True, help_text="OpenAI-compatible endpoint for LLM agents", max_length=300
+                    ),
+                ),
+                (
+                    "strength",
+                    models.CharField(
+                        choices=[("weak", "Weak"), ("strong", "Strong")], default="strong", max_length=6
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=1, help_text="k: trials per task")),
+                ("concurrency", models.PositiveSmallIntegerField(default=2)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("tasks_total", models.PositiveIntegerField(default=0)),
+                ("trials_total", models.PositiveIntegerField(default=0)),
+                ("trials_done", models.PositiveIntegerField(default=0)),
+                ("trials_passed", models.PositiveIntegerField(default=0)),
+                ("current", models.CharField(blank=True, help_text="Tasks being tried now", max_length=300)),
+                ("elapsed", models.FloatField(default=0)),
+                (
+                    "eta",
+                    models.FloatField(blank=True, help_text="Seconds left at the pace so far", null=True),
+                ),
+                ("message", models.CharField(blank=True, max_length=300)),
+                ("error", models.TextField(blank=True)),
+                (
+                    "job_dir",
+                    models.CharField(
+                        blank=True, help_text="Harbor's job directory (raw files)", max_length=500
+                    ),
+                ),
+                ("cancel_requested", models.BooleanField(default=False)),
+                ("worker", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="solver_runs",
+                        to="tasks.catalogversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Trial',
+            name="Trial",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('export_id', models.SlugField(max_length=120)),
-                ('name', models.CharField(help_text="Harbor's trial name", max_length=200)),
-                ('attempt', models.PositiveSmallIntegerField(default=1)),
-                ('reward', models.FloatField(blank=True, null=True)),
-                ('passed', models.BooleanField(default=False)),
-                ('exception', models.CharField(blank=True, max_length=200)),
-                ('exception_message', models.TextField(blank=True)),
-                ('seconds', models.FloatField(default=0)),
-                ('input_tokens', models.PositiveIntegerField(blank=True, null=True)),
-                ('output_tokens', models.PositiveIntegerField(blank=True, null=True)),
-                ('steps', models.PositiveIntegerField(default=0)),
-                ('trajectory', models.TextField(blank=True, help_text="ATIF trajectory.json, or the agent's logs when none")),
-                ('trajectory_kind', models.CharField(blank=True, help_text='atif | log', max_length=5)),
-                ('verifier_output', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='trials', to='tasks.solverrun')),
-                ('task', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='trials', to='tasks.task')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("export_id", models.SlugField(max_length=120)),
+                ("name", models.CharField(help_text="Harbor's trial name", max_length=200)),
+                ("attempt", models.PositiveSmallIntegerField(default=1)),
+                ("reward", models.FloatField(blank=True, null=True)),
+                ("passed", models.BooleanField(default=False)),
+                ("exception", models.CharField(blank=True, max_length=200)),
+                ("exception_message", models.TextField(blank=True)),
+                ("seconds", models.FloatField(default=0)),
+                ("input_tokens", models.PositiveIntegerField(blank=True, null=True)),
+                ("output_tokens", models.PositiveIntegerField(blank=True, null=True)),
+                ("steps", models.PositiveIntegerField(default=0)),
+                (
+                    "trajectory",
+                    models.TextField(
+                        blank=True, help_text="ATIF trajectory.json, or the agent's logs when none"
+                    ),
+                ),
+                ("trajectory_kind", models.CharField(blank=True, help_text="atif | log", max_length=5)),
+                ("verifier_output", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="trials",
+                        to="tasks.solverrun",
+                    ),
+                ),
+                (
+                    "task",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="trials", to="tasks.task"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['run', 'export_id', 'attempt'],
-                'constraints': [models.UniqueConstraint(fields=('run', 'name'), name='unique_trial_name_in_run')],
+                "ordering": ["run", "export_id", "attempt"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("run", "name"), name="unique_trial_name_in_run")
+                ],
             },
         ),
     ]
