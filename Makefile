@@ -28,4 +28,4 @@ lint:
 
 # Scale mode: one of these per Docker host (see README, "Scale mode").
 worker:
-	.venv/bin/celery -A studio worker -Q build,episode,validate --concurrency $${STUDIO_WORKER_CONCURRENCY:-2} -l info
+	.venv/bin/celery -A studio worker -Q build,episode,validate,solve --concurrency $${STUDIO_WORKER_CONCURRENCY:-2} -l info

@@ -19,7 +19,7 @@ from studio.lib.jobs import engine_queue
 from studio.lib.workers import embedded_worker_set
 
 log = logging.getLogger(__name__)
-QUEUES = ("build", "episode", "validate")
+QUEUES = ("build", "episode", "validate", "solve")
 
 _worker: WorkController | None = None
 _lock = threading.Lock()

@@ -22,9 +22,11 @@ def sweep_now() -> None:
     """Rows and containers of dead workers (this engine's containers only)."""
     from inversion.services.sweep import sweep_dead_containers, sweep_dead_rows
     from tasks.services.exports import export_sweep_dead
+    from tasks.services.solver_runs import solver_run_sweep_dead
 
     sweep_dead_rows()
     export_sweep_dead()
+    solver_run_sweep_dead()
     sweep_dead_containers()
 
 

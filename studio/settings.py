@@ -146,6 +146,7 @@ CELERY_TASK_ROUTES = {
     "inversion.jobs.gold_build_job": {"queue": "build"},
     "inversion.jobs.episode_run_job": {"queue": "episode"},
     "inversion.jobs.episode_materialize_job": {"queue": "validate"},
+    "tasks.jobs.solver_run_job": {"queue": "solve"},
     "tasks.jobs.*": {"queue": "validate"},
     "campaigns.jobs.*": {"queue": "build"},
 }
@@ -176,6 +177,12 @@ STUDIO_VALIDATION_STEP_TIMEOUT = env_int("STUDIO_VALIDATION_STEP_TIMEOUT", 120) 
 STUDIO_HACKS_DIR = env_str("STUDIO_HACKS_DIR")  # a site's own reward hacks (*.sh), tried on every task too
 STUDIO_EPISODE_CONCURRENCY = env_int("STUDIO_EPISODE_CONCURRENCY", 2)
 STUDIO_ALLOW_SELF_APPROVE_ADMIN = env_bool("STUDIO_ALLOW_SELF_APPROVE_ADMIN", True)
+# Solver runs: the Harbor harness (scripts/setup-harnesses installs it here) and its working files.
+STUDIO_HARBOR_BIN = env_str("STUDIO_HARBOR_BIN", str(Path(env_str("STUDIO_HARNESS_DIR", str(
+    Path.home() / ".cache" / "studio-harness"))) / "harbor" / "bin" / "harbor"))
+STUDIO_SOLVE_DIR = Path(env_str("STUDIO_SOLVE_DIR", str(DATA_DIR / "solve")))
+STUDIO_SOLVE_MAX_ATTEMPTS = env_int("STUDIO_SOLVE_MAX_ATTEMPTS", 10)
+STUDIO_SOLVE_MAX_TURNS = env_int("STUDIO_SOLVE_MAX_TURNS", 0)  # terminus agents' turn cap (0: Harbor's default)
 
 # The managed local model (`studio llm serve`): when STUDIO_LOCAL_LLM names one, it is the default
 # endpoint. Model files (0.5-1.1 GB) live in a home cache because data dirs come and go (tests).

@@ -1,4 +1,4 @@
-"""Celery jobs of the tasks app (queue `validate`): load ids, call one service."""
+"""Celery jobs of the tasks app (queue `validate`; solver runs on `solve`): load ids, call one service."""
 
 from __future__ import annotations
 
@@ -36,3 +36,13 @@ def export_catalog_job(export_id: int) -> str | None:
         return export_run(export=export).path
     except ApplicationError:
         return None  # recorded on the row as status=failed with the message
+
+
+@shared_task(name="tasks.jobs.solver_run_job")
+def solver_run_job(run_id: int) -> str | None:
+    """Queue `solve`: drive Harbor over a catalog version; progress and trials land on the rows."""
+    from tasks.models import SolverRun
+    from tasks.services.solver_runs import solver_run_execute
+
+    run = SolverRun.objects.filter(pk=run_id).select_related("version__catalog").first()
+    return solver_run_execute(run=run).status if run else None

@@ -47,6 +47,9 @@ class Task(StorableModel):
     signature_key = models.CharField(max_length=32, blank=True, db_index=True, help_text="Equal keys = duplicates")
     fault_count = models.PositiveSmallIntegerField(default=1, help_text="Faults laid (compound tasks: 2-3)")
     oracle_missing = models.BooleanField(default=False)
+    measured_difficulty = models.CharField(max_length=10, blank=True, db_index=True,
+                                           help_text="From solver runs: easy|medium|hard|unsolved; empty = not measured")
+    measured_by = models.JSONField(default=list, blank=True, help_text="The solvers it was measured by, with scores")
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
     version = models.PositiveIntegerField(default=0, help_text="Latest revision number; edits carry it")
@@ -173,3 +176,80 @@ class Export(StorableModel):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class SolverRun(StorableModel):
+    """A Harbor agent (and model) sent at every task of a catalog version, k attempts each."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    class Strength(models.TextChoices):
+        WEAK = "weak"
+        STRONG = "strong"
+
+    version = models.ForeignKey(CatalogVersion, on_delete=models.CASCADE, related_name="solver_runs")
+    agent = models.CharField(max_length=100, help_text="Harbor agent: oracle, nop, terminus-2, ...")
+    model = models.CharField(max_length=200, blank=True, help_text="LiteLLM model name, e.g. openai/qwen2.5-coder-1.5b")
+    base_url = models.CharField(max_length=300, blank=True, help_text="OpenAI-compatible endpoint for LLM agents")
+    strength = models.CharField(max_length=6, choices=Strength.choices, default=Strength.STRONG)
+    attempts = models.PositiveSmallIntegerField(default=1, help_text="k: trials per task")
+    concurrency = models.PositiveSmallIntegerField(default=2)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    tasks_total = models.PositiveIntegerField(default=0)
+    trials_total = models.PositiveIntegerField(default=0)
+    trials_done = models.PositiveIntegerField(default=0)
+    trials_passed = models.PositiveIntegerField(default=0)
+    current = models.CharField(max_length=300, blank=True, help_text="Tasks being tried now")
+    elapsed = models.FloatField(default=0)
+    eta = models.FloatField(null=True, blank=True, help_text="Seconds left at the pace so far")
+    message = models.CharField(max_length=300, blank=True)
+    error = models.TextField(blank=True)
+    job_dir = models.CharField(max_length=500, blank=True, help_text="Harbor's job directory (raw files)")
+    cancel_requested = models.BooleanField(default=False)
+    worker = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    @property
+    def solver(self) -> str:
+        return f"{self.agent}:{self.model}" if self.model else self.agent
+
+    @property
+    def pass_rate(self) -> float | None:
+        return self.trials_passed / self.trials_done if self.trials_done else None
+
+
+class Trial(StorableModel):
+    """One attempt of one agent at one task, as Harbor recorded it (all text is untrusted)."""
+
+    run = models.ForeignKey(SolverRun, on_delete=models.CASCADE, related_name="trials")
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="trials")
+    export_id = models.SlugField(max_length=120)
+    name = models.CharField(max_length=200, help_text="Harbor's trial name")
+    attempt = models.PositiveSmallIntegerField(default=1)
+    reward = models.FloatField(null=True, blank=True)
+    passed = models.BooleanField(default=False)
+    exception = models.CharField(max_length=200, blank=True)
+    exception_message = models.TextField(blank=True)
+    seconds = models.FloatField(default=0)
+    input_tokens = models.PositiveIntegerField(null=True, blank=True)
+    output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    steps = models.PositiveIntegerField(default=0)
+    trajectory = models.TextField(blank=True, help_text="ATIF trajectory.json, or the agent's logs when none")
+    trajectory_kind = models.CharField(max_length=5, blank=True, help_text="atif | log")
+    verifier_output = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "export_id", "attempt"]
+        constraints = [models.UniqueConstraint(fields=["run", "name"], name="unique_trial_name_in_run")]

@@ -46,6 +46,8 @@ class TaskExport:
     integrity: dict[str, Any] = field(default_factory=dict)  # the task's part of the verifier's manifest
     signature: dict[str, Any] = field(default_factory=dict)  # fault signature (layers, env, paths, key, label)
     fault_count: int = 1
+    measured_difficulty: str = ""  # from solver runs: easy|medium|hard|unsolved; "" = not measured
+    measured_by: list[str] = field(default_factory=list)  # "agent:model (strength) passed/trials"
     harbor_test_sh: str = ""  # the verifier's entry point for Harbor (tests/test.sh)
     tb_run_tests: str = ""  # ... and for Terminal-Bench (run-tests.sh)
     author_name: str = "Task Studio"
@@ -53,6 +55,25 @@ class TaskExport:
     agent_timeout_sec: float = 900.0
     test_timeout_sec: float = 300.0
     build_timeout_sec: float = 900.0
+
+    @property
+    def difficulty_source(self) -> str:
+        """"measured" when solver runs graded the task easy/medium/hard, else "estimated" (a guess)."""
+        return "measured" if self.measured_difficulty in ("easy", "medium", "hard") else "estimated"
+
+    @property
+    def export_difficulty(self) -> str:
+        """The difficulty field of the formats (easy|medium|hard): the measurement when there is one."""
+        return self.measured_difficulty if self.difficulty_source == "measured" else self.difficulty
+
+    def difficulty_labels(self) -> dict:
+        """What says where the difficulty came from (an unsolved task keeps its estimate, flagged)."""
+        labels: dict[str, Any] = {"difficulty_source": self.difficulty_source}
+        if self.measured_difficulty:
+            labels.update(measured_difficulty=self.measured_difficulty, measured_by=list(self.measured_by))
+        if self.difficulty_source == "measured":
+            labels["difficulty_estimated"] = self.difficulty
+        return labels
 
     @property
     def test_ids(self) -> list[str]:

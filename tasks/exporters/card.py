@@ -53,7 +53,7 @@ def dataset_card(*, catalog: str, version: int, note: str, tasks: list[TaskExpor
 
 {_table("repo", Counter(t.repo for t in tasks))}
 {_table("category", Counter(t.category for t in tasks))}
-{_table("difficulty", Counter(t.difficulty for t in tasks))}
+{_table("difficulty", Counter(f"{t.export_difficulty} ({t.difficulty_source})" for t in tasks))}
 {_diversity(tasks)}
 ## How the tasks were made
 

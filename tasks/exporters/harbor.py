@@ -28,7 +28,8 @@ def task_toml(task: TaskExport) -> str:
         "metadata": {
             "author_name": task.author_name,
             "author_email": task.author_email,
-            "difficulty": task.difficulty,
+            "difficulty": task.export_difficulty,
+            **task.difficulty_labels(),
             "category": task.category,
             "tags": list(task.tags),
             "source": task.source,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from studio.lib.exceptions import ApplicationError
+from tasks.engine.difficulty import LEVELS
 from tasks.models import Catalog, CatalogEntry, CatalogVersion, Task
+from tasks.selectors.solver_runs import solver_runs_of_version
 from tasks.selectors.tasks import task_facets, task_filtered
 
 
@@ -28,8 +30,9 @@ def catalog_get_by_id(*, catalog_id: int) -> Catalog:
     return catalog
 
 
-def catalog_detail(*, catalog_id: int, version: str | int | None = None) -> dict:
-    """One catalog at `version` (its number; default the newest); ApplicationError when either is unknown."""
+def catalog_detail(*, catalog_id: int, version: str | int | None = None, measured: str = "") -> dict:
+    """One catalog at `version` (its number; default the newest); ApplicationError when either is unknown.
+    `measured` filters the entries by measured difficulty (easy|medium|hard|unsolved, or "none")."""
     catalog = Catalog.objects.filter(pk=catalog_id).first()
     if catalog is None:
         raise ApplicationError(f"no catalog #{catalog_id}")
@@ -41,8 +44,12 @@ def catalog_detail(*, catalog_id: int, version: str | int | None = None) -> dict
     current = next((v for v in versions if v.number == wanted), versions[0] if versions else None)
     entries = (list(CatalogEntry.objects.filter(version=current).select_related("task__gold__repository", "revision"))
                if current else [])
+    if measured:
+        entries = [e for e in entries if e.task.measured_difficulty == ("" if measured == "none" else measured)]
     exports = list(current.exports.all()[:10]) if current else []
-    return {"catalog": catalog, "versions": versions, "current": current, "entries": entries, "exports": exports}
+    return {"catalog": catalog, "versions": versions, "current": current, "entries": entries, "exports": exports,
+            "solver_runs": solver_runs_of_version(version=current), "measured": measured,
+            "measured_levels": [*LEVELS, "none"]}
 
 
 def catalog_version_get(*, catalog: Catalog, number: int | None = None) -> CatalogVersion:

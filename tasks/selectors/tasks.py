@@ -9,11 +9,15 @@ from django.db.models import QuerySet
 from studio.lib.exceptions import ApplicationError
 from tasks.models import Task, TaskRevision
 from tasks.selectors.diversity import task_twins
+from tasks.selectors.solver_runs import task_trials
 
 
 def task_filtered(*, state: str = "", repository: str = "", category: str = "", difficulty: str = "",
-                  tag: str = "") -> QuerySet[Task] | list[Task]:
+                  tag: str = "", measured: str = "") -> QuerySet[Task] | list[Task]:
+    """`measured`: a measured difficulty (easy|medium|hard|unsolved) or "none" (no solver ran yet)."""
     qs = Task.objects.select_related("gold__repository", "last_edited_by")
+    if measured:
+        qs = qs.filter(measured_difficulty="" if measured == "none" else measured)
     if state:
         qs = qs.filter(state=state)
     if repository:
@@ -32,7 +36,9 @@ def task_facets() -> dict:
     tags = sorted({t for *_, tl in tasks for t in (tl or [])})
     return {
         "repositories": sorted({r for r, _, _ in tasks}), "categories": sorted({c for _, c, _ in tasks}),
-        "difficulties": Task.Difficulty.choices, "states": Task.State.choices, "tags": tags,
+        "difficulties": Task.Difficulty.choices,
+        "measured": [("easy", "easy"), ("medium", "medium"), ("hard", "hard"), ("unsolved", "unsolved"),
+                     ("none", "not measured")], "states": Task.State.choices, "tags": tags,
     }
 
 
@@ -72,6 +78,7 @@ def task_review(*, task_id: int) -> dict:
         "signature": task.signature or {},
         "twins": task_twins(task=task, states=(Task.State.DRAFT, Task.State.IN_REVIEW, Task.State.APPROVED)),
         "activity": list(task.activity.select_related("actor")[:50]), "transcript": transcript,
+        "solving": task_trials(task=task),
     }
 
 
@@ -81,7 +88,7 @@ def task_rows(*, state: str | None = None) -> list[dict]:
     if state:
         qs = qs.filter(state=state)
     return [{"id": t.pk, "slug": t.slug, "state": t.state, "repo": t.gold.repository.name, "category": t.category,
-             "difficulty": t.difficulty, "f2p": len(t.fail_to_pass), "p2p": len(t.pass_to_pass),
+             "difficulty": t.difficulty, "measured_difficulty": t.measured_difficulty, "f2p": len(t.fail_to_pass), "p2p": len(t.pass_to_pass),
              "fault_count": t.fault_count, "signature": _signature_row(t)} for t in qs]
 
 

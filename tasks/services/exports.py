@@ -74,6 +74,7 @@ def task_export_record(*, entry: CatalogEntry, version: CatalogVersion) -> TaskE
         catalog=version.catalog.name, catalog_version=version.number, catalog_note=version.note,
         gold_dockerfile=task.gold_dockerfile, integrity=task.integrity or {},
         signature=task.signature or {}, fault_count=task.fault_count,
+        measured_difficulty=task.measured_difficulty, measured_by=list(task.measured_by or []),
         **_verifier(entry, TaskExport.test_timeout_sec),
     )
 

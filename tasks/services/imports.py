@@ -162,7 +162,9 @@ def _task(row: dict, gold: GoldEnvironment, version: CatalogVersion, user) -> Ta
     delta = dockerfile[len(gold_df.rstrip("\n")) + 1:] if dockerfile.startswith(gold_df.rstrip("\n")) else ""
     task = Task.objects.create(
         slug=row["task_id"], gold=gold, state=Task.State.APPROVED, category=row["category"],
-        difficulty=row["difficulty"], tags=list(row.get("tags") or []), gold_dockerfile=gold_df,
+        difficulty=row.get("difficulty_estimated") or row["difficulty"],
+        measured_difficulty=row.get("measured_difficulty") or "", measured_by=list(row.get("measured_by") or []),
+        tags=list(row.get("tags") or []), gold_dockerfile=gold_df,
         dockerfile=dockerfile, dockerfile_delta=delta, fail_to_pass=list(row["FAIL_TO_PASS"]),
         pass_to_pass=list(row["PASS_TO_PASS"]), validation=row.get("validation") or {},
         repair_script=row["repair_script"], integrity=row.get("integrity") or {},

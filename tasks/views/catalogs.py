@@ -10,23 +10,26 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from studio.lib.exceptions import ApplicationError
-from studio.lib.roles import is_curator, require_curator
+from studio.lib.roles import is_curator, is_reviewer, require_curator
+from tasks.forms.solver_runs import AGENTS, SolverRunForm
 from tasks.selectors.catalogs import catalog_detail, catalog_get_by_id, catalog_list_page
 from tasks.selectors.diversity import catalog_diversity
 from tasks.services.catalogs import catalog_add_by_ids
 
 
 def catalog_list(request: HttpRequest) -> HttpResponse:
-    filters = {k: request.GET.get(k, "") for k in ("repository", "category", "difficulty", "tag")}
+    filters = {k: request.GET.get(k, "") for k in ("repository", "category", "difficulty", "tag", "measured")}
     context = {**catalog_list_page(filters=filters), "can_add": is_curator(request.user)}
     return render(request, "tasks/catalog_list.html", context)
 
 
 def catalog_detail_view(request: HttpRequest, catalog_id: int) -> HttpResponse:
     try:
-        context = catalog_detail(catalog_id=catalog_id, version=request.GET.get("version"))
+        context = catalog_detail(catalog_id=catalog_id, version=request.GET.get("version"),
+                                 measured=request.GET.get("measured", ""))
     except ApplicationError as exc:
         raise Http404(exc.message) from exc
+    context.update(solve_form=SolverRunForm(), agents=AGENTS, can_solve=is_curator(request.user) or is_reviewer(request.user))
     template = "tasks/catalog_detail.html"
     if getattr(request, "htmx", None) and request.GET.get("part") == "exports":
         template = "tasks/partials/export_list.html"

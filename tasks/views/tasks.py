@@ -17,7 +17,7 @@ from tasks.templatetags.mdsafe import render_markdown
 
 
 def task_list(request: HttpRequest) -> HttpResponse:
-    filters = {k: request.GET.get(k, "") for k in ("state", "repository", "category", "difficulty", "tag")}
+    filters = {k: request.GET.get(k, "") for k in ("state", "repository", "category", "difficulty", "tag", "measured")}
     return render(request, "tasks/task_list.html", {
         "tasks": list(task_filtered(**filters))[:500], "filters": filters, "facets": task_facets(),
     })

@@ -58,3 +58,37 @@ def run_tb(dataset: Path, agent: str, runs: Path, task_ids: list[str], hack: Pat
     rows = [{"task": r["task_id"], "resolved": r["is_resolved"], "failure_mode": r["failure_mode"],
              "tests": r.get("parser_results")} for r in json.loads(results.read_text())["results"]]
     return rows, seconds
+
+
+SDISTS = ("pypi:six==1.16.0", "pypi:markupsafe==2.1.5")
+
+
+def pipeline_tasks(user, sdists: tuple[str, ...] = SDISTS, per_spec: int = 1) -> list:
+    """The real pipeline, `per_spec` validated tasks per sdist: repository -> gold build -> built-in
+    agent episodes -> validated draft (with an oracle). Gold images are reused when already built."""
+    import pytest
+
+    from inversion.models import GoldEnvironment
+    from inversion.services.episodes import episode_batch_launch, episode_run
+    from inversion.services.golds import gold_build
+    from inversion.services.repositories import repository_add_spec
+    from tasks.services.materialize import task_materialize
+
+    tasks = []
+    for spec in sdists:
+        repo, _ = repository_add_spec(spec=spec)
+        gold = gold_build(repository=repo)
+        assert gold.status == GoldEnvironment.Status.READY, gold.error
+        made = 0
+        for seed in range(4 * per_spec):
+            (episode,) = episode_batch_launch(golds=[gold], count=1, agent="builtin", user=user, seed=seed)
+            episode = episode_run(episode=episode, handoff=False)
+            task = task_materialize(episode=episode) if episode.status == "validating" else None
+            if task is not None and not task.oracle_missing:
+                tasks.append(task)
+                made += 1
+                if made == per_spec:
+                    break
+        if not made:
+            pytest.fail(f"no validated task from {spec}")
+    return tasks

@@ -29,6 +29,8 @@ CLI_MODULES = [
     "tasks.cli.tasks",
     "tasks.cli.catalog",
     "campaigns.cli.campaign",
+    "tasks.cli.solve",
+    "tasks.cli.trajectories",
 ]
 JSON_FLAG = "--json"
 

@@ -23,38 +23,10 @@ from tests.support import harness_kit as kit
 pytestmark = [pytest.mark.docker, pytest.mark.harness, pytest.mark.django_db(transaction=True)]
 
 
-SDISTS = ("pypi:six==1.16.0", "pypi:markupsafe==2.1.5")
-
-
-def _pipeline_tasks(user) -> list[Task]:
-    """The real pipeline: repository -> gold build -> built-in agent episodes -> validated draft."""
-    from inversion.models import GoldEnvironment
-    from inversion.services.episodes import episode_batch_launch, episode_run
-    from inversion.services.golds import gold_build
-    from inversion.services.repositories import repository_add_spec
-    from tasks.services.materialize import task_materialize
-
-    tasks = []
-    for spec in SDISTS:
-        repo, _ = repository_add_spec(spec=spec)
-        gold = gold_build(repository=repo)
-        assert gold.status == GoldEnvironment.Status.READY, gold.error
-        for seed in range(4):
-            (episode,) = episode_batch_launch(golds=[gold], count=1, agent="builtin", user=user, seed=seed)
-            episode = episode_run(episode=episode, handoff=False)
-            task = task_materialize(episode=episode) if episode.status == "validating" else None
-            if task is not None and not task.oracle_missing:
-                tasks.append(task)
-                break
-        else:
-            pytest.fail(f"no validated task from {spec}")
-    return tasks
-
-
 def test_pipeline_catalog_scores_oracle_100_nop_0(docker_client, base_image, root, tmp_path):
     if not (kit.HARBOR.exists() and kit.TB.exists()):
         pytest.fail("the harnesses are missing: run scripts/setup-harnesses")
-    tasks = _pipeline_tasks(root)
+    tasks = kit.pipeline_tasks(root, kit.SDISTS)
     _export_and_run(tasks, tmp_path)
 
 

@@ -84,7 +84,7 @@ def test_zip_carries_every_format_card_and_checksums(version):
     assert rows[0]["fault_count"] == 1 and "signature" in rows[0]  # the fault signature travels with the task
 
     card = zf.read("README.md").decode()
-    assert "| shared_library | 1 |" in card and "| easy | 1 |" in card and "| tiny | 2 |" in card
+    assert "| shared_library | 1 |" in card and "| easy (estimated) | 1 |" in card and "| tiny | 2 |" in card
     sums = dict(line.split("  ")[::-1] for line in zf.read("SHA256SUMS").decode().splitlines())
     assert set(sums) == names - {"SHA256SUMS"}
     assert all(hashlib.sha256(zf.read(n)).hexdigest() == h for n, h in sums.items())
@@ -148,3 +148,21 @@ def test_cli_approve_submits_approves_and_versions(tmp_path, root):
                                                 "near_duplicates": []}
     with pytest.raises(CommandError, match="no such task: 999"):
         call_command("studio", "tasks", "approve", "999", "--catalog", "fresh")
+
+
+def test_difficulty_says_whether_it_was_measured_and_by_whom(version):
+    Task.objects.filter(slug="tiny-linking-aaaa").update(
+        measured_difficulty="hard", measured_by=["terminus-2:openai/gpt-x (strong) 1/4"])
+    Task.objects.filter(slug="tiny-path-bbbb").update(
+        measured_difficulty="unsolved", measured_by=["terminus-2:openai/gpt-x (strong) 0/4"])
+    zf = zipfile.ZipFile(io.BytesIO(_zip(version)))
+    meta = tomllib.loads(zf.read("harbor/tiny-linking-aaaa/task.toml").decode())["metadata"]
+    assert (meta["difficulty"], meta["difficulty_source"], meta["difficulty_estimated"]) == ("hard", "measured", "medium")
+    assert meta["measured_by"] == ["terminus-2:openai/gpt-x (strong) 1/4"]
+    unsolved = yaml.safe_load(zf.read("tb1/tiny-path-bbbb/task.yaml"))
+    assert (unsolved["difficulty"], unsolved["difficulty_source"], unsolved["measured_difficulty"]) == (
+        "easy", "estimated", "unsolved")  # the estimate stays, labelled as one; the task is flagged unsolved
+    rows = {r["task_id"]: r for r in map(json.loads, zf.read("manifest.jsonl").decode().splitlines())}
+    assert rows["tiny-linking-aaaa"]["difficulty_source"] == "measured"
+    assert rows["tiny-path-bbbb"]["measured_difficulty"] == "unsolved"
+    assert "| hard (measured) | 1 |" in zf.read("README.md").decode()
