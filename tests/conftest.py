@@ -13,6 +13,17 @@ from tests.factories import UserFactory
 PASSWORD = "pw-for-tests"
 
 
+@pytest.fixture(autouse=True)
+def _no_embedded_worker_left_behind():
+    """A test that started the in-process worker (the CLI does for verbs that need one, and never
+    stops it: its process ends) must not leave it consuming the next tests' jobs."""
+    yield
+    import sys
+
+    if "studio.embedded" in sys.modules:
+        sys.modules["studio.embedded"].stop_embedded_worker()
+
+
 @pytest.fixture
 def alice(db):
     return UserFactory(username="alice", roles=["curator"])
