@@ -32,24 +32,17 @@ def trial_get(*, trial_id: int) -> Trial:
     return trial
 
 
+# what a trial table shows (the trajectory and verifier texts stay unloaded until a trial is opened)
+TRIAL_COLUMNS = ("id", "attempt", "reward", "passed", "exception", "seconds", "steps", "input_tokens",
+                 "output_tokens", "trajectory_kind")
+
+
 def run_per_task(*, run: SolverRun) -> list[dict]:
     """Per export id: its trials (in attempt order), passes, pass@1 and pass@k (k = the run's attempts)."""
     rows: dict[str, dict] = {}
     for e in run.version.entries.select_related("task").order_by("export_id"):
         rows[e.export_id] = {"task": e.export_id, "task_obj": e.task, "trials": [], "passed": 0}
-    for t in run.trials.order_by("export_id", "attempt").only(
-        "id",
-        "export_id",
-        "attempt",
-        "reward",
-        "passed",
-        "exception",
-        "seconds",
-        "steps",
-        "input_tokens",
-        "output_tokens",
-        "trajectory_kind",
-    ):
+    for t in run.trials.order_by("export_id", "attempt").only("export_id", *TRIAL_COLUMNS):
         row = rows.setdefault(t.export_id, {"task": t.export_id, "task_obj": None, "trials": [], "passed": 0})
         row["trials"].append(t)
         row["passed"] += int(t.passed)
@@ -117,16 +110,7 @@ def task_trials(*, task: Task) -> dict:
         task.trials.select_related("run")
         .order_by("-run__created_at", "attempt")
         .only(
-            "id",
-            "attempt",
-            "reward",
-            "passed",
-            "exception",
-            "seconds",
-            "steps",
-            "input_tokens",
-            "output_tokens",
-            "trajectory_kind",
+            *TRIAL_COLUMNS,
             "run__id",
             "run__agent",
             "run__model",

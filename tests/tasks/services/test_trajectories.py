@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -12,16 +11,10 @@ from django.core.management import call_command
 from tasks.models import SolverRun, Trial
 from tasks.services.catalogs import catalog_add_tasks, catalog_get_or_create
 from tests.support.catalog_kit import make_gold, make_task
+from tests.support.paths import FIXTURES
 
 pytestmark = pytest.mark.django_db
-ATIF = (
-    Path(__file__).resolve().parents[2]
-    / "fixtures"
-    / "harbor"
-    / "terminus2-trial"
-    / "agent"
-    / "trajectory.json"
-).read_text()
+ATIF = (FIXTURES / "harbor" / "terminus2-trial" / "agent" / "trajectory.json").read_text()
 
 
 def _hack(text: str) -> str:
