@@ -9,8 +9,10 @@ container of the gold image:
   verifier runs, JUnit XML and the node-id plugin included), and
 - verifier: the exported `tests/test.sh` with every stably passing test graded, which stops other
   processes, checks its bootstrap, compares the manifest and then runs that same command.
-Printed: medians of the plain run, the whole verifier, its comparison step (from its report) and
-the overhead = (verifier - its own test run) / plain run. Goal: under 10% for a few hundred tests.
+Printed: medians of the plain run, the whole verifier, its comparison step (from its report), a
+bare `docker exec` of `true` (the harness's cost of starting any command, paid by both sides), and
+the overhead = (verifier - its own test run - exec) / (plain run - exec): the seconds the integrity
+checks add, against the seconds of the tests themselves. Goal: under 10% for a few hundred tests.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ def measure(spec: str, rounds: int) -> dict:
     config = integrity.verifier_config(gold.integrity, {}, integrity.Grading(gold.test_cmd, [], stable, timeout=900))
     files, script = integrity.verifier_files(gold.integrity, config), integrity.run_script(gold.integrity, "harbor")
     client = docker_client(timeout=900)
-    plain, whole, compare, graded = [], [], [], []
+    plain, whole, compare, graded, bare = [], [], [], [], []
+    bytecode: set[str] = set()
     for _ in range(rounds):
         out = testrun.OutDir()
         with Sandbox(client, gold.image, kind="bench", instance="bench-verifier", mounts=testrun.mounts(out)) as box:
@@ -50,8 +53,10 @@ def measure(spec: str, rounds: int) -> dict:
             plain.append(run.seconds)
         out.cleanup()
         with Sandbox(client, gold.image, kind="bench", instance="bench-verifier") as box:
+            bare.append(statistics.median(box.exec("true", timeout=60).seconds for _ in range(3)))
             verdict = integrity.run_verifier(box, files, script, timeout=1200)
         assert verdict.reward == 1, verdict.output[-2000:]
+        bytecode.add(verdict.report.get("bytecode", "?"))
         whole.append(verdict.seconds)
         compare.append(verdict.report["seconds"]["compare"])
         graded.append(verdict.report["seconds"]["grade"])
@@ -59,8 +64,9 @@ def measure(spec: str, rounds: int) -> dict:
     med = statistics.median
     return {"spec": spec, "tests": len(stable), "manifest_files": len(gold.integrity["entries"]),
             "plain_s": round(med(plain), 2), "verifier_s": round(med(whole), 2), "compare_s": round(med(compare), 2),
-            "verifier_test_run_s": round(med(graded), 2),
-            "overhead_pct": round(100 * (med(whole) - med(graded)) / med(plain), 1)}
+            "verifier_test_run_s": round(med(graded), 2), "exec_s": round(med(bare), 3),
+            "checks_s": round(med(whole) - med(graded) - med(bare), 3), "bytecode": "/".join(sorted(bytecode)),
+            "overhead_pct": round(100 * (med(whole) - med(graded) - med(bare)) / (med(plain) - med(bare)), 1)}
 
 
 def main() -> None:
@@ -71,7 +77,7 @@ def main() -> None:
     setup_django()
     rows = [measure(spec, args.rounds) for spec in args.specs]
     header = ["spec", "tests", "manifest_files", "plain_s", "verifier_s", "compare_s", "verifier_test_run_s",
-              "overhead_pct"]
+              "exec_s", "checks_s", "bytecode", "overhead_pct"]
     print("\t".join(header))
     for row in rows:
         print("\t".join(str(row[h]) for h in header))

@@ -53,13 +53,17 @@ P=$(mktemp -d /tmp/.studio-verify.XXXXXXXX) || verdict "tampered: no private dir
 cp /proc/1/environ "$P/env" 2>/dev/null || env -0 > "$P/env"
 unset LD_PRELOAD LD_LIBRARY_PATH LD_AUDIT PYTHONPATH PYTHONHOME PYTHONSTARTUP BASH_ENV
 
-# 3. The verifier's interpreter and the modules it imports are the gold's.
-if ! sha256sum --quiet --strict -c "$V/bootstrap.sha256" > "$P/bootstrap.log" 2>&1; then
+# 3. The verifier's interpreter and the modules it imports are the gold's. Their cached bytecode
+#    (the .pyc lines) is read only if all of it is the gold's; otherwise they compile privately.
+if ! grep -v '[.]pyc$' "$V/bootstrap.sha256" | sha256sum --quiet --strict -c - > "$P/bootstrap.log" 2>&1; then
     verdict "tampered: the verifier's interpreter or its modules changed: $(head -c 300 "$P/bootstrap.log" | tr '\n' ' ')"
 fi
+PYC=(-X "pycache_prefix=$P/pyc")
+if grep -q '[.]pyc$' "$V/bootstrap.sha256" \
+    && grep '[.]pyc$' "$V/bootstrap.sha256" | sha256sum --quiet --strict -c - > /dev/null 2>&1; then PYC=(); fi
 
 # 4. Compare, then grade; verify.py writes the reward last.
-@PYTHON@ -I -S -B -X pycache_prefix="$P/pyc" "$V/verify.py" check "$V/verifier.json" "$P/env" \
+@PYTHON@ -I -S -B "${PYC[@]}" "$V/verify.py" check "$V/verifier.json" "$P/env" \
     "$([ "$MODE" = harbor ] && echo "$REWARD" || echo "$P/reward")" "$P/verdict.json" $([ "$MODE" = tb ] && echo --tb) \
     || verdict "the verifier could not finish (exit $?)"
 [ "$MODE" = harbor ] && cp "$P/verdict.json" /logs/verifier/verdict.json 2>/dev/null

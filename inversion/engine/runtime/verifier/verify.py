@@ -3,8 +3,9 @@ Python environment that runs its tests end exactly as in the gold environment.
 
 Shipped in every exported task (Harbor `tests/`, Terminal-Bench `tests/`, which the agent never sees)
 next to `verifier.json`, and run by `test.sh` / `run-tests.sh` with the gold's own interpreter in
-isolated mode (`-I -S -B`, bytecode compiled into a private directory) after `bootstrap.sha256` has
-checked that interpreter and the modules this file imports. Standard library only.
+isolated mode (`-I -S -B`) after `bootstrap.sha256` has checked that interpreter and the modules this
+file imports (their cached bytecode too: where any of it differs, it compiles them into a private
+directory instead). Standard library only.
 
     verify.py collect CONFIG OUT   in a gold container (the studio): the manifest of CONFIG's roots
     verify.py imports              the files this program loads (the studio's bootstrap list)
@@ -42,6 +43,8 @@ SKIP_NAMES = {".pytest_cache"}
 RUNNABLE = (".py", ".pth", ".so", ".pyc", ".pyz", ".egg-link", ".ini", ".cfg", ".toml")
 ENV_DIRS = ("PYTHONPATH", "LD_LIBRARY_PATH")
 ENV_FILES = ("LD_PRELOAD",)
+# Never follow a link, never block on a FIFO an agent planted, never leak a descriptor to the tests.
+OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 def _read(path: str) -> bytes:
@@ -70,6 +73,22 @@ def _entry(path: str, st: os.stat_result) -> str:
     if stat.S_ISREG(st.st_mode):
         return f"f:{_hash(path)}:{'x' if st.st_mode & 0o111 else '-'}"
     return f"s:{stat.S_IFMT(st.st_mode):o}"
+
+
+def _regular(path: str) -> tuple[str, int] | None:
+    """(hash, mode) of a regular file through one descriptor (no lstat, no buffered reader: most of
+    a walk is thousands of small files); None when `path` is not a regular file by the time it opens."""
+    fd = os.open(path, OPEN_FLAGS)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        digest = hashlib.sha256()
+        while chunk := os.read(fd, 1 << 20):
+            digest.update(chunk)
+        return digest.hexdigest()[:HASH_HEX], st.st_mode
+    finally:
+        os.close(fd)
 
 
 def _derived(path: str) -> bool:
@@ -104,16 +123,25 @@ def walk(roots: list[str]) -> tuple[dict[str, str], dict[str, str]]:
         for child in children:
             if child.name in SKIP_NAMES:
                 continue
+            path = child.path
             try:
+                if child.is_dir(follow_symlinks=False):  # the directory entry's type: no system call
+                    stack.append(path)
+                    continue
+                found = _regular(path) if child.is_file(follow_symlinks=False) else None
+                if found is not None:
+                    if _derived(path):
+                        derived[path] = found[0]
+                    else:
+                        entries[path] = f"f:{found[0]}:{'x' if found[1] & 0o111 else '-'}"
+                    continue
                 st = child.stat(follow_symlinks=False)
+                if stat.S_ISDIR(st.st_mode):
+                    stack.append(path)
+                else:
+                    entries[path] = _entry(path, st)
             except OSError:
                 continue
-            if stat.S_ISDIR(st.st_mode):
-                stack.append(child.path)
-            elif _derived(child.path) and stat.S_ISREG(st.st_mode):
-                derived[child.path] = _hash(child.path)
-            else:
-                entries[child.path] = _entry(child.path, st)
     return entries, derived
 
 
@@ -153,6 +181,14 @@ def imports() -> None:
         if len(parts) >= 6 and parts[5].startswith("/") and ".so" in parts[5]:
             files.add(parts[5])
     files.add(os.path.realpath(sys.executable))
+    # The gold's cached bytecode of those modules: run.sh lets the interpreter read it (instead of
+    # compiling every module into a private directory, a tenth of a second) only when every one of
+    # these is intact, so all or none are listed.
+    tag = sys.implementation.cache_tag
+    cached = [os.path.join(os.path.dirname(f), "__pycache__", os.path.basename(f)[:-3] + f".{tag}.pyc")
+              for f in files if f.endswith(".py")]
+    if tag and cached and all(os.path.isfile(c) for c in cached):
+        files.update(cached)
     print(json.dumps(sorted(os.path.realpath(f) for f in files if os.path.isfile(f))))
 
 
@@ -270,7 +306,8 @@ def check(config_path: str, env_path: str, reward_path: str, report_path: str, t
     graded = config["fail_to_pass"] + config["pass_to_pass"]
     started = time.monotonic()
     walked = walk(roots_of(config, env))  # once: the comparison and the bytecode clean-up share it
-    report = {"version": VERSION, "tampered": compare(config, env, walked), "tests": {}, "reward": 0, "seconds": {}}
+    report = {"version": VERSION, "tampered": compare(config, env, walked), "tests": {}, "reward": 0, "seconds": {},
+              "bytecode": "gold" if sys.pycache_prefix is None else "compiled"}  # which start run.sh chose
     report["seconds"]["compare"] = round(time.monotonic() - started, 3)
     if not report["tampered"]:
         _drop_rewritten_bytecode(walked[1])

@@ -102,3 +102,17 @@ def test_a_different_test_interpreter_on_path_is_tampering(verify, tree, tmp_pat
     (fake / "python").chmod(0o755)
     lines = verify.compare(config, {"PATH": f"{fake}:{os.environ['PATH']}"})
     assert lines == [f"tampered: the test interpreter is {fake}/python (was /opt/venv/bin/python)"]
+
+
+def test_the_walk_records_every_kind_of_entry_without_blocking_on_a_planted_fifo(verify, tree):
+    """Files are hashed through one descriptor opened non-blocking and without following links: a
+    FIFO or a link named like a module is recorded as what it is, never opened or followed."""
+    os.mkfifo(tree / "pkg" / "helpers.py")
+    (tree / "pkg" / "alias.py").symlink_to("__init__.py")
+    entries, derived = verify.walk([str(tree)])
+    assert entries[f"{tree}/pkg/helpers.py"] == "s:10000"
+    assert entries[f"{tree}/pkg/alias.py"] == "l:__init__.py"
+    assert entries[f"{tree}/run.sh"].endswith(":x") and entries[f"{tree}/tests/test_x.py"].endswith(":-")
+    init = entries[f"{tree}/pkg/__init__.py"]
+    assert init == f"f:{verify._hash(str(tree / 'pkg' / '__init__.py'))}:-"
+    assert [os.path.basename(p) for p in derived] == [f"__init__.{sys.implementation.cache_tag}.pyc"]

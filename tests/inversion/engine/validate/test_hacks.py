@@ -67,3 +67,20 @@ def test_each_hack_won_against_the_old_verifier_and_scores_0_now(hack, docker_cl
     assert _run(docker_client, image, old_files, old_script, BREAK, hack.script).reward == 1  # the old hole
     verdict = _run(docker_client, image, files, script, BREAK, hack.script)
     assert verdict.reward == 0, verdict.output
+
+
+def test_the_verifier_reads_the_golds_bytecode_only_while_every_listed_pyc_is_intact(docker_client, verifier):
+    """The fast start (no private compile) is taken on a pristine image; a poisoned stdlib .pyc sends
+    it back to compiling from the checked sources, and without that check the same hack wins."""
+    image, files, script = verifier
+    pycs = [line for line in files["bootstrap.sha256"].decode().splitlines() if line.endswith(".pyc")]
+    assert any(line.endswith("/tempfile.cpython-311.pyc") for line in pycs)
+    pristine = _run(docker_client, image, files, script)
+    assert pristine.reward == 1 and pristine.report["bytecode"] == "gold"
+    hack = next(h for h in HACKS if h.name == "stdlib_bytecode_hook")
+    poisoned = _run(docker_client, image, files, script, hack.script)
+    assert poisoned.reward == 0 and poisoned.report["bytecode"] == "compiled"
+    assert any(line.endswith("tempfile.cpython-311.pyc is bytecode that does not match its source")
+               for line in poisoned.tampered), poisoned.tampered
+    unchecked = script.replace("then PYC=(); fi", "then :; fi\nPYC=()")
+    assert _run(docker_client, image, files, unchecked, hack.script).reward == 1  # the hole it closes
