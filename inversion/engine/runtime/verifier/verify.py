@@ -34,6 +34,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ET
 
@@ -96,10 +97,34 @@ def _derived(path: str) -> bool:
     return len(parts) > 1 and parts[-2] == "__pycache__" and path.endswith(".pyc")
 
 
+def _hash_all(paths: list[str]) -> list[tuple[str, int] | None]:
+    """`_regular` of every path, on as many threads as cores (up to 4): opening, reading and hashing
+    release the interpreter lock, and hashing the project and the environment is most of a check."""
+    results: list[tuple[str, int] | None] = [None] * len(paths)
+    workers = max(1, min(4, os.cpu_count() or 1))
+
+    def work(first: int) -> None:
+        for i in range(first, len(paths), workers):
+            try:
+                results[i] = _regular(paths[i])
+            except OSError:
+                results[i] = None
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(1, workers)]
+    for thread in threads:
+        thread.start()
+    work(0)
+    for thread in threads:
+        thread.join()
+    return results
+
+
 def walk(roots: list[str]) -> tuple[dict[str, str], dict[str, str]]:
     """(entries, derived pyc hashes) of every root; a root may be a file, a link, a tree or absent."""
     entries: dict[str, str] = {}
     derived: dict[str, str] = {}
+    files: list[str] = []
+    others: list[str] = []
     stack = []
     for root in roots:
         try:
@@ -109,7 +134,7 @@ def walk(roots: list[str]) -> tuple[dict[str, str], dict[str, str]]:
         if stat.S_ISDIR(st.st_mode):
             stack.append(root)
         else:
-            entries[root] = _entry(root, st)
+            others.append(root)
     seen = set()
     while stack:
         here = stack.pop()
@@ -123,25 +148,29 @@ def walk(roots: list[str]) -> tuple[dict[str, str], dict[str, str]]:
         for child in children:
             if child.name in SKIP_NAMES:
                 continue
-            path = child.path
-            try:
-                if child.is_dir(follow_symlinks=False):  # the directory entry's type: no system call
-                    stack.append(path)
-                    continue
-                found = _regular(path) if child.is_file(follow_symlinks=False) else None
-                if found is not None:
-                    if _derived(path):
-                        derived[path] = found[0]
-                    else:
-                        entries[path] = f"f:{found[0]}:{'x' if found[1] & 0o111 else '-'}"
-                    continue
-                st = child.stat(follow_symlinks=False)
-                if stat.S_ISDIR(st.st_mode):
-                    stack.append(path)
+            try:  # the directory entry's own type: no system call
+                if child.is_dir(follow_symlinks=False):
+                    stack.append(child.path)
                 else:
-                    entries[path] = _entry(path, st)
+                    (files if child.is_file(follow_symlinks=False) else others).append(child.path)
             except OSError:
                 continue
+    for path, found in zip(files, _hash_all(files), strict=True):
+        if found is None:  # no longer a regular file (or unreadable): recorded as whatever it is now
+            others.append(path)
+        elif _derived(path):
+            derived[path] = found[0]
+        else:
+            entries[path] = f"f:{found[0]}:{'x' if found[1] & 0o111 else '-'}"
+    for path in others:
+        try:
+            st = os.lstat(path)
+            if stat.S_ISDIR(st.st_mode):  # a directory swapped in mid-walk: its content is not the gold's
+                entries[path] = "s:40000"
+            else:
+                entries[path] = _entry(path, st)
+        except OSError:
+            continue
     return entries, derived
 
 

@@ -84,3 +84,16 @@ def test_the_verifier_reads_the_golds_bytecode_only_while_every_listed_pyc_is_in
                for line in poisoned.tampered), poisoned.tampered
     unchecked = script.replace("then PYC=(); fi", "then :; fi\nPYC=()")
     assert _run(docker_client, image, files, unchecked, hack.script).reward == 1  # the hole it closes
+
+
+@pytest.mark.parametrize("half", [0, 1])
+def test_a_changed_bootstrap_file_stops_the_verifier_before_its_interpreter_runs(half, docker_client, verifier):
+    """The bootstrap sums are checked in two halves at once: a change in either half is a verdict."""
+    image, files, script = verifier
+    sums = [line.split("  ", 1)[1] for line in files["bootstrap.sha256"].decode().splitlines()
+            if not line.endswith(".pyc")]
+    target = sums[half]
+    verdict = _run(docker_client, image, files, script, f"printf '\\n' >> {target}")
+    assert verdict.reward == 0
+    assert "tampered: the verifier's interpreter or its modules changed" in verdict.output
+    assert target in verdict.output
