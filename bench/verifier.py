@@ -12,7 +12,10 @@ container of the gold image:
 Printed: medians of the plain run, the whole verifier, its comparison step (from its report), a
 bare `docker exec` of `true` (the harness's cost of starting any command, paid by both sides), and
 the overhead = (verifier - its own test run - exec) / (plain run - exec): the seconds the integrity
-checks add, against the seconds of the tests themselves. Goal: under 10% for a few hundred tests.
+checks add, against the seconds of the tests themselves. `paired_pct` is the median over rounds of
+the same ratio inside one verifier run (its checks / its own test run, same container, same moment):
+on a loaded machine it moves far less than the ratio of medians taken minutes apart.
+Goal: under 10% for a few hundred tests.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ def measure(spec: str, rounds: int) -> dict:
     client = docker_client(timeout=900)
     plain, whole, compare, graded, bare = [], [], [], [], []
     bytecode: set[str] = set()
+    paired: list[float] = []
     for _ in range(rounds):
         out = testrun.OutDir()
         with Sandbox(client, gold.image, kind="bench", instance="bench-verifier", mounts=testrun.mounts(out)) as box:
@@ -57,6 +61,7 @@ def measure(spec: str, rounds: int) -> dict:
             verdict = integrity.run_verifier(box, files, script, timeout=1200)
         assert verdict.reward == 1, verdict.output[-2000:]
         bytecode.add(verdict.report.get("bytecode", "?"))
+        paired.append((verdict.seconds - verdict.report["seconds"]["grade"] - bare[-1]) / verdict.report["seconds"]["grade"])
         whole.append(verdict.seconds)
         compare.append(verdict.report["seconds"]["compare"])
         graded.append(verdict.report["seconds"]["grade"])
@@ -66,7 +71,8 @@ def measure(spec: str, rounds: int) -> dict:
             "plain_s": round(med(plain), 2), "verifier_s": round(med(whole), 2), "compare_s": round(med(compare), 2),
             "verifier_test_run_s": round(med(graded), 2), "exec_s": round(med(bare), 3),
             "checks_s": round(med(whole) - med(graded) - med(bare), 3), "bytecode": "/".join(sorted(bytecode)),
-            "overhead_pct": round(100 * (med(whole) - med(graded) - med(bare)) / (med(plain) - med(bare)), 1)}
+            "overhead_pct": round(100 * (med(whole) - med(graded) - med(bare)) / (med(plain) - med(bare)), 1),
+            "paired_pct": round(100 * med(paired), 1)}
 
 
 def main() -> None:
@@ -77,7 +83,7 @@ def main() -> None:
     setup_django()
     rows = [measure(spec, args.rounds) for spec in args.specs]
     header = ["spec", "tests", "manifest_files", "plain_s", "verifier_s", "compare_s", "verifier_test_run_s",
-              "exec_s", "checks_s", "bytecode", "overhead_pct"]
+              "exec_s", "checks_s", "bytecode", "overhead_pct", "paired_pct"]
     print("\t".join(header))
     for row in rows:
         print("\t".join(str(row[h]) for h in header))
