@@ -73,7 +73,8 @@ the symptoms form a task: make these tests pass again. People reviewed and appro
    validated repair script (oracle), which ships as the solution.
 4. Every generic reward hack of the studio's library (a shadow `pytest.py`, `.pth` and
    sitecustomize exit hooks, conftest and entry-point plugins that force a pass, an interpreter
-   wrapper, gutted test files, a reward-writing background job, an `ld.so.preload` hook) scores 0.
+   wrapper, gutted test files, a reward-writing background job, an `ld.so.preload` hook, a
+   poisoned stdlib `.pyc`) scores 0.
 5. The issue text describes symptoms, not the cause.
 
 The verifier (`tests/verify.py`, `tests/verifier.json`) is tamper-evident: it stops every process
