@@ -31,12 +31,9 @@ import json
 import marshal
 import os
 import stat
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import xml.etree.ElementTree as ET
 
 VERSION = 1
 HASH_HEX = 16
@@ -295,6 +292,8 @@ def _drop_rewritten_bytecode(derived: dict[str, str]) -> None:
 
 
 def _outcomes(junit: str) -> dict[str, str]:
+    import xml.etree.ElementTree as ET  # after the comparison, which checked the stdlib it loads from
+
     outcomes: dict[str, str] = {}
     try:
         root = ET.parse(junit).getroot()
@@ -315,6 +314,8 @@ def _outcomes(junit: str) -> dict[str, str]:
 
 
 def grade(config: dict, env: dict[str, str], private: str) -> dict[str, str]:
+    import subprocess  # after the comparison, like every import the start-up does not need
+
     junit = os.path.join(private, "junit.xml")
     command = config["grade_cmd"].replace("{junit}", junit).replace("{support}", private)
     plugin = os.path.join(os.path.dirname(os.path.abspath(__file__)), "studio_pytest_plugin.py")
@@ -339,6 +340,8 @@ def check(config_path: str, env_path: str, reward_path: str, report_path: str, t
               "bytecode": "gold" if sys.pycache_prefix is None else "compiled"}  # which start run.sh chose
     report["seconds"]["compare"] = round(time.monotonic() - started, 3)
     if not report["tampered"]:
+        import tempfile
+
         _drop_rewritten_bytecode(walked[1])
         private = tempfile.mkdtemp(prefix=".studio-grade-")
         started = time.monotonic()

