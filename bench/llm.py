@@ -123,7 +123,7 @@ def main() -> None:
     parser.add_argument("--per-gold", type=int, default=5)
     parser.add_argument("--model", default="qwen2.5-coder-1.5b")
     parser.add_argument("--max-steps", type=int, default=12)
-    parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads (1 on a busy machine)")
+    parser.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 2) - 1), help="generation threads")
     parser.add_argument("--skip-builtin", action="store_true")
     parser.add_argument("--json", action="store_true", help="also print the raw results as JSON")
     args = parser.parse_args()
@@ -149,6 +149,7 @@ def main() -> None:
         path,
         alias=spec.key,
         n_threads=args.threads,
+        n_threads_batch=os.cpu_count() or 2,
         log_path=Path(settings.DATA_DIR) / "bench-llm-server.log",
     ) as server:
         results[args.model] = run_agent(

@@ -94,6 +94,7 @@ def local_model_serve(
         python=sys.executable,
         log_path=_log_path(),
         n_threads=settings.STUDIO_LLM_THREADS,
+        n_threads_batch=settings.STUDIO_LLM_BATCH_THREADS,
     )
     log(f"starting llama.cpp server for {model} on {server.base_url} (log: {_log_path()})")
     try:

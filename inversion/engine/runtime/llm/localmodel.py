@@ -184,6 +184,7 @@ class LocalServer:
         port: int | None = None,
         n_ctx: int = 8192,
         n_threads: int = 2,
+        n_threads_batch: int | None = None,
         python: str = sys.executable,
         log_path: Path | None = None,
     ) -> None:
@@ -192,6 +193,7 @@ class LocalServer:
         self.port = port or free_port()
         self.n_ctx = n_ctx
         self.n_threads = n_threads
+        self.n_threads_batch = n_threads_batch or n_threads
         self.python = python
         self.log_path = log_path
         self.process: subprocess.Popen | None = None
@@ -204,7 +206,7 @@ class LocalServer:
         return [
             self.python, "-m", "llama_cpp.server", "--model", str(self.model_path), "--model_alias", self.alias,
             "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(self.n_ctx),
-            "--n_threads", str(self.n_threads), "--n_threads_batch", str(self.n_threads),
+            "--n_threads", str(self.n_threads), "--n_threads_batch", str(self.n_threads_batch),
         ]  # fmt: skip
 
     def start(self, *, timeout: float = 180) -> LocalServer:

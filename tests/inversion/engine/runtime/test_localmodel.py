@@ -224,3 +224,22 @@ def test_real_episode_with_the_small_local_model(
     for event in events:  # shown with -s / on failure: what the model did
         print(event.seq, event.kind, event.duration_ms, event.prompt_tokens, event.completion_tokens,
               str(event.payload)[:150])  # fmt: skip
+
+
+def test_the_server_generates_on_fewer_threads_than_it_reads_the_prompt_with(tmp_path):
+    """Generation syncs its threads per layer per token, so it leaves a core free; prompt reading
+    works in large chunks and takes every core. Both reach the llama.cpp server's command line."""
+    server = localmodel.LocalServer(tmp_path / "m.gguf", alias="m", port=9, n_threads=1, n_threads_batch=2)
+    cmd = server.command()
+    assert cmd[cmd.index("--n_threads") + 1] == "1"
+    assert cmd[cmd.index("--n_threads_batch") + 1] == "2"
+    same = localmodel.LocalServer(tmp_path / "m.gguf", alias="m", port=9, n_threads=3).command()
+    assert same[same.index("--n_threads_batch") + 1] == "3"
+
+
+def test_the_managed_server_leaves_a_core_free_for_generation_by_default():
+    from django.conf import settings as conf
+
+    threads, batch = conf.STUDIO_LLM_THREADS, conf.STUDIO_LLM_BATCH_THREADS
+    cores = os.cpu_count() or 2
+    assert (threads, batch) == (max(1, cores - 1), cores)
