@@ -149,7 +149,6 @@ def main() -> None:
         path,
         alias=spec.key,
         n_threads=args.threads,
-        n_threads_batch=os.cpu_count() or 2,
         log_path=Path(settings.DATA_DIR) / "bench-llm-server.log",
     ) as server:
         results[args.model] = run_agent(

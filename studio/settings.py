@@ -189,11 +189,12 @@ STUDIO_SOLVE_MAX_TURNS = env_int("STUDIO_SOLVE_MAX_TURNS", 0)  # terminus agents
 # endpoint. Model files (0.5-1.1 GB) live in a home cache because data dirs come and go (tests).
 STUDIO_LOCAL_LLM = env_str("STUDIO_LOCAL_LLM")  # qwen2.5-coder-0.5b | qwen2.5-coder-1.5b
 STUDIO_LOCAL_LLM_PORT = env_int("STUDIO_LOCAL_LLM_PORT", 8181)
-# Token generation syncs its threads once per layer per token: with every core in use and anything
-# else runnable, one descheduled thread stalls the rest (measured on 2 busy cores: 2 threads ~1
-# token/s, 1 thread 4-5). So generation leaves a core free; prompt reading (large chunks) uses all.
+# llama.cpp syncs its threads at every layer: with every core in use and anything else runnable, one
+# descheduled thread stalls the rest. Measured with the 1.5B on 2 busy cores: generating, 2 threads
+# 0.8-1.2 token/s vs 1 thread 4-5.6; reading a prompt, 2 threads 7-21 token/s vs 1 thread 38. So
+# both leave a core free by default.
 STUDIO_LLM_THREADS = env_int("STUDIO_LLM_THREADS", max(1, (os.cpu_count() or 2) - 1))
-STUDIO_LLM_BATCH_THREADS = env_int("STUDIO_LLM_BATCH_THREADS", os.cpu_count() or 2)
+STUDIO_LLM_BATCH_THREADS = env_int("STUDIO_LLM_BATCH_THREADS", STUDIO_LLM_THREADS)
 STUDIO_MODEL_CACHE = Path(env_str("STUDIO_MODEL_CACHE", str(Path.home() / ".cache" / "studio-models")))
 _local_llm_url = f"http://127.0.0.1:{STUDIO_LOCAL_LLM_PORT}/v1" if STUDIO_LOCAL_LLM else ""
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", _local_llm_url)

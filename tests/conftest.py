@@ -100,7 +100,7 @@ def small_model_server():
     spec = localmodel.model_spec("qwen2.5-coder-0.5b")
     path = localmodel.ensure_model(spec, settings.STUDIO_MODEL_CACHE, log=lambda _: None)
     # One thread: CI shares its cores with Docker tests, and oversubscribed llama.cpp threads spin.
-    with localmodel.LocalServer(path, alias=spec.key, n_ctx=8192, n_threads=1, n_threads_batch=2) as server:
+    with localmodel.LocalServer(path, alias=spec.key, n_ctx=8192, n_threads=1) as server:
         yield server
 
 

@@ -226,9 +226,9 @@ def test_real_episode_with_the_small_local_model(
               str(event.payload)[:150])  # fmt: skip
 
 
-def test_the_server_generates_on_fewer_threads_than_it_reads_the_prompt_with(tmp_path):
-    """Generation syncs its threads per layer per token, so it leaves a core free; prompt reading
-    works in large chunks and takes every core. Both reach the llama.cpp server's command line."""
+def test_generation_and_prompt_threads_reach_the_server_separately(tmp_path):
+    """Both thread counts reach the llama.cpp server's command line; the prompt's defaults to the
+    generation's."""
     server = localmodel.LocalServer(tmp_path / "m.gguf", alias="m", port=9, n_threads=1, n_threads_batch=2)
     cmd = server.command()
     assert cmd[cmd.index("--n_threads") + 1] == "1"
@@ -237,9 +237,9 @@ def test_the_server_generates_on_fewer_threads_than_it_reads_the_prompt_with(tmp
     assert same[same.index("--n_threads_batch") + 1] == "3"
 
 
-def test_the_managed_server_leaves_a_core_free_for_generation_by_default():
+def test_the_managed_server_leaves_a_core_free_by_default():
     from django.conf import settings as conf
 
     threads, batch = conf.STUDIO_LLM_THREADS, conf.STUDIO_LLM_BATCH_THREADS
     cores = os.cpu_count() or 2
-    assert (threads, batch) == (max(1, cores - 1), cores)
+    assert (threads, batch) == (max(1, cores - 1), max(1, cores - 1))
