@@ -140,7 +140,9 @@ def _context(episode: Episode) -> AgentContext:
         surface=gold.surface or {}, directions=cfg.get("directions", ""),
         used_themes=episode_used_themes(repository_id=repo.pk), budget=Budget(**_budget(cfg.get("budget"))),
         seed=int(cfg.get("seed", episode.pk)), test_cmd=gold.test_cmd or "python -m pytest",
-        used_signatures=episode_used_signatures(gold_id=gold.pk), faults=int(cfg.get("faults") or 1),
+        used_signatures=episode_used_signatures(gold_id=gold.pk, exclude=episode.pk),
+        used_now=lambda: retry_locked(episode_used_signatures, gold_id=gold.pk, exclude=episode.pk),
+        faults=int(cfg.get("faults") or 1),
         network=bool(cfg.get("network")))
 
 

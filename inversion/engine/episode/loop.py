@@ -180,7 +180,8 @@ class _Loop:
             ms = int((time.monotonic() - t0) * 1000)
             tokens = (decision.prompt_tokens, decision.completion_tokens)
             if decision.thought:
-                self.emit("thought", {"text": decision.thought[:4000]}, ms, *tokens)
+                extra = {"claim": decision.claim} if decision.claim else {}
+                self.emit("thought", {"text": decision.thought[:4000], **extra}, ms, *tokens)
                 ms, tokens = 0, (0, 0)
             action = decision.action
             if decision.fatal:

@@ -84,12 +84,22 @@ class FaultFamily:
     keywords: tuple[str, ...] = ()
     breaks_all = False  # by nature every test fails (collection, the interpreter): last resort in a batch
     needs_network = False  # the plan installs from the package index (only where the curator allows it)
+    # How the fault touches its target: "in_place" (moves, rewrites or deletes the target's own files)
+    # or "beside" (adds something that hides it: a shadow, an import hook, a variable). Two layers
+    # of a compound break may share a target unless both are in place (the second would undo or
+    # overwrite the first, and *every layer matters* would refuse the task).
+    layering = "in_place"
 
     def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
         raise NotImplementedError
 
     def plan(self, ctx: PlanContext, rng: random.Random) -> FaultPlan:
         raise NotImplementedError
+
+    def deep_plan(self, ctx: PlanContext, rng: random.Random) -> FaultPlan | None:
+        """A multi-step variant for a layer of a compound break (each step its own RUN line, one
+        repair for all), or None where the family has none (`plan` is used)."""
+        return None
 
     def make(self, target: str, summary: str, actions: list, repair: list[str], explore: str = "") -> FaultPlan:
         script = "#!/bin/bash\nset -e\n" + "\n".join(repair) + "\n"

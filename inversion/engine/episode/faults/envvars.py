@@ -19,6 +19,7 @@ def _uses(surface: dict[str, Any], module: str) -> bool:
 
 class PythonpathStub(base.FaultFamily):
     name = "pythonpath_stub"
+    layering = "beside"
     category = "environment"
     description = "PYTHONPATH names a shared directory holding an empty stub of an imported package."
     keywords = ("environment", "env", "variable", "pythonpath", "sys.path", "shadow")
@@ -42,6 +43,7 @@ class PythonpathStub(base.FaultFamily):
 
 class LocaleMissing(base.FaultFamily):
     name = "locale_missing"
+    layering = "beside"
     category = "locale"
     description = "LC_ALL names a locale that was never generated in the image."
     keywords = ("locale", "encoding", "lc_all", "lang", "utf-8", "i18n", "environment")
@@ -64,6 +66,7 @@ class LocaleMissing(base.FaultFamily):
 
 class TzPathEnv(base.FaultFamily):
     name = "tz_path_env"
+    layering = "beside"
     category = "timezone"
     description = "PYTHONTZPATH points zoneinfo at an empty zone directory."
     keywords = ("timezone", "time zone", "tz", "zoneinfo", "tzdata", "time")
@@ -84,6 +87,7 @@ class TzPathEnv(base.FaultFamily):
 
 class CaBundleEnv(base.FaultFamily):
     name = "ca_bundle_env"
+    layering = "beside"
     category = "certificates"
     description = "SSL_CERT_FILE points at a CA bundle file holding no certificates."
     keywords = ("certificate", "ca", "ssl", "tls", "https", "trust", "bundle")

@@ -19,6 +19,7 @@ def blockable(surface: dict[str, Any]) -> list[str]:
 
 class PthModuleBlock(base.FaultFamily):
     name = "pth_module_block"
+    layering = "beside"
     category = "startup_hooks"
     description = "A .pth file in site-packages that marks a module as unimportable at start-up."
     keywords = (".pth", "pth", "startup", "site", "sitecustomize", "hook", "import")
@@ -41,6 +42,7 @@ class PthModuleBlock(base.FaultFamily):
 
 class SitecustomizeBlocker(base.FaultFamily):
     name = "sitecustomize_blocker"
+    layering = "beside"
     category = "startup_hooks"
     description = "A block appended to the interpreter's sitecustomize that refuses one import."
     keywords = ("sitecustomize", "startup", "site", "hook", "import", "meta_path")

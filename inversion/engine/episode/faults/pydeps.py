@@ -53,6 +53,7 @@ class PackageMisplaced(base.FaultFamily):
 
 class StaleVendoredCopy(base.FaultFamily):
     name = "stale_vendored_copy"
+    layering = "beside"
     category = "python_dependency"
     description = "A truncated old copy of a package, put first on sys.path by a .pth file."
     keywords = ("wrong version", "version", "dependency", "package", "vendored", ".pth", "sys.path")
@@ -85,6 +86,7 @@ class StaleVendoredCopy(base.FaultFamily):
 
 
 class _TestbedShadow(base.FaultFamily):
+    layering = "beside"
     category = "module_shadowing"
     keywords = ("shadow", "module", "import", "sys.path", "stdlib", "name clash")
     body = ""

@@ -29,6 +29,7 @@ MIME_BLOCK = ("application/octet-stream json csv svg xml js css html htm txt png
 
 class LocaleCodesetMismatch(base.FaultFamily):
     name = "locale_codeset_mismatch"
+    layering = "beside"
     category = "encoding"
     description = "A UTF-8-named locale compiled with the ASCII charmap, selected by LC_CTYPE."
     keywords = ("encoding", "unicode", "utf-8", "non-ascii", "charset", "locale", "text", "codeset")
@@ -50,6 +51,7 @@ class LocaleCodesetMismatch(base.FaultFamily):
 
 class WarningsPolicyModule(base.FaultFamily):
     name = "warnings_policy_module"
+    layering = "beside"
     category = "warnings"
     description = "PYTHONWARNINGS turns every warning into an error through a policy module aliasing Warning."
     keywords = ("warnings", "warning", "deprecation", "pythonwarnings", "error", "strict", "environment")
