@@ -74,6 +74,16 @@ class WarningsPolicyModule(base.FaultFamily):
         )
 
 
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        """Three steps: the policy module, its bytecode, then the variable."""
+        plan = self.plan(ctx, rng)
+        python = base.python_info(ctx.surface).get("executable") or "python"
+        module = plan.actions[0].command.rsplit("> ", 1)[1]
+        return self.make(plan.target, plan.summary, [plan.actions[0], RunCommand(f"{python} -m py_compile {module}"),
+                                                     plan.actions[1]],
+                         plan.repair.split("set -e\n", 1)[1].strip().splitlines(), explore=plan.explore)
+
+
 class MimeTypesOverride(base.FaultFamily):
     name = "mime_types_override"
     category = "system_data"
@@ -91,6 +101,22 @@ class MimeTypesOverride(base.FaultFamily):
             [RunCommand(f"test -f /etc/mime.types && printf %s {shlex.quote(block)} >> /etc/mime.types")],
             [f"sed -i '/^{MIME_MARKER}$/,$d' /etc/mime.types"],
             explore="ls -la /etc/mime.types",
+        )
+
+
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        """Two steps: the block in /etc/mime.types and the same block in /etc/apache2/mime.types, which
+        `mimetypes` reads later (repairing /etc/mime.types alone changes nothing)."""
+        plan = self.plan(ctx, rng)
+        block = f"\n{MIME_MARKER}\n{MIME_BLOCK}\n"
+        other = "/etc/apache2/mime.types"
+        return self.make(
+            plan.target,
+            f"{plan.summary}; {other} repeats it",
+            [plan.actions[0], RunCommand(f"mkdir -p /etc/apache2 && printf %s {shlex.quote(block)} >> {other}")],
+            [f"sed -i '/^{MIME_MARKER}$/,$d' /etc/mime.types {other}", f"[ -n \"$(tr -d '[:space:]' < {other})\" ] || rm -f {other}",
+             "rmdir --ignore-fail-on-non-empty /etc/apache2"],
+            explore=plan.explore,
         )
 
 
