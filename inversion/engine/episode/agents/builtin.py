@@ -156,16 +156,29 @@ class BuiltinAgent(Agent):
         return bool(_errors(last.payload.get("output_tail") or "") - errors)
 
     def _confirm(self, last: Observation) -> Decision:
+        if not self.layers:  # where to start again if no further layer fits (`_lone_repeat`)
+            self.first = (self.plan_start, deque(self.candidates))
         self.layers.append(self.plan)
         newly = set(last.payload.get("newly_failing") or [])
         self.seen = (newly, last.payload.get("newly_failing_total") or len(newly), dict(last.payload.get("messages") or {}),
                      _errors(last.payload.get("output_tail") or ""))
         if len(self.layers) < self.wanted:
             self.plan, self.pending = None, deque()
-            decision = self._next_plan(final=False)
+            decision = self._next_plan(final=False) or self._lone_repeat()
             if decision is not None:
                 return decision
         return self._finish(last)
+
+    def _lone_repeat(self) -> Decision | None:
+        """A compound break that found no further layer is a single fault: where this gold has that
+        family already, undo it and start again from the next first layer (never a duplicate)."""
+        if len(self.layers) != 1 or self.wanted == 1 or not self.guard.taken([self.layers[0].family]):
+            return None
+        self.plan = self.layers.pop()
+        self.skipped.append(self.plan.family)
+        self.plan_start, candidates = self.first
+        self.candidates, self.deferred, self.seen = candidates, deque(), (set(), 0, {}, set())
+        return self._abandon(f"no further layer fits, and {self.plan.family} alone repeats a task this gold has")
 
     def _sorted(self, fams) -> list[FaultFamily]:
         out = sorted(fams, key=self.order_key)
@@ -226,7 +239,7 @@ class BuiltinAgent(Agent):
             return fit[0] if fit else None
         while self.candidates:
             fam = self.candidates.popleft()
-            if self.guard.taken([fam.name]):  # a single fault of it is made here (any target): a duplicate
+            if self.wanted == 1 and self.guard.taken([fam.name]):  # made here (any target): a duplicate
                 self.skipped.append(fam.name)
                 continue
             plan = self._fresh(fam)
@@ -255,7 +268,7 @@ class BuiltinAgent(Agent):
         if not final:
             return None
         if self.layers:
-            return self._finish(None)
+            return self._lone_repeat() or self._finish(None)
         if self.skipped:  # every family left is one this gold has: never lay a duplicate
             why = f"{NO_UNUSED} (already made here: {', '.join(self.skipped)}"
             why += f"; tried {', '.join(self.tried)})" if self.tried else ")"

@@ -173,6 +173,20 @@ def test_a_compound_never_repeats_a_set_of_families_this_gold_has():
     assert fresh._fits(second)
 
 
+def test_a_compound_left_with_one_layer_this_gold_has_is_undone_and_started_again():
+    names = _applicable()  # every family made alone and in every pair: no second layer fits anything
+    used = [_sig(n) for n in names] + [_sig(a, b, key=f"{a}+{b}") for a in names for b in names if a < b]
+    agent = _agent(4, faults=2, used=used)
+    agent.next_action(None)
+    first, start = agent.plan.family, agent.plan_start  # in a compound, a family made alone may start a set
+    while agent.pending:
+        agent.next_action(Observation("tests", {"newly_failing": []}))
+    undo = agent.next_action(Observation("tests", FAILING))  # shows, but every set with it is made
+    assert isinstance(undo.action, RunCommand) and undo.action.undoes_from == start and not agent.layers
+    agent.next_action(Observation("tests", {"newly_failing": []}))
+    assert agent.plan is not None and agent.plan.family != first
+
+
 def test_multi_step_variants_are_repaired_by_one_script_that_names_every_step():
     ctx_agent = _agent(0, faults=2)
     made = 0
