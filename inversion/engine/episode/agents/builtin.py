@@ -234,7 +234,7 @@ class BuiltinAgent(Agent):
             self.candidates.clear()
             fit = [p for p in pool if self._fits(p)]
             fit.sort(key=lambda p: (not any(_related(p.target, la.target) for la in self.layers),
-                                    p.family in BREAKS_ALL, self.guard.rank(p.family, p.category)))
+                                    p.family in BREAKS_ALL, self.guard.rank(p.family, p.category), -len(p.actions)))
             self.deferred = deque(p for p in pool if p not in fit[:1])
             return fit[0] if fit else None
         while self.candidates:
