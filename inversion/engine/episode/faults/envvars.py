@@ -41,6 +41,23 @@ class PythonpathStub(base.FaultFamily):
         )
 
 
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
+        """Three steps: the stub, the variable, and a `.pth` naming the shared dir as well (so the
+        stub still wins where PYTHONPATH is cleared)."""
+        sp = base.site_packages(ctx.surface)
+        if not sp:
+            return None
+        plan = self.plan(ctx, rng)
+        pth = f"{sp}/shared-python.pth"
+        return self.make(
+            plan.target,
+            f"{plan.summary}; {pth} names that directory too",
+            [*plan.actions, RunCommand(f"echo {self.shared} > {shlex.quote(pth)}")],
+            [*plan.repair.split("set -e\n", 1)[1].strip().splitlines(), f"rm -f {shlex.quote(pth)}"],
+            explore=plan.explore,
+        )
+
+
 class LocaleMissing(base.FaultFamily):
     name = "locale_missing"
     layering = "beside"
