@@ -84,7 +84,8 @@ class ConftestImportError(base.FaultFamily):
             f"{plan.summary}; its metadata ({dist}) says it is installed",
             [plan.actions[0], RunCommand(f"mkdir -p {dist} && printf '{meta}' > {dist}/METADATA"),
              RunCommand(f"{python} -m py_compile {shlex.quote(path)}")],
-            [*plan.repair.split("set -e\n", 1)[1].strip().splitlines(), f"rm -rf {dist}"],
+            [*plan.repair.split("set -e\n", 1)[1].strip().splitlines(), f"rm -rf {dist}",
+             f"rm -f {shlex.quote(os.path.dirname(path))}/__pycache__/conftest.*.pyc"],
             explore=plan.explore,
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import shlex
 from typing import Any
@@ -38,6 +39,14 @@ def _compile(surface: dict[str, Any], real: str) -> RunCommand:
     return RunCommand(f"{python} -m py_compile {real}")
 
 
+def _uncompile(surface: dict[str, Any]) -> str:
+    """Repair line: drop sitecustomize's cached bytecode (beside the link and the real file), which
+    would otherwise hold the blocking code after the source is repaired."""
+    path = sitecustomize_path(surface)
+    here = shlex.quote(os.path.dirname(path) + "/__pycache__")
+    return f'rm -f {here}/sitecustomize.*.pyc "$(dirname "$(readlink -f {shlex.quote(path)})")"/__pycache__/sitecustomize.*.pyc'
+
+
 class PthModuleBlock(base.FaultFamily):
     name = "pth_module_block"
     layering = "beside"
@@ -72,7 +81,8 @@ class PthModuleBlock(base.FaultFamily):
             f"{plan.summary}; sitecustomize ({path}) refuses to import it as well",
             [plan.actions[0], RunCommand(f"printf %s {shlex.quote(policy_block(plan.target))} >> {real}"),
              _compile(ctx.surface, real)],
-            [*plan.repair.split("set -e\n", 1)[1].strip().splitlines(), f"sed -i '/^{MARKER}$/,$d' {real}"],
+            [*plan.repair.split("set -e\n", 1)[1].strip().splitlines(), f"sed -i '/^{MARKER}$/,$d' {real}",
+             _uncompile(ctx.surface)],
             explore=plan.explore,
         )
 
@@ -116,7 +126,8 @@ class SitecustomizeBlocker(base.FaultFamily):
             [plan.actions[0], _compile(ctx.surface, real),
              RunCommand(f"printf %s {shlex.quote(policy_block(plan.target))} > {shlex.quote(module)}"),
              RunCommand(f"echo 'import _site_import_policy' > {shlex.quote(pth)}")],
-            [f"rm -f {shlex.quote(pth)} {shlex.quote(module)}", *plan.repair.split("set -e\n", 1)[1].strip().splitlines()],
+            [f"rm -f {shlex.quote(pth)} {shlex.quote(module)}", *plan.repair.split("set -e\n", 1)[1].strip().splitlines(),
+             _uncompile(ctx.surface)],
             explore=plan.explore,
         )
 
