@@ -112,6 +112,7 @@ class BuiltinAgent(Agent):
         self.inert: set[str] = set()  # targets whose breakage changed no test here: skip them for good
         self.steps = 0
         self.explored = self.looking = False
+        self.whole = 0  # the first layer fails every test: 1 + the layers tried on top of it
         self.tried: list[str] = []
 
     def next_action(self, last: Observation | None) -> Decision:
@@ -158,6 +159,8 @@ class BuiltinAgent(Agent):
     def _confirm(self, last: Observation) -> Decision:
         if not self.layers:  # where to start again if no further layer fits (`_lone_repeat`)
             self.first = (self.plan_start, deque(self.candidates))
+            # every test fails: only a fault that changes the error lines can show (tried twice, `_pop`)
+            self.whole = int(self.wanted > 1 and self._whole_suite(last))
         self.layers.append(self.plan)
         newly = set(last.payload.get("newly_failing") or [])
         self.seen = (newly, last.payload.get("newly_failing_total") or len(newly), dict(last.payload.get("messages") or {}),
@@ -169,13 +172,24 @@ class BuiltinAgent(Agent):
                 return decision
         return self._finish(last)
 
+    def _whole_suite(self, last: Observation) -> bool:
+        total = last.payload.get("newly_failing_total") or len(last.payload.get("newly_failing") or [])
+        stable = (self.context.baseline or {}).get("stable_total") or len((self.context.baseline or {}).get("stable_passing") or [])
+        return bool(stable) and total >= stable
+
     def _lone_repeat(self) -> Decision | None:
         """A compound break that found no further layer is a single fault: where this gold has that
-        family already, undo it and start again from the next first layer (never a duplicate)."""
-        if len(self.layers) != 1 or self.wanted == 1 or not self.guard.taken([self.layers[0].family]):
+        family already (never a duplicate), or where it fails every test (a compound is still
+        possible from another first layer), undo it and start again from the next first layer."""
+        if len(self.layers) != 1 or self.wanted == 1:
+            return None
+        family = self.layers[0].family
+        if not (self.whole or self.guard.taken([family])):
             return None
         self.plan = self.layers.pop()
-        self.skipped.append(self.plan.family)
+        if not self.whole:
+            self.skipped.append(family)
+        self.whole = 0
         self.plan_start, candidates = self.first
         self.candidates, self.deferred, self.seen = candidates, deque(), (set(), 0, {}, set())
         return self._abandon(f"no further layer fits, and {self.plan.family} alone repeats a task this gold has")
@@ -233,6 +247,9 @@ class BuiltinAgent(Agent):
             pool += [p for p in self.deferred if not any(_related(p.target, t) for t in self.inert)]
             self.candidates.clear()
             fit = [p for p in pool if self._fits(p)]
+            if self.whole:  # under a fault that fails every test few can show: two tries, then start over
+                self.whole += 1
+                fit = fit if self.whole <= WHOLE_TRIES + 1 else []
             fit.sort(key=lambda p: (not any(_related(p.target, la.target) for la in self.layers),
                                     p.family in BREAKS_ALL, self.guard.rank(p.family, p.category), -len(p.actions)))
             self.deferred = deque(p for p in pool if p not in fit[:1])
@@ -310,6 +327,7 @@ class BuiltinAgent(Agent):
 
 
 BREAKS_ALL = {f.name for f in families() if f.breaks_all}
+WHOLE_TRIES = 2
 LAYERING = {f.name: f.layering for f in families()}
 
 

@@ -68,26 +68,4 @@ class ConftestImportError(base.FaultFamily):
         )
 
 
-    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
-        """Three steps: the conftest import, a half-installed plugin's metadata (pip lists it, no module
-        came with it) and the conftest's bytecode."""
-        sp = base.site_packages(ctx.surface)
-        if not sp:
-            return None
-        plan = self.plan(ctx, rng)
-        path = os.path.join(TESTBED, plan.target)
-        dist = f"{sp}/pytest_env_defaults-0.4.1.dist-info"
-        meta = "Metadata-Version: 2.1\\nName: pytest-env-defaults\\nVersion: 0.4.1\\n"  # printf escapes
-        python = base.python_info(ctx.surface).get("executable") or "python"
-        return self.make(
-            plan.target,
-            f"{plan.summary}; its metadata ({dist}) says it is installed",
-            [plan.actions[0], RunCommand(f"mkdir -p {dist} && printf '{meta}' > {dist}/METADATA"),
-             RunCommand(f"{python} -m py_compile {shlex.quote(path)}")],
-            [*plan.repair.split("set -e\n", 1)[1].strip().splitlines(), f"rm -rf {dist}",
-             f"rm -f {shlex.quote(os.path.dirname(path))}/__pycache__/conftest.*.pyc"],
-            explore=plan.explore,
-        )
-
-
 FAMILIES = [PytestRequiredPlugin, ConftestImportError]

@@ -187,6 +187,28 @@ def test_a_compound_left_with_one_layer_this_gold_has_is_undone_and_started_agai
     assert agent.plan is not None and agent.plan.family != first
 
 
+def test_a_compound_does_not_build_on_a_first_fault_that_fails_every_test():
+    agent = _agent(6, faults=2)
+    agent.next_action(None)
+    first, start = agent.plan, agent.plan_start
+    while agent.pending:
+        agent.next_action(Observation("tests", {"newly_failing": []}))
+    everything = {"newly_failing": PASSING, "newly_failing_total": len(PASSING)}
+    decision = agent.next_action(Observation("tests", everything))
+    tries = 0
+    while agent.layers and agent.plan is not None:  # at most two faults are tried on top
+        tries += 1
+        assert tries <= 2
+        while agent.pending:
+            decision = agent.next_action(Observation("tests", everything))
+        decision = agent.next_action(Observation("tests", everything))  # it changed nothing: undone
+        decision = agent.next_action(Observation("tests", everything))
+    assert tries == 2  # none showed: the first fault is undone too, and another first fault is tried
+    assert isinstance(decision.action, RunCommand) and decision.action.undoes_from == start and not agent.layers
+    agent.next_action(Observation("tests", {"newly_failing": []}))
+    assert agent.plan.family != first.family
+
+
 def test_multi_step_variants_are_repaired_by_one_script_that_names_every_step():
     ctx_agent = _agent(0, faults=2)
     made = 0
