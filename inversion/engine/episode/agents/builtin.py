@@ -50,9 +50,10 @@ def direction_score(fam: FaultFamily, directions: str) -> int:
 
 
 def order_key(fams: list[FaultFamily], *, seed: int, directions: str = "", used_themes: list[str] | None = None,
-              guard: Guard | None = None):
+              guard: Guard | None = None, depth: dict[str, int] | None = None):
     """The sort key of `candidate_order` (it reads the guard's counts when called, so a refreshed
-    guard re-sorts the remaining candidates)."""
+    guard re-sorts the remaining candidates); `depth` (steps of a family's plan) puts longer plans
+    first among equally used families (compound layers)."""
     rng = random.Random(seed)
     used = {t.strip().lower() for t in used_themes or [] if t.strip()}
     cats = sorted({f.category for f in fams}, key=lambda c: (c in BROAD_CATEGORIES, c))
@@ -67,7 +68,8 @@ def order_key(fams: list[FaultFamily], *, seed: int, directions: str = "", used_
         score = direction_score(f, directions) if directions.strip() else 0
         is_used = f.name.lower() in used or f.category.lower() in used
         counts = guard.rank(f.name, f.category) if guard is not None else (0, 0)
-        return (-score, counts, is_used, cat_rank.get(f.category, len(cat_rank)), jitter.get(f.name, 1.0))
+        steps = -(depth or {}).get(f.name, 1)
+        return (-score, counts, steps, is_used, cat_rank.get(f.category, len(cat_rank)), jitter.get(f.name, 1.0))
 
     return key
 
@@ -97,12 +99,13 @@ class BuiltinAgent(Agent):
         if not context.test_cmd.strip().startswith("python -m"):
             fams = [f for f in fams if f.name not in ROOT_SHADOW]
         self.guard = Guard(context.used_signatures or [])
+        self.plan_ctx = PlanContext(surface, baseline, network=context.network)
+        depth = {f.name: _depth(f, self.plan_ctx, seed) for f in fams} if context.faults > 1 else None
         self.order_key = order_key(fams, seed=seed, directions=context.directions,
-                                   used_themes=context.used_themes, guard=self.guard)
+                                   used_themes=context.used_themes, guard=self.guard, depth=depth)
         self.candidates = deque(self._sorted(fams))
         self.deferred: deque[FaultPlan] = deque()  # plans kept for a later layer
         self.skipped: list[str] = []  # families this gold already has
-        self.plan_ctx = PlanContext(surface, baseline, network=context.network)
         self.wanted = max(1, min(3, int(context.faults or 1)))
         self.plan: FaultPlan | None = None
         self.pending: deque = deque()
@@ -329,6 +332,15 @@ class BuiltinAgent(Agent):
 BREAKS_ALL = {f.name for f in families() if f.breaks_all}
 WHOLE_TRIES = 2
 LAYERING = {f.name: f.layering for f in families()}
+
+
+def _depth(fam: FaultFamily, ctx: PlanContext, seed: int) -> int:
+    """Steps of the family's multi-step variant (1 without one, or when it cannot plan here)."""
+    try:
+        plan = fam.deep_plan(ctx, random.Random(seed))
+    except (KeyError, IndexError, ValueError):
+        return 1
+    return len(plan.actions) if plan is not None else 1
 
 
 def _exit_code(last: Observation) -> int | None:

@@ -223,3 +223,13 @@ def test_multi_step_variants_are_repaired_by_one_script_that_names_every_step():
         assert deep.repair.startswith("#!/bin/bash\nset -e\n") and deep.repair.count("\n") >= 3, fam.name
     assert made >= 6
     assert isinstance(_agent(0, steps=3).next_action(None).action, Finish | RunTests | RunCommand)
+
+
+def test_compound_first_layers_prefer_longer_variants_among_equally_used_families():
+    agent = _agent(0, faults=2)
+    steps = []
+    for fam in agent.candidates:
+        deep = fam.deep_plan(agent.plan_ctx, agent.rng) if not fam.breaks_all else None
+        steps.append(len(deep.actions) if deep else 1)
+    head = [s for s, f in zip(steps, agent.candidates, strict=True) if not f.breaks_all]
+    assert head[0] >= 3 and head == sorted(head, reverse=True)
