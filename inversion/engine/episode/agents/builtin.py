@@ -12,8 +12,8 @@ plan, whose undo drops whatever the step wrote from the delta.
 
 Compound breaks (`faults` > 1): layers come from the multi-step variants of the families
 (`FaultFamily.deep_plan`: each step its own RUN line), the first from the least-used family; the next
-from another category, preferring the same target (a stub on top of a moved package: fixing the stub
-reveals the move) unless both layers rewrite that target in place (`FaultFamily.layering`: the second
+from another category, least-used first, then preferring the same target (a stub on top of a moved
+package: fixing the stub reveals the move) unless both layers rewrite that target in place (`FaultFamily.layering`: the second
 would overwrite or undo the first, and validation's *every layer matters* would refuse it). A layer
 counts only if it changes what fails (more tests, or another error on the same tests). The repair
 undoes the layers outermost first.
@@ -243,7 +243,8 @@ class BuiltinAgent(Agent):
 
     def _pop(self) -> FaultPlan | None:
         """The next plan: the least-used family this gold does not have yet; for a later layer, one
-        that fits, aimed at an earlier layer's target where possible, never one that breaks everything."""
+        that fits, least-used first, then aimed at an earlier layer's target where possible, never one
+        that breaks everything."""
         self._refresh()
         if self.layers:
             pool = [p for p in (self._fresh(f) for f in self.candidates) if p is not None]
@@ -253,8 +254,8 @@ class BuiltinAgent(Agent):
             if self.whole:  # under a fault that fails every test few can show: two tries, then start over
                 self.whole += 1
                 fit = fit if self.whole <= WHOLE_TRIES + 1 else []
-            fit.sort(key=lambda p: (not any(_related(p.target, la.target) for la in self.layers),
-                                    p.family in BREAKS_ALL, self.guard.rank(p.family, p.category), -len(p.actions)))
+            fit.sort(key=lambda p: (p.family in BREAKS_ALL, self.guard.rank(p.family, p.category)[0],
+                                    not any(_related(p.target, la.target) for la in self.layers), -len(p.actions)))
             self.deferred = deque(p for p in pool if p not in fit[:1])
             return fit[0] if fit else None
         while self.candidates:
