@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from inversion.engine.episode.signature import normalise
+from inversion.engine.episode.signature import label, normalise
 from inversion.models import Episode, EpisodeEvent
 from studio.lib.exceptions import ApplicationError
 
@@ -78,7 +78,7 @@ def episode_used_signatures(*, gold_id: int, exclude: int | None = None) -> list
             layers = [{"kind": la.get("family") or "", "category": la.get("category") or "",
                        "target": normalise(str(la.get("target") or "")) if la.get("target") else ""}
                       for la in result.get("layers") or [] if la.get("family")]
-            sig = {"key": f"episode:{pk}", "label": "", "layers": layers} if layers else {}
+            sig = {"key": f"episode:{pk}", "label": label({"layers": layers}), "layers": layers} if layers else {}
         if sig.get("key") and sig["key"] not in seen:
             seen.add(sig["key"])
             out.append({"key": sig["key"], "label": sig.get("label", ""), "layers": sig.get("layers") or []})
@@ -88,7 +88,8 @@ def episode_used_signatures(*, gold_id: int, exclude: int | None = None) -> list
         if (payload or {}).get("claim"):
             claims[episode_id] = payload["claim"]
     for episode_id, claim in sorted(claims.items()):
-        out.append({"key": f"claim:{episode_id}", "label": "", "layers": claim.get("layers") or []})
+        layers = [la for la in claim.get("layers") or [] if la.get("kind")]
+        out.append({"key": f"claim:{episode_id}", "label": label({"layers": layers}), "layers": layers})
     return out
 
 

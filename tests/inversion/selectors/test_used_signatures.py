@@ -36,4 +36,6 @@ def test_made_pending_and_claimed_faults_all_count_but_not_the_asking_episode(go
     assert kinds == [["pth_module_block"], ["stale_bytecode"], ["tz_path_env"]]  # a running one: its latest claim
     assert used[0]["key"] == "k1" and made.pk
     assert used[1]["layers"][0]["target"] == "yaml/__init__.py" and used[1]["key"].startswith("episode:")
+    assert [sig["label"] for sig in used] == ["pth_module_block(six)", "stale_bytecode(yaml/__init__.py)",
+                                              "tz_path_env(TZDIR)"]  # the LLM prompt lists them as themes
     assert "mime_types_override" in str(episode_used_signatures(gold_id=gold.pk))
