@@ -103,6 +103,7 @@ class BuiltinAgent(Agent):
         depth = {f.name: _depth(f, self.plan_ctx, seed) for f in fams} if context.faults > 1 else None
         self.order_key = order_key(fams, seed=seed, directions=context.directions,
                                    used_themes=context.used_themes, guard=self.guard, depth=depth)
+        self.fams = fams
         self.candidates = deque(self._sorted(fams))
         self.deferred: deque[FaultPlan] = deque()  # plans kept for a later layer
         self.skipped: list[str] = []  # families this gold already has
@@ -260,13 +261,17 @@ class BuiltinAgent(Agent):
             return fit[0] if fit else None
         while self.candidates:
             fam = self.candidates.popleft()
-            if self.wanted == 1 and self.guard.taken([fam.name]):  # made here (any target): a duplicate
-                self.skipped.append(fam.name)
+            if self.guard.taken([fam.name]) and (self.wanted == 1 or not self._pairs_left(fam)):
+                self.skipped.append(fam.name)  # made here (any target), alone and with every partner
                 continue
             plan = self._fresh(fam)
             if plan is not None:
                 return plan
         return None
+
+    def _pairs_left(self, fam: FaultFamily) -> bool:
+        """Whether some family of another category could still make a new set with `fam`."""
+        return any(o.category != fam.category and not self.guard.taken([fam.name, o.name]) for o in self.fams)
 
     def _next_plan(self, final: bool = True) -> Decision | None:
         while True:

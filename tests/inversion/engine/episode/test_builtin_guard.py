@@ -177,6 +177,7 @@ def test_a_compound_left_with_one_layer_this_gold_has_is_undone_and_started_agai
     names = _applicable()  # every family made alone and in every pair: no second layer fits anything
     used = [_sig(n) for n in names] + [_sig(a, b, key=f"{a}+{b}") for a in names for b in names if a < b]
     agent = _agent(4, faults=2, used=used)
+    agent._pairs_left = lambda fam: True  # by family a pair looked possible; by target none fits
     agent.next_action(None)
     first, start = agent.plan.family, agent.plan_start  # in a compound, a family made alone may start a set
     while agent.pending:
@@ -185,6 +186,13 @@ def test_a_compound_left_with_one_layer_this_gold_has_is_undone_and_started_agai
     assert isinstance(undo.action, RunCommand) and undo.action.undoes_from == start and not agent.layers
     agent.next_action(Observation("tests", {"newly_failing": []}))
     assert agent.plan is not None and agent.plan.family != first
+
+
+def test_a_compound_gives_up_at_once_when_every_family_is_made_alone_and_in_every_pair():
+    names = _applicable()
+    used = [_sig(n) for n in names] + [_sig(a, b, key=f"{a}+{b}") for a in names for b in names if a < b]
+    decision = _agent(2, faults=2, used=used).next_action(None)
+    assert isinstance(decision.action, Finish) and decision.action.summary == NO_UNUSED
 
 
 def test_a_compound_does_not_build_on_a_first_fault_that_fails_every_test():
