@@ -100,9 +100,9 @@ class BuiltinAgent(Agent):
             fams = [f for f in fams if f.name not in ROOT_SHADOW]
         self.guard = Guard(context.used_signatures or [])
         self.plan_ctx = PlanContext(surface, baseline, network=context.network)
-        depth = {f.name: _depth(f, self.plan_ctx, seed) for f in fams} if context.faults > 1 else None
+        self.depth = {f.name: _depth(f, self.plan_ctx, seed) for f in fams} if context.faults > 1 else {}
         self.order_key = order_key(fams, seed=seed, directions=context.directions,
-                                   used_themes=context.used_themes, guard=self.guard, depth=depth)
+                                   used_themes=context.used_themes, guard=self.guard, depth=self.depth)
         self.fams = fams
         self.candidates = deque(self._sorted(fams))
         self.deferred: deque[FaultPlan] = deque()  # plans kept for a later layer
@@ -188,7 +188,7 @@ class BuiltinAgent(Agent):
         if len(self.layers) != 1 or self.wanted == 1:
             return None
         family = self.layers[0].family
-        if not (self.whole or self.guard.taken([family])):
+        if not (self.whole or self.guard.taken([family]) or self.guard.near([family], self.depth)):
             return None
         self.plan = self.layers.pop()
         if not self.whole:
@@ -240,7 +240,8 @@ class BuiltinAgent(Agent):
                 return False
             if _related(plan.target, la.target) and LAYERING.get(plan.family) == LAYERING.get(la.family) == "in_place":
                 return False
-        return not self.guard.taken([*(la.family for la in self.layers), plan.family])
+        fams = [*(la.family for la in self.layers), plan.family]
+        return not (self.guard.taken(fams) or self.guard.near(fams, self.depth))
 
     def _pop(self) -> FaultPlan | None:
         """The next plan: the least-used family this gold does not have yet; for a later layer, one
@@ -271,7 +272,8 @@ class BuiltinAgent(Agent):
 
     def _pairs_left(self, fam: FaultFamily) -> bool:
         """Whether some family of another category could still make a new set with `fam`."""
-        return any(o.category != fam.category and not self.guard.taken([fam.name, o.name]) for o in self.fams)
+        return any(o.category != fam.category and not self.guard.taken([fam.name, o.name])
+                   and not self.guard.near([fam.name, o.name], self.depth) for o in self.fams)
 
     def _next_plan(self, final: bool = True) -> Decision | None:
         while True:

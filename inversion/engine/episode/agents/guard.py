@@ -18,6 +18,9 @@ from collections.abc import Iterable
 from typing import Any
 
 NO_UNUSED = "no unused fault left for this gold"
+# The family-weight estimate of a compound's overlap with a set made here at which its signature's
+# similarity (targets masked, one-path layers often alike) measured >= 0.6 on real batches.
+NEAR_SETS = 0.5
 
 
 class Guard:
@@ -28,6 +31,7 @@ class Guard:
         self.categories: Counter[str] = Counter()
         self.singles: set[str] = set()
         self.combos: set[frozenset[str]] = set()
+        self.sets: list[frozenset[str]] = []  # each signature's families
         self.seen: set[str] = set()
         self.add(signatures)
 
@@ -44,6 +48,7 @@ class Guard:
             kinds = [str(la["kind"]) for la in layers]
             self.families.update(kinds)
             self.categories.update(str(la.get("category") or "") for la in layers if la.get("category"))
+            self.sets.append(frozenset(kinds))
             if len(kinds) == 1:
                 self.singles.add(kinds[0])
             else:
@@ -55,6 +60,17 @@ class Guard:
         if len(families) == 1:
             return families[0] in self.singles
         return frozenset(families) in self.combos
+
+    def near(self, families: list[str], depth: dict[str, int], threshold: float = NEAR_SETS) -> bool:
+        """Whether a compound of these families would nearly repeat a set this gold has: the shared
+        families' weight (1 + the steps of each, a proxy for the paths it touches) over the union's,
+        as the near-duplicate measure weighs the touched paths (a deep shared layer dominates)."""
+        mine = frozenset(families)
+
+        def weight(fams: frozenset[str]) -> int:
+            return sum(1 + depth.get(f, 1) for f in fams)
+
+        return any(weight(mine & t) / weight(mine | t) >= threshold for t in self.sets if mine & t and t != mine)
 
     def rank(self, family: str, category: str) -> tuple[int, int]:
         """Sort key: least-used family first, then least-used category."""

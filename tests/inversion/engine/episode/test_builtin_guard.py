@@ -137,6 +137,19 @@ def test_guard_counts_every_layer_and_blocks_exact_sets():
     assert guard.add([_sig("a")]) is False and guard.add([_sig("c")]) is True
 
 
+def test_guard_estimates_near_duplicate_sets_as_the_signature_measure_found_them():
+    """Pairs measured on a toolz batch: a deep shared layer with one-step partners scored >= 0.6."""
+    depth = {"sitecustomize_blocker": 4, "stdlib_shadow_testbed": 3, "pth_module_block": 3,
+             "conftest_import_error": 1, "pytest_required_plugin": 1}
+    guard = Guard([_sig("sitecustomize_blocker", "conftest_import_error", key="a"),
+                   _sig("stdlib_shadow_testbed", "pth_module_block", key="b")])
+    assert guard.near(["sitecustomize_blocker", "pytest_required_plugin"], depth)  # measured 0.64
+    assert guard.near(["sitecustomize_blocker"], depth)  # alone: measured 0.61 and 0.73
+    assert not guard.near(["stdlib_shadow_testbed", "sitecustomize_blocker"], depth)  # measured below 0.6
+    assert not guard.near(["conftest_import_error", "stdlib_shadow_testbed"], {})  # shallow: little overlap
+    assert not guard.near(["sitecustomize_blocker", "conftest_import_error"], depth)  # the same set: `taken`
+
+
 def test_compound_layers_are_multi_step_and_never_rewrite_one_target_twice():
     fams = {f.name: f for f in families()}
     for seed in range(8):
