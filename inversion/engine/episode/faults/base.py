@@ -31,24 +31,105 @@ FAMILY_MODULES = (
     "inversion.engine.episode.faults.textenv",
     "inversion.engine.episode.faults.hostsys",
     "inversion.engine.episode.faults.packages",
+    "inversion.engine.episode.faults.stdlib",
 )
 # Modules the runner itself needs; breaking them breaks everything and tells nothing.
 RUNNER_MODULES = {
-    "pytest", "_pytest", "pluggy", "iniconfig", "packaging", "py", "_distutils_hack", "setuptools",
-    "pip", "pkg_resources", "tomli", "exceptiongroup", "colorama", "pygments", "studio_pytest_plugin",
-    "site", "sitecustomize", "usercustomize", "__main__", "encodings", "importlib", "os", "sys", "io",
-    "abc", "codecs", "typing", "re", "enum", "functools", "collections", "types", "warnings",
+    "pytest",
+    "_pytest",
+    "pluggy",
+    "iniconfig",
+    "packaging",
+    "py",
+    "_distutils_hack",
+    "setuptools",
+    "pip",
+    "pkg_resources",
+    "tomli",
+    "exceptiongroup",
+    "colorama",
+    "pygments",
+    "studio_pytest_plugin",
+    "site",
+    "sitecustomize",
+    "usercustomize",
+    "__main__",
+    "encodings",
+    "importlib",
+    "os",
+    "sys",
+    "io",
+    "abc",
+    "codecs",
+    "typing",
+    "re",
+    "enum",
+    "functools",
+    "collections",
+    "types",
+    "warnings",
 }
 # Stdlib modules the runner and its fixtures pull in on the side (tmp_path -> getpass -> pwd ...):
 # a test rarely depends on them directly, so breaking them tends to break nothing.
 PLUMBING = {
-    "pwd", "grp", "getpass", "sysconfig", "tempfile", "shutil", "fnmatch", "glob", "stat", "errno",
-    "posixpath", "genericpath", "linecache", "tokenize", "token", "traceback", "inspect", "dis",
-    "opcode", "ast", "textwrap", "string", "bisect", "heapq", "weakref", "copy", "copyreg",
-    "operator", "keyword", "reprlib", "contextlib", "signal", "selectors", "threading", "atexit",
-    "gc", "time", "math", "itertools", "struct", "binascii", "base64", "select", "fcntl", "posix",
-    "marshal", "builtins", "zipimport", "pathlib", "ntpath", "uuid", "platform", "unicodedata",
-    "termios", "tty", "pty", "array", "zlib_ng",
+    "pwd",
+    "grp",
+    "getpass",
+    "sysconfig",
+    "tempfile",
+    "shutil",
+    "fnmatch",
+    "glob",
+    "stat",
+    "errno",
+    "posixpath",
+    "genericpath",
+    "linecache",
+    "tokenize",
+    "token",
+    "traceback",
+    "inspect",
+    "dis",
+    "opcode",
+    "ast",
+    "textwrap",
+    "string",
+    "bisect",
+    "heapq",
+    "weakref",
+    "copy",
+    "copyreg",
+    "operator",
+    "keyword",
+    "reprlib",
+    "contextlib",
+    "signal",
+    "selectors",
+    "threading",
+    "atexit",
+    "gc",
+    "time",
+    "math",
+    "itertools",
+    "struct",
+    "binascii",
+    "base64",
+    "select",
+    "fcntl",
+    "posix",
+    "marshal",
+    "builtins",
+    "zipimport",
+    "pathlib",
+    "ntpath",
+    "uuid",
+    "platform",
+    "unicodedata",
+    "termios",
+    "tty",
+    "pty",
+    "array",
+    "zlib_ng",
 }
 CORE_EXECUTABLES = {"bash", "sh", "env", "dash", "python", "python3", "ls", "cat", "sleep"}
 
@@ -91,7 +172,9 @@ class FaultFamily:
     def plan(self, ctx: PlanContext, rng: random.Random) -> FaultPlan:
         raise NotImplementedError
 
-    def make(self, target: str, summary: str, actions: list, repair: list[str], explore: str = "") -> FaultPlan:
+    def make(
+        self, target: str, summary: str, actions: list, repair: list[str], explore: str = ""
+    ) -> FaultPlan:
         script = "#!/bin/bash\nset -e\n" + "\n".join(repair) + "\n"
         return FaultPlan(self.name, self.category, target, summary, tuple(actions), script, explore)
 
@@ -114,6 +197,7 @@ def family(name: str) -> FaultFamily:
 
 # ---- surface helpers -------------------------------------------------------------------------
 
+
 def top(name: str) -> str:
     return name.split(".")[0]
 
@@ -135,7 +219,7 @@ def py_version(surface: dict[str, Any]) -> str:
 
 
 def file_modules(surface: dict[str, Any]) -> dict[str, set[str]]:
-    """Top-level module names each test file imported (first import wins, as the plugin saw it)."""
+    """Top-level module names each test file loaded first or imports itself (as the plugin saw it)."""
     per_file = surface.get("per_file") or {}
     return {f: {top(m) for m in (v.get("modules") or [])} for f, v in per_file.items()}
 
@@ -186,10 +270,18 @@ def package_root(module: dict[str, Any]) -> str:
     return path
 
 
+def startup_modules(surface: dict[str, Any]) -> set[str]:
+    """Top-level names loaded before the first test file (runner, conftests): breaking one fails every
+    test. Empty for a surface recorded before the plugin kept the set (its per-file modules were
+    then first imports only, never start-up ones)."""
+    return {top(n) for n in (surface.get("modules") or {}).get("startup") or []}
+
+
 def stdlib_modules(surface: dict[str, Any]) -> set[str]:
     names = {top(n) for n in (surface.get("modules") or {}).get("stdlib", [])}
     names &= set(sys.stdlib_module_names)
-    return {n for n in names if n not in RUNNER_MODULES | PLUMBING and not n.startswith("_")}
+    skip = RUNNER_MODULES | PLUMBING | startup_modules(surface)
+    return {n for n in names if n not in skip and not n.startswith("_")}
 
 
 def used_modules(surface: dict[str, Any]) -> set[str]:
@@ -201,8 +293,20 @@ def used_modules(surface: dict[str, Any]) -> set[str]:
 
 SONAME = re.compile(r"^(lib[^/]*?\.so(?:\.\d+)?)")
 SYSTEM_LIB_DIRS = ("/usr/lib/", "/lib/", "/usr/lib64/", "/lib64/", "/usr/local/lib/")
-CORE_LIBS = ("libc.so", "libm.so", "ld-linux", "libpthread", "libdl.so", "libpython", "librt.so",
-             "libgcc_s", "libstdc++", "libtinfo", "libutil", "libresolv")
+CORE_LIBS = (
+    "libc.so",
+    "libm.so",
+    "ld-linux",
+    "libpthread",
+    "libdl.so",
+    "libpython",
+    "librt.so",
+    "libgcc_s",
+    "libstdc++",
+    "libtinfo",
+    "libutil",
+    "libresolv",
+)
 
 
 def system_libs(surface: dict[str, Any]) -> dict[str, str]:
