@@ -19,57 +19,11 @@ from pathlib import Path
 
 PROMPTS = Path(__file__).resolve().parent / "prompts"
 COMMON_WORDS = {
-    "python",
-    "pytest",
-    "bash",
-    "echo",
-    "true",
-    "false",
-    "test",
-    "tests",
-    "print",
-    "import",
-    "from",
-    "with",
-    "open",
-    "exit",
-    "then",
-    "else",
-    "done",
-    "printf",
-    "head",
-    "tail",
-    "the",
-    "and",
-    "for",
-    "opt",
-    "venv",
-    "bin",
-    "lib",
-    "usr",
-    "testbed",
-    "site",
-    "packages",
-    "local",
-    "share",
-    "tmp",
-    "etc",
-    "site-packages",
-    "utf-8",
-    "dev/null",
-    "sys.path",
-    "__init__.py",
-    "conftest.py",
-    "python3",
-    "x86_64",
-    "set -e",
-    "status=none",
-    "conv=notrunc",
-    "bs=64",
-    "count=1",
-    "/dev/zero",
-    "/dev/null",
-    "2>/dev/null",
+    "python", "pytest", "bash", "echo", "true", "false", "test", "tests", "print", "import", "from",
+    "with", "open", "exit", "then", "else", "done", "printf", "head", "tail", "the", "and", "for",
+    "opt", "venv", "bin", "lib", "usr", "testbed", "site", "packages", "local", "share", "tmp", "etc",
+    "site-packages", "utf-8", "dev/null", "sys.path", "__init__.py", "conftest.py", "python3", "x86_64",
+    "set -e", "status=none", "conv=notrunc", "bs=64", "count=1", "/dev/zero", "/dev/null", "2>/dev/null",
 }
 # A name the delta brings in: a word with a separator (pytest-randomly, pytest_env_defaults,
 # de_DE.UTF-8, libssl.so.3, zz-compat.pth), not a flag, a number or a bare version.
@@ -124,9 +78,7 @@ class Evidence:
     delta: list[dict] = field(default_factory=list)  # the episode's kept steps
     changed_paths: list[str] = field(default_factory=list)
     seed: int = 0  # picks the voice: the same task always reads the same, a batch reads differently
-    edits_testbed: bool = (
-        False  # the repair restores files under /testbed: the text must not call them untouchable
-    )
+    edits_testbed: bool = False  # the repair restores files under /testbed: the text must not call them untouchable
 
 
 @dataclass
@@ -157,11 +109,8 @@ def giveaway_tokens(evidence: Evidence) -> set[str]:
     for path in evidence.changed_paths:
         tokens.update(_path_tokens(path))
         tokens.update(_names(path.rsplit("/", 1)[-1]))
-    return {
-        t
-        for t in tokens
-        if len(t) >= 4 and t.lower() not in COMMON_WORDS and not _versionish(t) and not re.search(r"\s", t)
-    }
+    return {t for t in tokens if len(t) >= 4 and t.lower() not in COMMON_WORDS and not _versionish(t)
+            and not re.search(r"\s", t)}
 
 
 def _names(text: str) -> set[str]:
@@ -172,11 +121,7 @@ def _names(text: str) -> set[str]:
         name = match.group(1).strip("._-")
         out.add(name)
         out.update(p for p in re.split(r"[.]", name) if re.search(r"[_-]", p) and len(p) >= 4)
-    return {
-        n
-        for n in out
-        if not n.startswith(("self.", "sys.", "os.", "_sys.", "importlib.")) or n.count(".") > 2
-    }
+    return {n for n in out if not n.startswith(("self.", "sys.", "os.", "_sys.", "importlib.")) or n.count(".") > 2}
 
 
 def _versionish(token: str) -> bool:
@@ -221,37 +166,23 @@ def _symptom(excerpt: str) -> str:
 # Voices: (opening, how the failures are introduced, closing). {n} failing tests, {tests} "test"/"tests",
 # {verb} "fails"/"fail", {repo}, {cmd}. Each closing says what to do without claiming more than is known.
 VOICES = (
-    (
-        "The test suite of `{repo}` used to pass in this environment, but now {n} {tests} {verb} when running "
-        "`{cmd}` in `/testbed`:",
-        "The failures look like this:",
-        "Find out what is wrong with the environment and repair it so that the whole test suite passes again.",
-    ),
-    (
-        "CI is red for `{repo}`. `{cmd}` (run from `/testbed`) reports {n} failing {tests} that were green on the "
-        "previous run:",
-        "Representative errors from the log:",
-        "Get the environment back to a state where the full suite is green.",
-    ),
-    (
-        "Hi, since this morning I can't get the tests of `{repo}` to pass on this box any more. Running `{cmd}` in "
-        "`/testbed` gives me {n} failing {tests}:",
-        "What I see is mostly this:",
-        "Could you figure out what happened to the environment and fix it? The whole suite should pass again.",
-    ),
-    (
-        "**What happened**: `{cmd}` in `/testbed` now fails for `{repo}` ({n} {tests}).\n\n**Failing tests**:",
-        "**Errors**:",
-        "**Expected**: every test passes, as it did before. Please repair the environment.",
-    ),
-    (
-        "Heads-up: the `{repo}` environment seems to have degraded. {n} {tests} that used to pass {verb} now "
-        "(`{cmd}`, working directory `/testbed`):",
-        "The error output includes:",
-        "Please track down the cause in the environment and restore it; all tests need to pass.",
-    ),
+    ("The test suite of `{repo}` used to pass in this environment, but now {n} {tests} {verb} when running "
+     "`{cmd}` in `/testbed`:", "The failures look like this:",
+     "Find out what is wrong with the environment and repair it so that the whole test suite passes again."),
+    ("CI is red for `{repo}`. `{cmd}` (run from `/testbed`) reports {n} failing {tests} that were green on the "
+     "previous run:", "Representative errors from the log:",
+     "Get the environment back to a state where the full suite is green."),
+    ("Hi, since this morning I can't get the tests of `{repo}` to pass on this box any more. Running `{cmd}` in "
+     "`/testbed` gives me {n} failing {tests}:", "What I see is mostly this:",
+     "Could you figure out what happened to the environment and fix it? The whole suite should pass again."),
+    ("**What happened**: `{cmd}` in `/testbed` now fails for `{repo}` ({n} {tests}).\n\n**Failing tests**:",
+     "**Errors**:", "**Expected**: every test passes, as it did before. Please repair the environment."),
+    ("Heads-up: the `{repo}` environment seems to have degraded. {n} {tests} that used to pass {verb} now "
+     "(`{cmd}`, working directory `/testbed`):", "The error output includes:",
+     "Please track down the cause in the environment and restore it; all tests need to pass."),
 )
-SCOPE = ("The project's source code and tests are correct.", "Nobody meant to change the code under test.")
+SCOPE = ("The project's source code and tests are correct.",
+         "Nobody meant to change the code under test.")
 HINTS = ("Hint: look at {area}.", "Hint: look at {area} first.")
 
 
@@ -270,13 +201,8 @@ def offline_issue(evidence: Evidence) -> IssueText:
     pick = (evidence.seed + sum(map(ord, evidence.repo))) % len(VOICES)
     opening, intro, closing = VOICES[pick]
     one = len(ids) == 1
-    opening = opening.format(
-        repo=evidence.repo,
-        cmd=evidence.test_cmd,
-        n=len(ids),
-        tests="test" if one else "tests",
-        verb="fails" if one else "fail",
-    )
+    opening = opening.format(repo=evidence.repo, cmd=evidence.test_cmd, n=len(ids), tests="test" if one else "tests",
+                             verb="fails" if one else "fail")
     # Files under /testbed may be what the repair restores (a config edit): never call them untouchable.
     scope = SCOPE[1] if evidence.edits_testbed else SCOPE[0]
     hard = f"{opening}\n\n{listing}\n\n{intro}\n\n{errors}\n\n{scope} {closing}\n\n{GRADING_NOTE}"
@@ -285,13 +211,8 @@ def offline_issue(evidence: Evidence) -> IssueText:
     return IssueText(hint, hard, "writer")
 
 
-LLM_VOICES = (
-    "a developer writing to a colleague",
-    "a terse CI notification",
-    "a user filing a bug report form",
-    "a maintainer triaging a report",
-    "an on-call engineer's hand-over note",
-)
+LLM_VOICES = ("a developer writing to a colleague", "a terse CI notification", "a user filing a bug report form",
+              "a maintainer triaging a report", "an on-call engineer's hand-over note")
 
 
 def llm_issue(evidence: Evidence, client, *, prompt_version: str = "v2") -> IssueText:
@@ -300,32 +221,16 @@ def llm_issue(evidence: Evidence, client, *, prompt_version: str = "v2") -> Issu
     tokens = giveaway_tokens(evidence)
     template = (PROMPTS / f"issue_writer_{prompt_version}.md").read_text()
     failures = "\n\n".join(
-        f"### {t}\n{_redact(evidence.excerpts.get(t, '')[:1200], tokens)}" for t in evidence.f2p[:6]
-    )
-    scope = (
-        "Do not claim that the project's files are untouched: the repair may have to restore some of them"
-        if evidence.edits_testbed
-        else "Say that the source code and tests are correct"
-    )
-    prompt = template.format(
-        repo=evidence.repo,
-        count=len(evidence.f2p),
-        test_cmd=evidence.test_cmd,
-        category=evidence.category,
-        failures=failures,
-        scope=scope,
-        voice=LLM_VOICES[(evidence.seed + len(evidence.repo)) % len(LLM_VOICES)],
-    )
+        f"### {t}\n{_redact(evidence.excerpts.get(t, '')[:1200], tokens)}" for t in evidence.f2p[:6])
+    scope = ("Do not claim that the project's files are untouched: the repair may have to restore some of them"
+             if evidence.edits_testbed else "Say that the source code and tests are correct")
+    prompt = template.format(repo=evidence.repo, count=len(evidence.f2p), test_cmd=evidence.test_cmd,
+                             category=evidence.category, failures=failures, scope=scope,
+                             voice=LLM_VOICES[(evidence.seed + len(evidence.repo)) % len(LLM_VOICES)])
     reply = client.complete([{"role": "user", "content": prompt}])
     used = {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
     if reply.error:
-        return IssueText(
-            fallback.instruction,
-            fallback.instruction_hard,
-            "writer",
-            f"llm error: {reply.error}"[:300],
-            **used,
-        )
+        return IssueText(fallback.instruction, fallback.instruction_hard, "writer", f"llm error: {reply.error}"[:300], **used)
     from inversion.engine.runtime.llm.client import (
         parse_json_leniently,  # lazy: optional dependency of the writer
     )
@@ -333,9 +238,7 @@ def llm_issue(evidence: Evidence, client, *, prompt_version: str = "v2") -> Issu
     data = parse_json_leniently(reply.content) or {}
     hint, hard = str(data.get("instruction") or "").strip(), str(data.get("instruction_hard") or "").strip()
     if not hint or not hard:
-        return IssueText(
-            fallback.instruction, fallback.instruction_hard, "writer", "llm reply unusable", **used
-        )
+        return IssueText(fallback.instruction, fallback.instruction_hard, "writer", "llm reply unusable", **used)
     leaks = find_giveaways(hint + "\n" + hard, tokens)
     if leaks:
         note = f"llm text named {', '.join(leaks[:5])}; offline text used"

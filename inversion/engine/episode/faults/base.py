@@ -35,101 +35,21 @@ FAMILY_MODULES = (
 )
 # Modules the runner itself needs; breaking them breaks everything and tells nothing.
 RUNNER_MODULES = {
-    "pytest",
-    "_pytest",
-    "pluggy",
-    "iniconfig",
-    "packaging",
-    "py",
-    "_distutils_hack",
-    "setuptools",
-    "pip",
-    "pkg_resources",
-    "tomli",
-    "exceptiongroup",
-    "colorama",
-    "pygments",
-    "studio_pytest_plugin",
-    "site",
-    "sitecustomize",
-    "usercustomize",
-    "__main__",
-    "encodings",
-    "importlib",
-    "os",
-    "sys",
-    "io",
-    "abc",
-    "codecs",
-    "typing",
-    "re",
-    "enum",
-    "functools",
-    "collections",
-    "types",
-    "warnings",
+    "pytest", "_pytest", "pluggy", "iniconfig", "packaging", "py", "_distutils_hack", "setuptools",
+    "pip", "pkg_resources", "tomli", "exceptiongroup", "colorama", "pygments", "studio_pytest_plugin",
+    "site", "sitecustomize", "usercustomize", "__main__", "encodings", "importlib", "os", "sys", "io",
+    "abc", "codecs", "typing", "re", "enum", "functools", "collections", "types", "warnings",
 }
 # Stdlib modules the runner and its fixtures pull in on the side (tmp_path -> getpass -> pwd ...):
 # a test rarely depends on them directly, so breaking them tends to break nothing.
 PLUMBING = {
-    "pwd",
-    "grp",
-    "getpass",
-    "sysconfig",
-    "tempfile",
-    "shutil",
-    "fnmatch",
-    "glob",
-    "stat",
-    "errno",
-    "posixpath",
-    "genericpath",
-    "linecache",
-    "tokenize",
-    "token",
-    "traceback",
-    "inspect",
-    "dis",
-    "opcode",
-    "ast",
-    "textwrap",
-    "string",
-    "bisect",
-    "heapq",
-    "weakref",
-    "copy",
-    "copyreg",
-    "operator",
-    "keyword",
-    "reprlib",
-    "contextlib",
-    "signal",
-    "selectors",
-    "threading",
-    "atexit",
-    "gc",
-    "time",
-    "math",
-    "itertools",
-    "struct",
-    "binascii",
-    "base64",
-    "select",
-    "fcntl",
-    "posix",
-    "marshal",
-    "builtins",
-    "zipimport",
-    "pathlib",
-    "ntpath",
-    "uuid",
-    "platform",
-    "unicodedata",
-    "termios",
-    "tty",
-    "pty",
-    "array",
-    "zlib_ng",
+    "pwd", "grp", "getpass", "sysconfig", "tempfile", "shutil", "fnmatch", "glob", "stat", "errno",
+    "posixpath", "genericpath", "linecache", "tokenize", "token", "traceback", "inspect", "dis",
+    "opcode", "ast", "textwrap", "string", "bisect", "heapq", "weakref", "copy", "copyreg",
+    "operator", "keyword", "reprlib", "contextlib", "signal", "selectors", "threading", "atexit",
+    "gc", "time", "math", "itertools", "struct", "binascii", "base64", "select", "fcntl", "posix",
+    "marshal", "builtins", "zipimport", "pathlib", "ntpath", "uuid", "platform", "unicodedata",
+    "termios", "tty", "pty", "array", "zlib_ng",
 }
 CORE_EXECUTABLES = {"bash", "sh", "env", "dash", "python", "python3", "ls", "cat", "sleep"}
 
@@ -172,9 +92,7 @@ class FaultFamily:
     def plan(self, ctx: PlanContext, rng: random.Random) -> FaultPlan:
         raise NotImplementedError
 
-    def make(
-        self, target: str, summary: str, actions: list, repair: list[str], explore: str = ""
-    ) -> FaultPlan:
+    def make(self, target: str, summary: str, actions: list, repair: list[str], explore: str = "") -> FaultPlan:
         script = "#!/bin/bash\nset -e\n" + "\n".join(repair) + "\n"
         return FaultPlan(self.name, self.category, target, summary, tuple(actions), script, explore)
 
@@ -196,7 +114,6 @@ def family(name: str) -> FaultFamily:
 
 
 # ---- surface helpers -------------------------------------------------------------------------
-
 
 def top(name: str) -> str:
     return name.split(".")[0]
@@ -293,20 +210,8 @@ def used_modules(surface: dict[str, Any]) -> set[str]:
 
 SONAME = re.compile(r"^(lib[^/]*?\.so(?:\.\d+)?)")
 SYSTEM_LIB_DIRS = ("/usr/lib/", "/lib/", "/usr/lib64/", "/lib64/", "/usr/local/lib/")
-CORE_LIBS = (
-    "libc.so",
-    "libm.so",
-    "ld-linux",
-    "libpthread",
-    "libdl.so",
-    "libpython",
-    "librt.so",
-    "libgcc_s",
-    "libstdc++",
-    "libtinfo",
-    "libutil",
-    "libresolv",
-)
+CORE_LIBS = ("libc.so", "libm.so", "ld-linux", "libpthread", "libdl.so", "libpython", "librt.so",
+             "libgcc_s", "libstdc++", "libtinfo", "libutil", "libresolv")
 
 
 def system_libs(surface: dict[str, Any]) -> dict[str, str]:
