@@ -467,3 +467,23 @@ PASSING = ['tests/test_calc.py::test_add',
  'tests/test_tz.py::test_paris_offset',
  'tests/test_yaml.py::test_yaml_roundtrip',
  'tests/test_yaml.py::test_yaml_scalar']
+
+# What the plugin and summariser add since the per-file import record (trimmed like the rest): the
+# stdlib files loaded from disk, the start-up set, and each test file's own imports.
+_LIB = "/usr/lib/python3.11"
+_SO = ".cpython-311-x86_64-linux-gnu.so"
+SURFACE["modules"]["stdlib_files"] = {
+    **{n: f"{_LIB}/lib-dynload/{n}{_SO}" for n in ("_sqlite3", "_ssl", "_zoneinfo", "termios", "_json", "_decimal")},
+    **{n: f"{_LIB}/{n.replace('.', '/')}.py" for n in (
+        "datetime", "email.feedparser", "email.parser", "encodings.idna", "getpass", "locale", "mimetypes", "os",
+        "socket", "sqlite3.dbapi2", "ssl", "stringprep", "subprocess", "sysconfig", "tempfile", "warnings",
+        "zoneinfo._common", "zoneinfo._tzpath")},
+    **{n: f"{_LIB}/{n}/__init__.py" for n in ("email", "encodings", "json", "re", "sqlite3", "zoneinfo")},
+}
+SURFACE["modules"]["startup"] = [
+    "_json", "datetime", "email", "encodings", "getpass", "json", "locale", "os", "re", "socket", "subprocess",
+    "sys", "tempfile", "time", "warnings", "zlib"]
+for _file, _own in {"tests/test_store.py": ["sqlite3", "zlib"], "tests/test_tz.py": ["datetime", "zoneinfo"],
+                    "tests/test_locale.py": ["locale"], "tests/test_text.py": ["os", "tempfile"],
+                    "tests/test_net.py": ["socket"], "tests/test_tools.py": ["subprocess"]}.items():
+    SURFACE["per_file"][_file]["modules"] = sorted({*SURFACE["per_file"][_file]["modules"], *_own})
