@@ -100,8 +100,8 @@ class ExtTruncatedUnpack(_Extension):
         f, new = shlex.quote(path), shlex.quote(path + ".dpkg-new")
         return self.make(
             name,
-            f"{path} is truncated to 4 KiB; the intact file sits beside it as {os.path.basename(path)}.dpkg-new",
-            [RunCommand(f"mv {f} {new} && head -c 4096 {new} > {f}")],
+            f"{path} is truncated to 512 bytes; the intact file sits beside it as {os.path.basename(path)}.dpkg-new",
+            [RunCommand(f"mv {f} {new} && head -c 512 {new} > {f}")],
             [f"mv -f {new} {f}"],
             explore=f"ls -la {shlex.quote(os.path.dirname(path))}",
         )
@@ -156,7 +156,7 @@ def _overrides(ctx: base.PlanContext) -> tuple[str, str]:
 
 
 def _pth_line(directory: str) -> str:
-    return f"import sys; sys.path.insert(0, {directory!r})"
+    return f'import sys; sys.path.insert(0, "{directory}")'
 
 
 class ExtOverrideShadow(_Extension):
@@ -219,11 +219,11 @@ class PyStaleOverride(base.FaultFamily):
 # Replace the indent of the first statement of the first module-level def/class with two or more
 # statements by a tab: the next statement's four spaces are then inconsistent (TabError).
 TABIFY = (
-    "import ast,sys;p=sys.argv[1];s=open(p,encoding='utf-8',newline='').read();L=s.split('\\n');"
+    'import ast,sys;p=sys.argv[1];s=open(p,encoding="utf-8",newline="").read();L=s.split("\\n");'
     "n=next(d.body[0].lineno for d in ast.parse(s).body if isinstance(d,(ast.FunctionDef,ast.ClassDef))"
     " and len(d.body)>1 and d.body[0].col_offset==d.body[1].col_offset==4"
     " and d.body[1].lineno>d.body[0].end_lineno);"
-    "L[n-1]='\\t'+L[n-1][4:];open(p,'w',encoding='utf-8',newline='').write('\\n'.join(L))"
+    'L[n-1]="\\t"+L[n-1][4:];open(p,"w",encoding="utf-8",newline="").write("\\n".join(L))'
 )
 
 
