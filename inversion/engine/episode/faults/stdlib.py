@@ -17,6 +17,7 @@ import os
 import random
 import re
 import shlex
+import sys
 from typing import Any
 
 from inversion.engine.episode.actions import RunCommand
@@ -57,6 +58,11 @@ def _usage(surface: dict[str, Any], names: dict[str, set[str]]) -> list[str]:
     return [t for t in ranked if len(base.used_by(mapping, t)) < len(mapping)]
 
 
+def choose(rng: random.Random, targets: list[str]) -> str:
+    """Any of them: every target here already leaves some test files passing."""
+    return rng.choice(targets)
+
+
 def extensions(surface: dict[str, Any]) -> list[str]:
     files = stdlib_files(surface)
     names = {e: {e, facade} for e, facade in HARD_EXTENSIONS.items() if files.get(e, "").endswith(".so")}
@@ -73,6 +79,8 @@ def py_files(surface: dict[str, Any], *, init: bool) -> list[str]:
             continue
         if path.endswith("/__init__.py") != init or "site-packages" in path or "dist-packages" in path:
             continue
+        if base.top(name) not in sys.stdlib_module_names or base.top(name).startswith("_"):
+            continue  # _sysconfigdata_*, private helpers: plumbing, not what a test uses
         names[name] = {base.top(name)}
     return _usage(surface, names)
 
@@ -85,7 +93,7 @@ class _Extension(base.FaultFamily):
         return bool(extensions(surface))
 
     def target(self, ctx: base.PlanContext, rng: random.Random) -> tuple[str, str]:
-        name = base.pick(rng, extensions(ctx.surface))
+        name = choose(rng, extensions(ctx.surface))
         return name, stdlib_files(ctx.surface)[name]
 
 
@@ -196,7 +204,7 @@ class PyStaleOverride(base.FaultFamily):
 
     def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
         singles = [n for n in py_files(ctx.surface, init=False) if "." not in n]
-        name = base.pick(rng, singles or py_files(ctx.surface, init=False))
+        name = choose(rng, singles or py_files(ctx.surface, init=False))
         path = stdlib_files(ctx.surface)[name]
         directory, pth = _overrides(ctx)
         copy = f"{directory}/{name.replace('.', '/')}.py"
@@ -237,7 +245,7 @@ class PyTabIndent(base.FaultFamily):
         return bool(py_files(surface, init=False))
 
     def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
-        name = base.pick(rng, py_files(ctx.surface, init=False))
+        name = choose(rng, py_files(ctx.surface, init=False))
         path = stdlib_files(ctx.surface)[name]
         f, orig = shlex.quote(path), shlex.quote(path + ".orig")
         return self.make(
@@ -259,7 +267,7 @@ class PackageInitMissing(base.FaultFamily):
         return bool(py_files(surface, init=True))
 
     def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
-        name = base.pick(rng, py_files(ctx.surface, init=True))
+        name = choose(rng, py_files(ctx.surface, init=True))
         path = stdlib_files(ctx.surface)[name]
         f, moved = shlex.quote(path), shlex.quote(path + ".dpkg-old")
         return self.make(

@@ -137,3 +137,21 @@ def _break_and_heal(plan, passing, docker_client, faults_image, manifest, networ
     finally:
         box.remove()
         out.cleanup()
+
+
+STDLIB_FAMILIES = [f for f in families() if f.name.startswith("stdlib_") and f.name != "stdlib_shadow_testbed"]
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("fam", STDLIB_FAMILIES, ids=lambda f: f.name)
+def test_stdlib_family_on_another_target(fam, gold, docker_client, faults_image):
+    """Each standard-library family on a second target (seed 0's is tested above): `_ssl` beside
+    `_sqlite3`, `zoneinfo` beside `sqlite3` ...; again only the files that use it fail."""
+    surface, passing = gold["surface"], gold["passing"]
+    ctx = PlanContext(surface, {"stable_passing": passing})
+    first = fam.plan(ctx, random.Random(0)).target
+    plan = next((p for p in (fam.plan(ctx, random.Random(s)) for s in range(1, 40)) if p.target != first), None)
+    assert plan is not None, f"{fam.name} has one target only"
+    names = {fb.top(plan.target), fb.top(stdlib.HARD_EXTENSIONS.get(plan.target, plan.target))}
+    users = {f for f, mods in fb.file_modules(surface).items() if mods & names}
+    _break_and_heal(plan, passing, docker_client, faults_image, gold["manifest"], users=users)
