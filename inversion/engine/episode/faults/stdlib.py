@@ -199,15 +199,19 @@ class PyStaleOverride(base.FaultFamily):
     description = "A .pth puts an override dir first on sys.path; it holds a half-copied stdlib module."
     keywords = ("shadow", ".pth", "sys.path", "stdlib", "standard library", "override", "truncated")
 
+    @staticmethod
+    def singles(surface: dict[str, Any]) -> list[str]:
+        """Top-level single-file modules: a submodule copy would not shadow (the real package wins)."""
+        return [n for n in py_files(surface, init=False) if "." not in n]
+
     def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
-        return bool(py_files(surface, init=False))
+        return bool(self.singles(surface))
 
     def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
-        singles = [n for n in py_files(ctx.surface, init=False) if "." not in n]
-        name = choose(rng, singles or py_files(ctx.surface, init=False))
+        name = choose(rng, self.singles(ctx.surface))
         path = stdlib_files(ctx.surface)[name]
         directory, pth = _overrides(ctx)
-        copy = f"{directory}/{name.replace('.', '/')}.py"
+        copy = f"{directory}/{name}.py"
         src, c = shlex.quote(path), shlex.quote(copy)
         return self.make(
             name,
