@@ -85,3 +85,18 @@ def test_plugin_reads_a_files_own_imports(tmp_path):
     assert plugin._imports(str(src), "", body_only=True) == {"json", "xml", "xml.etree", "xml.etree.ElementTree"}
     assert "pkg.helpers" in plugin._imports(str(src), "pkg", body_only=True)
     assert plugin._imports(str(tmp_path / "missing.py"), "", body_only=False) == set()
+
+
+def test_modules_pytest_loads_lazily_are_never_targets():
+    """--doctest-modules imports doctest while the first file is collected: it looks partial, is not."""
+    lazy = copy.deepcopy(SURFACE)
+    lazy["modules"]["stdlib_files"]["doctest"] = "/usr/lib/python3.11/doctest.py"
+    lazy["per_file"]["tests/test_calc.py"]["modules"].append("doctest")
+    assert "doctest" not in stdlib.py_files(lazy, init=False)
+    assert "mimetypes" in stdlib.py_files(lazy, init=False)
+
+
+def test_a_package_with_many_files_does_not_crowd_out_the_others():
+    targets = [f"asyncio.m{i}" for i in range(28)] + ["ssl"]
+    picks = [stdlib.choose(random.Random(seed), targets) for seed in range(40)]
+    assert 10 < picks.count("ssl") < 30
