@@ -234,13 +234,14 @@ class PyStaleOverride(base.FaultFamily):
 
 
 # Replace the indent of the first statement of the first module-level def/class with two or more
-# statements by a tab: the next statement's four spaces are then inconsistent (TabError).
+# statements by a tab: the next statement's four spaces are then inconsistent (TabError). A module
+# with no such block (`contextvars`: one import) gets a tab before its last statement instead.
 TABIFY = (
     'import ast,sys;p=sys.argv[1];s=open(p,encoding="utf-8",newline="").read();L=s.split("\\n");'
-    "n=next(d.body[0].lineno for d in ast.parse(s).body if isinstance(d,(ast.FunctionDef,ast.ClassDef))"
+    "T=ast.parse(s);c=[d.body[0].lineno for d in T.body if isinstance(d,(ast.FunctionDef,ast.ClassDef))"
     " and len(d.body)>1 and d.body[0].col_offset==d.body[1].col_offset==4"
-    " and d.body[1].lineno>d.body[0].end_lineno);"
-    'L[n-1]="\\t"+L[n-1][4:];open(p,"w",encoding="utf-8",newline="").write("\\n".join(L))'
+    " and d.body[1].lineno>d.body[0].lineno];n=c[0] if c else T.body[-1].lineno;"
+    'L[n-1]="\\t"+(L[n-1][4:] if c else L[n-1]);open(p,"w",encoding="utf-8",newline="").write("\\n".join(L))'
 )
 
 

@@ -174,7 +174,7 @@ if _SURFACE_OUT:
         _attribute(item.nodeid.split("::")[0], before_mods, before_libs)
 
     def pytest_sessionfinish(session, exitstatus):
-        root = str(session.config.rootpath)
+        root = str(getattr(session.config, "rootpath", None) or session.config.rootdir)  # pytest < 6.1
         modules = {}
         for name, module in list(sys.modules.items()):
             path = getattr(module, "__file__", None)
