@@ -100,3 +100,16 @@ def test_a_package_with_many_files_does_not_crowd_out_the_others():
     targets = [f"asyncio.m{i}" for i in range(28)] + ["ssl"]
     picks = [stdlib.choose(random.Random(seed), targets) for seed in range(40)]
     assert 10 < picks.count("ssl") < 30
+
+
+def test_plugin_follows_project_modules_to_what_they_import_at_load(tmp_path, monkeypatch):
+    pkg = tmp_path / "pkgx15"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("import fractions\nfrom . import util\ndef later():\n    import difflib\n")
+    (pkg / "util.py").write_text("import statistics\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import pkgx15  # noqa: F401
+
+    found = plugin._direct({"pkgx15", "not_loaded_anywhere"}, str(tmp_path))
+    assert {"pkgx15", "pkgx15.util", "fractions", "statistics"} <= found
+    assert "not_loaded_anywhere" not in found and "difflib" not in found
