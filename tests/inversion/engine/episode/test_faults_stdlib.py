@@ -12,8 +12,15 @@ from inversion.engine.runtime.pytest_plugin import studio_pytest_plugin as plugi
 from tests.support.faults_fixture import PASSING, SURFACE
 
 BASELINE = {"stable_passing": PASSING, "flaky": []}
-NAMES = ("stdlib_ext_truncated", "stdlib_ext_wrong_init", "stdlib_ext_abi_tag", "stdlib_ext_override_shadow",
-         "stdlib_py_stale_override", "stdlib_py_tab_indent", "stdlib_package_init_missing")
+NAMES = (
+    "stdlib_ext_truncated",
+    "stdlib_ext_wrong_init",
+    "stdlib_ext_abi_tag",
+    "stdlib_ext_override_shadow",
+    "stdlib_py_stale_override",
+    "stdlib_py_tab_indent",
+    "stdlib_package_init_missing",
+)
 
 
 def _users(module: str) -> list[str]:
@@ -56,33 +63,55 @@ def test_a_start_up_module_is_never_a_target():
 def test_nothing_applies_when_every_test_file_uses_the_module():
     everyone = copy.deepcopy(SURFACE)
     for entry in everyone["per_file"].values():
-        entry["modules"] = [*entry["modules"], "sqlite3", "ssl", "mimetypes", "zoneinfo", "stringprep", "datetime"]
+        entry["modules"] = [
+            *entry["modules"],
+            "sqlite3",
+            "ssl",
+            "mimetypes",
+            "zoneinfo",
+            "stringprep",
+            "datetime",
+        ]
     assert stdlib.extensions(everyone) == []
     assert stdlib.py_files(everyone, init=True) == []
 
 
 def test_summary_keeps_stdlib_files_and_the_start_up_set():
-    raw = {"python": {"base_prefix": "/usr", "path": ["/opt/venv/lib/python3.11/site-packages"]},
-           "modules": {"json": "/usr/lib/python3.11/json/__init__.py", "sys": None,
-                       "_ssl": "/usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so",
-                       "yaml": "/opt/venv/lib/python3.11/site-packages/yaml/__init__.py"},
-           "per_file": {"tests/test_a.py": {"modules": ["json"], "shared_libs": []}},
-           "startup_modules": ["sys", "json", "studio_pytest_plugin"]}
+    raw = {
+        "python": {"base_prefix": "/usr", "path": ["/opt/venv/lib/python3.11/site-packages"]},
+        "modules": {
+            "json": "/usr/lib/python3.11/json/__init__.py",
+            "sys": None,
+            "_ssl": "/usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so",
+            "yaml": "/opt/venv/lib/python3.11/site-packages/yaml/__init__.py",
+        },
+        "per_file": {"tests/test_a.py": {"modules": ["json"], "shared_libs": []}},
+        "startup_modules": ["sys", "json", "studio_pytest_plugin"],
+    }
     summary = surf.summarize(raw, {})
     assert summary["modules"]["stdlib_files"] == {
         "json": "/usr/lib/python3.11/json/__init__.py",
-        "_ssl": "/usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so"}
+        "_ssl": "/usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so",
+    }
     assert summary["modules"]["startup"] == ["json", "sys"]
     assert summary["per_file"]["tests/test_a.py"]["modules"] == ["json"]
 
 
 def test_plugin_reads_a_files_own_imports(tmp_path):
     src = tmp_path / "test_x.py"
-    src.write_text("import json\nfrom xml.etree import ElementTree\nfrom . import helpers\n"
-                   "def test_a():\n    import difflib\nclass T:\n    import csv\n")
+    src.write_text(
+        "import json\nfrom xml.etree import ElementTree\nfrom . import helpers\n"
+        "def test_a():\n    import difflib\nclass T:\n    import csv\n"
+    )
     assert {"json", "xml", "xml.etree", "xml.etree.ElementTree", "difflib", "csv"} <= plugin._imports(
-        str(src), "", body_only=False)
-    assert plugin._imports(str(src), "", body_only=True) == {"json", "xml", "xml.etree", "xml.etree.ElementTree"}
+        str(src), "", body_only=False
+    )
+    assert plugin._imports(str(src), "", body_only=True) == {
+        "json",
+        "xml",
+        "xml.etree",
+        "xml.etree.ElementTree",
+    }
     assert "pkg.helpers" in plugin._imports(str(src), "pkg", body_only=True)
     assert plugin._imports(str(tmp_path / "missing.py"), "", body_only=False) == set()
 
@@ -105,7 +134,9 @@ def test_a_package_with_many_files_does_not_crowd_out_the_others():
 def test_plugin_follows_project_modules_to_what_they_import_at_load(tmp_path, monkeypatch):
     pkg = tmp_path / "pkgx15"
     pkg.mkdir()
-    (pkg / "__init__.py").write_text("import fractions\nfrom . import util\ndef later():\n    import difflib\n")
+    (pkg / "__init__.py").write_text(
+        "import fractions\nfrom . import util\ndef later():\n    import difflib\n"
+    )
     (pkg / "util.py").write_text("import statistics\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     import pkgx15  # noqa: F401
