@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
+from inversion.engine.episode.signature import label, normalise
 from inversion.models import Episode, EpisodeEvent
 from studio.lib.exceptions import ApplicationError
 
@@ -58,17 +59,37 @@ def episode_used_themes(*, repository_id: int) -> list[str]:
     return themes
 
 
-def episode_used_signatures(*, gold_id: int) -> list[dict[str, Any]]:
-    """Signatures of the tasks already made on this gold (validation writes them on the episode),
-    oldest first: the guard against making the same task twice."""
-    rows = (Episode.objects.filter(gold_id=gold_id, status=Episode.Status.SUCCEEDED).order_by("pk")
-            .values_list("result", flat=True))
+def episode_used_signatures(*, gold_id: int, exclude: int | None = None) -> list[dict[str, Any]]:
+    """Signatures this gold has or is about to have, oldest first: the guard against making the same
+    task twice. Succeeded episodes give the signature validation wrote; episodes awaiting validation
+    give their layers ({kind: family, target}); running ones the plan their agent last claimed."""
+    rows = (Episode.objects.filter(gold_id=gold_id, status__in=(Episode.Status.SUCCEEDED, Episode.Status.VALIDATING,
+                                                               Episode.Status.RUNNING))
+            .exclude(pk=exclude).order_by("pk").values_list("pk", "status", "result"))
     seen, out = set(), []
-    for result in rows:
-        sig = (result or {}).get("signature") or {}
+    running = []
+    for pk, status, result in rows:
+        result = result or {}
+        sig = result.get("signature") or {}
+        if status == Episode.Status.RUNNING:
+            running.append(pk)
+            continue
+        if not sig.get("key"):  # awaiting validation: the layers the agent reported
+            layers = [{"kind": la.get("family") or "", "category": la.get("category") or "",
+                       "target": normalise(str(la.get("target") or "")) if la.get("target") else ""}
+                      for la in result.get("layers") or [] if la.get("family")]
+            sig = {"key": f"episode:{pk}", "label": label({"layers": layers}), "layers": layers} if layers else {}
         if sig.get("key") and sig["key"] not in seen:
             seen.add(sig["key"])
             out.append({"key": sig["key"], "label": sig.get("label", ""), "layers": sig.get("layers") or []})
+    claims: dict[int, dict] = {}
+    for episode_id, payload in (EpisodeEvent.objects.filter(episode_id__in=running, kind="thought")
+                                .order_by("seq").values_list("episode_id", "payload")):
+        if (payload or {}).get("claim"):
+            claims[episode_id] = payload["claim"]
+    for episode_id, claim in sorted(claims.items()):
+        layers = [la for la in claim.get("layers") or [] if la.get("kind")]
+        out.append({"key": f"claim:{episode_id}", "label": label({"layers": layers}), "layers": layers})
     return out
 
 

@@ -36,9 +36,12 @@ BUDGET_ALIASES = {"steps": ("max_steps", 1), "tokens": ("max_tokens", 1), "minut
                   "seconds": ("max_seconds", 1)}
 
 
-def _budget(raw: dict | None) -> dict:
-    """A full Budget dict; accepts the form's `steps`/`tokens`/`minutes` as well as field names."""
+def _budget(raw: dict | None, faults: int = 1) -> dict:
+    """A full Budget dict; accepts the form's `steps`/`tokens`/`minutes` as well as field names. The
+    default steps and wall time scale with the faults asked for (each layer is several steps)."""
     fields = asdict(Budget())
+    fields["max_steps"] *= max(1, faults)
+    fields["max_seconds"] *= max(1, faults)
     for key, value in (raw or {}).items():
         name, scale = BUDGET_ALIASES.get(key, (key, 1))
         if name in fields and value not in (None, ""):
@@ -69,7 +72,7 @@ def episode_batch_launch(*, golds: list[GoldEnvironment], count: int, agent: str
     if agent == "llm" and not (model and base_url):
         raise ApplicationError("the LLM agent needs a model and a base URL (OPENAI_BASE_URL, STUDIO_LLM_MODEL)")
     seed = random.randrange(1 << 30) if seed is None else seed
-    config = {"budget": _budget(budget), "directions": directions.strip(), "base_url": base_url or "", "seed": seed,
+    config = {"budget": _budget(budget, faults=int(faults)), "directions": directions.strip(), "base_url": base_url or "", "seed": seed,
               "faults": int(faults), "network": bool(network)}
     batch = EpisodeBatch.objects.create(config={**config, "count": count, "agent": agent, "model": model,
                                                 "golds": [g.pk for g in golds]}, created_by=user)
@@ -140,7 +143,9 @@ def _context(episode: Episode) -> AgentContext:
         surface=gold.surface or {}, directions=cfg.get("directions", ""),
         used_themes=episode_used_themes(repository_id=repo.pk), budget=Budget(**_budget(cfg.get("budget"))),
         seed=int(cfg.get("seed", episode.pk)), test_cmd=gold.test_cmd or "python -m pytest",
-        used_signatures=episode_used_signatures(gold_id=gold.pk), faults=int(cfg.get("faults") or 1),
+        used_signatures=episode_used_signatures(gold_id=gold.pk, exclude=episode.pk),
+        used_now=lambda: retry_locked(episode_used_signatures, gold_id=gold.pk, exclude=episode.pk),
+        faults=int(cfg.get("faults") or 1),
         network=bool(cfg.get("network")))
 
 

@@ -13,7 +13,7 @@ CATEGORIES = (
     "shared_library", "python_dependency", "module_shadowing", "startup_hooks", "bytecode_cache",
     "interpreter", "environment", "path", "config", "certificates", "locale", "timezone",
     "permissions", "filesystem", "dynamic_linker", "native_extension", "encoding", "warnings", "system_data",
-    "alternatives", "trust_store", "name_resolution", "ownership", "package_version",
+    "alternatives", "trust_store", "name_resolution", "ownership", "package_version", "standard_library",
 )  # fmt: skip
 SYNONYMS = {
     "shared_libraries": "shared_library", "shared_lib": "shared_library", "shared_object": "shared_library",
@@ -32,7 +32,8 @@ SYNONYMS = {
     "alternative": "alternatives", "symlink_chain": "alternatives", "ca_store": "trust_store",
     "trust": "trust_store", "dns": "name_resolution", "resolver": "name_resolution", "hosts": "name_resolution",
     "nsswitch": "name_resolution", "owner": "ownership", "chown": "ownership", "version": "package_version",
-    "incompatible_version": "package_version", "downgrade": "package_version",
+    "incompatible_version": "package_version", "downgrade": "package_version", "stdlib": "standard_library",
+    "standard_lib": "standard_library", "python_stdlib": "standard_library",
 }  # fmt: skip
 
 

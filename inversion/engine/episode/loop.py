@@ -180,7 +180,8 @@ class _Loop:
             ms = int((time.monotonic() - t0) * 1000)
             tokens = (decision.prompt_tokens, decision.completion_tokens)
             if decision.thought:
-                self.emit("thought", {"text": decision.thought[:4000]}, ms, *tokens)
+                extra = {"claim": decision.claim} if decision.claim else {}
+                self.emit("thought", {"text": decision.thought[:4000], **extra}, ms, *tokens)
                 ms, tokens = 0, (0, 0)
             action = decision.action
             if decision.fatal:
@@ -310,7 +311,9 @@ class _Loop:
         if r.newly_failing:
             r.status, r.reason = "succeeded", f"{len(r.newly_failing)} stably passing tests now fail"
         else:
-            r.status, r.reason = "no_task", "the agent finished but no stably passing test fails"
+            gave_up = action.category == GIVE_UP and action.summary  # e.g. "no unused fault left for this gold"
+            r.status, r.reason = "no_task", f"the agent gave up: {action.summary}" if gave_up else \
+                "the agent finished but no stably passing test fails"
         self.emit("status", {"status": r.status, "message": r.reason}, 0, 0, 0)
 
     def _fatal(self, message: str, ms: int, tokens: tuple[int, int]) -> None:

@@ -18,7 +18,7 @@ SUPPORT_PREFIX = testrun.SUPPORT_MOUNT
 TESTBED = "/testbed"
 
 # Runs inside the container with the venv's python; reads and writes JSON in the out dir.
-INFO_SCRIPT = r'''
+INFO_SCRIPT = r"""
 import importlib.metadata as md, json, os, shutil, subprocess, sys
 req = json.load(open(sys.argv[1]))
 owners, packages = {}, []
@@ -52,7 +52,7 @@ for cand, p in alias.items():
 exes = {e: (e if e.startswith("/") else shutil.which(e)) for e in req["exes"]}
 json.dump({"files": files, "debs": debs, "exes": exes, "packages": packages, "top_level": top,
            "versions": versions}, open(sys.argv[2], "w"))
-'''
+"""
 
 
 def image_info(sandbox: Sandbox, out: testrun.OutDir, raw: dict, timeout: float = 120) -> dict:
@@ -90,6 +90,7 @@ def summarize(raw: dict, info: dict) -> dict:
     base = python.get("base_prefix", "/usr")
     owners = info.get("files") or {}
     stdlib, site, project, other = [], [], [], []
+    stdlib_files: dict[str, str] = {}  # name -> file of each stdlib module loaded from disk
     for name, path in sorted((raw.get("modules") or {}).items()):
         if path and path.startswith(SUPPORT_PREFIX) or name.startswith("studio_"):
             continue  # the studio's own plugin is not part of the project's surface
@@ -102,6 +103,7 @@ def summarize(raw: dict, info: dict) -> dict:
             site.append({"name": name, "file": path, "dist": dist, "version": version})
         elif path.startswith(f"{base}/lib/python"):
             stdlib.append(name)
+            stdlib_files[name] = path
         else:
             other.append({"name": name, "file": path})
     debs = info.get("debs") or {}
@@ -123,7 +125,14 @@ def summarize(raw: dict, info: dict) -> dict:
             "base_prefix": base,
             "site_packages": site_dirs,
         },
-        "modules": {"stdlib": stdlib, "site": site, "project": project, "other": other},
+        "modules": {
+            "stdlib": stdlib,
+            "site": site,
+            "project": project,
+            "other": other,
+            "stdlib_files": stdlib_files,
+            "startup": sorted(m for m in raw.get("startup_modules") or [] if not m.startswith("studio_")),
+        },
         "shared_libs": libs,
         "executables": exes,
         "packages": sorted(info.get("packages") or [], key=lambda p: (p.get("name") or "").lower()),

@@ -55,6 +55,7 @@ CATEGORY_HINTS = {
     "name_resolution": "how host names are resolved on this machine",
     "ownership": "who owns the directories the tooling works in",
     "package_version": "which version of each dependency is actually imported",
+    "standard_library": "the modules that ship with the Python installation",
 }
 
 

@@ -47,6 +47,18 @@ def test_launch_refuses_bad_input(alice):
         episode_batch_launch(golds=[ready], count=1, agent="llm", user=alice, base_url="")
 
 
+def test_compound_episodes_get_steps_and_time_for_each_layer_unless_the_curator_set_them(alice, scripted,
+                                                                                          django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        (two,) = episode_batch_launch(golds=[GoldFactory()], count=1, agent="scripted", user=alice, faults=2)
+        (one,) = episode_batch_launch(golds=[GoldFactory()], count=1, agent="scripted", user=alice)
+        (set_,) = episode_batch_launch(golds=[GoldFactory()], count=1, agent="scripted", user=alice, faults=2,
+                                       budget={"steps": 9})
+    assert two.config["budget"]["max_steps"] == 2 * one.config["budget"]["max_steps"]
+    assert two.config["budget"]["max_seconds"] == 2 * one.config["budget"]["max_seconds"]
+    assert set_.config["budget"]["max_steps"] == 9
+
+
 def test_cancel_before_start_stops_the_episode(alice, scripted, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         (episode,) = episode_batch_launch(golds=[GoldFactory()], count=1, agent="scripted", user=alice,

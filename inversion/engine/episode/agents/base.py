@@ -9,6 +9,7 @@ action of `None`; the loop records the error, counts it against the budget and a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,9 @@ class AgentContext:
     # Signatures of the tasks already made from this gold ({key, label, layers: [{kind, target}]}):
     # the built-in agent does not repeat one while an unused plan exists; the LLM reads them as themes.
     used_signatures: list[dict[str, Any]] = field(default_factory=list)
+    # The same, fetched again while the episode runs (episodes of this gold that finished, await
+    # validation or claimed a plan meanwhile); None where nobody can tell (tests, benches).
+    used_now: Callable[[], list[dict[str, Any]]] | None = None
     faults: int = 1  # layers wanted (1..3): compound breaks where fixing one fault reveals the next
     network: bool = False  # the curator allowed network (families that need the package index)
     budget: Budget = field(default_factory=Budget)
@@ -58,6 +62,9 @@ class Decision:
     completion_tokens: int = 0
     error: str = ""
     fatal: bool = False  # the agent cannot go on (its model endpoint is down): the episode ends in error
+    # The fault (layers so far plus the one starting) the agent now works on: recorded with the
+    # thought, so other episodes of this gold do not start the same one meanwhile.
+    claim: dict[str, Any] | None = None
 
 
 class Agent:

@@ -3,11 +3,18 @@
 It acts through the same interface as the LLM agent: a read-only look at its target, the fault's
 actions one per step (the loop runs the tests after each mutating step), and, when no stably
 passing test fails, an undo of that attempt (dropped from the delta) and the next candidate family.
-Choices are seeded: the first category rotates with the seed so a batch spreads across categories.
-A (family, target) already made on this gold is tried only when no unused plan is left.
+Choices are seeded: least-used families first (counts over this gold's tasks, `guard.Guard`), and
+among equally used ones the first category rotates with the seed so a batch spreads across
+categories. A family this gold already has (made, awaiting validation or claimed by a running
+episode) is never laid again, whatever its target: with no unused plan left the agent finishes with
+outcome none ("no unused fault left for this gold"). A step that fails (non-zero exit) abandons its
+plan, whose undo drops whatever the step wrote from the delta.
 
-Compound breaks (`faults` > 1): after a fault is confirmed, the next one comes from another category,
-preferring the same target (a stub on top of a moved package: fixing the stub reveals the move), and
+Compound breaks (`faults` > 1): layers come from the multi-step variants of the families
+(`FaultFamily.deep_plan`: each step its own RUN line), the first from the least-used family; the next
+from another category, least-used first, then preferring the same target (a stub on top of a moved
+package: fixing the stub reveals the move) unless both layers rewrite that target in place (`FaultFamily.layering`: the second
+would overwrite or undo the first, and validation's *every layer matters* would refuse it). A layer
 counts only if it changes what fails (more tests, or another error on the same tests). The repair
 undoes the layers outermost first.
 """
@@ -21,6 +28,7 @@ from typing import Any
 
 from inversion.engine.episode.actions import Finish, RunCommand, RunTests
 from inversion.engine.episode.agents.base import Agent, AgentContext, Decision, Observation
+from inversion.engine.episode.agents.guard import NO_UNUSED, Guard
 from inversion.engine.episode.faults import FaultFamily, FaultPlan, PlanContext, families
 from inversion.engine.episode.signature import normalise
 
@@ -41,11 +49,11 @@ def direction_score(fam: FaultFamily, directions: str) -> int:
     return sum(1 for t in terms if t and re.search(rf"(?<![\w.]){re.escape(t)}(s|es)?(?!\w)", text))
 
 
-def candidate_order(
-    fams: list[FaultFamily], *, seed: int, directions: str = "", used_themes: list[str] | None = None,
-) -> list[FaultFamily]:
-    """Families to try, best first: directions first, unused themes before used ones, and the
-    first category rotated by the seed (seeds 0..n-1 start in n different categories)."""
+def order_key(fams: list[FaultFamily], *, seed: int, directions: str = "", used_themes: list[str] | None = None,
+              guard: Guard | None = None, depth: dict[str, int] | None = None):
+    """The sort key of `candidate_order` (it reads the guard's counts when called, so a refreshed
+    guard re-sorts the remaining candidates); `depth` (steps of a family's plan) puts longer plans
+    first among equally used families (compound layers)."""
     rng = random.Random(seed)
     used = {t.strip().lower() for t in used_themes or [] if t.strip()}
     cats = sorted({f.category for f in fams}, key=lambda c: (c in BROAD_CATEGORIES, c))
@@ -59,9 +67,21 @@ def candidate_order(
     def key(f: FaultFamily) -> tuple:
         score = direction_score(f, directions) if directions.strip() else 0
         is_used = f.name.lower() in used or f.category.lower() in used
-        return (-score, is_used, cat_rank[f.category], jitter[f.name])
+        counts = guard.rank(f.name, f.category) if guard is not None else (0, 0)
+        steps = -(depth or {}).get(f.name, 1)
+        return (-score, counts, steps, is_used, cat_rank.get(f.category, len(cat_rank)), jitter.get(f.name, 1.0))
 
-    return sorted(fams, key=key)
+    return key
+
+
+def candidate_order(
+    fams: list[FaultFamily], *, seed: int, directions: str = "", used_themes: list[str] | None = None,
+    guard: Guard | None = None,
+) -> list[FaultFamily]:
+    """Families to try, best first: directions first, then the least-used families on this gold
+    (`guard`), unused themes before used ones, and the first category rotated by the seed (seeds
+    0..n-1 start in n different categories)."""
+    return sorted(fams, key=order_key(fams, seed=seed, directions=directions, used_themes=used_themes, guard=guard))
 
 
 class BuiltinAgent(Agent):
@@ -78,17 +98,15 @@ class BuiltinAgent(Agent):
         fams = [f for f in families() if f.applicable(surface, baseline) and (context.network or not f.needs_network)]
         if not context.test_cmd.strip().startswith("python -m"):
             fams = [f for f in fams if f.name not in ROOT_SHADOW]
-        order = candidate_order(fams, seed=seed, directions=context.directions, used_themes=context.used_themes)
-        if context.faults > 1:  # nothing laid under a fault that stops every test from running can show
-            order.sort(key=lambda f: f.breaks_all)
-        self.candidates = deque(order)
-        self.deferred: deque[FaultPlan] = deque()  # plans whose (family, target) this gold has already
-        sigs = context.used_signatures or []
-        self.used_pairs = {(la.get("kind"), la.get("target")) for sig in sigs for la in sig.get("layers") or []
-                           if len(sig.get("layers") or []) == 1}
-        self.used_combos = {frozenset((la.get("kind"), la.get("target")) for la in sig.get("layers") or [])
-                            for sig in sigs}
+        self.guard = Guard(context.used_signatures or [])
         self.plan_ctx = PlanContext(surface, baseline, network=context.network)
+        self.depth = {f.name: _depth(f, self.plan_ctx, seed) for f in fams} if context.faults > 1 else {}
+        self.order_key = order_key(fams, seed=seed, directions=context.directions,
+                                   used_themes=context.used_themes, guard=self.guard, depth=self.depth)
+        self.fams = fams
+        self.candidates = deque(self._sorted(fams))
+        self.deferred: deque[FaultPlan] = deque()  # plans kept for a later layer
+        self.skipped: list[str] = []  # families this gold already has
         self.wanted = max(1, min(3, int(context.faults or 1)))
         self.plan: FaultPlan | None = None
         self.pending: deque = deque()
@@ -97,7 +115,8 @@ class BuiltinAgent(Agent):
         self.plan_start = 0
         self.inert: set[str] = set()  # targets whose breakage changed no test here: skip them for good
         self.steps = 0
-        self.explored = False
+        self.explored = self.looking = False
+        self.whole = 0  # the first layer fails every test: 1 + the layers tried on top of it
         self.tried: list[str] = []
 
     def next_action(self, last: Observation | None) -> Decision:
@@ -107,12 +126,13 @@ class BuiltinAgent(Agent):
     # ---- decisions -------------------------------------------------------------------------
 
     def _decide(self, last: Observation | None) -> Decision:
+        looked, self.looking = self.looking, False
         if self.plan is not None and last is not None:
-            failed = last.kind == "command" and last.payload.get("exit_code") not in (0, None)
+            code = None if looked else _exit_code(last)  # a read-only look may fail (no such dir)
+            if code not in (0, None):  # even if the step wrote files (and the tests ran after it)
+                return self._abandon(f"a step of {self.plan.family} failed (exit {code})")
             if last.kind == "tests" and not self.pending and self._visible(last):
                 return self._confirm(last)
-            if failed and self.pending:
-                return self._abandon(f"a step of {self.plan.family} failed (exit {last.payload.get('exit_code')})")
         if self.plan is not None and self.pending:
             action = self.pending.popleft()
             return Decision(action, thought=f"{self.plan.family}: step toward {self.plan.target}")
@@ -141,69 +161,119 @@ class BuiltinAgent(Agent):
         return bool(_errors(last.payload.get("output_tail") or "") - errors)
 
     def _confirm(self, last: Observation) -> Decision:
+        if not self.layers:  # where to start again if no further layer fits (`_lone_repeat`)
+            self.first = (self.plan_start, deque(self.candidates))
+            # every test fails: only a fault that changes the error lines can show (tried twice, `_pop`)
+            self.whole = int(self.wanted > 1 and self._whole_suite(last))
         self.layers.append(self.plan)
         newly = set(last.payload.get("newly_failing") or [])
         self.seen = (newly, last.payload.get("newly_failing_total") or len(newly), dict(last.payload.get("messages") or {}),
                      _errors(last.payload.get("output_tail") or ""))
         if len(self.layers) < self.wanted:
             self.plan, self.pending = None, deque()
-            decision = self._next_plan(final=False)
+            decision = self._next_plan(final=False) or self._lone_repeat()
             if decision is not None:
                 return decision
         return self._finish(last)
 
+    def _whole_suite(self, last: Observation) -> bool:
+        total = last.payload.get("newly_failing_total") or len(last.payload.get("newly_failing") or [])
+        stable = (self.context.baseline or {}).get("stable_total") or len((self.context.baseline or {}).get("stable_passing") or [])
+        return bool(stable) and total >= stable
+
+    def _lone_repeat(self) -> Decision | None:
+        """A compound break that found no further layer is a single fault: where this gold has that
+        family already (never a duplicate), or where it fails every test (a compound is still
+        possible from another first layer), undo it and start again from the next first layer."""
+        if len(self.layers) != 1 or self.wanted == 1:
+            return None
+        family = self.layers[0].family
+        if not (self.whole or self.guard.taken([family]) or self.guard.near([family], self.depth)):
+            return None
+        self.plan = self.layers.pop()
+        if not self.whole:
+            self.skipped.append(family)
+        self.whole = 0
+        self.plan_start, candidates = self.first
+        self.candidates, self.deferred, self.seen = candidates, deque(), (set(), 0, {}, set())
+        return self._abandon(f"no further layer fits, and {self.plan.family} alone repeats a task this gold has")
+
+    def _sorted(self, fams) -> list[FaultFamily]:
+        out = sorted(fams, key=self.order_key)
+        if self.context.faults > 1:  # nothing laid under a fault that stops every test from running can show
+            out.sort(key=lambda f: f.breaks_all)
+        return out
+
+    def _refresh(self) -> None:
+        """Take in what other episodes of this gold made or claimed meanwhile; re-sort if it grew."""
+        fetch = self.context.used_now
+        if fetch is None:
+            return
+        try:
+            grew = self.guard.add(fetch())
+        except Exception:  # the guard's refresh is best effort; validation still refuses a duplicate
+            return
+        if grew:
+            self.candidates = deque(self._sorted(self.candidates))
+
     def _fresh(self, fam: FaultFamily) -> FaultPlan | None:
-        """A plan of `fam` on a target not made on this gold yet (a few seeded tries), else one on a
-        made target; never one on a target whose breakage already changed nothing here (breaking
-        libssl outright broke no test: a stale linker cache for it will not either)."""
-        first = None
+        """A plan of `fam` (its multi-step variant for a compound break), a few seeded tries, never
+        on a target whose breakage already changed nothing here (breaking libssl outright broke no
+        test: a stale linker cache for it will not either)."""
         for _ in range(4):
             try:
-                plan = fam.plan(self.plan_ctx, self.rng)
+                plan = (fam.deep_plan(self.plan_ctx, self.rng) if self.wanted > 1 else None) or fam.plan(self.plan_ctx, self.rng)
             except (KeyError, IndexError, ValueError):
-                return first
-            if any(_related(plan.target, t) for t in self.inert):
-                continue
-            first = first or plan
-            if (plan.family, normalise(plan.target)) not in self.used_pairs:
+                return None
+            if not any(_related(plan.target, t) for t in self.inert):
                 return plan
-        return first
+        return None
 
     def _fits(self, plan: FaultPlan) -> bool:
-        """Another layer: a new category and family, not the same file or library as an earlier one
-        (the second would undo or overwrite the first), and not a combination this gold already has."""
+        """Another layer: a new category and family; on the same file, library or module as an earlier
+        layer only if not both rewrite it in place (the second would undo or overwrite the first);
+        and not a set of families this gold already has."""
         if any(plan.category == la.category or plan.family == la.family for la in self.layers):
             return False
-        if any(_same_object(plan.target, la.target) for la in self.layers):
-            return False
-        combo = frozenset((p.family, normalise(p.target)) for p in [*self.layers, plan])
-        return combo not in self.used_combos
+        for la in self.layers:
+            if _same_object(plan.target, la.target):
+                return False
+            if _related(plan.target, la.target) and LAYERING.get(plan.family) == LAYERING.get(la.family) == "in_place":
+                return False
+        fams = [*(la.family for la in self.layers), plan.family]
+        return not (self.guard.taken(fams) or self.guard.near(fams, self.depth))
 
     def _pop(self) -> FaultPlan | None:
-        """The next plan: unused (family, target) pairs first; for a later layer, one that fits,
-        aimed at an earlier layer's target where possible, and never one that breaks everything."""
+        """The next plan: the least-used family this gold does not have yet; for a later layer, one
+        that fits, least-used first, then aimed at an earlier layer's target where possible, never one
+        that breaks everything."""
+        self._refresh()
         if self.layers:
             pool = [p for p in (self._fresh(f) for f in self.candidates) if p is not None]
             pool += [p for p in self.deferred if not any(_related(p.target, t) for t in self.inert)]
             self.candidates.clear()
             fit = [p for p in pool if self._fits(p)]
-            fit.sort(key=lambda p: (not any(_related(p.target, la.target) for la in self.layers),
-                                    p.family in BREAKS_ALL, (p.family, normalise(p.target)) in self.used_pairs))
+            if self.whole:  # under a fault that fails every test few can show: two tries, then start over
+                self.whole += 1
+                fit = fit if self.whole <= WHOLE_TRIES + 1 else []
+            fit.sort(key=lambda p: (p.family in BREAKS_ALL, self.guard.rank(p.family, p.category)[0],
+                                    not any(_related(p.target, la.target) for la in self.layers), -len(p.actions)))
             self.deferred = deque(p for p in pool if p not in fit[:1])
             return fit[0] if fit else None
         while self.candidates:
-            plan = self._fresh(self.candidates.popleft())
-            if plan is None:
+            fam = self.candidates.popleft()
+            if self.guard.taken([fam.name]) and (self.wanted == 1 or not self._pairs_left(fam)):
+                self.skipped.append(fam.name)  # made here (any target), alone and with every partner
                 continue
-            if (plan.family, normalise(plan.target)) in self.used_pairs:
-                self.deferred.append(plan)
-                continue
-            return plan
-        while self.deferred:
-            plan = self.deferred.popleft()
-            if not any(_related(plan.target, t) for t in self.inert):
+            plan = self._fresh(fam)
+            if plan is not None:
                 return plan
         return None
+
+    def _pairs_left(self, fam: FaultFamily) -> bool:
+        """Whether some family of another category could still make a new set with `fam`."""
+        return any(o.category != fam.category and not self.guard.taken([fam.name, o.name])
+                   and not self.guard.near([fam.name, o.name], self.depth) for o in self.fams)
 
     def _next_plan(self, final: bool = True) -> Decision | None:
         while True:
@@ -217,14 +287,20 @@ class BuiltinAgent(Agent):
             self.tried.append(plan.family)
             fam_note = f" (fault {len(self.layers) + 1} of {self.wanted})" if self.wanted > 1 else ""
             thought = f"trying {plan.family} ({plan.category}) on {plan.target}{fam_note}: {plan.summary}"
+            claim = {"layers": [{"kind": p.family, "category": p.category, "target": normalise(p.target)}
+                                for p in [*self.layers, plan]]}
             if plan.explore and not self.explored:
-                self.explored = True
-                return Decision(RunCommand(plan.explore), thought=thought)
-            return Decision(self.pending.popleft(), thought=thought)
+                self.explored = self.looking = True
+                return Decision(RunCommand(plan.explore), thought=thought, claim=claim)
+            return Decision(self.pending.popleft(), thought=thought, claim=claim)
         if not final:
             return None
         if self.layers:
-            return self._finish(None)
+            return self._lone_repeat() or self._finish(None)
+        if self.skipped:  # every family left is one this gold has: never lay a duplicate
+            why = f"{NO_UNUSED} (already made here: {', '.join(self.skipped)}"
+            why += f"; tried {', '.join(self.tried)})" if self.tried else ")"
+            return Decision(Finish("none", NO_UNUSED, ""), thought=why)
         summary = "no applicable fault family broke a stably passing test"
         if self.tried:
             summary += f" (tried {', '.join(self.tried)})"
@@ -238,8 +314,6 @@ class BuiltinAgent(Agent):
         """Undo the attempt (its repair, tolerant of errors): the loop drops its steps from the delta."""
         plan = self.plan
         self.plan, self.pending = None, deque()
-        if not self.candidates and not self.deferred and not self.layers:
-            return self._next_plan()
         undo = plan.repair.replace("set -e\n", "", 1)
         return Decision(RunCommand(undo, undoes_from=self.plan_start),
                         thought=f"{why}; undoing it before the next family")
@@ -264,6 +338,27 @@ class BuiltinAgent(Agent):
 
 
 BREAKS_ALL = {f.name for f in families() if f.breaks_all}
+WHOLE_TRIES = 2
+LAYERING = {f.name: f.layering for f in families()}
+
+
+def _depth(fam: FaultFamily, ctx: PlanContext, seed: int) -> int:
+    """Steps of the family's multi-step variant (1 without one, or when it cannot plan here)."""
+    try:
+        plan = fam.deep_plan(ctx, random.Random(seed))
+    except (KeyError, IndexError, ValueError):
+        return 1
+    return len(plan.actions) if plan is not None else 1
+
+
+def _exit_code(last: Observation) -> int | None:
+    """The exit code of the step behind an observation (a mutating command is followed by a test
+    run, whose observation carries the command's payload as `after`)."""
+    if last.kind == "command":
+        return last.payload.get("exit_code")
+    if last.kind == "tests":
+        return (last.payload.get("after") or {}).get("exit_code")
+    return None
 
 
 def _gist(message: str) -> str:

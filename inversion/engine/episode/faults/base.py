@@ -31,6 +31,7 @@ FAMILY_MODULES = (
     "inversion.engine.episode.faults.textenv",
     "inversion.engine.episode.faults.hostsys",
     "inversion.engine.episode.faults.packages",
+    "inversion.engine.episode.faults.stdlib",
 )
 # Modules the runner itself needs; breaking them breaks everything and tells nothing.
 RUNNER_MODULES = {
@@ -84,12 +85,22 @@ class FaultFamily:
     keywords: tuple[str, ...] = ()
     breaks_all = False  # by nature every test fails (collection, the interpreter): last resort in a batch
     needs_network = False  # the plan installs from the package index (only where the curator allows it)
+    # How the fault touches its target: "in_place" (moves, rewrites or deletes the target's own files)
+    # or "beside" (adds something that hides it: a shadow, an import hook, a variable). Two layers
+    # of a compound break may share a target unless both are in place (the second would undo or
+    # overwrite the first, and *every layer matters* would refuse the task).
+    layering = "in_place"
 
     def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
         raise NotImplementedError
 
     def plan(self, ctx: PlanContext, rng: random.Random) -> FaultPlan:
         raise NotImplementedError
+
+    def deep_plan(self, ctx: PlanContext, rng: random.Random) -> FaultPlan | None:
+        """A multi-step variant for a layer of a compound break (each step its own RUN line, one
+        repair for all), or None where the family has none (`plan` is used)."""
+        return None
 
     def make(self, target: str, summary: str, actions: list, repair: list[str], explore: str = "") -> FaultPlan:
         script = "#!/bin/bash\nset -e\n" + "\n".join(repair) + "\n"
@@ -135,7 +146,7 @@ def py_version(surface: dict[str, Any]) -> str:
 
 
 def file_modules(surface: dict[str, Any]) -> dict[str, set[str]]:
-    """Top-level module names each test file imported (first import wins, as the plugin saw it)."""
+    """Top-level module names each test file loaded first or imports itself (as the plugin saw it)."""
     per_file = surface.get("per_file") or {}
     return {f: {top(m) for m in (v.get("modules") or [])} for f, v in per_file.items()}
 
@@ -186,10 +197,18 @@ def package_root(module: dict[str, Any]) -> str:
     return path
 
 
+def startup_modules(surface: dict[str, Any]) -> set[str]:
+    """Top-level names loaded before the first test file (runner, conftests): breaking one fails every
+    test. Empty for a surface recorded before the plugin kept the set (its per-file modules were
+    then first imports only, never start-up ones)."""
+    return {top(n) for n in (surface.get("modules") or {}).get("startup") or []}
+
+
 def stdlib_modules(surface: dict[str, Any]) -> set[str]:
     names = {top(n) for n in (surface.get("modules") or {}).get("stdlib", [])}
     names &= set(sys.stdlib_module_names)
-    return {n for n in names if n not in RUNNER_MODULES | PLUMBING and not n.startswith("_")}
+    skip = RUNNER_MODULES | PLUMBING | startup_modules(surface)
+    return {n for n in names if n not in skip and not n.startswith("_")}
 
 
 def used_modules(surface: dict[str, Any]) -> set[str]:

@@ -19,6 +19,7 @@ def _uses(surface: dict[str, Any], module: str) -> bool:
 
 class PythonpathStub(base.FaultFamily):
     name = "pythonpath_stub"
+    layering = "beside"
     category = "environment"
     description = "PYTHONPATH names a shared directory holding an empty stub of an imported package."
     keywords = ("environment", "env", "variable", "pythonpath", "sys.path", "shadow")
@@ -40,8 +41,26 @@ class PythonpathStub(base.FaultFamily):
         )
 
 
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
+        """Three steps: the stub, the variable, and a `.pth` naming the shared dir as well (so the
+        stub still wins where PYTHONPATH is cleared)."""
+        sp = base.site_packages(ctx.surface)
+        if not sp:
+            return None
+        plan = self.plan(ctx, rng)
+        pth = f"{sp}/shared-python.pth"
+        return self.make(
+            plan.target,
+            f"{plan.summary}; {pth} names that directory too",
+            [*plan.actions, RunCommand(f"echo {self.shared} > {shlex.quote(pth)}")],
+            [*plan.repair.split("set -e\n", 1)[1].strip().splitlines(), f"rm -f {shlex.quote(pth)}"],
+            explore=plan.explore,
+        )
+
+
 class LocaleMissing(base.FaultFamily):
     name = "locale_missing"
+    layering = "beside"
     category = "locale"
     description = "LC_ALL names a locale that was never generated in the image."
     keywords = ("locale", "encoding", "lc_all", "lang", "utf-8", "i18n", "environment")
@@ -64,6 +83,7 @@ class LocaleMissing(base.FaultFamily):
 
 class TzPathEnv(base.FaultFamily):
     name = "tz_path_env"
+    layering = "beside"
     category = "timezone"
     description = "PYTHONTZPATH points zoneinfo at an empty zone directory."
     keywords = ("timezone", "time zone", "tz", "zoneinfo", "tzdata", "time")
@@ -84,6 +104,7 @@ class TzPathEnv(base.FaultFamily):
 
 class CaBundleEnv(base.FaultFamily):
     name = "ca_bundle_env"
+    layering = "beside"
     category = "certificates"
     description = "SSL_CERT_FILE points at a CA bundle file holding no certificates."
     keywords = ("certificate", "ca", "ssl", "tls", "https", "trust", "bundle")

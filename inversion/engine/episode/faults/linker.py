@@ -29,6 +29,7 @@ KEYWORDS = ("dynamic linker", "linker", "ld.so", "ld.so.conf", "ldconfig", "cach
 
 class LdConfStaleCache(base.FaultFamily):
     name = "ld_conf_stale_cache"
+    layering = "beside"
     category = "dynamic_linker"
     description = "A vendor dir in ld.so.conf.d shadows a loaded library; its copy is damaged behind a stale cache."
     keywords = KEYWORDS

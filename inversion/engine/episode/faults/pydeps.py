@@ -19,6 +19,20 @@ TESTBED = "/testbed"
 UNSHADOWABLE = set(sys.builtin_module_names) | {"this", "antigravity", "idlelib", "tkinter", "turtle"}
 
 
+def placeholder_pyc(python: str, src: str, pyc: str) -> str:
+    """A command writing, at `pyc`, bytecode of a placeholder module stamped with `src`'s mtime and
+    size (a valid cache entry for it, or a sourceless module where `pyc` is a legacy location)."""
+    script = (
+        "import importlib._bootstrap_external as ext, os\n"
+        f"src, pyc = {src!r}, {pyc!r}\n"
+        "st = os.stat(src) if os.path.exists(src) else os.stat(os.path.dirname(pyc))\n"
+        "os.makedirs(os.path.dirname(pyc), exist_ok=True)\n"
+        "code = compile('\"\"\"placeholder\"\"\"\\n', src, 'exec')\n"
+        "open(pyc, 'wb').write(ext._code_to_timestamp_pyc(code, int(st.st_mtime), st.st_size))\n"
+    )
+    return f"{python} -c {shlex.quote(script)}"
+
+
 def site_ranked(surface: dict[str, Any], *, need_py: bool = False) -> list[str]:
     mods = base.site_modules(surface)
     if need_py:
@@ -51,8 +65,32 @@ class PackageMisplaced(base.FaultFamily):
         )
 
 
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        """Three steps: the legacy dir made, the package moved there, and a sourceless placeholder
+        `.pyc` left where it was (putting the package back alone leaves that one first)."""
+        plan = self.plan(ctx, rng)
+        sp = base.site_packages(ctx.surface)
+        root = base.package_root(base.site_modules(ctx.surface)[plan.target])
+        ver = base.py_version(ctx.surface)
+        wrong = sp.replace(f"python{ver}", "python3.9") if f"python{ver}" in sp else sp + "-legacy"
+        moved = f"{wrong}/{os.path.basename(root)}"
+        pyc = f"{sp}/{plan.target}.pyc"
+        python = base.python_info(ctx.surface).get("executable") or "python"
+        return self.make(
+            plan.target,
+            f"{plan.target} moved from {sp} to {wrong}; a placeholder {plan.target}.pyc is left in its place",
+            [RunCommand(f"mkdir -p {shlex.quote(wrong)}"),
+             RunCommand(f"mv {shlex.quote(root)} {shlex.quote(moved)}"),
+             RunCommand(placeholder_pyc(python, root, pyc))],
+            [f"rm -f {shlex.quote(pyc)}", f"mv {shlex.quote(moved)} {shlex.quote(root)}",
+             f"rmdir --ignore-fail-on-non-empty {shlex.quote(wrong)}"],
+            explore=plan.explore,
+        )
+
+
 class StaleVendoredCopy(base.FaultFamily):
     name = "stale_vendored_copy"
+    layering = "beside"
     category = "python_dependency"
     description = "A truncated old copy of a package, put first on sys.path by a .pth file."
     keywords = ("wrong version", "version", "dependency", "package", "vendored", ".pth", "sys.path")
@@ -85,6 +123,7 @@ class StaleVendoredCopy(base.FaultFamily):
 
 
 class _TestbedShadow(base.FaultFamily):
+    layering = "beside"
     category = "module_shadowing"
     keywords = ("shadow", "module", "import", "sys.path", "stdlib", "name clash")
     body = ""
@@ -105,6 +144,24 @@ class _TestbedShadow(base.FaultFamily):
             [RunCommand(f"printf %s {shlex.quote(body)} > {path}")],
             [f"rm -f {path}"],
             explore=f"ls -la {TESTBED}",
+        )
+
+
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        """Three steps: the script, its byte-compiled cache, and a sourceless copy of that bytecode
+        beside it (deleting the script alone leaves the `.pyc` shadowing the module)."""
+        plan = self.plan(ctx, rng)
+        name, python = plan.target, base.python_info(ctx.surface).get("executable") or "python"
+        path, legacy = f"{TESTBED}/{name}.py", f"{TESTBED}/{name}.pyc"
+        cache = f"{TESTBED}/__pycache__/{name}.cpython-{base.py_version(ctx.surface).replace('.', '')}.pyc"
+        return self.make(
+            name,
+            f"{path} shadows the {name} module, and so does its compiled copy {legacy}",
+            [plan.actions[0],
+             RunCommand(f"{python} -c {shlex.quote(f'import py_compile; py_compile.compile({path!r}, cfile={cache!r})')}"),
+             RunCommand(f"cp {cache} {legacy}")],
+            [f"rm -f {path} {legacy} {cache}"],
+            explore=plan.explore,
         )
 
 
@@ -155,6 +212,28 @@ class StaleBytecode(base.FaultFamily):
             [RunCommand(f"{python} -c {shlex.quote(script)}")],
             [f"{python} -m compileall -q -f {shlex.quote(src)}"],
             explore=f"ls -la {shlex.quote(os.path.dirname(src))}/__pycache__",
+        )
+
+
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
+        """A partial downgrade: placeholder bytecode for the package and up to two of its submodules,
+        one step each (None for a single-file module)."""
+        plan = self.plan(ctx, rng)
+        name = plan.target
+        subs = sorted(m.get("file") or "" for m in (ctx.surface.get("modules") or {}).get("site", [])
+                      if str(m.get("name") or "").startswith(name + ".") and str(m.get("file") or "").endswith(".py"))
+        if not subs:
+            return None
+        srcs = [base.site_modules(ctx.surface)[name]["file"], *rng.sample(subs, min(2, len(subs)))]
+        python = base.python_info(ctx.surface).get("executable") or "python"
+        pycs = [f"{os.path.dirname(src)}/__pycache__/{os.path.basename(src)[:-3]}.cpython-"
+                f"{base.py_version(ctx.surface).replace('.', '')}.pyc" for src in srcs]
+        return self.make(
+            name,
+            f"the cached bytecode of {len(srcs)} files of {name} holds placeholder modules",
+            [RunCommand(placeholder_pyc(python, src, pyc)) for src, pyc in zip(srcs, pycs, strict=True)],
+            [f"{python} -m compileall -q -f {' '.join(shlex.quote(src) for src in srcs)}"],
+            explore=plan.explore,
         )
 
 

@@ -24,6 +24,7 @@ def _exe_ranked(surface: dict[str, Any], *, outside: str = "") -> list[str]:
 
 class PathWrapperShadow(base.FaultFamily):
     name = "path_wrapper_shadow"
+    layering = "beside"
     category = "path"
     description = "A stale wrapper script earlier on PATH hides a program the tests run."
     keywords = ("path", "executable", "command", "wrapper", "binary", "environment")

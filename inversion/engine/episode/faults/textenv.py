@@ -29,6 +29,7 @@ MIME_BLOCK = ("application/octet-stream json csv svg xml js css html htm txt png
 
 class LocaleCodesetMismatch(base.FaultFamily):
     name = "locale_codeset_mismatch"
+    layering = "beside"
     category = "encoding"
     description = "A UTF-8-named locale compiled with the ASCII charmap, selected by LC_CTYPE."
     keywords = ("encoding", "unicode", "utf-8", "non-ascii", "charset", "locale", "text", "codeset")
@@ -50,6 +51,7 @@ class LocaleCodesetMismatch(base.FaultFamily):
 
 class WarningsPolicyModule(base.FaultFamily):
     name = "warnings_policy_module"
+    layering = "beside"
     category = "warnings"
     description = "PYTHONWARNINGS turns every warning into an error through a policy module aliasing Warning."
     keywords = ("warnings", "warning", "deprecation", "pythonwarnings", "error", "strict", "environment")
@@ -72,6 +74,16 @@ class WarningsPolicyModule(base.FaultFamily):
         )
 
 
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        """Three steps: the policy module, its bytecode, then the variable."""
+        plan = self.plan(ctx, rng)
+        python = base.python_info(ctx.surface).get("executable") or "python"
+        module = plan.actions[0].command.rsplit("> ", 1)[1]
+        return self.make(plan.target, plan.summary, [plan.actions[0], RunCommand(f"{python} -m py_compile {module}"),
+                                                     plan.actions[1]],
+                         plan.repair.split("set -e\n", 1)[1].strip().splitlines(), explore=plan.explore)
+
+
 class MimeTypesOverride(base.FaultFamily):
     name = "mime_types_override"
     category = "system_data"
@@ -89,6 +101,22 @@ class MimeTypesOverride(base.FaultFamily):
             [RunCommand(f"test -f /etc/mime.types && printf %s {shlex.quote(block)} >> /etc/mime.types")],
             [f"sed -i '/^{MIME_MARKER}$/,$d' /etc/mime.types"],
             explore="ls -la /etc/mime.types",
+        )
+
+
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        """Two steps: the block in /etc/mime.types and the same block in /etc/apache2/mime.types, which
+        `mimetypes` reads later (repairing /etc/mime.types alone changes nothing)."""
+        plan = self.plan(ctx, rng)
+        block = f"\n{MIME_MARKER}\n{MIME_BLOCK}\n"
+        other = "/etc/apache2/mime.types"
+        return self.make(
+            plan.target,
+            f"{plan.summary}; {other} repeats it",
+            [plan.actions[0], RunCommand(f"mkdir -p /etc/apache2 && printf %s {shlex.quote(block)} >> {other}")],
+            [f"sed -i '/^{MIME_MARKER}$/,$d' /etc/mime.types {other}", f"[ -n \"$(tr -d '[:space:]' < {other})\" ] || rm -f {other}",
+             "rmdir --ignore-fail-on-non-empty /etc/apache2"],
+            explore=plan.explore,
         )
 
 

@@ -7,11 +7,15 @@
   (after collecting the whole suite, so an id whose module no longer imports is just missing,
   never the usage error a command-line id gives, and no command line grows with the list), and
 * when STUDIO_SURFACE_OUT is set, writes the dependency surface: Python modules and shared
-  libraries loaded per test file and in total, and executables the tests started, and
+  libraries loaded per test file and in total, executables the tests started, the modules loaded
+  before the first test file (start-up: the runner, conftests) and, per test file, what it imports
+  itself (its `import` statements, read with `ast`, and the module-level imports of the project
+  modules those reach, so a module an earlier file loaded first still counts), and
 * when STUDIO_CURRENT_OUT is set, keeps there the id of the test now running, so a run killed for
   its memory or its time still says which test it was in.
 """
 
+import ast
 import json
 import os
 import sys
@@ -20,6 +24,8 @@ import time
 _SURFACE_OUT = os.environ.get("STUDIO_SURFACE_OUT")
 _per_file = {}
 _executables = {}
+_startup = []
+_parsed = {}  # project file -> what it imports at load
 
 
 _CURRENT_OUT = os.environ.get("STUDIO_CURRENT_OUT")
@@ -78,13 +84,71 @@ def _audit(event, args):
             _executables[first] = _executables.get(first, 0) + 1
 
 
+def _imports(path, package, body_only):
+    """Absolute names a source file imports (with their parent packages): anywhere in a test file,
+    at module level (not inside a function or class) in a project module; relative ones resolved."""
+    try:
+        with open(path, "rb") as fh:
+            tree = ast.parse(fh.read())
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    found, stack = set(), list(ast.iter_child_nodes(tree))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".") if package else []
+                if not parts or node.level - 1 > len(parts):
+                    continue
+                parts = parts[: len(parts) - (node.level - 1)]
+                base = ".".join(parts + ([node.module] if node.module else []))
+            if base:
+                found.add(base)
+                found.update(f"{base}.{alias.name}" for alias in node.names)  # maybe submodules
+        elif not body_only or not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            stack.extend(ast.iter_child_nodes(node))
+    out = set()
+    for name in found:
+        parts = name.split(".")
+        out.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+    return out
+
+
+def _project_file(module, root):
+    path = getattr(module, "__file__", None)
+    if not isinstance(path, str) or not path.endswith(".py") or not path.startswith(root + os.sep):
+        return None
+    return None if "site-packages" in path or path.startswith(sys.prefix + os.sep) else path
+
+
+def _direct(names, root):
+    """Loaded modules among `names`, plus, through project modules, what those import at load."""
+    seen, todo = set(), [n for n in names if n in sys.modules]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        module = sys.modules.get(name)
+        path = _project_file(module, root)
+        if path:
+            if path not in _parsed:
+                package = getattr(module, "__package__", None) or ""
+                _parsed[path] = _imports(path, package, body_only=True)
+            todo.extend(n for n in _parsed[path] if n in sys.modules and n not in seen)
+    return seen
+
+
 if _SURFACE_OUT:
     sys.addaudithook(_audit)
 
     import pytest
 
     def _attribute(path, before_mods, before_libs):
-        entry = _per_file.setdefault(path, {"modules": set(), "shared_libs": set()})
+        entry = _per_file.setdefault(path, {"modules": set(), "shared_libs": set(), "imports": set()})
         entry["modules"].update(set(sys.modules) - before_mods)
         entry["shared_libs"].update(_maps() - before_libs)
 
@@ -92,9 +156,16 @@ if _SURFACE_OUT:
     def pytest_make_collect_report(collector):
         """Imports made while collecting a test module belong to that file too."""
         before_mods, before_libs = set(sys.modules), _maps()
+        is_module = type(collector).__name__ == "Module"
+        if is_module and not _startup:
+            _startup.append(before_mods)
         yield
-        if type(collector).__name__ == "Module":
+        if is_module:
             _attribute(collector.nodeid.split("::")[0], before_mods, before_libs)
+            source = str(getattr(collector, "path", None) or collector.fspath)
+            _per_file[collector.nodeid.split("::")[0]]["imports"].update(
+                _imports(source, "", body_only=False)
+            )
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(item, nextitem):
@@ -103,6 +174,7 @@ if _SURFACE_OUT:
         _attribute(item.nodeid.split("::")[0], before_mods, before_libs)
 
     def pytest_sessionfinish(session, exitstatus):
+        root = str(getattr(session.config, "rootpath", None) or session.config.rootdir)  # pytest < 6.1
         modules = {}
         for name, module in list(sys.modules.items()):
             path = getattr(module, "__file__", None)
@@ -120,9 +192,13 @@ if _SURFACE_OUT:
             "shared_libs": sorted(_maps()),
             "executables": _executables,
             "per_file": {
-                f: {"modules": sorted(v["modules"]), "shared_libs": sorted(v["shared_libs"])}
+                f: {
+                    "modules": sorted(v["modules"] | _direct(v.get("imports", ()), root)),
+                    "shared_libs": sorted(v["shared_libs"]),
+                }
                 for f, v in _per_file.items()
             },
+            "startup_modules": sorted(_startup[0]) if _startup else [],
         }
         with open(_SURFACE_OUT, "w") as fh:
             json.dump(data, fh)

@@ -15,7 +15,8 @@ import random
 import pytest
 
 from inversion.engine.episode.actions import RunCommand, SetEnv
-from inversion.engine.episode.faults import PlanContext, families, family
+from inversion.engine.episode.faults import PlanContext, families, family, stdlib
+from inversion.engine.episode.faults import base as fb
 from inversion.engine.gold import surface as surf
 from inversion.engine.runtime import integrity, testrun
 from inversion.engine.runtime.grading import grading_cmd
@@ -69,8 +70,12 @@ def test_family_breaks_then_repair_heals(fam, gold, docker_client, faults_image)
     plan = fam.plan(ctx, random.Random(0))
     if fam.name == "pip_incompatible_version":  # the fixture's test_render needs MarkupSafe >= 3
         plan = next(p for p in (fam.plan(ctx, random.Random(s)) for s in range(20)) if p.target == "markupsafe")
+    users = None
+    if fam.name.startswith("stdlib_"):  # only the files that use the damaged module may fail
+        names = {fb.top(plan.target), fb.top(stdlib.HARD_EXTENSIONS.get(plan.target, plan.target))}
+        users = {f for f, mods in fb.file_modules(surface).items() if mods & names}
     _break_and_heal(plan, passing, docker_client, faults_image, gold["manifest"],
-                    network="host" if fam.needs_network else "none")
+                    network="host" if fam.needs_network else "none", users=users)
 
 
 @pytest.mark.docker
@@ -96,7 +101,7 @@ def _verifier(plan, passing, failing, docker_client, faults_image, manifest, env
     return integrity.verifier_files(manifest, config), integrity.run_script(manifest, "harbor")
 
 
-def _break_and_heal(plan, passing, docker_client, faults_image, manifest, network="none"):
+def _break_and_heal(plan, passing, docker_client, faults_image, manifest, network="none", users=None):
     fam = plan.family
     # The verifier grades in the container's own environment (its first process's, as an image's ENV
     # lines give it), so the plan's variables are set on the container, not only on each exec.
@@ -116,6 +121,8 @@ def _break_and_heal(plan, passing, docker_client, faults_image, manifest, networ
         assert failing, f"{fam} broke nothing: {broken.output[-1500:]}"
         if fam not in BREAKS_ALL:
             assert len(failing) < len(passing), f"{fam} is not targeted: every test fails"
+        if users is not None:
+            assert {t.split("::")[0] for t in failing} <= users, f"{fam} broke files that do not use {plan.target}"
         files, script = _verifier(plan, passing, failing, docker_client, faults_image, manifest, env)
         nop = integrity.run_verifier(box, files, script, timeout=600, env=env or None)
         assert nop.reward == 0, f"{fam}: the verifier passed the broken environment: {nop.output[-1500:]}"
@@ -130,3 +137,21 @@ def _break_and_heal(plan, passing, docker_client, faults_image, manifest, networ
     finally:
         box.remove()
         out.cleanup()
+
+
+STDLIB_FAMILIES = [f for f in families() if f.name.startswith("stdlib_") and f.name != "stdlib_shadow_testbed"]
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("fam", STDLIB_FAMILIES, ids=lambda f: f.name)
+def test_stdlib_family_on_another_target(fam, gold, docker_client, faults_image):
+    """Each standard-library family on a second target (seed 0's is tested above): `_ssl` beside
+    `_sqlite3`, `zoneinfo` beside `sqlite3` ...; again only the files that use it fail."""
+    surface, passing = gold["surface"], gold["passing"]
+    ctx = PlanContext(surface, {"stable_passing": passing})
+    first = fam.plan(ctx, random.Random(0)).target
+    plan = next((p for p in (fam.plan(ctx, random.Random(s)) for s in range(1, 40)) if p.target != first), None)
+    assert plan is not None, f"{fam.name} has one target only"
+    names = {fb.top(plan.target), fb.top(stdlib.HARD_EXTENSIONS.get(plan.target, plan.target))}
+    users = {f for f, mods in fb.file_modules(surface).items() if mods & names}
+    _break_and_heal(plan, passing, docker_client, faults_image, gold["manifest"], users=users)

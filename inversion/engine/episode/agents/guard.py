@@ -1,0 +1,77 @@
+"""The built-in agent's guard: never lay a fault this gold already has (or is making right now).
+
+Validation refuses a break whose signature key a task of this gold already has (rule `duplicate`),
+and the near-duplicate measure scores "the same family on another target" 1.0 structurally, so the
+agent treats a family as used *whatever its target*: a single fault of a family this gold has is
+not laid again, nor a set of families it already has as a compound task. The signatures come from
+succeeded episodes, from episodes still awaiting validation (their layers) and from running episodes
+(the plan they claimed), so a batch does not repeat itself before validation catches up.
+
+The counts (how often each family and category appears over those signatures, every layer counted)
+order the candidates: least-used first, so a batch spreads over families and categories.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+NO_UNUSED = "no unused fault left for this gold"
+# The family-weight estimate of a compound's overlap with a set made here at which its signature's
+# similarity (targets masked, one-path layers often alike) measured >= 0.6 on real batches.
+NEAR_SETS = 0.5
+
+
+class Guard:
+    """What this gold already has: family counts, single families and family sets of compounds."""
+
+    def __init__(self, signatures: Iterable[dict[str, Any]] = ()) -> None:
+        self.families: Counter[str] = Counter()
+        self.categories: Counter[str] = Counter()
+        self.singles: set[str] = set()
+        self.combos: set[frozenset[str]] = set()
+        self.sets: list[frozenset[str]] = []  # each signature's families
+        self.seen: set[str] = set()
+        self.add(signatures)
+
+    def add(self, signatures: Iterable[dict[str, Any]]) -> bool:
+        """Take in more signatures ({key, layers: [{kind, category, target}]}); True if any was new."""
+        grew = False
+        for sig in signatures:
+            layers = [la for la in sig.get("layers") or [] if la.get("kind")]
+            ident = sig.get("key") or repr(sorted((la["kind"], la.get("target") or "") for la in layers))
+            if not layers or ident in self.seen:
+                continue
+            self.seen.add(ident)
+            grew = True
+            kinds = [str(la["kind"]) for la in layers]
+            self.families.update(kinds)
+            self.categories.update(str(la.get("category") or "") for la in layers if la.get("category"))
+            self.sets.append(frozenset(kinds))
+            if len(kinds) == 1:
+                self.singles.add(kinds[0])
+            else:
+                self.combos.add(frozenset(kinds))
+        return grew
+
+    def taken(self, families: list[str]) -> bool:
+        """Whether laying exactly these families (in any order, on any target) repeats a task here."""
+        if len(families) == 1:
+            return families[0] in self.singles
+        return frozenset(families) in self.combos
+
+    def near(self, families: list[str], depth: dict[str, int], threshold: float = NEAR_SETS) -> bool:
+        """Whether a compound of these families would nearly repeat a set this gold has: the shared
+        families' weight (1 + the steps of each, a proxy for the paths it touches) over the union's,
+        as the near-duplicate measure weighs the touched paths (a deep shared layer dominates)."""
+        mine = frozenset(families)
+
+        def weight(fams: frozenset[str]) -> int:
+            return sum(1 + depth.get(f, 1) for f in fams)
+
+        return any(weight(mine & t) / weight(mine | t) >= threshold for t in self.sets if mine & t and t != mine)
+
+    def rank(self, family: str, category: str) -> tuple[int, int]:
+        """Sort key: least-used family first, then least-used category."""
+        return self.families[family], self.categories[category]

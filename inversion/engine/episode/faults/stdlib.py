@@ -1,0 +1,300 @@
+"""Standard-library faults: one stdlib module that some test files use (and the runner does not load
+at start-up) is damaged on disk, so those files fail and the rest still pass.
+
+Modelled on real incidents: an interrupted `dpkg` unpack that left a truncated C extension beside
+the `.dpkg-new` it never renamed, an extension copied over from another Python build (another ABI
+tag, another module's init function), a stale "override" directory put first on `sys.path` by a
+`.pth` file, an editor that turned one indent into a tab, a package whose `__init__.py` a cleanup
+moved aside. The gold bytes stay on disk (the unpacked file, a `.orig` copy, the untouched file
+behind a shadow), as in the shared-library families, so every repair is an offline move or delete.
+Only C extensions without a pure-Python fallback are aimed at (`_json`, `_decimal`, `_pickle`,
+`_zoneinfo` ... fall back silently, and Debian builds `_csv`, `_struct`, `array` into the binary).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import shlex
+import sys
+from typing import Any
+
+from inversion.engine.episode.actions import RunCommand
+from inversion.engine.episode.faults import base
+
+# C extension in lib-dynload -> the stdlib module that cannot import without it.
+HARD_EXTENSIONS = {
+    "_sqlite3": "sqlite3", "_ssl": "ssl", "_bz2": "bz2", "_lzma": "lzma", "_ctypes": "ctypes",
+    "_contextvars": "contextvars", "_crypt": "crypt", "_curses": "curses", "_dbm": "dbm",
+    "_gdbm": "dbm", "_lsprof": "cProfile", "_multiprocessing": "multiprocessing", "mmap": "mmap",
+    "resource": "resource", "audioop": "audioop", "nis": "nis", "_posixshmem": "multiprocessing",
+}  # fmt: skip
+# Modules pytest imports lazily, at the first file it collects (the --doctest-modules collector, the
+# unittest support, --pdb): that file's record has them first, yet breaking them breaks every file.
+LAZY_RUNNER = {"doctest", "unittest", "pdb", "bdb", "cmd", "code", "codeop"}
+DYNLOAD = re.compile(r"/lib-dynload/([A-Za-z0-9_]+)\.[^/]*\.so$")
+OVERRIDES = "site-overrides"
+
+
+def stdlib_files(surface: dict[str, Any]) -> dict[str, str]:
+    """Stdlib module name -> file, from the surface's record (and lib-dynload paths it loaded)."""
+    out: dict[str, str] = {}
+    paths = {lib.get("path") or "" for lib in surface.get("shared_libs") or []}
+    for libs in base.file_libs(surface).values():
+        paths |= libs
+    for path in sorted(paths):
+        m = DYNLOAD.search(path)
+        if m:
+            out[m.group(1)] = path
+    out.update((surface.get("modules") or {}).get("stdlib_files") or {})
+    return out
+
+
+def _usage(surface: dict[str, Any], names: dict[str, set[str]]) -> list[str]:
+    """Targets (keys of `names`, each with the module names that mean "uses it") some but not all
+    test files use; never one loaded at start-up, by the runner or a fixture's plumbing."""
+    skip = base.startup_modules(surface) | base.RUNNER_MODULES | base.PLUMBING | LAZY_RUNNER
+    fm = base.file_modules(surface)
+    mapping = {f: {t for t, aliases in names.items() if aliases & mods} for f, mods in fm.items()}
+    ranked = base.rank_targets(sorted(t for t, aliases in names.items() if not aliases & skip), mapping)
+    return [t for t in ranked if len(base.used_by(mapping, t)) < len(mapping)]
+
+
+def choose(rng: random.Random, targets: list[str]) -> str:
+    """Any of them (each already leaves some test files passing), a package first, so the 28 files
+    of `asyncio` do not crowd out `ssl`."""
+    package = rng.choice(sorted({base.top(t) for t in targets}))
+    return rng.choice([t for t in targets if base.top(t) == package])
+
+
+def extensions(surface: dict[str, Any]) -> list[str]:
+    files = stdlib_files(surface)
+    names = {e: {e, facade} for e, facade in HARD_EXTENSIONS.items() if files.get(e, "").endswith(".so")}
+    return _usage(surface, names)
+
+
+def py_files(surface: dict[str, Any], *, init: bool) -> list[str]:
+    """Stdlib source files (package `__init__.py` files when `init`, else modules) of modules some
+    test files use, by module name."""
+    files, prefix = stdlib_files(surface), base.python_info(surface).get("base_prefix") or "/usr"
+    names = {}
+    for name, path in files.items():
+        if not path.endswith(".py") or not path.startswith(f"{prefix}/lib/python"):
+            continue
+        if path.endswith("/__init__.py") != init or "site-packages" in path or "dist-packages" in path:
+            continue
+        if base.top(name) not in sys.stdlib_module_names or base.top(name).startswith("_"):
+            continue  # _sysconfigdata_*, private helpers: plumbing, not what a test uses
+        names[name] = {base.top(name)}
+    return _usage(surface, names)
+
+
+class _Extension(base.FaultFamily):
+    category = "native_extension"
+    keywords = ("c extension", "extension", "lib-dynload", "stdlib", "standard library", ".so", "import")
+
+    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
+        return bool(extensions(surface))
+
+    def target(self, ctx: base.PlanContext, rng: random.Random) -> tuple[str, str]:
+        name = choose(rng, extensions(ctx.surface))
+        return name, stdlib_files(ctx.surface)[name]
+
+
+class ExtTruncatedUnpack(_Extension):
+    name = "stdlib_ext_truncated"
+    description = (
+        "A stdlib C extension truncated in place, the full file left as .dpkg-new (a killed unpack)."
+    )
+
+    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        name, path = self.target(ctx, rng)
+        f, new = shlex.quote(path), shlex.quote(path + ".dpkg-new")
+        return self.make(
+            name,
+            f"{path} is truncated to 512 bytes; the intact file sits beside it as {os.path.basename(path)}.dpkg-new",
+            [RunCommand(f"mv {f} {new} && head -c 512 {new} > {f}")],
+            [f"mv -f {new} {f}"],
+            explore=f"ls -la {shlex.quote(os.path.dirname(path))}",
+        )
+
+
+class ExtWrongInit(_Extension):
+    name = "stdlib_ext_wrong_init"
+    description = "A stdlib C extension overwritten by another extension's file (no matching PyInit_)."
+
+    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        name, path = self.target(ctx, rng)
+        donors = sorted(
+            p
+            for n, p in stdlib_files(ctx.surface).items()
+            if n != name and p.endswith(".so") and os.path.dirname(p) == os.path.dirname(path)
+        )
+        donor = rng.choice(donors) if donors else path.replace(f"/{name}.", "/_json.", 1)
+        f, orig = shlex.quote(path), shlex.quote(path + ".orig")
+        return self.make(
+            name,
+            f"{path} is a copy of {os.path.basename(donor)} (the real one kept as .orig)",
+            [RunCommand(f"mv {f} {orig} && cp {shlex.quote(donor)} {f}")],
+            [f"mv -f {orig} {f}"],
+            explore=f"ls -la {shlex.quote(os.path.dirname(path))}",
+        )
+
+
+class ExtAbiTag(_Extension):
+    name = "stdlib_ext_abi_tag"
+    category = "standard_library"
+    description = "A stdlib C extension renamed to another interpreter's ABI tag, so import cannot find it."
+
+    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        name, path = self.target(ctx, rng)
+        major, minor = base.py_version(ctx.surface).split(".")
+        other = f"cpython-{major}{int(minor) + 1}"
+        renamed = re.sub(r"cpython-\d+", other, path) if "cpython-" in path else path + ".disabled"
+        return self.make(
+            name,
+            f"{path} was renamed to {os.path.basename(renamed)}",
+            [RunCommand(f"mv {shlex.quote(path)} {shlex.quote(renamed)}")],
+            [f"mv -f {shlex.quote(renamed)} {shlex.quote(path)}"],
+            explore=f"ls -la {shlex.quote(os.path.dirname(path))}",
+        )
+
+
+def _overrides(ctx: base.PlanContext) -> tuple[str, str]:
+    """An override directory and the .pth that puts it first on sys.path."""
+    ver = base.py_version(ctx.surface)
+    sp = base.site_packages(ctx.surface) or f"/usr/local/lib/python{ver}/dist-packages"
+    return f"/usr/local/lib/python{ver}/{OVERRIDES}", f"{sp}/00-{OVERRIDES}.pth"
+
+
+def _pth_line(directory: str) -> str:
+    return f'import sys; sys.path.insert(0, "{directory}")'
+
+
+class ExtOverrideShadow(_Extension):
+    name = "stdlib_ext_override_shadow"
+    category = "module_shadowing"
+    description = "A .pth puts an override dir first on sys.path; it holds a stdlib C extension with a zeroed ELF header."
+    keywords = ("shadow", ".pth", "sys.path", "c extension", "stdlib", "elf", "override")
+
+    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        name, path = self.target(ctx, rng)
+        directory, pth = _overrides(ctx)
+        copy = f"{directory}/{os.path.basename(path)}"
+        d, c = shlex.quote(directory), shlex.quote(copy)
+        return self.make(
+            name,
+            f"{pth} puts {directory} first on sys.path; its {os.path.basename(path)} has a zeroed ELF header",
+            [
+                RunCommand(
+                    f"mkdir -p {d} && cp {shlex.quote(path)} {c} && "
+                    f"dd if=/dev/zero of={c} bs=64 count=1 conv=notrunc status=none"
+                ),
+                RunCommand(f"echo {shlex.quote(_pth_line(directory))} > {shlex.quote(pth)}"),
+            ],
+            [f"rm -f {shlex.quote(pth)}", f"rm -rf {d}"],
+            explore=f"ls {shlex.quote(os.path.dirname(pth))}",
+        )
+
+
+class PyStaleOverride(base.FaultFamily):
+    name = "stdlib_py_stale_override"
+    category = "module_shadowing"
+    description = "A .pth puts an override dir first on sys.path; it holds a half-copied stdlib module."
+    keywords = ("shadow", ".pth", "sys.path", "stdlib", "standard library", "override", "truncated")
+
+    @staticmethod
+    def singles(surface: dict[str, Any]) -> list[str]:
+        """Top-level single-file modules: a submodule copy would not shadow (the real package wins)."""
+        return [n for n in py_files(surface, init=False) if "." not in n]
+
+    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
+        return bool(self.singles(surface))
+
+    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        name = choose(rng, self.singles(ctx.surface))
+        path = stdlib_files(ctx.surface)[name]
+        directory, pth = _overrides(ctx)
+        copy = f"{directory}/{name}.py"
+        src, c = shlex.quote(path), shlex.quote(copy)
+        return self.make(
+            name,
+            f"{pth} puts {directory} first on sys.path; its copy of {name} stops halfway",
+            [
+                RunCommand(
+                    f"mkdir -p {shlex.quote(os.path.dirname(copy))} && "
+                    f'head -c "$(( $(stat -c %s {src}) / 2 ))" {src} > {c}'
+                ),
+                RunCommand(f"echo {shlex.quote(_pth_line(directory))} > {shlex.quote(pth)}"),
+            ],
+            [f"rm -f {shlex.quote(pth)}", f"rm -rf {shlex.quote(directory)}"],
+            explore=f"ls {shlex.quote(os.path.dirname(pth))}",
+        )
+
+
+# Replace the indent of the first statement of the first module-level def/class with two or more
+# statements by a tab: the next statement's four spaces are then inconsistent (TabError). A module
+# with no such block (`contextvars`: one import) gets a tab before its last statement instead.
+TABIFY = (
+    'import ast,sys;p=sys.argv[1];s=open(p,encoding="utf-8",newline="").read();L=s.split("\\n");'
+    "T=ast.parse(s);c=[d.body[0].lineno for d in T.body if isinstance(d,(ast.FunctionDef,ast.ClassDef))"
+    " and len(d.body)>1 and d.body[0].col_offset==d.body[1].col_offset==4"
+    " and d.body[1].lineno>d.body[0].lineno];n=c[0] if c else T.body[-1].lineno;"
+    'L[n-1]="\\t"+(L[n-1][4:] if c else L[n-1]);open(p,"w",encoding="utf-8",newline="").write("\\n".join(L))'
+)
+
+
+class PyTabIndent(base.FaultFamily):
+    name = "stdlib_py_tab_indent"
+    category = "standard_library"
+    description = "One indent of a stdlib module a test uses turned into a tab (TabError on import)."
+    keywords = ("stdlib", "standard library", "syntax", "indentation", "tab", "edit", "source")
+
+    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
+        return bool(py_files(surface, init=False))
+
+    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        name = choose(rng, py_files(ctx.surface, init=False))
+        path = stdlib_files(ctx.surface)[name]
+        f, orig = shlex.quote(path), shlex.quote(path + ".orig")
+        return self.make(
+            name,
+            f"one line of {path} is indented with a tab (the original kept as .orig)",
+            [RunCommand(f"cp -p {f} {orig} && python3 -c {shlex.quote(TABIFY)} {f}")],
+            [f"mv -f {orig} {f}"],
+            explore=f"ls -la {shlex.quote(os.path.dirname(path))}",
+        )
+
+
+class PackageInitMissing(base.FaultFamily):
+    name = "stdlib_package_init_missing"
+    category = "standard_library"
+    description = "A stdlib package's __init__.py moved aside: it imports as an empty namespace package."
+    keywords = ("stdlib", "standard library", "package", "__init__", "namespace", "missing file")
+
+    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
+        return bool(py_files(surface, init=True))
+
+    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        name = choose(rng, py_files(ctx.surface, init=True))
+        path = stdlib_files(ctx.surface)[name]
+        f, moved = shlex.quote(path), shlex.quote(path + ".dpkg-old")
+        return self.make(
+            name,
+            f"{path} was moved to __init__.py.dpkg-old",
+            [RunCommand(f"mv {f} {moved}")],
+            [f"mv -f {moved} {f}"],
+            explore=f"ls -la {shlex.quote(os.path.dirname(path))}",
+        )
+
+
+FAMILIES = [
+    ExtTruncatedUnpack,
+    ExtWrongInit,
+    ExtAbiTag,
+    ExtOverrideShadow,
+    PyStaleOverride,
+    PyTabIndent,
+    PackageInitMissing,
+]

@@ -1,0 +1,256 @@
+"""The built-in agent's guard: a family this gold has is never laid again (whatever its target), the
+least-used families come first, "no unused fault left" instead of a duplicate, a failed step is
+undone, and compound layers come from multi-step variants that do not undo each other."""
+
+from __future__ import annotations
+
+from inversion.engine.episode.actions import Finish, RunCommand, RunTests
+from inversion.engine.episode.agents.base import AgentContext, Budget, Observation
+from inversion.engine.episode.agents.builtin import BuiltinAgent
+from inversion.engine.episode.agents.guard import NO_UNUSED, Guard
+from inversion.engine.episode.faults import families
+from tests.support.faults_fixture import PASSING, SURFACE
+
+BASELINE = {"stable_passing": PASSING, "flaky": [], "counts": {"passed": len(PASSING)}}
+FAILING = {"newly_failing": [PASSING[0]], "newly_failing_total": 1}
+
+
+def _sig(*kinds, target="elsewhere", key=""):
+    return {"key": key or "+".join(kinds) + target, "label": "",
+            "layers": [{"kind": k, "category": "", "target": target} for k in kinds]}
+
+
+def _agent(seed=0, used=(), faults=1, used_now=None, steps=40):
+    agent = BuiltinAgent(seed)
+    agent.start(AgentContext(repository={"name": "fixture"}, baseline=BASELINE, surface=SURFACE, seed=seed,
+                             used_signatures=list(used), faults=faults, used_now=used_now,
+                             budget=Budget(max_steps=steps)))
+    return agent
+
+
+def _applicable():
+    return [f.name for f in _agent().candidates]
+
+
+def test_a_family_this_gold_has_is_never_laid_again_whatever_its_target():
+    names = _applicable()
+    assert len(names) >= 10
+    for seed in range(8):
+        first = _agent(seed)
+        first.next_action(None)
+        used = [_sig(first.plan.family, target="some-other-target")]
+        again = _agent(seed, used=used)
+        again.next_action(None)
+        assert again.plan.family != first.plan.family
+        offered = [again.plan.family]
+        while (plan := again._pop()) is not None:  # every plan it would ever try
+            offered.append(plan.family)
+        assert first.plan.family not in offered and again.skipped == [first.plan.family]
+        assert len(offered) == len(names) - 1
+
+
+def test_no_unused_fault_left_finishes_with_none_instead_of_a_duplicate():
+    used = [_sig(name) for name in _applicable()]
+    decision = _agent(3, used=used).next_action(None)
+    assert isinstance(decision.action, Finish)
+    assert decision.action.category == "none" and decision.action.summary == NO_UNUSED
+    # one family left unused: that one is laid, nothing else
+    left = _applicable()[-1]
+    agent = _agent(3, used=[s for s in used if s["layers"][0]["kind"] != left])
+    agent.next_action(None)
+    assert agent.plan.family == left
+
+
+def test_after_the_last_unused_family_broke_nothing_the_agent_still_never_lays_a_duplicate():
+    names = _applicable()
+    agent = _agent(0, used=[_sig(n) for n in names[1:]])
+    agent.next_action(None)
+    assert agent.plan.family == names[0]
+    last = Observation("command", {"exit_code": 0, "mutated": False})
+    while agent.pending:
+        agent.next_action(last)
+        last = Observation("tests", {"newly_failing": []})
+    undo = agent.next_action(last)
+    assert isinstance(undo.action, RunCommand) and undo.action.undoes_from > 0
+    done = agent.next_action(Observation("tests", {"newly_failing": []}))
+    assert isinstance(done.action, Finish) and done.action.summary == NO_UNUSED
+
+
+def test_least_used_families_come_first():
+    names = _applicable()
+    # every family but `rare` appears in compound tasks (not singles, so none is blocked)
+    rare = names[len(names) // 2]
+    used = [_sig(a, b, key=f"{a}+{b}") for a, b in zip(names, names[1:] + names[:1], strict=True)
+            if rare not in (a, b)]
+    for seed in range(6):
+        agent = _agent(seed, used=used)
+        counts = [agent.guard.rank(f.name, f.category)[0] for f in agent.candidates]
+        assert counts == sorted(counts)
+        agent.next_action(None)
+        assert agent.plan.family == rare
+
+
+def test_a_refreshed_guard_sees_what_another_running_episode_claimed():
+    first = _agent(0)
+    first.next_action(None)
+    claimed = [{"key": "claim:7", "layers": [{"kind": first.plan.family, "target": first.plan.target}]}]
+    agent = _agent(0, used_now=lambda: claimed)
+    agent.next_action(None)
+    assert agent.plan.family != first.plan.family
+
+
+def test_the_plan_started_is_claimed_with_the_thought():
+    agent = _agent(2)
+    decision = agent.next_action(None)
+    assert decision.claim == {"layers": [{"kind": agent.plan.family, "category": agent.plan.category,
+                                          "target": decision.claim["layers"][0]["target"]}]}
+
+
+def test_a_failed_step_that_wrote_files_is_undone_not_confirmed():
+    agent = _agent(1)
+    agent.next_action(None)  # explore (a failing look is fine)
+    plan, start = agent.plan, agent.plan_start
+    while len(agent.pending) > 1:
+        agent.next_action(Observation("tests", {"newly_failing": [], "after": {"exit_code": 0}}))
+    agent.next_action(Observation("tests", {"newly_failing": [], "after": {"exit_code": 0}}))
+    # the last step exited 1 but wrote files and the tests ran after it: tests fail, still a failure
+    decision = agent.next_action(Observation("tests", {**FAILING, "after": {"exit_code": 1, "mutated": True}}))
+    assert isinstance(decision.action, RunCommand) and decision.action.undoes_from == start
+    assert agent.plan is None and plan.family in agent.tried
+    nxt = agent.next_action(Observation("tests", {"newly_failing": []}))
+    assert not isinstance(nxt.action, Finish) and agent.plan.family != plan.family
+
+
+def test_a_failed_read_only_look_does_not_abandon_the_plan():
+    agent = _agent(1)
+    first = agent.next_action(None)
+    assert agent.looking and first.action.command == agent.plan.explore
+    step = agent.next_action(Observation("command", {"exit_code": 2, "mutated": False}))
+    assert step.action == agent.plan.actions[0]
+
+
+def test_guard_counts_every_layer_and_blocks_exact_sets():
+    guard = Guard([_sig("a"), _sig("a", "b"), _sig("a", "b", key="same-key-again"), _sig("a", "b")])
+    assert guard.families["a"] == 3 and guard.families["b"] == 2
+    assert guard.taken(["a"]) and not guard.taken(["b"])
+    assert guard.taken(["b", "a"]) and not guard.taken(["a", "c"])
+    assert guard.add([_sig("a")]) is False and guard.add([_sig("c")]) is True
+
+
+def test_guard_estimates_near_duplicate_sets_as_the_signature_measure_found_them():
+    """Pairs measured on a toolz batch: a deep shared layer with one-step partners scored >= 0.6."""
+    depth = {"sitecustomize_blocker": 4, "stdlib_shadow_testbed": 3, "pth_module_block": 3,
+             "conftest_import_error": 1, "pytest_required_plugin": 1}
+    guard = Guard([_sig("sitecustomize_blocker", "conftest_import_error", key="a"),
+                   _sig("stdlib_shadow_testbed", "pth_module_block", key="b")])
+    assert guard.near(["sitecustomize_blocker", "pytest_required_plugin"], depth)  # measured 0.64
+    assert guard.near(["sitecustomize_blocker"], depth)  # alone: measured 0.61 and 0.73
+    assert not guard.near(["stdlib_shadow_testbed", "sitecustomize_blocker"], depth)  # measured below 0.6
+    assert not guard.near(["conftest_import_error", "stdlib_shadow_testbed"], {})  # shallow: little overlap
+    assert not guard.near(["sitecustomize_blocker", "conftest_import_error"], depth)  # the same set: `taken`
+
+
+def test_compound_layers_are_multi_step_and_never_rewrite_one_target_twice():
+    fams = {f.name: f for f in families()}
+    for seed in range(8):
+        agent = _agent(seed, faults=2)
+        agent.next_action(None)
+        first = agent.plan
+        deep = fams[first.family].deep_plan(agent.plan_ctx, agent.rng)
+        assert deep is None or len(first.actions) == len(deep.actions)
+        while agent.pending:
+            agent.next_action(Observation("tests", {"newly_failing": []}))
+        agent.next_action(Observation("tests", FAILING))
+        second = agent.plan
+        if second is None:
+            continue
+        assert second.category != first.category
+        both_in_place = fams[first.family].layering == fams[second.family].layering == "in_place"
+        assert not (both_in_place and agent._fits(second) and second.target == first.target)
+
+
+def test_a_compound_never_repeats_a_set_of_families_this_gold_has():
+    agent = _agent(5, faults=2)
+    agent.next_action(None)
+    first = agent.plan
+    while agent.pending:
+        agent.next_action(Observation("tests", {"newly_failing": []}))
+    agent.next_action(Observation("tests", FAILING))
+    second = agent.plan
+    assert second is not None and agent.layers == [first]
+    again = _agent(5, faults=2, used=[_sig(first.family, second.family, target="x", key="made")])
+    again.layers = [first]  # the same first layer laid: the same second one no longer fits
+    assert not again._fits(second)
+    fresh = _agent(5, faults=2, used=[_sig(first.family, "another_family", key="other")])
+    fresh.layers = [first]
+    assert fresh._fits(second)
+
+
+def test_a_compound_left_with_one_layer_this_gold_has_is_undone_and_started_again():
+    names = _applicable()  # every family made alone and in every pair: no second layer fits anything
+    used = [_sig(n) for n in names] + [_sig(a, b, key=f"{a}+{b}") for a in names for b in names if a < b]
+    agent = _agent(4, faults=2, used=used)
+    agent._pairs_left = lambda fam: True  # by family a pair looked possible; by target none fits
+    agent.next_action(None)
+    first, start = agent.plan.family, agent.plan_start  # in a compound, a family made alone may start a set
+    while agent.pending:
+        agent.next_action(Observation("tests", {"newly_failing": []}))
+    undo = agent.next_action(Observation("tests", FAILING))  # shows, but every set with it is made
+    assert isinstance(undo.action, RunCommand) and undo.action.undoes_from == start and not agent.layers
+    agent.next_action(Observation("tests", {"newly_failing": []}))
+    assert agent.plan is not None and agent.plan.family != first
+
+
+def test_a_compound_gives_up_at_once_when_every_family_is_made_alone_and_in_every_pair():
+    names = _applicable()
+    used = [_sig(n) for n in names] + [_sig(a, b, key=f"{a}+{b}") for a in names for b in names if a < b]
+    decision = _agent(2, faults=2, used=used).next_action(None)
+    assert isinstance(decision.action, Finish) and decision.action.summary == NO_UNUSED
+
+
+def test_a_compound_does_not_build_on_a_first_fault_that_fails_every_test():
+    agent = _agent(6, faults=2)
+    agent.next_action(None)
+    first, start = agent.plan, agent.plan_start
+    while agent.pending:
+        agent.next_action(Observation("tests", {"newly_failing": []}))
+    everything = {"newly_failing": PASSING, "newly_failing_total": len(PASSING)}
+    decision = agent.next_action(Observation("tests", everything))
+    tries = 0
+    while agent.layers and agent.plan is not None:  # at most two faults are tried on top
+        tries += 1
+        assert tries <= 2
+        while agent.pending:
+            decision = agent.next_action(Observation("tests", everything))
+        decision = agent.next_action(Observation("tests", everything))  # it changed nothing: undone
+        decision = agent.next_action(Observation("tests", everything))
+    assert tries == 2  # none showed: the first fault is undone too, and another first fault is tried
+    assert isinstance(decision.action, RunCommand) and decision.action.undoes_from == start and not agent.layers
+    agent.next_action(Observation("tests", {"newly_failing": []}))
+    assert agent.plan.family != first.family
+
+
+def test_multi_step_variants_are_repaired_by_one_script_that_names_every_step():
+    ctx_agent = _agent(0, faults=2)
+    made = 0
+    for fam in families():
+        if not fam.applicable(SURFACE, BASELINE):
+            continue
+        deep = fam.deep_plan(ctx_agent.plan_ctx, ctx_agent.rng)
+        if deep is None:
+            continue
+        made += 1
+        assert len(deep.actions) >= 2, fam.name
+        assert deep.repair.startswith("#!/bin/bash\nset -e\n") and deep.repair.count("\n") >= 3, fam.name
+    assert made >= 6
+    assert isinstance(_agent(0, steps=3).next_action(None).action, Finish | RunTests | RunCommand)
+
+
+def test_compound_first_layers_prefer_longer_variants_among_equally_used_families():
+    agent = _agent(0, faults=2)
+    steps = []
+    for fam in agent.candidates:
+        deep = fam.deep_plan(agent.plan_ctx, agent.rng) if not fam.breaks_all else None
+        steps.append(len(deep.actions) if deep else 1)
+    head = [s for s, f in zip(steps, agent.candidates, strict=True) if not f.breaks_all]
+    assert head[0] >= 3 and head == sorted(head, reverse=True)

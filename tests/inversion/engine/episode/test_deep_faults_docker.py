@@ -1,0 +1,61 @@
+"""Multi-step fault variants (compound layers) on a real container: each step is its own command,
+the whole breaks a passing test and one repair heals it; and a step that fails after writing files
+is undone by the built-in agent, so nothing of it reaches the delta."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from inversion.engine.episode.actions import RunCommand
+from inversion.engine.episode.agents.base import AgentContext, Budget
+from inversion.engine.episode.agents.builtin import BuiltinAgent
+from inversion.engine.episode.faults import FaultPlan, PlanContext, families
+from tests.inversion.engine.episode.test_faults_docker import (  # noqa: F401
+    _break_and_heal,
+    faults_image,
+    gold,
+)
+from tests.support.faults_fixture import PASSING, SURFACE
+
+# Families with a multi-step variant on the fixture's captured surface (the live one matches it).
+DEEP = [f for f in families() if f.applicable(SURFACE, {}) and f.deep_plan(PlanContext(SURFACE, {}), random.Random(0))]
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("fam", DEEP, ids=lambda f: f.name)
+def test_multi_step_variant_breaks_then_repair_heals(fam, gold, docker_client, faults_image):  # noqa: F811
+    ctx = PlanContext(gold["surface"], {"stable_passing": gold["passing"]})
+    plan = fam.deep_plan(ctx, random.Random(0))
+    assert plan is not None and len(plan.actions) >= 2
+    _break_and_heal(plan, gold["passing"], docker_client, faults_image, gold["manifest"])
+
+
+class _FailsFirst(BuiltinAgent):
+    """The built-in agent whose first plan's only step writes a file, then exits 3."""
+
+    def _fresh(self, fam):
+        if not getattr(self, "_failed_once", False):
+            self._failed_once = True
+            return FaultPlan("fake_failure", "filesystem", "leftover", "a step that fails",
+                             (RunCommand("echo leftover > /testbed/leftover_probe.txt; exit 3"),),
+                             "#!/bin/bash\nset -e\nrm -f /testbed/leftover_probe.txt\n")
+        return super()._fresh(fam)
+
+
+@pytest.mark.docker
+def test_a_failed_step_that_wrote_files_leaves_nothing_in_the_delta(gold, docker_client, faults_image):  # noqa: F811
+    from inversion.engine.episode.loop import EpisodeSpec, run_episode
+
+    baseline = {"stable_passing": PASSING, "flaky": [], "counts": {"passed": len(PASSING)}}
+    ctx = AgentContext(repository={"name": "fixture"}, baseline=baseline, surface=gold["surface"], seed=1,
+                       budget=Budget(max_steps=20))
+    events = []
+    spec = EpisodeSpec(image=faults_image, baseline=baseline, instance="pytest", test_timeout=120)
+    result = run_episode(docker_client, spec, _FailsFirst(1), ctx, emit=lambda kind, payload, *rest: events.append((kind, payload)))
+    commands = [p for k, p in events if k == "command"]
+    assert any(c["exit_code"] == 3 and c["mutated"] for c in commands)  # it wrote, then failed
+    assert all("leftover_probe" not in str(step) for step in result.delta), result.delta
+    assert all(step.get("ok", True) for step in result.delta)
+    assert result.status == "succeeded" and result.finish.fault_family != "fake_failure"

@@ -1,0 +1,146 @@
+"""Standard-library families and the per-file import record they aim with (fixture surface)."""
+
+from __future__ import annotations
+
+import copy
+import random
+
+from inversion.engine.episode.faults import PlanContext, family, hooks, stdlib
+from inversion.engine.episode.faults import base as fb
+from inversion.engine.gold import surface as surf
+from inversion.engine.runtime.pytest_plugin import studio_pytest_plugin as plugin
+from tests.support.faults_fixture import PASSING, SURFACE
+
+BASELINE = {"stable_passing": PASSING, "flaky": []}
+NAMES = (
+    "stdlib_ext_truncated",
+    "stdlib_ext_wrong_init",
+    "stdlib_ext_abi_tag",
+    "stdlib_ext_override_shadow",
+    "stdlib_py_stale_override",
+    "stdlib_py_tab_indent",
+    "stdlib_package_init_missing",
+)
+
+
+def _users(module: str) -> list[str]:
+    return fb.used_by(fb.file_modules(SURFACE), fb.top(module))
+
+
+def test_targets_are_used_by_some_test_files_and_never_at_start_up():
+    startup = fb.startup_modules(SURFACE)
+    ctx = PlanContext(SURFACE, BASELINE)
+    for name in NAMES:
+        fam = family(name)
+        assert not fam.breaks_all and fam.applicable(SURFACE, BASELINE)
+        for seed in range(6):
+            plan = fam.plan(ctx, random.Random(seed))
+            facade = stdlib.HARD_EXTENSIONS.get(plan.target, plan.target)
+            users = _users(plan.target) or _users(facade)
+            assert 0 < len(users) < len(SURFACE["per_file"]), (name, plan.target)
+            assert fb.top(facade) not in startup and fb.top(plan.target) not in startup
+            path = stdlib.stdlib_files(SURFACE)[plan.target]
+            assert path in plan.actions[0].command and path.startswith("/usr/lib/python3.11/")
+
+
+def test_extension_families_aim_only_at_extensions_without_a_fallback():
+    assert set(stdlib.extensions(SURFACE)) <= {"_sqlite3", "_ssl"}  # not _json, _decimal, _zoneinfo
+    plan = family("stdlib_ext_truncated").plan(PlanContext(SURFACE, BASELINE), random.Random(0))
+    assert plan.target in {"_sqlite3", "_ssl"} and "lib-dynload" in plan.actions[0].command
+    assert ".dpkg-new" in plan.repair
+    abi = family("stdlib_ext_abi_tag").plan(PlanContext(SURFACE, BASELINE), random.Random(0))
+    assert "cpython-312" in abi.actions[0].command
+
+
+def test_a_start_up_module_is_never_a_target():
+    loaded = copy.deepcopy(SURFACE)
+    loaded["modules"]["startup"] = [*loaded["modules"]["startup"], "sqlite3", "ssl", "mimetypes", "zoneinfo"]
+    for name in ("stdlib_ext_truncated", "stdlib_ext_wrong_init", "stdlib_ext_override_shadow"):
+        assert not family(name).applicable(loaded, BASELINE), name
+    assert "mimetypes" not in hooks.blockable(loaded) and "sqlite3" not in fb.stdlib_modules(loaded)
+
+
+def test_nothing_applies_when_every_test_file_uses_the_module():
+    everyone = copy.deepcopy(SURFACE)
+    for entry in everyone["per_file"].values():
+        entry["modules"] = [
+            *entry["modules"],
+            "sqlite3",
+            "ssl",
+            "mimetypes",
+            "zoneinfo",
+            "stringprep",
+            "datetime",
+        ]
+    assert stdlib.extensions(everyone) == []
+    assert stdlib.py_files(everyone, init=True) == []
+
+
+def test_summary_keeps_stdlib_files_and_the_start_up_set():
+    raw = {
+        "python": {"base_prefix": "/usr", "path": ["/opt/venv/lib/python3.11/site-packages"]},
+        "modules": {
+            "json": "/usr/lib/python3.11/json/__init__.py",
+            "sys": None,
+            "_ssl": "/usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so",
+            "yaml": "/opt/venv/lib/python3.11/site-packages/yaml/__init__.py",
+        },
+        "per_file": {"tests/test_a.py": {"modules": ["json"], "shared_libs": []}},
+        "startup_modules": ["sys", "json", "studio_pytest_plugin"],
+    }
+    summary = surf.summarize(raw, {})
+    assert summary["modules"]["stdlib_files"] == {
+        "json": "/usr/lib/python3.11/json/__init__.py",
+        "_ssl": "/usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so",
+    }
+    assert summary["modules"]["startup"] == ["json", "sys"]
+    assert summary["per_file"]["tests/test_a.py"]["modules"] == ["json"]
+
+
+def test_plugin_reads_a_files_own_imports(tmp_path):
+    src = tmp_path / "test_x.py"
+    src.write_text(
+        "import json\nfrom xml.etree import ElementTree\nfrom . import helpers\n"
+        "def test_a():\n    import difflib\nclass T:\n    import csv\n"
+    )
+    assert {"json", "xml", "xml.etree", "xml.etree.ElementTree", "difflib", "csv"} <= plugin._imports(
+        str(src), "", body_only=False
+    )
+    assert plugin._imports(str(src), "", body_only=True) == {
+        "json",
+        "xml",
+        "xml.etree",
+        "xml.etree.ElementTree",
+    }
+    assert "pkg.helpers" in plugin._imports(str(src), "pkg", body_only=True)
+    assert plugin._imports(str(tmp_path / "missing.py"), "", body_only=False) == set()
+
+
+def test_modules_pytest_loads_lazily_are_never_targets():
+    """--doctest-modules imports doctest while the first file is collected: it looks partial, is not."""
+    lazy = copy.deepcopy(SURFACE)
+    lazy["modules"]["stdlib_files"]["doctest"] = "/usr/lib/python3.11/doctest.py"
+    lazy["per_file"]["tests/test_calc.py"]["modules"].append("doctest")
+    assert "doctest" not in stdlib.py_files(lazy, init=False)
+    assert "mimetypes" in stdlib.py_files(lazy, init=False)
+
+
+def test_a_package_with_many_files_does_not_crowd_out_the_others():
+    targets = [f"asyncio.m{i}" for i in range(28)] + ["ssl"]
+    picks = [stdlib.choose(random.Random(seed), targets) for seed in range(40)]
+    assert 10 < picks.count("ssl") < 30
+
+
+def test_plugin_follows_project_modules_to_what_they_import_at_load(tmp_path, monkeypatch):
+    pkg = tmp_path / "pkgx15"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(
+        "import fractions\nfrom . import util\ndef later():\n    import difflib\n"
+    )
+    (pkg / "util.py").write_text("import statistics\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import pkgx15  # noqa: F401
+
+    found = plugin._direct({"pkgx15", "not_loaded_anywhere"}, str(tmp_path))
+    assert {"pkgx15", "pkgx15.util", "fractions", "statistics"} <= found
+    assert "not_loaded_anywhere" not in found and "difflib" not in found

@@ -1,0 +1,41 @@
+"""What the built-in agent's guard is told about its gold: tasks made, breaks awaiting validation and
+plans other running episodes claimed (so a batch does not repeat itself before validation catches up)."""
+
+from __future__ import annotations
+
+import pytest
+
+from inversion.selectors.episodes import episode_used_signatures
+from inversion.services.events import episode_event_add
+from tests.factories import EpisodeFactory, GoldFactory
+
+
+@pytest.fixture
+def gold(db):
+    return GoldFactory()
+
+
+def test_made_pending_and_claimed_faults_all_count_but_not_the_asking_episode(gold):
+    made = EpisodeFactory(gold=gold, status="succeeded", result={"signature": {
+        "key": "k1", "label": "pth_module_block(six)", "layers": [{"kind": "pth_module_block", "target": "six"}]}})
+    EpisodeFactory(gold=gold, status="validating", result={"layers": [
+        {"family": "stale_bytecode", "category": "bytecode_cache", "target": "yaml/__init__.py", "summary": "s"}]})
+    running = EpisodeFactory(gold=gold, status="running")
+    episode_event_add(episode_id=running.pk, kind="thought", payload={"text": "trying a", "claim": {
+        "layers": [{"kind": "locale_missing", "category": "locale", "target": "de_DE.UTF-#"}]}})
+    episode_event_add(episode_id=running.pk, kind="thought", payload={"text": "trying b", "claim": {
+        "layers": [{"kind": "tz_path_env", "category": "timezone", "target": "TZDIR"}]}})
+    asking = EpisodeFactory(gold=gold, status="running")
+    episode_event_add(episode_id=asking.pk, kind="thought", payload={"text": "mine", "claim": {
+        "layers": [{"kind": "mime_types_override", "target": "mime.types"}]}})
+    EpisodeFactory(gold=gold, status="no_task", result={"layers": [{"family": "exec_bit_removed", "target": "git"}]})
+    EpisodeFactory(status="validating", result={"layers": [{"family": "ca_store_wiped", "target": "x"}]})  # another gold
+
+    used = episode_used_signatures(gold_id=gold.pk, exclude=asking.pk)
+    kinds = [[la["kind"] for la in sig["layers"]] for sig in used]
+    assert kinds == [["pth_module_block"], ["stale_bytecode"], ["tz_path_env"]]  # a running one: its latest claim
+    assert used[0]["key"] == "k1" and made.pk
+    assert used[1]["layers"][0]["target"] == "yaml/__init__.py" and used[1]["key"].startswith("episode:")
+    assert [sig["label"] for sig in used] == ["pth_module_block(six)", "stale_bytecode(yaml/__init__.py)",
+                                              "tz_path_env(TZDIR)"]  # the LLM prompt lists them as themes
+    assert "mime_types_override" in str(episode_used_signatures(gold_id=gold.pk))
