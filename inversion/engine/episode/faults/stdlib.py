@@ -172,6 +172,20 @@ def _pth_line(directory: str) -> str:
     return f'import sys; sys.path.insert(0, "{directory}")'
 
 
+def _override_plan(
+    fam: base.FaultFamily, target: str, damage: str, lay: str, directory: str, pth: str
+) -> base.FaultPlan:
+    """Lay a damaged copy in `directory` (the `lay` command), then a .pth that puts it first on
+    sys.path; the repair removes both."""
+    return fam.make(
+        target,
+        f"{pth} puts {directory} first on sys.path; its {damage}",
+        [RunCommand(lay), RunCommand(f"echo {shlex.quote(_pth_line(directory))} > {shlex.quote(pth)}")],
+        [f"rm -f {shlex.quote(pth)}", f"rm -rf {shlex.quote(directory)}"],
+        explore=f"ls {shlex.quote(os.path.dirname(pth))}",
+    )
+
+
 class ExtOverrideShadow(_Extension):
     name = "stdlib_ext_override_shadow"
     category = "module_shadowing"
@@ -183,19 +197,8 @@ class ExtOverrideShadow(_Extension):
         directory, pth = _overrides(ctx)
         copy = f"{directory}/{os.path.basename(path)}"
         d, c = shlex.quote(directory), shlex.quote(copy)
-        return self.make(
-            name,
-            f"{pth} puts {directory} first on sys.path; its {os.path.basename(path)} has a zeroed ELF header",
-            [
-                RunCommand(
-                    f"mkdir -p {d} && cp {shlex.quote(path)} {c} && "
-                    f"dd if=/dev/zero of={c} bs=64 count=1 conv=notrunc status=none"
-                ),
-                RunCommand(f"echo {shlex.quote(_pth_line(directory))} > {shlex.quote(pth)}"),
-            ],
-            [f"rm -f {shlex.quote(pth)}", f"rm -rf {d}"],
-            explore=f"ls {shlex.quote(os.path.dirname(pth))}",
-        )
+        lay = f"mkdir -p {d} && cp {shlex.quote(path)} {c} && dd if=/dev/zero of={c} bs=64 count=1 conv=notrunc status=none"
+        return _override_plan(self, name, f"{os.path.basename(path)} has a zeroed ELF header", lay, directory, pth)
 
 
 class PyStaleOverride(base.FaultFamily):
@@ -218,19 +221,8 @@ class PyStaleOverride(base.FaultFamily):
         directory, pth = _overrides(ctx)
         copy = f"{directory}/{name}.py"
         src, c = shlex.quote(path), shlex.quote(copy)
-        return self.make(
-            name,
-            f"{pth} puts {directory} first on sys.path; its copy of {name} stops halfway",
-            [
-                RunCommand(
-                    f"mkdir -p {shlex.quote(os.path.dirname(copy))} && "
-                    f'head -c "$(( $(stat -c %s {src}) / 2 ))" {src} > {c}'
-                ),
-                RunCommand(f"echo {shlex.quote(_pth_line(directory))} > {shlex.quote(pth)}"),
-            ],
-            [f"rm -f {shlex.quote(pth)}", f"rm -rf {shlex.quote(directory)}"],
-            explore=f"ls {shlex.quote(os.path.dirname(pth))}",
-        )
+        lay = f'mkdir -p {shlex.quote(os.path.dirname(copy))} && head -c "$(( $(stat -c %s {src}) / 2 ))" {src} > {c}'
+        return _override_plan(self, name, f"copy of {name} stops halfway", lay, directory, pth)
 
 
 # Replace the indent of the first statement of the first module-level def/class with two or more
