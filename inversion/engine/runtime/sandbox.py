@@ -193,10 +193,13 @@ class Sandbox:
     def _kill_exec(self, token: str) -> None:
         """Kill, inside the container, every process that carries this command's token (its children
         inherit it): the exec's host pid is not ours to signal (a remote engine, or an unrelated
-        local process with the same number). Bash builtins only: the command may have broken tools."""
-        killer = (f'for p in /proc/[0-9]*; do [ "$p" = /proc/$$ ] && continue; '
+        local process with the same number). Bash builtins only: the command may have broken tools.
+        All of them are stopped first, then killed: killed one by one, a shell whose child died first
+        would run its next command (`sleep 30; echo never` printed "never" on a loaded machine)."""
+        killer = (f'declare -a hit; for p in /proc/[0-9]*; do [ "$p" = /proc/$$ ] && continue; '
                   f'mapfile -d "" env < "$p/environ" 2>/dev/null || continue; '
-                  f'for e in "${{env[@]}}"; do [ "$e" = "{EXEC_TOKEN}={token}" ] && kill -9 "${{p#/proc/}}"; done; done')
+                  f'for e in "${{env[@]}}"; do [ "$e" = "{EXEC_TOKEN}={token}" ] && hit[${{p#/proc/}}]=1; done; done; '
+                  f'[ ${{#hit[@]}} -gt 0 ] && {{ kill -STOP "${{!hit[@]}}"; kill -9 "${{!hit[@]}}"; }} 2>/dev/null; true')
         with contextlib.suppress(APIError, NotFound):
             exec_id = self.client.api.exec_create(self.container.id, ["/bin/bash", "-c", killer])["Id"]
             self.client.api.exec_start(exec_id)

@@ -49,6 +49,20 @@ def test_a_timeout_kills_the_command_inside_the_container_never_a_host_pid(docke
         assert "sleep 300" not in left.output and "sleep 301" not in left.output
 
 
+def test_a_timeout_stops_the_shell_even_when_its_child_is_found_first(docker_client, base_image):
+    """CI saw `sleep 30; echo never` print "never": the killer walks /proc in name order, so a child
+    with pid 1001 was killed before its shell with pid 998, and the shell ran on. Here the pids are
+    pushed to that order and ~100 unrelated processes sit between them in the walk."""
+    with Sandbox(docker_client, base_image, kind="test", instance="pytest") as box:
+        box.exec("for i in $(seq 100); do sleep 600 & done; "
+                 "while [ $(cat /proc/sys/kernel/ns_last_pid) -lt 990 ]; do /bin/true; done", timeout=120)
+        result = box.exec("for i in 1 2 3 4 5 6 7 8 9 10 11 12; do /bin/true; done; "
+                          "sleep 30 & echo \"pids $$ $!\"; wait; echo never", timeout=3)
+        assert result.timed_out and "never" not in result.output, result.output
+        shell, child = result.output.split("pids ", 1)[1].split()[:2]
+        assert str(child) < str(shell), "the pids did not land in the order this test needs"
+
+
 def test_output_is_capped_visibly(docker_client, base_image):
     with Sandbox(docker_client, base_image, kind="test", instance="pytest") as box:
         result = box.exec("head -c 200000 /dev/zero | tr '\\0' x; echo END", max_output=2000)
