@@ -27,7 +27,8 @@ from typing import Any
 NEAR_DUP = 0.6
 STRUCTURE_WEIGHT = 0.7
 MAX_PATHS = 40
-NOISE = ("/root/.cache", "/tmp/studio", "/tmp/.studio", "/opt/studio-", "/var/cache/debconf", "/var/log")
+NOISE = ("/root/.cache", "/tmp/studio", "/tmp/.studio", "/opt/studio-", "/var/cache/debconf", "/var/log",
+         "/usr/sbin/docker-init", "/sbin/docker-init")  # the engine's init, mounted into every container
 # LLM episodes: the first matching rule names the kind of change (and what part is the target).
 KIND_RULES: tuple[tuple[str, str], ...] = (
     (r"/etc/ld\.so\.conf|/etc/ld\.so\.cache", "ld_config"),
@@ -57,10 +58,11 @@ def normalise(path: str) -> str:
 
 def leaves(paths: Iterable[str]) -> list[str]:
     """Changed paths that are not a parent of another changed path (overlay copy-ups and `docker
-    diff` list every ancestor directory too), without noise (caches, the studio's own files)."""
-    clean = sorted({p.rstrip("/") for p in paths if p and p != "/" and not p.startswith(NOISE)})
+    diff` list every ancestor directory too), without noise (caches, the studio's own files, the
+    engine's init). Noise is dropped after the ancestors, so its parent directories go with it."""
+    clean = sorted({p.rstrip("/") for p in paths if p and p != "/"})
     out = [p for i, p in enumerate(clean) if not (i + 1 < len(clean) and clean[i + 1].startswith(p + "/"))]
-    return out
+    return [p for p in out if not p.startswith(NOISE)]
 
 
 def path_set(paths: Iterable[str], limit: int = MAX_PATHS) -> list[str]:

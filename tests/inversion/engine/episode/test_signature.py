@@ -38,6 +38,17 @@ def test_version_parts_are_normalised_and_only_leaves_count():
     assert path_set(many, limit=10) == ["/etc/x.conf", "/opt/compat/pkg/*"]
 
 
+def test_the_engines_init_and_the_parents_of_noise_are_not_part_of_a_break():
+    """`docker diff` of every container run with an init lists the init and its copied-up parents;
+    it was in every stored signature. The same break with and without it has one key."""
+    diff = ["/usr", "/usr/sbin", "/usr/sbin/docker-init", "/root", "/root/.cache", "/root/.cache/pip/x",
+            "/etc", "/etc/ld.so.conf.d", "/etc/ld.so.conf.d/zz.conf"]
+    assert leaves(diff) == ["/etc/ld.so.conf.d/zz.conf"]
+    plan = family("pythonpath_stub").plan(PlanContext(SURFACE), random.Random(0))
+    assert _sig(plan, ["/opt/shared/python/six.py", "/usr/sbin/docker-init"])["key"] == \
+        _sig(plan, ["/opt/shared/python/six.py"])["key"]
+
+
 def test_equal_breaks_share_a_key_and_a_stub_for_another_dependency_is_a_near_duplicate():
     """The issue's example: a stub on PYTHONPATH for one dependency, then for another."""
     yaml = _sig(family("pythonpath_stub").plan(PlanContext(SURFACE), random.Random(0)), ["/opt/shared/python/six.py"])
