@@ -36,7 +36,8 @@ def test_old_signatures_lose_the_init_and_match_new_ones(db):
     episode = EpisodeFactory(gold=gold, result={"signature": old, "layers": LAYERS})
     untouched = TaskFactory(gold=gold, signature=new, signature_key=new["key"])
     migration.forwards(apps, None)
-    task.refresh_from_db(); episode.refresh_from_db(); untouched.refresh_from_db()
+    for row in (task, episode, untouched):
+        row.refresh_from_db()
     assert task.signature_key == new["key"] == task.signature["key"]
     assert "/usr/sbin/docker-init" not in task.signature["paths"]
     assert episode.result["signature"]["key"] == new["key"] and episode.result["layers"] == LAYERS

@@ -32,6 +32,7 @@ FAMILY_MODULES = (
     "inversion.engine.episode.faults.hostsys",
     "inversion.engine.episode.faults.packages",
     "inversion.engine.episode.faults.stdlib",
+    "inversion.engine.episode.faults.project",
 )
 # Modules the runner itself needs; breaking them breaks everything and tells nothing.
 RUNNER_MODULES = {
