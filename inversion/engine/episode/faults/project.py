@@ -1,12 +1,17 @@
 """Project faults: the project's own code as the interpreter loads it, not as its files read.
 
-Modelled on a real incident class: a checkout or a `cp -p`/`rsync -t` that restores sources with their
-old timestamps leaves `__pycache__` entries from an earlier version whose header (mtime and size)
-still matches, so Python runs the old code while every source file reads right. Here one function
-of one project module (one some test files call and others do not, never one the module calls while
-it loads) is stale: the cached bytecode holds an older body that returns nothing. Only the tests that
-reach that function fail, and the traceback points at correct source lines: a diagnosis, not a
-lookup. The repair recompiles the cache from the sources (offline).
+Only the tests that reach one function of one project module fail (a function some test files name
+and others do not, never one the module uses while it loads; chosen in the container, where the
+tests' sources are, by `scripts/project_break.py`), and tracebacks point at correct source lines:
+a diagnosis, not a lookup. Modelled on real incident classes:
+
+- `project_stale_bytecode`: a checkout or a `cp -p`/`rsync -t` restored sources with old timestamps,
+  so a `__pycache__` entry of an earlier version whose header (source mtime and size) still matches
+  runs instead; its function body returns nothing. Repair: recompile the cache (offline).
+- `instrumentation_wrapper_drops_result`: an APM/tracing agent's auto-instrumentation, loaded by a
+  `.pth`, wraps the function through a post-import hook in a "span" decorator that forgets to return
+  the value. Source and bytecode are right; `inspect.getsourcefile` names the wrapper. Repair: remove
+  the `.pth` and its bootstrap.
 """
 
 from __future__ import annotations
@@ -14,60 +19,23 @@ from __future__ import annotations
 import os
 import random
 import shlex
+from pathlib import Path
 from typing import Any
 
 from inversion.engine.episode.actions import RunCommand
 from inversion.engine.episode.faults import base
 
 TESTBED = "/testbed"
-# Runs in the container with the gold's interpreter: picks the function (the tests' sources are
-# only there) and writes the stale cache entries. Arguments: seed, test files, then source paths.
-STALE_FUNCTION = r'''
-import ast, importlib.util, importlib._bootstrap_external as ext, os, random, re, sys
-seed, tests, srcs = int(sys.argv[1]), sys.argv[2].split(","), sys.argv[3:]
-texts = []
-for t in tests:
-    try:
-        texts.append(open(os.path.join("/testbed", t), encoding="utf-8", errors="replace").read())
-    except OSError:
-        pass
-rng = random.Random(seed)
-for src in srcs:
-    text = open(src, encoding="utf-8").read()
-    tree = ast.parse(text)
-    loading = set()  # names the module itself uses while it loads (decorators, calls, defaults)
-    for node in tree.body:  # a class body runs at load too: all of it counts (a safe excess)
-        parts = [node]
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            parts = node.decorator_list + node.args.defaults + [d for d in node.args.kw_defaults if d]
-        for part in parts:
-            loading |= {n.id for n in ast.walk(part) if isinstance(n, ast.Name)}
-    ranked = []
-    for node in tree.body:
-        if not isinstance(node, ast.FunctionDef) or node.name.startswith("__") or node.name in loading:
-            continue
-        used = sum(1 for t in texts if re.search(r"\b%s\b" % re.escape(node.name), t))
-        if used:
-            ranked.append((used < len(texts), used, node.name))
-    if not ranked:
-        sys.exit("no function of %s is called by a test file" % src)
-    ranked.sort(reverse=True)
-    best = [r for r in ranked if r[0] == ranked[0][0]][: max(1, len(ranked) // 2)]
-    name = rng.choice(best)[2]
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name == name:
-            doc = [node.body[0]] if ast.get_docstring(node) is not None else []
-            gen = any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(node))
-            tail = ast.parse("return\nyield" if gen else "return None").body
-            node.body = doc + tail
-    code = compile(ast.fix_missing_locations(tree), src, "exec")
-    st = os.stat(src)
-    pyc = importlib.util.cache_from_source(src)
-    os.makedirs(os.path.dirname(pyc), exist_ok=True)
-    with open(pyc, "wb") as fh:
-        fh.write(ext._code_to_timestamp_pyc(code, int(st.st_mtime), st.st_size))
-    print("stale:", src, name)
-'''
+SCRIPTS = Path(__file__).parent / "scripts"
+
+
+def _script(mode: str, python: str, seed: int, tests: list[str], args: list[str]) -> str:
+    """`scripts/project_break.py MODE` as one command (the auto-instrumentation template inlined)."""
+    body = (SCRIPTS / "project_break.py").read_text()
+    if mode == "wrap":
+        body = f"HOOK_TEMPLATE = {(SCRIPTS / 'apm_hook.py').read_text()!r}\n" + body
+    rest = " ".join(shlex.quote(a) for a in args)
+    return f"{python} -c {shlex.quote(body)} {mode} {seed} {shlex.quote(','.join(tests))} {rest}"
 
 
 def project_sources(surface: dict[str, Any]) -> list[tuple[str, str]]:
@@ -87,11 +55,6 @@ def project_sources(surface: dict[str, Any]) -> list[tuple[str, str]]:
             continue
         out.append((name, path))
     return sorted(out)
-
-
-def _command(python: str, seed: int, tests: list[str], srcs: list[str]) -> str:
-    args = " ".join(shlex.quote(s) for s in srcs)
-    return f"{python} -c {shlex.quote(STALE_FUNCTION)} {seed} {shlex.quote(','.join(tests))} {args}"
 
 
 class ProjectStaleBytecode(base.FaultFamily):
@@ -117,7 +80,7 @@ class ProjectStaleBytecode(base.FaultFamily):
         chosen = rng.sample(sources, min(count, len(sources)))
         python = base.python_info(ctx.surface).get("executable") or "python"
         tests = base.test_files(ctx.surface)
-        actions = [RunCommand(_command(python, rng.randrange(1 << 30), tests, [path])) for _, path in chosen]
+        actions = [RunCommand(_script("stale", python, rng.randrange(1 << 30), tests, [path])) for _, path in chosen]
         paths = " ".join(shlex.quote(path) for _, path in chosen)
         return self.make(
             chosen[0][0],
@@ -128,4 +91,48 @@ class ProjectStaleBytecode(base.FaultFamily):
         )
 
 
-FAMILIES = [ProjectStaleBytecode]
+class ProjectInstrumentationWrapper(base.FaultFamily):
+    name = "instrumentation_wrapper_drops_result"
+    category = "instrumentation"
+    description = ("A .pth loads an auto-instrumentation bootstrap whose post-import hook wraps one project "
+                   "function that some tests call in a span that drops its return value.")
+    keywords = ("instrumentation", "apm", "tracing", "monkeypatch", "import hook", ".pth", "wrapper", "startup")
+    layering = "beside"
+
+    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
+        return bool(project_sources(surface)) and bool(base.test_files(surface)) and bool(base.site_packages(surface))
+
+    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        return self._plan(ctx, rng, count=1)
+
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
+        """The bootstrap in one step, its .pth in another, two modules wrapped."""
+        if len(project_sources(ctx.surface)) < 2:
+            return None
+        plan = self._plan(ctx, rng, count=2)
+        pth = plan.summary.split(" loads ", 1)[0]
+        hidden = pth + ".off"
+        first = RunCommand(plan.actions[0].command.replace(shlex.quote(pth), shlex.quote(hidden), 1))
+        return base.FaultPlan(plan.family, plan.category, plan.target, plan.summary,
+                              (first, RunCommand(f"mv {shlex.quote(hidden)} {shlex.quote(pth)}")),
+                              plan.repair, plan.explore)
+
+    def _plan(self, ctx: base.PlanContext, rng: random.Random, *, count: int) -> base.FaultPlan:
+        sources = project_sources(ctx.surface)
+        chosen = rng.sample(sources, min(count, len(sources)))
+        python = base.python_info(ctx.surface).get("executable") or "python"
+        sp = base.site_packages(ctx.surface)
+        hook, pth = f"{sp}/apm_autowrap.py", f"{sp}/apm-autowrap.pth"
+        pairs = [f"{module}={path}" for module, path in chosen]
+        return self.make(
+            chosen[0][0],
+            f"{pth} loads {hook}, whose post-import hook wraps a function of {', '.join(m for m, _ in chosen)} "
+            "in a span that drops the return value",
+            [RunCommand(_script("wrap", python, rng.randrange(1 << 30), base.test_files(ctx.surface),
+                                [hook, pth, *pairs]))],
+            [f"rm -f {shlex.quote(pth)} {shlex.quote(hook)}", f"rm -rf {shlex.quote(sp)}/__pycache__/apm_autowrap.*"],
+            explore=f"ls {shlex.quote(sp)}",
+        )
+
+
+FAMILIES = [ProjectStaleBytecode, ProjectInstrumentationWrapper]
