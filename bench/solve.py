@@ -58,6 +58,7 @@ def plain_harbor(dataset: Path, jobs: Path, args) -> tuple[float, int]:
         job_name=name,
         attempts=args.attempts,
         concurrency=args.concurrency,
+        agent_kwargs=dict(option.split("=", 1) for option in args.agent_options),
     )
     started = time.monotonic()
     subprocess.run(spec.command(), env=harness_env(), capture_output=True, check=False)
@@ -82,6 +83,8 @@ def main() -> None:
         "--budget", type=float, default=0, help="cancel the studio run after this many seconds"
     )
     parser.add_argument("--json", help="also write the numbers here")
+    parser.add_argument("--agent-option", "--ak", dest="agent_options", action="append", default=[],
+                        metavar="KEY=VALUE", help="an agent option for both runs (Harbor's --ak), e.g. parser_name=xml")
     args = parser.parse_args()
     setup_django()
     from django.contrib.auth import get_user_model
@@ -128,6 +131,7 @@ def main() -> None:
             base_url=args.base_url,
             attempts=args.attempts,
             concurrency=args.concurrency,
+            agent_options=args.agent_options,
             user=user,
         )
         if args.budget:
@@ -161,6 +165,7 @@ def main() -> None:
         "tasks": len(tasks),
         "attempts": args.attempts,
         "concurrency": args.concurrency,
+        "agent_options": args.agent_options,
         "cores": os.cpu_count(),
         "rounds": rounds,
         "ratio": None if args.no_plain else round(studio_total / sum(r["plain_s"] for r in rounds), 3),

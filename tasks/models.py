@@ -199,6 +199,8 @@ class SolverRun(StorableModel):
     strength = models.CharField(max_length=6, choices=Strength.choices, default=Strength.STRONG)
     attempts = models.PositiveSmallIntegerField(default=1, help_text="k: trials per task")
     concurrency = models.PositiveSmallIntegerField(default=2)
+    agent_options = models.JSONField(default=dict, blank=True,
+                                     help_text="More agent options, given to Harbor as --ak KEY=VALUE (parser_name=xml)")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     tasks_total = models.PositiveIntegerField(default=0)
     trials_total = models.PositiveIntegerField(default=0)

@@ -1,5 +1,5 @@
 """`studio solve run CATALOG [--version V] --agent A [--model M] [--base-url URL] [--attempts K]
-[--concurrency C] [--strength weak|strong]`: a solver run, inline, with its per-task passes."""
+[--concurrency C] [--strength weak|strong] [--agent-option KEY=VALUE ...]`: a solver run, inline, with its per-task passes."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def _run(options, stdout) -> CliResult:
         attempts=options["attempts"],
         concurrency=options["concurrency"],
         strength=options["strength"] or "",
+        agent_options=options.get("agent_options") or [],
         user=admin_user(options.get("as_user")),
     )
     run = solver_run_execute(run=run)
@@ -53,6 +54,10 @@ def register(groups) -> None:
         "--strength",
         choices=["weak", "strong"],
         help="for measured difficulty (default: weak for 0.5-7B models, else strong)",
+    )
+    run.add_argument(
+        "--agent-option", "--ak", dest="agent_options", action="append", metavar="KEY=VALUE",
+        help="an agent option given to Harbor as --ak (repeatable), e.g. parser_name=xml",
     )
     run.add_argument("--user", dest="as_user", help="admin username to record (default: the first admin)")
     run.set_defaults(handler=_run)

@@ -34,3 +34,9 @@ class SolverRunForm(forms.Form):
         required=False,
         help_text="How the run counts for measured difficulty",
     )
+    agent_options = forms.CharField(
+        max_length=2000,
+        required=False,
+        label="Agent options",
+        help_text="KEY=VALUE, comma-separated, given to Harbor as --ak (e.g. parser_name=xml)",
+    )

@@ -64,6 +64,7 @@ def solver_run_summary(*, run: SolverRun) -> dict:
         "version": run.version.number,
         "agent": run.agent,
         "model": run.model,
+        "agent_options": run.agent_options,
         "strength": run.strength,
         "attempts_per_task": run.attempts,
         "tasks": run.tasks_total,

@@ -31,6 +31,7 @@ from tasks.services.exports import task_export_record
 SOLVE_JOB = "tasks.jobs.solver_run_job"
 _AGENT = re.compile(r"^[A-Za-z0-9][\w.:/-]{0,99}$")
 _SMALL_MODEL = re.compile(r"(?<![\d.])(0\.5|1\.5|1|3|7)b\b", re.I)  # local-size models count as weak solvers
+_OPTION_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 LLM_AGENTS_NEED_MODEL = ("terminus", "terminus-1", "terminus-2")
 
 
@@ -48,10 +49,12 @@ def solver_run_create(
     attempts: int = 1,
     concurrency: int = 2,
     strength: str = "",
+    agent_options: dict[str, str] | str | None = None,
     user=None,
 ) -> SolverRun:
     """Check the request and the catalog now (so a refusal reaches the person), make the row."""
     agent, model, base_url = agent.strip(), model.strip(), base_url.strip()
+    options = agent_options_parse(agent_options)
     if not _AGENT.match(agent):
         raise ApplicationError(f"agent {agent!r} is not a Harbor agent name", {"field": "agent"})
     if agent in LLM_AGENTS_NEED_MODEL and not model:
@@ -80,11 +83,42 @@ def solver_run_create(
         attempts=attempts,
         concurrency=concurrency,
         strength=strength or default_strength(agent, model),
+        agent_options=options,
         tasks_total=len(entries),
         trials_total=len(entries) * attempts,
         created_by=user,
         message="queued",
     )
+
+
+def agent_options_parse(raw: dict[str, str] | str | list[str] | None) -> dict[str, str]:
+    """Agent options as Harbor's `--ak KEY=VALUE`: a dict, or `KEY=VALUE` items (a list, or text with
+    one per line or comma). Keys are identifiers; values one line each (they become argv items)."""
+    if not raw:
+        return {}
+    if isinstance(raw, dict):
+        pairs = [(str(k), str(v)) for k, v in raw.items()]
+    else:
+        items = raw if isinstance(raw, list) else re.split(r"[\n,]", raw)
+        pairs = []
+        for item in (i.strip() for i in items):
+            if not item:
+                continue
+            if "=" not in item:
+                raise ApplicationError(f"agent option {item[:60]!r} is not KEY=VALUE", {"field": "agent_options"})
+            key, value = item.split("=", 1)
+            pairs.append((key.strip(), value.strip()))
+    if len(pairs) > 20:
+        raise ApplicationError("at most 20 agent options", {"field": "agent_options"})
+    out = {}
+    for key, value in pairs:
+        if not _OPTION_KEY.match(key):
+            raise ApplicationError(f"agent option name {key[:60]!r} is not an identifier", {"field": "agent_options"})
+        if len(value) > 500 or any(c in value for c in "\r\n\0"):
+            raise ApplicationError(f"agent option {key} must be one line of at most 500 characters",
+                                   {"field": "agent_options"})
+        out[key] = value
+    return out
 
 
 def solver_run_start(**kwargs) -> SolverRun:
@@ -177,14 +211,15 @@ def _remove_containers(projects: list[str]) -> int:
     return removed
 
 
-def _agent_kwargs(agent: str) -> dict[str, str]:
-    """terminus-*: no asciinema recording (it cannot be installed without network), the turn cap."""
-    if not agent.startswith("terminus"):
-        return {}
-    kwargs = {"record_terminal_session": "false"}
-    if settings.STUDIO_SOLVE_MAX_TURNS:
-        kwargs["max_turns"] = str(settings.STUDIO_SOLVE_MAX_TURNS)
-    return kwargs
+def _agent_kwargs(agent: str, options: dict[str, str] | None = None) -> dict[str, str]:
+    """terminus-*: no asciinema recording (it cannot be installed without network), the turn cap;
+    then the run's own options, which win (`parser_name=xml` helps small models)."""
+    kwargs = {}
+    if agent.startswith("terminus"):
+        kwargs["record_terminal_session"] = "false"
+        if settings.STUDIO_SOLVE_MAX_TURNS:
+            kwargs["max_turns"] = str(settings.STUDIO_SOLVE_MAX_TURNS)
+    return {**kwargs, **(options or {})}
 
 
 def _end(run: SolverRun, status: str, message: str, error: str = "") -> None:
@@ -232,7 +267,7 @@ def solver_run_execute(*, run: SolverRun) -> SolverRun:
             concurrency=run.concurrency,
             jobs_dir=base / "jobs",
             job_name=f"run-{run.pk}",
-            agent_kwargs=_agent_kwargs(run.agent),
+            agent_kwargs=_agent_kwargs(run.agent, run.agent_options),
         )
         runner = HarborRun(
             spec, total=len(entries) * run.attempts, env=harness_env(api_key=settings.OPENAI_API_KEY)

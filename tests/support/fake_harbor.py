@@ -30,6 +30,8 @@ def main() -> int:
         print("Error: the environment could not be built", file=sys.stderr)
         return 3
     job = Path(args.jobs_dir) / args.job_name
+    job.mkdir(parents=True, exist_ok=True)
+    (job / "argv.json").write_text(json.dumps(sys.argv[1:]))  # what the studio asked Harbor for
     tasks = sorted(p.name for p in Path(args.path).iterdir() if (p / "task.toml").exists())
     for n, (task, attempt) in enumerate((t, a) for t in tasks for a in range(args.n_attempts)):
         trial = job / f"{task}__fake{attempt}"

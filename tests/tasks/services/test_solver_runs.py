@@ -4,6 +4,7 @@ wrote. The real harness: test_solver_runs_harness.py."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -44,6 +45,21 @@ def test_refuses_bad_requests(version):
     )
     assert (run.strength, run.tasks_total, run.trials_total) == ("weak", 2, 4)
     assert solver_run_create(version=version, agent="terminus-2", model="openai/gpt-x").strength == "strong"
+
+
+def test_agent_options_reach_harbor_and_bad_ones_are_refused(version, settings):
+    settings.STUDIO_SOLVE_MAX_TURNS = 6
+    for bad, words in [("parser_name", "not KEY=VALUE"), ("bad key=1", "not an identifier"),
+                       ({"x": "a\nb"}, "one line"), (",".join(f"k{i}=1" for i in range(21)), "at most 20")]:
+        with pytest.raises(ApplicationError, match=words):
+            solver_run_create(version=version, agent="terminus-2", model="openai/m", agent_options=bad)
+    run = solver_run_create(version=version, agent="terminus-2", model="openai/m",
+                            agent_options="parser_name=xml, max_turns=2\ntemperature=0.2")
+    assert run.agent_options == {"parser_name": "xml", "max_turns": "2", "temperature": "0.2"}
+    run = solver_run_execute(run=run)
+    argv = json.loads((Path(run.job_dir) / "argv.json").read_text())
+    given = [argv[i + 1] for i, a in enumerate(argv) if a == "--ak"]
+    assert sorted(given) == ["max_turns=2", "parser_name=xml", "record_terminal_session=false", "temperature=0.2"]
 
 
 def test_run_stores_every_trial_and_measures(version):

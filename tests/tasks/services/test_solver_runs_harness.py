@@ -34,19 +34,17 @@ def _solve(*args: str) -> dict:
 
 
 def _terminus_script(server, repair: str) -> None:
-    """terminus-2's JSON protocol: one turn that runs the repair, then task_complete (asked twice)."""
+    """terminus-2's XML protocol (the run asks for `parser_name=xml`, the agent option a small model
+    copes with better; the JSON one is what the local model speaks below): one turn that runs the
+    repair, then task_complete (asked twice)."""
     script = base64.b64encode(f'export PATH="/opt/venv/bin:$PATH"\n{repair}\n'.encode()).decode()
-    act = {
-        "analysis": "The tests fail; repair the environment.",
-        "plan": "Run the repair.",
-        "commands": [
-            {"keystrokes": f"echo {script} | base64 -d > /tmp/fix.sh && bash /tmp/fix.sh\n", "duration": 5.0}
-        ],
-        "task_complete": False,
-    }
-    done = {"analysis": "Repaired.", "plan": "Finish.", "commands": [], "task_complete": True}
-    server.text(json.dumps(act)).text(json.dumps(done))
-    server.set_fallback("text", json.dumps(done))
+    act = ("<response>\n<analysis>The tests fail; repair the environment.</analysis>\n<plan>Run the repair.</plan>\n"
+           f'<commands>\n<keystrokes duration="5.0">echo {script} | base64 -d > /tmp/fix.sh && bash /tmp/fix.sh\n'
+           "</keystrokes>\n</commands>\n<task_complete>false</task_complete>\n</response>")
+    done = ("<response>\n<analysis>Repaired.</analysis>\n<plan>Finish.</plan>\n<commands>\n</commands>\n"
+            "<task_complete>true</task_complete>\n</response>")
+    server.text(act).text(done)
+    server.set_fallback("text", done)
 
 
 def test_oracle_nop_and_terminus2_runs(docker_client, base_image, root, chat_server, tmp_path):
@@ -77,8 +75,12 @@ def test_oracle_nop_and_terminus2_runs(docker_client, base_image, root, chat_ser
         chat_server.base_url,
         "--strength",
         "weak",
+        "--agent-option",
+        "parser_name=xml",
     )
     assert llm["status"] == "done" and llm["trials"] == 1, llm
+    assert llm["agent_options"] == {"parser_name": "xml"}
+    assert "<response>" in json.dumps(chat_server.requests[0]), "Harbor did not take the agent option"
     trial = Trial.objects.get(run_id=llm["run"])
     assert chat_server.requests, "terminus-2 never called the model"
     assert trial.trajectory_kind == "atif" and trial.steps >= 1, trial.trajectory[:500]

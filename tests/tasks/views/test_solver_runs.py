@@ -72,6 +72,19 @@ def test_only_curators_and_reviewers_start_and_cancel(client, charlie, bob, run)
     assert new.status == "cancelled" and new.created_by == bob
 
 
+def test_the_form_takes_agent_options_and_the_run_page_shows_them(client, bob, run):
+    client.force_login(bob)
+    url = f"/catalogs/versions/{run.version_id}/solve/"
+    form = {"agent": "terminus-2", "model": "openai/m", "attempts": 1, "concurrency": 1}
+    refused = client.post(url, {**form, "agent_options": "parser_name"}, follow=True)
+    assert "is not KEY=VALUE" in refused.content.decode() and SolverRun.objects.count() == 1
+    response = client.post(url, {**form, "agent_options": "parser_name=xml, temperature=0.2"})
+    new = SolverRun.objects.exclude(pk=run.pk).get()
+    assert new.agent_options == {"parser_name": "xml", "temperature": "0.2"}
+    page = client.get(response["Location"]).content.decode()
+    assert "<code>parser_name=xml</code>" in page and "<code>temperature=0.2</code>" in page
+
+
 def test_task_page_lists_trials_and_the_trajectory_is_escaped(alice_client, run):
     trial = run.trials.get()
     page = alice_client.get(f"/tasks/{trial.task_id}/").content.decode()
