@@ -56,6 +56,8 @@ CATEGORY_HINTS = {
     "ownership": "who owns the directories the tooling works in",
     "package_version": "which version of each dependency is actually imported",
     "standard_library": "the modules that ship with the Python installation",
+    "stale_build": "whether the code Python runs is the code the source files hold",
+    "instrumentation": "what else runs inside the interpreter and touches the project's functions",
 }
 
 

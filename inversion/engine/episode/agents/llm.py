@@ -79,6 +79,9 @@ def _directions(context: AgentContext) -> str:
     return text
 
 
+IDEA_MAX_COMMAND = 600
+
+
 def plan_ideas(context: AgentContext, limit: int = 4) -> list[dict[str, Any]]:
     """Concrete breakage ideas from the fault catalog, planned on this gold's real paths.
 
@@ -103,6 +106,8 @@ def plan_ideas(context: AgentContext, limit: int = 4) -> list[dict[str, Any]]:
             continue
         steps = [{"action": "run_command", "command": a.command} if isinstance(a, RunCommand)
                  else {"action": "set_env", "name": a.name, "value": a.value} for a in plan.actions]
+        if any(len(s.get("command", "")) > IDEA_MAX_COMMAND for s in steps):
+            continue  # a script of kilobytes (the project families' chooser) is no idea for a prompt
         ideas.append({"category": fam.category, "summary": plan.summary, "steps": steps, "repair": plan.repair})
     return ideas
 
