@@ -90,7 +90,26 @@ def py_files(surface: dict[str, Any], *, init: bool) -> list[str]:
     return _usage(surface, names)
 
 
-class _Extension(base.FaultFamily):
+class _TwoTargets(base.FaultFamily):
+    """Multi-step variant: the same damage to a second stdlib module some other test files use (an
+    interrupted unpack or a bulk edit rarely stops at one file), one step per target, one repair.
+    Repairing the first target reveals the second one's failures."""
+
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
+        first = self.plan(ctx, rng)
+        for _ in range(6):
+            second = self.plan(ctx, rng)
+            if base.top(second.target) != base.top(first.target):
+                break
+        else:
+            return None
+        actions = first.actions + tuple(a for a in second.actions if a not in first.actions)
+        repair = [line for plan in (first, second) for line in plan.repair.split("set -e\n", 1)[-1].splitlines()]
+        return self.make(first.target, f"{first.summary}; and {second.summary}", list(actions),
+                         list(dict.fromkeys(repair)), explore=first.explore)
+
+
+class _Extension(_TwoTargets):
     category = "native_extension"
     keywords = ("c extension", "extension", "lib-dynload", "stdlib", "standard library", ".so", "import")
 
@@ -201,7 +220,7 @@ class ExtOverrideShadow(_Extension):
         return _override_plan(self, name, f"{os.path.basename(path)} has a zeroed ELF header", lay, directory, pth)
 
 
-class PyStaleOverride(base.FaultFamily):
+class PyStaleOverride(_TwoTargets):
     name = "stdlib_py_stale_override"
     category = "module_shadowing"
     description = "A .pth puts an override dir first on sys.path; it holds a half-copied stdlib module."
@@ -237,7 +256,7 @@ TABIFY = (
 )
 
 
-class PyTabIndent(base.FaultFamily):
+class PyTabIndent(_TwoTargets):
     name = "stdlib_py_tab_indent"
     category = "standard_library"
     description = "One indent of a stdlib module a test uses turned into a tab (TabError on import)."
@@ -259,7 +278,7 @@ class PyTabIndent(base.FaultFamily):
         )
 
 
-class PackageInitMissing(base.FaultFamily):
+class PackageInitMissing(_TwoTargets):
     name = "stdlib_package_init_missing"
     category = "standard_library"
     description = "A stdlib package's __init__.py moved aside: it imports as an empty namespace package."
