@@ -31,7 +31,7 @@ SCRIPTS = Path(__file__).parent / "scripts"
 
 def _script(mode: str, python: str, seed: int, tests: list[str], args: list[str]) -> str:
     """`scripts/project_break.py MODE` as one command (the auto-instrumentation template inlined)."""
-    body = (SCRIPTS / "project_break.py").read_text()
+    body = (SCRIPTS / "project_break.py").read_text().split('"""', 2)[2].lstrip()  # no docstring in a RUN line
     if mode == "wrap":
         body = f"HOOK_TEMPLATE = {(SCRIPTS / 'apm_hook.py').read_text()!r}\n" + body
     rest = " ".join(shlex.quote(a) for a in args)

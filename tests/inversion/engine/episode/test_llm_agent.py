@@ -122,7 +122,7 @@ def test_prompt_offers_catalog_ideas_on_real_paths():
     assert "run_command:" in ideas and "repair:" in ideas
     assert "cp -L /usr/lib/x86_64-linux-gnu/libcrypto.so.3 /opt/oracle-client/lib/libcrypto.so.3" in ideas
     assert "set_env: LC_ALL=de_DE.UTF-8" in ideas
-    assert "_code_to_timestamp_pyc" not in ideas and "HOOK_TEMPLATE" not in ideas  # kilobyte scripts stay out
+    assert "_code_to_timestamp_pyc" not in ideas and "_PostImport" not in ideas  # kilobyte scripts stay out
     assert "mv /usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so " in ideas
     template, _ = load_prompt("v2")
     assert ideas in system_prompt(ctx, template)
