@@ -9,7 +9,7 @@ import docker
 
 from tests.support.images import ensure_image, ensure_pytest_image
 
-IMAGE = "studio-test/faults:3"
+IMAGE = "studio-test/faults:4"
 DOCKERFILE = """FROM {parent}
 RUN /opt/venv/bin/pip install -q pyyaml==6.0.2 markupsafe==3.0.2 six==1.17.0
 COPY testbed/ /testbed/
@@ -36,6 +36,18 @@ TESTBED = {
 
         def bold(text):
             return markupsafe.Markup("<b>{}</b>").format(text)
+    """,
+    "calc/digest.py": """
+        try:  # the optional accelerator, when installed
+            from fastdigest import checksum
+        except ImportError:
+            def checksum(data):
+                return sum(data) % 65521
+    """,
+    "tests/test_digest.py": """
+        from calc.digest import checksum
+        def test_checksum():
+            assert checksum(b"abc") == 294
     """,
     "tests/test_calc.py": """
         from calc import add
@@ -449,6 +461,7 @@ SURFACE = {'deb_packages_used': ['libbz2-1.0',
 
 PASSING = ['tests/test_calc.py::test_add',
  'tests/test_calc.py::test_add_strings',
+ 'tests/test_digest.py::test_checksum',
  'tests/test_legacy.py::test_legacy_total',
  'tests/test_locale.py::test_user_locale',
  'tests/test_markup.py::test_escape',

@@ -14,7 +14,7 @@ CATEGORIES = (
     "interpreter", "environment", "path", "config", "certificates", "locale", "timezone",
     "permissions", "filesystem", "dynamic_linker", "native_extension", "encoding", "warnings", "system_data",
     "alternatives", "trust_store", "name_resolution", "ownership", "package_version", "standard_library",
-    "stale_build", "instrumentation",
+    "stale_build", "instrumentation", "optional_dependency",
 )  # fmt: skip
 SYNONYMS = {
     "shared_libraries": "shared_library", "shared_lib": "shared_library", "shared_object": "shared_library",
@@ -37,7 +37,8 @@ SYNONYMS = {
     "standard_lib": "standard_library", "python_stdlib": "standard_library", "stale_artifact": "stale_build",
     "stale_cache": "stale_build", "stale_pyc": "stale_build", "build_cache": "stale_build",
     "apm": "instrumentation", "tracing": "instrumentation", "monkeypatch": "instrumentation",
-    "monkey_patch": "instrumentation", "telemetry": "instrumentation",
+    "monkey_patch": "instrumentation", "telemetry": "instrumentation", "optional": "optional_dependency",
+    "accelerator": "optional_dependency", "speedups": "optional_dependency", "fallback": "optional_dependency",
 }  # fmt: skip
 
 

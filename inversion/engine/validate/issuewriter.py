@@ -58,6 +58,7 @@ CATEGORY_HINTS = {
     "standard_library": "the modules that ship with the Python installation",
     "stale_build": "whether the code Python runs is the code the source files hold",
     "instrumentation": "what else runs inside the interpreter and touches the project's functions",
+    "optional_dependency": "which optional packages the project finds installed and chooses to use",
 }
 
 

@@ -38,6 +38,20 @@ def _script(mode: str, python: str, seed: int, tests: list[str], args: list[str]
     return f"{python} -c {shlex.quote(body)} {mode} {seed} {shlex.quote(','.join(tests))} {rest}"
 
 
+def _shuffled(surface: dict[str, Any], rng: random.Random) -> list[tuple[str, str]]:
+    """The project's modules in a seeded order: the script takes the first ones with a function to
+    aim at (which ones have one is only known where the sources are)."""
+    sources = project_sources(surface)
+    rng.shuffle(sources)
+    return sources
+
+
+def _package(sources: list[tuple[str, str]]) -> str:
+    """The target a signature names: the project's top-level package (its most common one)."""
+    tops = [base.top(module) for module, _ in sources]
+    return max(sorted(set(tops)), key=tops.count)
+
+
 def project_sources(surface: dict[str, Any]) -> list[tuple[str, str]]:
     """(module, file) of the project's own modules the tests load from /testbed, sorted; tests,
     conftests and packaging files excluded."""
@@ -76,18 +90,20 @@ class ProjectStaleBytecode(base.FaultFamily):
         return self._plan(ctx, rng, count=2) if len(project_sources(ctx.surface)) >= 2 else None
 
     def _plan(self, ctx: base.PlanContext, rng: random.Random, *, count: int) -> base.FaultPlan:
-        sources = project_sources(ctx.surface)
-        chosen = rng.sample(sources, min(count, len(sources)))
+        """One step per stale module: the NTH module (in a seeded order) with a function to aim at."""
+        sources = _shuffled(ctx.surface, rng)
         python = base.python_info(ctx.surface).get("executable") or "python"
         tests = base.test_files(ctx.surface)
-        actions = [RunCommand(_script("stale", python, rng.randrange(1 << 30), tests, [path])) for _, path in chosen]
-        paths = " ".join(shlex.quote(path) for _, path in chosen)
+        seed = rng.randrange(1 << 30)
+        actions = [RunCommand(_script("stale", python, seed, tests, [str(n), *(p for _, p in sources)]))
+                   for n in range(count)]
+        paths = " ".join(shlex.quote(path) for _, path in sources)
         return self.make(
-            chosen[0][0],
-            f"the cached bytecode of {', '.join(p for _, p in chosen)} holds an older body of one function",
+            _package(sources),
+            f"the cached bytecode of {count} module(s) of {_package(sources)} holds an older body of one function",
             actions,
             [f"{python} -m compileall -q -f {paths}"],
-            explore=f"ls -la --time-style=full-iso {shlex.quote(os.path.dirname(chosen[0][1]))}/__pycache__",
+            explore=f"ls -la --time-style=full-iso {shlex.quote(os.path.dirname(sources[0][1]))}/__pycache__",
         )
 
 
@@ -106,7 +122,7 @@ class ProjectInstrumentationWrapper(base.FaultFamily):
         return self._plan(ctx, rng, count=1)
 
     def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
-        """The bootstrap in one step, its .pth in another, two modules wrapped."""
+        """The bootstrap in one step, its .pth in another, two functions wrapped."""
         if len(project_sources(ctx.surface)) < 2:
             return None
         plan = self._plan(ctx, rng, count=2)
@@ -118,21 +134,47 @@ class ProjectInstrumentationWrapper(base.FaultFamily):
                               plan.repair, plan.explore)
 
     def _plan(self, ctx: base.PlanContext, rng: random.Random, *, count: int) -> base.FaultPlan:
-        sources = project_sources(ctx.surface)
-        chosen = rng.sample(sources, min(count, len(sources)))
+        sources = _shuffled(ctx.surface, rng)
         python = base.python_info(ctx.surface).get("executable") or "python"
         sp = base.site_packages(ctx.surface)
         hook, pth = f"{sp}/apm_autowrap.py", f"{sp}/apm-autowrap.pth"
-        pairs = [f"{module}={path}" for module, path in chosen]
+        args = [hook, pth, str(count), *(f"{module}={path}" for module, path in sources)]
         return self.make(
-            chosen[0][0],
-            f"{pth} loads {hook}, whose post-import hook wraps a function of {', '.join(m for m, _ in chosen)} "
+            _package(sources),
+            f"{pth} loads {hook}, whose post-import hook wraps {count} function(s) of {_package(sources)} "
             "in a span that drops the return value",
-            [RunCommand(_script("wrap", python, rng.randrange(1 << 30), base.test_files(ctx.surface),
-                                [hook, pth, *pairs]))],
+            [RunCommand(_script("wrap", python, rng.randrange(1 << 30), base.test_files(ctx.surface), args))],
             [f"rm -f {shlex.quote(pth)} {shlex.quote(hook)}", f"rm -rf {shlex.quote(sp)}/__pycache__/apm_autowrap.*"],
             explore=f"ls {shlex.quote(sp)}",
         )
 
 
-FAMILIES = [ProjectStaleBytecode, ProjectInstrumentationWrapper]
+class OptionalAcceleratorStub(base.FaultFamily):
+    name = "optional_accelerator_half_installed"
+    category = "optional_dependency"
+    description = ("A half-installed optional accelerator (package and dist-info) for a module the project "
+                   "tries to import and falls back from: it imports, and its functions raise.")
+    keywords = ("optional", "accelerator", "speedups", "fallback", "package", "half-installed", "import")
+    layering = "beside"
+
+    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
+        """Any project with code of its own: whether it has such an import is found in the container
+        (the step fails, and the agent moves on, where it has none)."""
+        return bool(project_sources(surface)) and bool(base.site_packages(surface))
+
+    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        python = base.python_info(ctx.surface).get("executable") or "python"
+        sp = base.site_packages(ctx.surface)
+        marker = "is not available in this build"
+        return self.make(
+            "optional import",
+            f"a half-installed accelerator in {sp} for an optional import of the project: it imports, "
+            "and every function raises",
+            [RunCommand(_script("optional", python, rng.randrange(1 << 30), [], [sp]))],
+            [f"for d in {shlex.quote(sp)}/*/; do grep -qs {shlex.quote(marker)} \"$d/__init__.py\" || continue; "
+             'rm -rf "$d" "${d%/}"-*.dist-info; done'],
+            explore=f"ls {shlex.quote(sp)}",
+        )
+
+
+FAMILIES = [ProjectStaleBytecode, ProjectInstrumentationWrapper, OptionalAcceleratorStub]

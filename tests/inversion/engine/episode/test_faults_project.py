@@ -33,7 +33,7 @@ def test_only_the_projects_own_modules_are_targets():
 def test_plans_send_the_chooser_and_repair_offline():
     ctx = PlanContext(SURFACE, {})
     stale = family("project_stale_bytecode").plan(ctx, random.Random(1))
-    assert stale.target in ("pkg", "pkg.core") and len(stale.actions) == 1
+    assert stale.target == "pkg" and len(stale.actions) == 1
     command = stale.actions[0].command
     assert command.startswith("/opt/venv/bin/python -c ") and " stale " in command
     assert "pkg/tests/test_core.py,tests/test_other.py" in command and "_PostImport" not in command
@@ -44,4 +44,8 @@ def test_plans_send_the_chooser_and_repair_offline():
     deep = family("instrumentation_wrapper_drops_result").deep_plan(ctx, random.Random(1))
     assert len(deep.actions) == 2 and deep.actions[1].command.startswith("mv ")
     assert "apm-autowrap.pth.off" in deep.actions[0].command
-    assert len(family("project_stale_bytecode").deep_plan(ctx, random.Random(1)).actions) == 2
+    steps = family("project_stale_bytecode").deep_plan(ctx, random.Random(1)).actions
+    assert [a.command.split(" stale ", 1)[1].split()[2] for a in steps] == ["0", "1"]  # the 1st, then the 2nd
+    assert steps[0].command.split()[-2:] == steps[1].command.split()[-2:]  # the same seeded order
+    opt = family("optional_accelerator_half_installed").plan(ctx, random.Random(1))
+    assert " optional " in opt.actions[0].command and "is not available in this build" in opt.repair

@@ -120,10 +120,12 @@ def test_prompt_offers_catalog_ideas_on_real_paths():
     ideas = fault_ideas(ctx)
     assert ideas.count("\n- [") == 3  # four ideas, each with its category
     assert "run_command:" in ideas and "repair:" in ideas
-    assert "cp -L /usr/lib/x86_64-linux-gnu/libcrypto.so.3 /opt/oracle-client/lib/libcrypto.so.3" in ideas
-    assert "set_env: LC_ALL=de_DE.UTF-8" in ideas
-    assert "_code_to_timestamp_pyc" not in ideas and "_PostImport" not in ideas  # kilobyte scripts stay out
-    assert "mv /usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so " in ideas
+    seen = "\n".join(fault_ideas(AgentContext(repository={"name": "fixture"}, baseline={}, surface=REAL_SURFACE,
+                                                seed=seed)) for seed in range(8))  # seeds rotate the categories
+    assert "cp -L /usr/lib/x86_64-linux-gnu/libcrypto.so.3 /opt/oracle-client/lib/libcrypto.so.3" in seen
+    assert "set_env: LC_ALL=de_DE.UTF-8" in seen
+    assert "mv /usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so " in seen
+    assert "def pick(" not in seen and "_PostImport" not in seen  # kilobyte scripts are no ideas
     template, _ = load_prompt("v2")
     assert ideas in system_prompt(ctx, template)
     assert fault_ideas(AgentContext(repository={}, baseline={}, surface={})).startswith("  (no catalog idea")

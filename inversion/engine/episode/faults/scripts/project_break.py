@@ -1,8 +1,12 @@
 """Run in the task container with the gold's interpreter (the tests' sources are only there).
 
-`stale SEED TESTS SRC...`: the cached bytecode of each source holds an older body of one function.
-`wrap SEED TESTS HOOK PTH MODULE=SRC...`: a .pth loads HOOK, an auto-instrumentation bootstrap whose
-post-import hook wraps one function of each module in a span that drops the return value.
+`stale SEED TESTS NTH SRC...`: the cached bytecode of the NTH source (from 0) that has a function to
+aim at holds an older body of that function.
+`wrap SEED TESTS HOOK PTH COUNT MODULE=SRC...`: a .pth loads HOOK, an auto-instrumentation bootstrap
+whose post-import hook wraps one function of each of the first COUNT such modules in a span that
+drops the return value.
+`optional SEED TESTS SITE`: a half-installed accelerator (package + dist-info in SITE) for a module
+the project tries to import and falls back from; it imports, and each of its functions raises.
 The function: one that some test files name (others, if any, do not) and that its module does not
 use while it loads. No annotations: the gold's Python may be old. The studio prepends `HOOK_TEMPLATE = '...'` when it sends this script.
 """
@@ -43,15 +47,27 @@ def pick(src, rng, tests):
         if used:
             ranked.append((used < len(texts), used, node.name))
     if not ranked:
-        sys.exit(f"no function of {src} is named by a test file")
+        return tree, None
     ranked.sort(reverse=True)
     best = [r for r in ranked if r[0] == ranked[0][0]][: max(1, len(ranked) // 2)]
     return tree, rng.choice(best)[2]
 
 
-def stale(rng, tests, srcs):
+def workable(rng, tests, srcs, skip, count):
+    """(source, tree, function) of the `count` sources after the first `skip` that have a function to
+    aim at, in the order given (the studio shuffles it, seeded)."""
+    found = []
     for src in srcs:
         tree, name = pick(src, rng, tests)
+        if name is not None:
+            found.append((src, tree, name))
+        if len(found) == skip + count:
+            return found[skip:]
+    sys.exit(f"fewer than {skip + count} project modules have a function only some test files name")
+
+
+def stale(rng, tests, skip, srcs):
+    for src, tree, name in workable(rng, tests, srcs, skip, 1):
         for node in tree.body:
             if isinstance(node, ast.FunctionDef) and node.name == name:
                 doc = [node.body[0]] if ast.get_docstring(node) is not None else []
@@ -66,11 +82,11 @@ def stale(rng, tests, srcs):
         print("stale:", src, name)
 
 
-def wrap(rng, tests, hook, pth, pairs):
+def wrap(rng, tests, hook, pth, count, pairs):
+    modules = dict(pair.split("=", 1)[::-1] for pair in pairs)  # source -> module
     targets = {}
-    for pair in pairs:
-        module, src = pair.split("=", 1)
-        targets.setdefault(module, []).append(pick(src, rng, tests)[1])
+    for src, _, name in workable(rng, tests, list(modules), 0, count):
+        targets.setdefault(modules[src], []).append(name)
     with open(hook, "w") as fh:
         fh.write(HOOK_TEMPLATE.replace("TARGETS = {}", f"TARGETS = {targets!r}"))
     with open(pth, "w") as fh:
@@ -78,9 +94,79 @@ def wrap(rng, tests, hook, pth, pairs):
     print("wrapped:", targets)
 
 
+OPTIONAL_STUB = (
+    '"""{name}: accelerated implementations (partial build {version})."""\n\n'
+    '__version__ = "{version}"\n\n\n'
+    "def __getattr__(attr):\n"
+    '    if attr.startswith("__"):\n'
+    "        raise AttributeError(attr)\n\n"
+    "    def unavailable(*args, **kwargs):\n"
+    '        raise RuntimeError("{name}." + attr + " is not available in this build")\n\n'
+    "    unavailable.__name__ = attr\n"
+    "    return unavailable\n"
+)
+
+
+def optional_imports():
+    """Top-level modules the project tries to import and falls back from (`try: import X` /
+    `except ImportError`), which are not installed here: where a half-installed X would be taken."""
+    found = {}
+    for here, dirs, files in os.walk("/testbed"):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in ("tests", "test", "docs", "build", "dist")]
+        for leaf in files:
+            if not leaf.endswith(".py") or leaf.startswith(("test_", "conftest", "setup")):
+                continue
+            path = os.path.join(here, leaf)
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    tree = ast.parse(fh.read())
+            except (OSError, SyntaxError, ValueError):
+                continue
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.Try):
+                    continue
+                caught = " ".join(ast.dump(h.type) if h.type is not None else "bare" for h in node.handlers)
+                if not re.search(r"ImportError|ModuleNotFoundError|bare|'Exception'", caught):
+                    continue
+                for inner in node.body:
+                    for imp in ast.walk(inner):
+                        names = []
+                        if isinstance(imp, ast.Import):
+                            names = [a.name for a in imp.names]
+                        elif isinstance(imp, ast.ImportFrom) and imp.module and not imp.level:
+                            names = [imp.module]
+                        for name in names:
+                            top = name.split(".")[0]
+                            if top in getattr(sys, "stdlib_module_names", ()) or importlib.util.find_spec(top) is not None:
+                                continue
+                            found.setdefault(top, path)
+    return found
+
+
+def optional(rng, site):
+    """A half-installed accelerator for one optional import: it imports, every function raises."""
+    found = optional_imports()
+    if not found:
+        sys.exit("the project has no optional import that is not installed")
+    name = rng.choice(sorted(found))
+    version = f"0.{rng.randrange(4, 10)}.{rng.randrange(0, 4)}"
+    os.makedirs(os.path.join(site, name), exist_ok=True)
+    with open(os.path.join(site, name, "__init__.py"), "w") as fh:
+        fh.write(OPTIONAL_STUB.format(name=name, version=version))
+    info = os.path.join(site, f"{name}-{version}.dist-info")
+    os.makedirs(info, exist_ok=True)
+    with open(os.path.join(info, "METADATA"), "w") as fh:
+        fh.write(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    with open(os.path.join(info, "INSTALLER"), "w") as fh:
+        fh.write("pip\n")
+    print("optional:", name, "taken by", found[name])
+
+
 if __name__ == "__main__":
     mode, seed, tests = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(",")
     if mode == "stale":
-        stale(random.Random(seed), tests, sys.argv[4:])
+        stale(random.Random(seed), tests, int(sys.argv[4]), sys.argv[5:])
+    elif mode == "optional":
+        optional(random.Random(seed), sys.argv[4])
     else:
-        wrap(random.Random(seed), tests, sys.argv[4], sys.argv[5], sys.argv[6:])
+        wrap(random.Random(seed), tests, sys.argv[4], sys.argv[5], int(sys.argv[6]), sys.argv[7:])
