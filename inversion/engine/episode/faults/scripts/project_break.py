@@ -22,16 +22,23 @@ import sys
 HOOK_TEMPLATE = globals().get("HOOK_TEMPLATE", "")
 
 
+TEXTS = {}  # the test files' sources, read once
+
+
 def pick(src, rng, tests):
-    texts = []
-    for t in tests:
-        try:
-            with open(os.path.join("/testbed", t), encoding="utf-8", errors="replace") as fh:
-                texts.append(fh.read())
-        except OSError:
-            pass
-    with open(src, encoding="utf-8") as fh:
-        tree = ast.parse(fh.read())
+    if not TEXTS:
+        for t in tests:
+            try:
+                with open(os.path.join("/testbed", t), encoding="utf-8", errors="replace") as fh:
+                    TEXTS[t] = fh.read()
+            except OSError:
+                pass
+    texts = list(TEXTS.values())
+    try:
+        with open(src, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read())
+    except (OSError, SyntaxError, ValueError):  # not this interpreter's syntax, not UTF-8: not a target
+        return None, None
     loading = set()  # names the module uses while it loads; a class body counts whole (a safe excess)
     for node in tree.body:
         parts = [node]
@@ -137,7 +144,12 @@ def optional_imports():
                             names = [imp.module]
                         for name in names:
                             top = name.split(".")[0]
-                            if top in getattr(sys, "stdlib_module_names", ()) or importlib.util.find_spec(top) is not None:
+                            if not top or top in getattr(sys, "stdlib_module_names", ()):
+                                continue
+                            try:
+                                if importlib.util.find_spec(top) is not None:
+                                    continue
+                            except (ImportError, ValueError):
                                 continue
                             found.setdefault(top, path)
     return found
