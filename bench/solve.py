@@ -48,6 +48,7 @@ def plain_harbor(dataset: Path, jobs: Path, args) -> tuple[float, int]:
     from django.conf import settings
 
     from tasks.engine.harbor import RunSpec, harness_env
+    from tasks.services.solver_runs import agent_options_parse
 
     name = f"plain-{uuid.uuid4().hex[:8]}"
     spec = RunSpec(
@@ -58,7 +59,7 @@ def plain_harbor(dataset: Path, jobs: Path, args) -> tuple[float, int]:
         job_name=name,
         attempts=args.attempts,
         concurrency=args.concurrency,
-        agent_kwargs=dict(option.split("=", 1) for option in args.agent_options),
+        agent_kwargs=agent_options_parse(args.agent_options),  # what the studio run gives Harbor
     )
     started = time.monotonic()
     subprocess.run(spec.command(), env=harness_env(), capture_output=True, check=False)

@@ -327,7 +327,7 @@ class BuiltinAgent(Agent):
             return Decision(Finish(outer.category, summary, outer.repair, fault_family=outer.family),
                             thought=f"{outer.family} broke {count} tests; finishing with its repair script")
         repair = "#!/bin/bash\nset -e\n" + "".join(
-            f"# fault {i + 1}: {p.family}\n" + p.repair.split("set -e\n", 1)[-1]
+            f"# fault {i + 1}: {p.family}\n" + "".join(line + "\n" for line in p.repair_lines)
             for i, p in reversed(list(enumerate(layers))))
         summary = "; then ".join(p.summary for p in layers) + f" ({count} stably passing tests fail)"
         info = tuple({"family": p.family, "category": p.category, "target": p.target, "summary": p.summary,

@@ -67,6 +67,11 @@ class FaultPlan:
     repair: str
     explore: str = ""
 
+    @property
+    def repair_lines(self) -> list[str]:
+        """The repair's commands without the script preamble (`make` writes one), to build on."""
+        return self.repair.split("set -e\n", 1)[-1].strip().splitlines()
+
 
 @dataclass
 class PlanContext:

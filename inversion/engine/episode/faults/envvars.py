@@ -53,7 +53,7 @@ class PythonpathStub(base.FaultFamily):
             plan.target,
             f"{plan.summary}; {pth} names that directory too",
             [*plan.actions, RunCommand(f"echo {self.shared} > {shlex.quote(pth)}")],
-            [*plan.repair.split("set -e\n", 1)[1].strip().splitlines(), f"rm -f {shlex.quote(pth)}"],
+            [*plan.repair_lines, f"rm -f {shlex.quote(pth)}"],
             explore=plan.explore,
         )
 

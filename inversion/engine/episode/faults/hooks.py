@@ -81,7 +81,7 @@ class PthModuleBlock(base.FaultFamily):
             f"{plan.summary}; sitecustomize ({path}) refuses to import it as well",
             [plan.actions[0], RunCommand(f"printf %s {shlex.quote(policy_block(plan.target))} >> {real}"),
              _compile(ctx.surface, real)],
-            [*plan.repair.split("set -e\n", 1)[1].strip().splitlines(), f"sed -i '/^{MARKER}$/,$d' {real}",
+            [*plan.repair_lines, f"sed -i '/^{MARKER}$/,$d' {real}",
              _uncompile(ctx.surface)],
             explore=plan.explore,
         )
@@ -126,7 +126,7 @@ class SitecustomizeBlocker(base.FaultFamily):
             [plan.actions[0], _compile(ctx.surface, real),
              RunCommand(f"printf %s {shlex.quote(policy_block(plan.target))} > {shlex.quote(module)}"),
              RunCommand(f"echo 'import _site_import_policy' > {shlex.quote(pth)}")],
-            [f"rm -f {shlex.quote(pth)} {shlex.quote(module)}", *plan.repair.split("set -e\n", 1)[1].strip().splitlines(),
+            [f"rm -f {shlex.quote(pth)} {shlex.quote(module)}", *plan.repair_lines,
              _uncompile(ctx.surface)],
             explore=plan.explore,
         )

@@ -71,7 +71,26 @@ def project_sources(surface: dict[str, Any]) -> list[tuple[str, str]]:
     return sorted(out)
 
 
-class ProjectStaleBytecode(base.FaultFamily):
+class _OneFunction(base.FaultFamily):
+    """A family aimed at one function of the project's code (two in the multi-step variant)."""
+
+    needs_site = False  # writes into site-packages
+
+    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
+        return (bool(project_sources(surface)) and bool(base.test_files(surface))
+                and (not self.needs_site or bool(base.site_packages(surface))))
+
+    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        return self._plan(ctx, rng, count=1)
+
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
+        return self._plan(ctx, rng, count=2) if len(project_sources(ctx.surface)) >= 2 else None
+
+    def _plan(self, ctx: base.PlanContext, rng: random.Random, *, count: int) -> base.FaultPlan:
+        raise NotImplementedError
+
+
+class ProjectStaleBytecode(_OneFunction):
     name = "project_stale_bytecode"
     category = "stale_build"
     description = ("A __pycache__ entry of a project module, stamped with its source's mtime and size, "
@@ -79,18 +98,9 @@ class ProjectStaleBytecode(base.FaultFamily):
     keywords = ("bytecode", "pyc", "__pycache__", "stale", "cache", "checkout", "timestamp", "project")
     layering = "in_place"
 
-    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
-        return bool(project_sources(surface)) and bool(base.test_files(surface))
-
-    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
-        return self._plan(ctx, rng, count=1)
-
-    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
-        """Two modules' caches stale, one step each (an interrupted sync leaves more than one)."""
-        return self._plan(ctx, rng, count=2) if len(project_sources(ctx.surface)) >= 2 else None
-
     def _plan(self, ctx: base.PlanContext, rng: random.Random, *, count: int) -> base.FaultPlan:
-        """One step per stale module: the NTH module (in a seeded order) with a function to aim at."""
+        """One step per stale module: the NTH module (in a seeded order) with a function to aim at.
+        Two modules in the multi-step variant (an interrupted sync leaves more than one)."""
         sources = _shuffled(ctx.surface, rng)
         python = base.python_info(ctx.surface).get("executable") or "python"
         tests = base.test_files(ctx.surface)
@@ -107,43 +117,32 @@ class ProjectStaleBytecode(base.FaultFamily):
         )
 
 
-class ProjectInstrumentationWrapper(base.FaultFamily):
+class ProjectInstrumentationWrapper(_OneFunction):
     name = "instrumentation_wrapper_drops_result"
     category = "instrumentation"
     description = ("A .pth loads an auto-instrumentation bootstrap whose post-import hook wraps one project "
                    "function that some tests call in a span that drops its return value.")
     keywords = ("instrumentation", "apm", "tracing", "monkeypatch", "import hook", ".pth", "wrapper", "startup")
     layering = "beside"
-
-    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
-        return bool(project_sources(surface)) and bool(base.test_files(surface)) and bool(base.site_packages(surface))
-
-    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
-        return self._plan(ctx, rng, count=1)
-
-    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
-        """The bootstrap in one step, its .pth in another, two functions wrapped."""
-        if len(project_sources(ctx.surface)) < 2:
-            return None
-        plan = self._plan(ctx, rng, count=2)
-        pth = plan.summary.split(" loads ", 1)[0]
-        hidden = pth + ".off"
-        first = RunCommand(plan.actions[0].command.replace(shlex.quote(pth), shlex.quote(hidden), 1))
-        return base.FaultPlan(plan.family, plan.category, plan.target, plan.summary,
-                              (first, RunCommand(f"mv {shlex.quote(hidden)} {shlex.quote(pth)}")),
-                              plan.repair, plan.explore)
+    needs_site = True
 
     def _plan(self, ctx: base.PlanContext, rng: random.Random, *, count: int) -> base.FaultPlan:
+        """The multi-step variant (two functions) writes the .pth aside, then moves it in place: the
+        bootstrap in one step, its .pth in another."""
         sources = _shuffled(ctx.surface, rng)
         python = base.python_info(ctx.surface).get("executable") or "python"
         sp = base.site_packages(ctx.surface)
         hook, pth = f"{sp}/apm_autowrap.py", f"{sp}/apm-autowrap.pth"
-        args = [hook, pth, str(count), *(f"{module}={path}" for module, path in sources)]
+        staged = pth + ".off" if count > 1 else pth
+        args = [hook, staged, str(count), *(f"{module}={path}" for module, path in sources)]
+        actions = [RunCommand(_script("wrap", python, rng.randrange(1 << 30), base.test_files(ctx.surface), args))]
+        if staged != pth:
+            actions.append(RunCommand(f"mv {shlex.quote(staged)} {shlex.quote(pth)}"))
         return self.make(
             _package(sources),
             f"{pth} loads {hook}, whose post-import hook wraps {count} function(s) of {_package(sources)} "
             "in a span that drops the return value",
-            [RunCommand(_script("wrap", python, rng.randrange(1 << 30), base.test_files(ctx.surface), args))],
+            actions,
             [f"rm -f {shlex.quote(pth)} {shlex.quote(hook)}", f"rm -rf {shlex.quote(sp)}/__pycache__/apm_autowrap.*"],
             explore=f"ls {shlex.quote(sp)}",
         )

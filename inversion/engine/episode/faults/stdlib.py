@@ -104,7 +104,7 @@ class _TwoTargets(base.FaultFamily):
         else:
             return None
         actions = first.actions + tuple(a for a in second.actions if a not in first.actions)
-        repair = [line for plan in (first, second) for line in plan.repair.split("set -e\n", 1)[-1].splitlines()]
+        repair = [*first.repair_lines, *second.repair_lines]
         return self.make(first.target, f"{first.summary}; and {second.summary}", list(actions),
                          list(dict.fromkeys(repair)), explore=first.explore)
 

@@ -81,7 +81,7 @@ class WarningsPolicyModule(base.FaultFamily):
         module = plan.actions[0].command.rsplit("> ", 1)[1]
         return self.make(plan.target, plan.summary, [plan.actions[0], RunCommand(f"{python} -m py_compile {module}"),
                                                      plan.actions[1]],
-                         plan.repair.split("set -e\n", 1)[1].strip().splitlines(), explore=plan.explore)
+                         plan.repair_lines, explore=plan.explore)
 
 
 class MimeTypesOverride(base.FaultFamily):
