@@ -49,7 +49,7 @@ def solver_run_create(
     attempts: int = 1,
     concurrency: int = 2,
     strength: str = "",
-    agent_options: dict[str, str] | str | None = None,
+    agent_options: dict[str, str] | str | list[str] | None = None,
     user=None,
 ) -> SolverRun:
     """Check the request and the catalog now (so a refusal reaches the person), make the row."""
