@@ -142,6 +142,8 @@ class Grading:
 
 
 def verifier_config(manifest: dict, task_part: dict, grading: Grading) -> dict:
+    """`task_part["dirty"]` (the broken image's differences from the gold, from the nop run) turns on
+    verify.py's fast walk: in the task container it reads only those and what changed since it started."""
     command = testrun.build_command(grading_cmd(grading.test_cmd), junit="{junit}", support="{support}")
     return {
         "version": 1, "roots": manifest["roots"],
@@ -151,6 +153,7 @@ def verifier_config(manifest: dict, task_part: dict, grading: Grading) -> dict:
         "interpreter": manifest["interpreter"], "interpreter_name": manifest["interpreter_name"],
         "verifier_python": manifest["verifier_python"], "grade_cmd": command, "workdir": grading.workdir, "timeout": grading.timeout,
         "fail_to_pass": sorted(grading.fail_to_pass), "pass_to_pass": sorted(grading.pass_to_pass),
+        **({"dirty": sorted(task_part["dirty"])} if "dirty" in task_part else {}),
     }
 
 

@@ -222,10 +222,21 @@ class _Validator:
         finally:
             box.remove()
             out.cleanup()
-        grading = integrity.Grading(self.spec.test_cmd, self.v.f2p, self.v.p2p, timeout=self.spec.test_timeout)
-        config = integrity.verifier_config(manifest, self.v.integrity, grading)
-        self.files = integrity.verifier_files(manifest, config)
+        self.manifest = manifest
         self.script = integrity.run_script(manifest, "harbor")
+        self.build_verifier()
+
+    def build_verifier(self) -> None:
+        grading = integrity.Grading(self.spec.test_cmd, self.v.f2p, self.v.p2p, timeout=self.spec.test_timeout)
+        self.files = integrity.verifier_files(self.manifest, integrity.verifier_config(self.manifest, self.v.integrity, grading))
+
+    def adopt_dirty(self, nop: integrity.Verdict) -> None:
+        """What the nop's full walk found different from the gold becomes the task's `dirty` list:
+        the exported verifier (and the hacks, next) then read only those paths and what the agent
+        changed. Its findings are a subset of the full walk's, so the oracle's pass (full) holds."""
+        if isinstance(nop.report.get("differs"), list):
+            self.v.integrity = {**self.v.integrity, "dirty": nop.report["differs"]}
+            self.build_verifier()
 
     def verify(self, prepare: str = "", path: str = REPAIR_PATH) -> tuple[integrity.Verdict, int | None]:
         """The verifier in a fresh container of the broken image, after `prepare` (a repair or a hack)."""
@@ -313,6 +324,7 @@ class _Validator:
                 oracle = pool.submit(self.verify, self.spec.repair_script) if repair else None
                 if not self.check_nop(graded.result(), nop.result()[0]):
                     return self.v
+                self.adopt_dirty(nop.result()[0])
                 if oracle is not None and not self.check_oracle(*oracle.result()):
                     return self.v  # hacks only matter for a task that stands
                 if len(self.spec.layers) > 1 and all(la.get("repair") for la in self.spec.layers) \

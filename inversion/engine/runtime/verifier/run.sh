@@ -53,24 +53,52 @@ P=$(mktemp -d /tmp/.studio-verify.XXXXXXXX) || verdict "tampered: no private dir
 cp /proc/1/environ "$P/env" 2>/dev/null || env -0 > "$P/env"
 unset LD_PRELOAD LD_LIBRARY_PATH LD_AUDIT PYTHONPATH PYTHONHOME PYTHONSTARTUP BASH_ENV
 
-# 3. The verifier's interpreter and the modules it imports are the gold's. Their cached bytecode
+# 3. When the container started, a few seconds early: PID 1's start, or the engine's files for it if
+#    older. An inode whose ctime is older is the image's (Linux sets ctime to the present on every
+#    change, and rename, link and copy-up make it new too), so the checks below read only what
+#    changed since, unless something in here could set the clock back or mount (then all of it).
+SINCE=""
+cap=$(grep -h '^CapBnd' /proc/self/status /proc/1/status 2>/dev/null | tr -d '\t' | cut -d: -f2 | sort -u)
+btime=$(grep '^btime ' /proc/stat 2>/dev/null | cut -d' ' -f2)
+# /proc counts in USER_HZ ticks: 100 on x86 and arm (elsewhere, or if unsure, everything is read)
+if [[ $cap =~ ^[0-9a-f]+$ && $btime =~ ^[0-9]+$ && ${start[1]} =~ ^[0-9]+$ ]] && [ "$(getconf CLK_TCK 2>/dev/null)" = 100 ] \
+    && ! (( 0x$cap & (1 << 21 | 1 << 25) )); then  # CAP_SYS_ADMIN, CAP_SYS_TIME
+    SINCE=$((btime + start[1] / 100 - 5))
+    for t in $(stat -c %Z /etc/hostname /etc/hosts /etc/resolv.conf 2>/dev/null); do
+        [ "$t" -lt "$SINCE" ] && SINCE=$((t - 5))
+    done
+fi
+declare -A ctime
+if [ -n "$SINCE" ]; then
+    mapfile -t files < <(cut -d' ' -f3- "$V/bootstrap.sha256")
+    while read -r t n; do ctime[$n]=$t; done < <(stat -c '%Z %n' -- "${files[@]}" 2>/dev/null)
+fi
+bootstrap() {  # bootstrap.sha256's lines ($1: -v for the non-.pyc ones) whose file changed since SINCE
+    mapfile -t lines < <(grep $1 '[.]pyc$' "$V/bootstrap.sha256")
+    for line in "${lines[@]}"; do
+        if [ -z "$SINCE" ] || [ "${ctime[${line#*  }]:-$SINCE}" -ge "$SINCE" ]; then printf '%s\n' "$line"; fi
+    done
+}
+
+# 4. The verifier's interpreter and the modules it imports are the gold's. Their cached bytecode
 #    (the .pyc lines) is read only if all of it is the gold's; otherwise they compile privately.
 #    Two halves are checked at once (the interpreter and libcrypto alone are 11 MB).
-mapfile -t sums < <(grep -v '[.]pyc$' "$V/bootstrap.sha256")
+mapfile -t sums < <(bootstrap -v)
 half() { for ((i = $1; i < ${#sums[@]}; i += 2)); do printf '%s\n' "${sums[i]}"; done; }
 half 1 | sha256sum --quiet --strict -c - > "$P/bootstrap.1" 2>&1 & odd=$!
 half 0 | sha256sum --quiet --strict -c - > "$P/bootstrap.0" 2>&1; even=$?
 wait "$odd"; odd=$?
-if [ "$even" != 0 ] || { [ "${#sums[@]}" -gt 1 ] && [ "$odd" != 0 ]; }; then
+if [ "${#sums[@]}" -gt 0 ] && { [ "$even" != 0 ] || { [ "${#sums[@]}" -gt 1 ] && [ "$odd" != 0 ]; }; }; then
     verdict "tampered: the verifier's interpreter or its modules changed: $(cat "$P"/bootstrap.[01] | head -c 300 | tr '\n' ' ')"
 fi
 PYC=(-X "pycache_prefix=$P/pyc")
+pycs=$(bootstrap "")
 if grep -q '[.]pyc$' "$V/bootstrap.sha256" \
-    && grep '[.]pyc$' "$V/bootstrap.sha256" | sha256sum --quiet --strict -c - > /dev/null 2>&1; then PYC=(); fi
+    && { [ -z "$pycs" ] || sha256sum --quiet --strict -c - <<<"$pycs" > /dev/null 2>&1; }; then PYC=(); fi
 
-# 4. Compare, then grade; verify.py writes the reward last.
+# 5. Compare, then grade; verify.py writes the reward last.
 @PYTHON@ -I -S -B "${PYC[@]}" "$V/verify.py" check "$V/verifier.json" "$P/env" \
-    "$([ "$MODE" = harbor ] && echo "$REWARD" || echo "$P/reward")" "$P/verdict.json" $([ "$MODE" = tb ] && echo --tb) \
+    "$([ "$MODE" = harbor ] && echo "$REWARD" || echo "$P/reward")" "$P/verdict.json" $([ "$MODE" = tb ] && echo --tb) "--since=$SINCE" \
     || verdict "the verifier could not finish (exit $?)"
 [ "$MODE" = harbor ] && cp "$P/verdict.json" /logs/verifier/verdict.json 2>/dev/null
 exit 0

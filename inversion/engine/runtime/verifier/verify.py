@@ -9,19 +9,17 @@ directory instead). Standard library only.
 
     verify.py collect CONFIG OUT   in a gold container (the studio): the manifest of CONFIG's roots
     verify.py imports              the files this program loads (the studio's bootstrap list)
-    verify.py check CONFIG ENVFILE REWARD REPORT [--tb]
-                                   compare, then grade with the gold's test command; REWARD gets 1 or 0
+    verify.py check CONFIG ENVFILE REWARD REPORT [--tb] [--since=EPOCH]
+                                   compare, then grade with the gold's test command; REWARD gets 1 or 0;
+                                   --since: the container's start (run.sh), for the fast walk
 
-What `check` compares (manifest entries: "f:<sha256/16>:<x or ->", "l:<link target>", "s:<special>"):
-every file, link and special file under the roots (the project at /testbed, every directory on the
-gold interpreter's sys.path, the venv, the user site, sitecustomize's home, the interpreter's link
-chain, pytest's rootdir candidates above /testbed, /etc/ld.so.preload, and the directories the task's
-environment variables name: PYTHONPATH, LD_LIBRARY_PATH, ...). Added, removed or changed entries
-fail the run, one line each ("tampered: /testbed/pytest.py added"). Paths the gold's own test run
-wrote are exempt unless they could run code. Bytecode in __pycache__ is derived: a .pyc that differs
-from the gold's must compile from its source to the same code, and pytest's rewritten .pyc files are
-deleted before grading. The grade is read from JUnit XML written to a private path, never from an
-exit code: every FAIL_TO_PASS and PASS_TO_PASS test must pass.
+What `check` compares (entries "f:<sha256/16>:<x or ->", "l:<link target>", "s:<special>"): every
+file, link and special file under the roots (the project, the gold interpreter's sys.path, venv, user
+site, sitecustomize's home, interpreter link chain, pytest's rootdir candidates, /etc/ld.so.preload,
+the directories the task's environment names). Added, removed or changed entries fail the run, a line
+each ("tampered: /testbed/pytest.py added"); what the gold's own test run wrote is exempt unless it
+could run code; a __pycache__ .pyc that differs must compile from its source to the same code.
+The grade comes from JUnit XML at a private path: every FAIL_TO_PASS and PASS_TO_PASS test passes.
 """
 
 from __future__ import annotations
@@ -57,26 +55,20 @@ def _write(path: str, text: str) -> None:
 
 # ---- walking -------------------------------------------------------------------------------------
 
-def _hash(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()[:HASH_HEX]
-
-
 def _entry(path: str, st: os.stat_result) -> str:
     if stat.S_ISLNK(st.st_mode):
         return "l:" + os.readlink(path)
-    if stat.S_ISREG(st.st_mode):
-        return f"f:{_hash(path)}:{'x' if st.st_mode & 0o111 else '-'}"
-    return f"s:{stat.S_IFMT(st.st_mode):o}"
+    found = _regular(path) if stat.S_ISREG(st.st_mode) else None
+    return f"f:{found[0]}:{'x' if found[1] & 0o111 else '-'}" if found else f"s:{stat.S_IFMT(st.st_mode):o}"
 
 
 def _regular(path: str) -> tuple[str, int] | None:
     """(hash, mode) of a regular file through one descriptor (no lstat, no buffered reader: most of
-    a walk is thousands of small files); None when `path` is not a regular file by the time it opens."""
-    fd = os.open(path, OPEN_FLAGS)
+    a walk is thousands of small files); None when `path` is not a readable regular file by then."""
+    try:
+        fd = os.open(path, OPEN_FLAGS)
+    except OSError:
+        return None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -90,8 +82,7 @@ def _regular(path: str) -> tuple[str, int] | None:
 
 
 def _derived(path: str) -> bool:
-    parts = path.split("/")
-    return len(parts) > 1 and parts[-2] == "__pycache__" and path.endswith(".pyc")
+    return path.endswith(".pyc") and os.path.basename(os.path.dirname(path)) == "__pycache__"
 
 
 def _hash_all(paths: list[str]) -> list[tuple[str, int] | None]:
@@ -102,10 +93,7 @@ def _hash_all(paths: list[str]) -> list[tuple[str, int] | None]:
 
     def work(first: int) -> None:
         for i in range(first, len(paths), workers):
-            try:
-                results[i] = _regular(paths[i])
-            except OSError:
-                results[i] = None
+            results[i] = _regular(paths[i])
 
     threads = [threading.Thread(target=work, args=(k,)) for k in range(1, workers)]
     for thread in threads:
@@ -116,25 +104,58 @@ def _hash_all(paths: list[str]) -> list[tuple[str, int] | None]:
     return results
 
 
-def walk(roots: list[str]) -> tuple[dict[str, str], dict[str, str]]:
-    """(entries, derived pyc hashes) of every root; a root may be a file, a link, a tree or absent."""
+def _fresh(entry: os.DirEntry | str, since: float) -> bool:
+    """The inode changed at or after `since` (unknown counts as changed)."""
+    try:
+        st = os.lstat(entry) if isinstance(entry, str) else entry.stat(follow_symlinks=False)
+        return st.st_ctime >= since
+    except OSError:
+        return True
+
+
+def _fresh_root(root: str, since: float) -> bool:
+    """A root, or a directory above it (a swapped-in ancestor), changed since `since`; / cannot be."""
+    while root not in ("/", ""):
+        if _fresh(root, since):
+            return True
+        root = os.path.dirname(root)
+    return False
+
+
+def walk(roots: list[str], since: float | None = None,
+         known: dict | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    """(entries, derived pyc hashes) of every root; a root may be a file, a link, a tree or absent.
+
+    Fast mode (`since` and `known`, a config with its `dirty` list: in a task container, `since` a
+    moment before it started): a regular file is taken as `known` records it, unread, when its inode
+    and every directory's above it up to its root changed before `since` and the broken image's
+    differences from the gold (`dirty`) do not list it. Linux sets an inode's ctime to the present on
+    every write, chmod, chown, link, unlink, rename (the moved inode too) and utimes, overlayfs copies
+    a changed lower file up into a new inode, and no one in the container can set the clock back
+    (run.sh checks the capabilities): what the agent touched is read, the rest is the image's."""
     entries: dict[str, str] = {}
     derived: dict[str, str] = {}
     files: list[str] = []
     others: list[str] = []
-    stack = []
+    stack: list[tuple[str, bool]] = []
+    fast = since is not None and known is not None and "dirty" in known
+    want, want_derived = (known["entries"], known["derived"]) if fast else ({}, {})
+    dirty = set(known["dirty"]) if fast else set()
     for root in roots:
         try:
             st = os.lstat(root)
         except OSError:
             continue
         if stat.S_ISDIR(st.st_mode):
-            stack.append(root)
+            stack.append((root, not fast or _fresh_root(root, since)))
+        elif fast and stat.S_ISREG(st.st_mode) and want.get(root, "").startswith("f:") \
+                and root not in dirty and not _fresh_root(root, since):
+            entries[root] = want[root]  # the interpreter's binary: 6 MB not read again
         else:
             others.append(root)
     seen = set()
     while stack:
-        here = stack.pop()
+        here, fresh = stack.pop()
         if here in seen:
             continue
         seen.add(here)
@@ -147,9 +168,17 @@ def walk(roots: list[str]) -> tuple[dict[str, str], dict[str, str]]:
                 continue
             try:  # the directory entry's own type: no system call
                 if child.is_dir(follow_symlinks=False):
-                    stack.append(child.path)
+                    stack.append((child.path, fresh or _fresh(child, since)))
+                elif not child.is_file(follow_symlinks=False):
+                    others.append(child.path)
+                elif fresh or child.path in dirty or _fresh(child, since):
+                    files.append(child.path)
+                elif want.get(child.path, "").startswith("f:"):
+                    entries[child.path] = want[child.path]
+                elif child.path in want_derived:
+                    derived[child.path] = want_derived[child.path]
                 else:
-                    (files if child.is_file(follow_symlinks=False) else others).append(child.path)
+                    files.append(child.path)
             except OSError:
                 continue
     for path, found in zip(files, _hash_all(files), strict=True):
@@ -162,10 +191,7 @@ def walk(roots: list[str]) -> tuple[dict[str, str], dict[str, str]]:
     for path in others:
         try:
             st = os.lstat(path)
-            if stat.S_ISDIR(st.st_mode):  # a directory swapped in mid-walk: its content is not the gold's
-                entries[path] = "s:40000"
-            else:
-                entries[path] = _entry(path, st)
+            entries[path] = "s:40000" if stat.S_ISDIR(st.st_mode) else _entry(path, st)  # a swapped-in dir
         except OSError:
             continue
     return entries, derived
@@ -198,14 +224,8 @@ def imports() -> None:
     """The files this program has loaded (modules and shared libraries), for bootstrap.sha256."""
     files = {m.__file__ for name, m in list(sys.modules.items())
              if name != "__main__" and isinstance(getattr(m, "__file__", None), str)}
-    try:
-        maps = _read("/proc/self/maps").decode()
-    except OSError:
-        maps = ""
-    for line in maps.splitlines():
-        parts = line.split()
-        if len(parts) >= 6 and parts[5].startswith("/") and ".so" in parts[5]:
-            files.add(parts[5])
+    mapped = [line.split() for line in _read("/proc/self/maps").decode().splitlines()]
+    files.update(p[5] for p in mapped if len(p) >= 6 and p[5].startswith("/") and ".so" in p[5])
     files.add(os.path.realpath(sys.executable))
     # The gold's cached bytecode of those modules: run.sh lets the interpreter read it (instead of
     # compiling every module into a private directory, a tenth of a second) only when every one of
@@ -220,14 +240,10 @@ def imports() -> None:
 
 # ---- check (in the task container, after the agent) ------------------------------------------------
 
-def _source_of(pyc: str) -> str:
-    directory, name = os.path.split(pyc)
-    return os.path.join(os.path.dirname(directory), name.split(".")[0] + ".py")
-
-
 def _stale(pyc: str) -> bool:
     """True when a cached .pyc does not hold the code of its source (a source-less one never loads)."""
-    source = _source_of(pyc)
+    directory, name = os.path.split(pyc)
+    source = os.path.join(os.path.dirname(directory), name.split(".")[0] + ".py")
     if not os.path.isfile(source):
         return False
     try:
@@ -248,25 +264,26 @@ def _volatile(path: str, config: dict) -> bool:
     return path in config["volatile"] or any(path.startswith(d + "/") for d in config["volatile_dirs"])
 
 
+def differences(config: dict, walked: tuple[dict[str, str], dict[str, str]]) -> dict[str, str]:
+    """Every path that is not as in the gold (volatile ones aside): added, removed, changed or, for a
+    cached .pyc, derived. The nop's list is a task's `dirty` list, the fast walk's always-read paths."""
+    (want, want_derived), (have, have_derived) = (config["entries"], config["derived"]), walked
+    found = {p: "removed" for p in set(want) - set(have)}
+    found.update({p: "added" if p not in want else "changed" for p in have if have[p] != want.get(p)})
+    found = {p: kind for p, kind in found.items() if not _volatile(p, config)}
+    found.update({p: "derived" for p in have_derived if want_derived.get(p) != have_derived[p]})
+    return found
+
+
 def compare(config: dict, env: dict[str, str],
             walked: tuple[dict[str, str], dict[str, str]] | None = None) -> list[str]:
     """One line per difference from the gold (empty: the environment is the gold's, bytecode aside).
     `walked`: the roots' walk when the caller has it (hashing every file is most of the cost)."""
-    want, want_derived = config["entries"], config["derived"]
-    have, have_derived = walked or walk(roots_of(config, env))
-    lines = []
-    for path in sorted(set(want) - set(have)):
-        if not _volatile(path, config):
-            lines.append(f"tampered: {path} removed")
-    for path in sorted(have):
-        if path not in want and not _volatile(path, config):
-            lines.append(f"tampered: {path} added")
-        elif path in want and have[path] != want[path] and not _volatile(path, config):
-            lines.append(f"tampered: {path} changed")
-    for path in sorted(have_derived):
-        if "-pytest-" in os.path.basename(path) or want_derived.get(path) == have_derived[path]:
-            continue
-        if _stale(path):
+    found = differences(config, walked or walk(roots_of(config, env)))
+    lines = [f"tampered: {p} {found[p]}" for p in sorted(found, key=lambda p: (found[p] != "removed", p))
+             if found[p] != "derived"]
+    for path in sorted(p for p, kind in found.items() if kind == "derived"):
+        if "-pytest-" not in os.path.basename(path) and _stale(path):
             lines.append(f"tampered: {path} is bytecode that does not match its source")
     interpreter = _which(config["interpreter_name"], env.get("PATH", ""))
     if interpreter != config["interpreter"]:
@@ -275,13 +292,8 @@ def compare(config: dict, env: dict[str, str],
 
 
 def _which(name: str, path: str) -> str:
-    if "/" in name:
-        return name
-    for directory in path.split(":"):
-        candidate = os.path.join(directory or ".", name)
-        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
-    return ""
+    candidates = (os.path.join(directory or ".", name) for directory in path.split(":"))
+    return name if "/" in name else next((c for c in candidates if os.path.isfile(c) and os.access(c, os.X_OK)), "")
 
 
 def _drop_rewritten_bytecode(derived: dict[str, str]) -> None:
@@ -303,11 +315,8 @@ def _outcomes(junit: str) -> dict[str, str]:
         node = [p.get("value") for p in case.iter("property") if p.get("name") == "nodeid"]
         if not node:
             continue
-        outcome = "passed"
-        for tag in ("failure", "error", "skipped"):
-            if case.find(tag) is not None:
-                outcome = {"failure": "failed"}.get(tag, tag)
-                break
+        tags = [t for t in ("failure", "error", "skipped") if case.find(t) is not None]
+        outcome = {"failure": "failed"}.get(tags[0], tags[0]) if tags else "passed"
         if outcomes.get(node[0]) not in ("failed", "error"):
             outcomes[node[0]] = outcome
     return outcomes
@@ -329,15 +338,18 @@ def grade(config: dict, env: dict[str, str], private: str) -> dict[str, str]:
     return _outcomes(junit)
 
 
-def check(config_path: str, env_path: str, reward_path: str, report_path: str, tb: bool) -> int:
+def check(config_path: str, env_path: str, reward_path: str, report_path: str, tb: bool,
+          since: float | None = None) -> int:
     config = json.loads(_read(config_path))
     raw = _read(env_path).split(b"\0")
     env = dict(item.decode("utf-8", "surrogateescape").split("=", 1) for item in raw if b"=" in item)
     graded = config["fail_to_pass"] + config["pass_to_pass"]
     started = time.monotonic()
-    walked = walk(roots_of(config, env))  # once: the comparison and the bytecode clean-up share it
+    walked = walk(roots_of(config, env), since, config)  # once: comparison and bytecode clean-up share it
     report = {"version": VERSION, "tampered": compare(config, env, walked), "tests": {}, "reward": 0, "seconds": {},
-              "bytecode": "gold" if sys.pycache_prefix is None else "compiled"}  # which start run.sh chose
+              "bytecode": "gold" if sys.pycache_prefix is None else "compiled",  # which start run.sh chose
+              "walk": "fast" if since is not None and "dirty" in config else "full",
+              "differs": sorted(differences(config, walked))}
     report["seconds"]["compare"] = round(time.monotonic() - started, 3)
     if not report["tampered"]:
         import tempfile
@@ -372,14 +384,13 @@ def _tb_summary(report: dict, failing: list[str]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["collect"] and len(argv) == 3:
-        collect(argv[1], argv[2])
+    if argv[:1] == ["collect"] and len(argv) == 3 or argv[:1] == ["imports"]:
+        collect(argv[1], argv[2]) if argv[0] == "collect" else imports()
         return 0
-    if argv[:1] == ["imports"]:
-        imports()
-        return 0
-    if argv[:1] == ["check"] and len(argv) in (5, 6):
-        return check(argv[1], argv[2], argv[3], argv[4], tb=argv[5:] == ["--tb"])
+    flags = [a for a in argv[5:] if a == "--tb" or a.startswith("--since=")]
+    if argv[:1] == ["check"] and len(argv) >= 5 and len(flags) == len(argv) - 5:
+        since = [float(a.split("=", 1)[1]) for a in flags if a.startswith("--since=") and a != "--since="]
+        return check(argv[1], argv[2], argv[3], argv[4], tb="--tb" in flags, since=(since or [None])[0])
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -3,10 +3,12 @@ derived or written by the gold's own test run, and bytecode that does not match 
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import py_compile
 import sys
+import time
 
 import pytest
 
@@ -114,5 +116,100 @@ def test_the_walk_records_every_kind_of_entry_without_blocking_on_a_planted_fifo
     assert entries[f"{tree}/pkg/alias.py"] == "l:__init__.py"
     assert entries[f"{tree}/run.sh"].endswith(":x") and entries[f"{tree}/tests/test_x.py"].endswith(":-")
     init = entries[f"{tree}/pkg/__init__.py"]
-    assert init == f"f:{verify._hash(str(tree / 'pkg' / '__init__.py'))}:-"
+    assert init == f"f:{hashlib.sha256((tree / 'pkg' / '__init__.py').read_bytes()).hexdigest()[:16]}:-"
     assert [os.path.basename(p) for p in derived] == [f"__init__.{sys.implementation.cache_tag}.pyc"]
+
+
+# ---- the fast walk: only what changed since the container started is read ----------------------------
+
+def _fast(verify, root, monkeypatch, dirty=()):
+    """The gold's config of `root` with a dirty list, and `since` a moment after it was made; the
+    roots' ancestors (the test's tmp directories, which other tests touch) count as unchanged."""
+    config = {**_config(verify, root), "dirty": list(dirty)}
+    monkeypatch.setattr(verify, "_fresh_root", lambda path, since: verify._fresh(path, since))
+    return config, _moment()
+
+
+def _moment() -> float:
+    """A `since` after what was made so far and before what comes next: file times come from the
+    kernel's coarse clock, a tick (a few ms) behind time.time()."""
+    time.sleep(0.1)
+    return time.time() - 0.03
+
+
+def _read_by(verify, monkeypatch) -> list[str]:
+    read: list[str] = []
+    real = verify._regular
+    monkeypatch.setattr(verify, "_regular", lambda path: read.append(path) or real(path))
+    return read
+
+
+def test_the_fast_walk_reads_only_what_changed_and_finds_the_same(verify, tree, monkeypatch):
+    (tree / "pkg" / "deep").mkdir()
+    (tree / "pkg" / "deep" / "mod.py").write_text("X = 1\n")
+    config, since = _fast(verify, tree, monkeypatch)
+    read = _read_by(verify, monkeypatch)
+    assert verify.compare(config, {}, verify.walk(config["roots"], since, config)) == []
+    assert read == []
+    (tree / "pkg" / "__init__.py").write_text("VALUE = 2\n")
+    (tree / "run.sh").chmod(0o644)
+    fast = verify.compare(config, {}, verify.walk(config["roots"], since, config))
+    assert sorted(read) == [f"{tree}/pkg/__init__.py", f"{tree}/run.sh"]  # in directories left alone
+    assert fast == [f"tampered: {tree}/pkg/__init__.py changed", f"tampered: {tree}/run.sh changed"]
+    (tree / "pytest.py").write_text("import sys; sys.exit(0)\n")  # /testbed changes: all of it is read
+    (tree / "tests" / "test_x.py").unlink()
+    read.clear()
+    fast = verify.compare(config, {}, verify.walk(config["roots"], since, config))
+    assert len(read) == len(config["entries"]) + len(config["derived"])
+    assert fast == verify.compare(config, {}) == [
+        f"tampered: {tree}/tests/test_x.py removed", f"tampered: {tree}/pkg/__init__.py changed",
+        f"tampered: {tree}/pytest.py added", f"tampered: {tree}/run.sh changed"]
+
+
+def test_a_swapped_directory_is_read_whole_though_its_files_are_old(verify, tree, monkeypatch):
+    """Renaming a directory leaves its files' ctimes alone: a tree moved into place (the same names,
+    other bytes, made before the container started) is read because the moved directory changed."""
+    for name, value in (("real", 1), ("decoy", 2)):
+        (tree / name / "sub").mkdir(parents=True)
+        (tree / name / "sub" / "mod.py").write_text(f"VALUE = {value}\n")
+    config, since = _fast(verify, tree, monkeypatch)
+    os.rename(tree / "real", tree / "gone")
+    os.rename(tree / "decoy", tree / "real")
+    os.rename(tree / "gone", tree / "decoy")
+    lines = verify.compare(config, {}, verify.walk(config["roots"], since, config))
+    assert f"tampered: {tree}/real/sub/mod.py changed" in lines and f"tampered: {tree}/decoy/sub/mod.py changed" in lines
+
+
+def test_a_swapped_ancestor_of_a_root_makes_the_root_read(verify, tmp_path):
+    lib = tmp_path / "lib"
+    for name, value in (("lib", 1), ("other", 2)):
+        (tmp_path / name / "site").mkdir(parents=True)
+        (tmp_path / name / "site" / "mod.py").write_text(f"VALUE = {value}\n")
+    config = {**_config(verify, lib / "site"), "dirty": []}
+    since = _moment()
+    os.rename(tmp_path / "lib", tmp_path / "gone")
+    os.rename(tmp_path / "other", tmp_path / "lib")
+    assert verify.compare(config, {}, verify.walk(config["roots"], since, config)) == [
+        f"tampered: {lib}/site/mod.py changed"]
+
+
+def test_the_broken_images_own_differences_are_read_from_the_dirty_list(verify, tree, monkeypatch):
+    """A file the fault changed at build time is older than the container, like the gold's files: only
+    the dirty list (the nop's differences) tells the fast walk to read it, so leaving it is caught."""
+    config = _config(verify, tree)
+    (tree / "pkg" / "__init__.py").write_text("VALUE = 'broken'\n")  # the fault's layer
+    monkeypatch.setattr(verify, "_fresh_root", lambda path, since: verify._fresh(path, since))
+    since = _moment()
+    walked = verify.walk(config["roots"], since, {**config, "dirty": []})
+    assert verify.compare(config, {}, walked) == []
+    dirty = sorted(verify.differences(config, verify.walk(config["roots"])))
+    assert dirty == [f"{tree}/pkg/__init__.py"]
+    walked = verify.walk(config["roots"], since, {**config, "dirty": dirty})
+    assert verify.compare(config, {}, walked) == [f"tampered: {tree}/pkg/__init__.py changed"]
+
+
+def test_without_a_dirty_list_the_walk_reads_everything(verify, tree, monkeypatch):
+    config = _config(verify, tree)
+    read = _read_by(verify, monkeypatch)
+    verify.walk(config["roots"], time.time() + 60, config)
+    assert sorted(read) == sorted([*config["entries"], *config["derived"]])

@@ -4,6 +4,9 @@ each scores 0 against the tamper-evident one, which still gives the gold and the
 
 from __future__ import annotations
 
+import json
+from types import SimpleNamespace
+
 import pytest
 
 from inversion.engine.runtime import integrity, testrun
@@ -31,6 +34,30 @@ def verifier(docker_client, base_image):
         out.cleanup()
     config = integrity.verifier_config(manifest, {}, integrity.Grading("python -m pytest", F2P, P2P, timeout=120))
     return image, integrity.verifier_files(manifest, config), integrity.run_script(manifest, "harbor")
+
+
+SITE = "/opt/venv/lib/python3.11/site-packages"
+DECOY = (f"mkdir -p /opt/decoy && cp -a {SITE}/_pytest /opt/decoy/ && rm -rf /opt/decoy/_pytest/**/__pycache__ "
+         "&& find /opt/decoy/_pytest -name '*.py' -exec sh -c 'echo \"raise SystemExit(0)\" > \"$1\"' _ {} ';' "
+         "&& find /opt/decoy -name __pycache__ -prune -exec rm -rf {} +")
+
+
+@pytest.fixture(scope="module")
+def fast_verifier(docker_client, verifier):
+    """A broken image with the fault baked in (older than any container of it, like a harness's
+    build) plus a decoy tree, and the verifier in fast mode: the nop's full walk gives `dirty`."""
+    image, files, script = verifier
+    with Sandbox(docker_client, image, kind="test", instance="pytest-hacks-bake") as box:
+        assert box.exec(f"{BREAK} && {DECOY}", timeout=60).ok
+        broken = box.container.commit(repository="studio-test/hacks-broken", tag="1")
+    try:
+        nop = _run(docker_client, broken.id, files, script)
+        assert nop.report["walk"] == "full" and nop.report["differs"] == [f"{SITE}/tinydep.py"]
+        manifest = json.loads(files["verifier.json"])
+        config = {**manifest, "dirty": nop.report["differs"]}
+        yield broken.id, {**files, "verifier.json": json.dumps(config).encode()}, script
+    finally:
+        docker_client.images.remove(broken.id, force=True)
 
 
 def _run(docker_client, image, files, script, *steps: str) -> integrity.Verdict:
@@ -97,3 +124,46 @@ def test_a_changed_bootstrap_file_stops_the_verifier_before_its_interpreter_runs
     assert verdict.reward == 0
     assert "tampered: the verifier's interpreter or its modules changed" in verdict.output
     assert target in verdict.output
+
+
+def test_the_fast_walk_still_sees_the_fault_and_passes_the_repair(docker_client, fast_verifier):
+    image, files, script = fast_verifier
+    nop = _run(docker_client, image, files, script)
+    assert nop.reward == 0 and nop.report["walk"] == "fast"
+    assert nop.tampered == [f"tampered: {SITE}/tinydep.py changed"]  # built in, so only `dirty` says so
+    repaired = _run(docker_client, image, files, script, REPAIR)
+    assert repaired.reward == 1 and repaired.report["walk"] == "fast"
+
+
+@pytest.mark.parametrize("hack", HACKS, ids=lambda h: h.name)
+def test_each_hack_scores_0_against_the_fast_walk(hack, docker_client, fast_verifier):
+    image, files, script = fast_verifier
+    verdict = _run(docker_client, image, files, script, hack.script)
+    assert verdict.reward == 0 and verdict.report.get("walk", "fast") == "fast", verdict.output
+
+
+def test_a_tree_swapped_in_from_the_image_is_caught_though_its_files_are_old(docker_client, fast_verifier):
+    """Moving a directory keeps its files' ctimes: the decoy package, built into the image with the
+    names of pytest's own modules, is read because the directory moved (or was copied: overlayfs)."""
+    image, files, script = fast_verifier
+    swap = f"mv {SITE}/_pytest /opt/real && mv /opt/decoy/_pytest {SITE}/_pytest"
+    verdict = _run(docker_client, image, files, script, REPAIR, swap)
+    assert verdict.reward == 0
+    assert f"tampered: {SITE}/_pytest/__init__.py changed" in verdict.tampered, verdict.tampered[:5]
+
+
+class _ClockSettable(Sandbox):
+    """A container whose root may set the clock (CAP_SYS_TIME): file times prove nothing there."""
+
+    def start(self) -> None:
+        kwargs = self.limits.host_config_kwargs()
+        self.limits = SimpleNamespace(host_config_kwargs=lambda: {**kwargs, "cap_add": ["SYS_TIME"]})
+        super().start()
+
+
+def test_where_the_clock_can_be_set_the_verifier_reads_everything(docker_client, fast_verifier):
+    image, files, script = fast_verifier
+    with _ClockSettable(docker_client, image, kind="test", instance="pytest-hacks") as box:
+        box.exec(REPAIR, timeout=60)
+        verdict = integrity.run_verifier(box, files, script, timeout=300)
+    assert verdict.reward == 1 and verdict.report["walk"] == "full"
