@@ -18,13 +18,13 @@ def local_manifest(snapshot: Path) -> dict:
     import subprocess
     import sys
 
-    from inversion.engine.runtime.integrity import VERIFY
+    from inversion.engine.runtime.integrity import COLLECT, VERIFY
 
     spec = importlib.util.spec_from_file_location("studio_verify", VERIFY)
     verify = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(verify)
     entries, derived = verify.walk([str(snapshot)])
-    files = json.loads(subprocess.run([sys.executable, "-I", "-S", str(VERIFY), "imports"], capture_output=True,
+    files = json.loads(subprocess.run([sys.executable, "-I", "-S", str(COLLECT), "imports"], capture_output=True,
                                       text=True, check=True).stdout)
     sums = subprocess.run(["sha256sum", *files], capture_output=True, text=True, check=True).stdout
     return {"roots": [str(snapshot)], "entries": entries, "derived": derived, "volatile": [], "volatile_dirs": [],

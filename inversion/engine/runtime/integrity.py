@@ -26,6 +26,7 @@ from inversion.engine.runtime.sandbox import Sandbox
 
 HERE = Path(__file__).resolve().parent / "verifier"
 VERIFY = HERE / "verify.py"
+COLLECT = HERE / "collect.py"  # the studio's side (manifest, bootstrap list): never shipped
 RUN = HERE / "run.sh"
 PLUGIN = testrun.SUPPORT_DIR / "studio_pytest_plugin.py"
 TESTS_DIR = "/tests"
@@ -72,9 +73,10 @@ def _probe(box: Sandbox, test_cmd: str) -> dict:
 
 def _collect(box: Sandbox, out: testrun.OutDir, roots: list[str], env: dict[str, str] | None = None) -> dict:
     (out.path / "verify.py").write_text(VERIFY.read_text())
+    (out.path / "collect.py").write_text(COLLECT.read_text())
     (out.path / "collect.json").write_text(json.dumps({"roots": roots}))
     mount = testrun.OUT_MOUNT
-    res = box.exec(f"/usr/bin/env python3 -I -S -B {mount}/verify.py collect {mount}/collect.json {mount}/manifest.json",
+    res = box.exec(f"/usr/bin/env python3 -I -S -B {mount}/collect.py collect {mount}/collect.json {mount}/manifest.json",
                    timeout=300, env=env)
     target = out.path / "manifest.json"
     if not res.ok or not target.exists():
@@ -90,7 +92,7 @@ def collect_gold(box: Sandbox, out: testrun.OutDir, test_cmd: str) -> dict:
                     *info["path"], *info["chain"], *ROOTDIR_CANDIDATES})
     found = _collect(box, out, roots)
     verifier_python = info["chain"][-1]
-    res = box.exec(f"{verifier_python} -I -S -B -X pycache_prefix=/tmp/.studio-probe {testrun.OUT_MOUNT}/verify.py imports",
+    res = box.exec(f"{verifier_python} -I -S -B -X pycache_prefix=/tmp/.studio-probe {testrun.OUT_MOUNT}/collect.py imports",
                    timeout=60)
     files = json.loads(res.output.strip().splitlines()[-1]) if res.ok else []
     sums = box.exec("sha256sum " + " ".join(shlex.quote(f) for f in files), timeout=60) if files else None

@@ -100,7 +100,8 @@ def test_episode_to_validated_draft_task(alice, gold, scripted, django_capture_o
     hacks = task.validation["hacks"]
     assert len(hacks) == len(load_hacks()) and all(h["applied"] and h["reward"] == 0 for h in hacks), hacks
     assert task.validation["rules"]["hacks"] == {"ok": True, "detail": f"all {len(load_hacks())} applied hacks scored 0"}
-    assert task.integrity == {}  # the scripted break sets TINY_FLAG, which names no directory
+    # TINY_FLAG names no directory; the fault's own file is the broken image's one difference
+    assert task.integrity == {"dirty": ["/opt/venv/lib/python3.11/site-packages/tinydep.py"]}
     seqs = list(episode.events.values_list("seq", flat=True))
     assert seqs == list(range(1, len(seqs) + 1))
     kinds = list(episode.events.values_list("kind", flat=True))

@@ -1,14 +1,10 @@
 """Task Studio's tamper-evident verifier: grades an environment-repair task only if the project and the
 Python environment that runs its tests end exactly as in the gold environment.
 
-Shipped in every exported task (Harbor `tests/`, Terminal-Bench `tests/`, which the agent never sees)
-next to `verifier.json`, and run by `test.sh` / `run-tests.sh` with the gold's own interpreter in
-isolated mode (`-I -S -B`) after `bootstrap.sha256` has checked that interpreter and the modules this
-file imports (their cached bytecode too: where any of it differs, it compiles them into a private
-directory instead). Standard library only.
+Shipped in every exported task's tests directory (the agent never sees it) and run by `run.sh` with
+the gold's interpreter (`-I -S -B`) once `bootstrap.sha256` has checked it and this file's imports.
 
-    verify.py collect CONFIG OUT   in a gold container (the studio): the manifest of CONFIG's roots
-    verify.py imports              the files this program loads (the studio's bootstrap list)
+    (collect.py, beside it in the studio only: the gold's manifest and the bootstrap list)
     verify.py check CONFIG ENVFILE REWARD REPORT [--tb] [--since=EPOCH]
                                    compare, then grade with the gold's test command; REWARD gets 1 or 0;
                                    --since: the container's start (run.sh), for the fast walk
@@ -122,17 +118,33 @@ def _fresh_root(root: str, since: float) -> bool:
     return False
 
 
+def _moves_copy(roots: list[str]) -> bool:
+    """No directory of the image can be renamed, only copied (its files then all new): / is an overlay
+    without redirect_dir (a lower directory's rename fails, `mv` copies) and no other mount is on or
+    above a root or inside one."""
+    try:
+        mounts = [line.split()[1:4] for line in _read("/proc/self/mounts").decode().splitlines()]
+        redirect = _read("/sys/module/overlay/parameters/redirect_dir").strip() != b"N"
+    except (OSError, ValueError):
+        return False
+    top = [m for m in mounts if m[0] == "/"][-1:]
+    if not top or top[0][1] != "overlay" or "redirect_dir=on" in top[0][2] or (redirect and "redirect_dir=" not in top[0][2]):
+        return False
+    inside = [m[0] for m in mounts if m[0] != "/"]
+    return not any(r == m or r.startswith(m + "/") or m.startswith(r + "/") for r in roots for m in inside)
+
+
 def walk(roots: list[str], since: float | None = None,
          known: dict | None = None) -> tuple[dict[str, str], dict[str, str]]:
     """(entries, derived pyc hashes) of every root; a root may be a file, a link, a tree or absent.
 
     Fast mode (`since` and `known`, a config with its `dirty` list: in a task container, `since` a
     moment before it started): a regular file is taken as `known` records it, unread, when its inode
-    and every directory's above it up to its root changed before `since` and the broken image's
-    differences from the gold (`dirty`) do not list it. Linux sets an inode's ctime to the present on
-    every write, chmod, chown, link, unlink, rename (the moved inode too) and utimes, overlayfs copies
-    a changed lower file up into a new inode, and no one in the container can set the clock back
-    (run.sh checks the capabilities): what the agent touched is read, the rest is the image's."""
+    and every directory's above it up to its root (moved trees keep their files' ctimes; not needed
+    where `_moves_copy`) changed before `since` and `dirty` (the broken image's differences from the
+    gold) does not list it. Linux sets ctime to the present on every write, chmod, chown, link,
+    unlink, rename (the moved inode too) and utimes, overlayfs copies a changed lower file up into a
+    new inode, and no one in the container can set the clock back (run.sh checks the capabilities)."""
     entries: dict[str, str] = {}
     derived: dict[str, str] = {}
     files: list[str] = []
@@ -141,15 +153,16 @@ def walk(roots: list[str], since: float | None = None,
     fast = since is not None and known is not None and "dirty" in known
     want, want_derived = (known["entries"], known["derived"]) if fast else ({}, {})
     dirty = set(known["dirty"]) if fast else set()
+    moves = fast and not _moves_copy(roots)
     for root in roots:
         try:
             st = os.lstat(root)
         except OSError:
             continue
         if stat.S_ISDIR(st.st_mode):
-            stack.append((root, not fast or _fresh_root(root, since)))
+            stack.append((root, not fast or (moves and _fresh_root(root, since))))
         elif fast and stat.S_ISREG(st.st_mode) and want.get(root, "").startswith("f:") \
-                and root not in dirty and not _fresh_root(root, since):
+                and root not in dirty and not _fresh(root, since) and not (moves and _fresh_root(root, since)):
             entries[root] = want[root]  # the interpreter's binary: 6 MB not read again
         else:
             others.append(root)
@@ -168,7 +181,7 @@ def walk(roots: list[str], since: float | None = None,
                 continue
             try:  # the directory entry's own type: no system call
                 if child.is_dir(follow_symlinks=False):
-                    stack.append((child.path, fresh or _fresh(child, since)))
+                    stack.append((child.path, fresh or (moves and _fresh(child, since))))
                 elif not child.is_file(follow_symlinks=False):
                     others.append(child.path)
                 elif fresh or child.path in dirty or _fresh(child, since):
@@ -210,32 +223,6 @@ def roots_of(config: dict, env: dict[str, str]) -> list[str]:
             out.append(root)
             seen.add(root)
     return out
-
-
-# ---- collect (studio side, in a gold container) ----------------------------------------------------
-
-def collect(config_path: str, out_path: str) -> None:
-    config = json.loads(_read(config_path))
-    entries, derived = walk(roots_of(config, dict(os.environ)))
-    _write(out_path, json.dumps({"entries": entries, "derived": derived}, sort_keys=True))
-
-
-def imports() -> None:
-    """The files this program has loaded (modules and shared libraries), for bootstrap.sha256."""
-    files = {m.__file__ for name, m in list(sys.modules.items())
-             if name != "__main__" and isinstance(getattr(m, "__file__", None), str)}
-    mapped = [line.split() for line in _read("/proc/self/maps").decode().splitlines()]
-    files.update(p[5] for p in mapped if len(p) >= 6 and p[5].startswith("/") and ".so" in p[5])
-    files.add(os.path.realpath(sys.executable))
-    # The gold's cached bytecode of those modules: run.sh lets the interpreter read it (instead of
-    # compiling every module into a private directory, a tenth of a second) only when every one of
-    # these is intact, so all or none are listed.
-    tag = sys.implementation.cache_tag
-    cached = [os.path.join(os.path.dirname(f), "__pycache__", os.path.basename(f)[:-3] + f".{tag}.pyc")
-              for f in files if f.endswith(".py")]
-    if tag and cached and all(os.path.isfile(c) for c in cached):
-        files.update(cached)
-    print(json.dumps(sorted(os.path.realpath(f) for f in files if os.path.isfile(f))))
 
 
 # ---- check (in the task container, after the agent) ------------------------------------------------
@@ -384,9 +371,6 @@ def _tb_summary(report: dict, failing: list[str]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["collect"] and len(argv) == 3 or argv[:1] == ["imports"]:
-        collect(argv[1], argv[2]) if argv[0] == "collect" else imports()
-        return 0
     flags = [a for a in argv[5:] if a == "--tb" or a.startswith("--since=")]
     if argv[:1] == ["check"] and len(argv) >= 5 and len(flags) == len(argv) - 5:
         since = [float(a.split("=", 1)[1]) for a in flags if a.startswith("--since=") and a != "--since="]

@@ -213,3 +213,19 @@ def test_without_a_dirty_list_the_walk_reads_everything(verify, tree, monkeypatc
     read = _read_by(verify, monkeypatch)
     verify.walk(config["roots"], time.time() + 60, config)
     assert sorted(read) == sorted([*config["entries"], *config["derived"]])
+
+
+@pytest.mark.parametrize(("mounts", "module", "copies"), [
+    ("overlay / overlay rw,lowerdir=/l,upperdir=/u 0 0\nproc /proc proc rw 0 0", b"N\n", True),
+    ("overlay / overlay rw,lowerdir=/l,redirect_dir=on 0 0", b"N\n", False),  # a lower dir can move
+    ("overlay / overlay rw,lowerdir=/l 0 0", b"Y\n", False),  # the kernel's default creates redirects
+    ("overlay / overlay rw,lowerdir=/l,redirect_dir=off 0 0", b"Y\n", True),
+    ("overlay / overlay rw,lowerdir=/l 0 0\n/dev/vda /testbed ext4 rw 0 0", b"N\n", False),  # a bind mount
+    ("/dev/vda / ext4 rw 0 0", b"N\n", False),
+])
+def test_a_directory_moves_only_by_copy_on_an_overlay_without_redirects(verify, monkeypatch, mounts, module, copies):
+    """Where an image's directory cannot be renamed (overlayfs without redirect_dir: `mv` copies, so
+    every file in it is new), a changed directory need not be read whole."""
+    files = {"/proc/self/mounts": mounts.encode(), "/sys/module/overlay/parameters/redirect_dir": module}
+    monkeypatch.setattr(verify, "_read", lambda path: files[path])
+    assert verify._moves_copy(["/testbed", "/opt/venv"]) is copies
