@@ -37,7 +37,10 @@ def run_harbor(path: Path, agent: str, jobs: Path, hack: Path | None = None) -> 
         r = json.loads(f.read_text())
         rewards = (r.get("verifier_result") or {}).get("rewards") or {}
         exc = r.get("exception_info")
-        rows.append({"task": r["task_name"], "reward": rewards.get("reward"), "exception": exc and exc["exception_type"]})
+        verdict = f.parent / "verifier" / "verdict.json"  # the studio verifier's report, from /logs/verifier
+        walk = json.loads(verdict.read_text()).get("walk") if verdict.exists() else None
+        rows.append({"task": r["task_name"], "reward": rewards.get("reward"), "exception": exc and exc["exception_type"],
+                     "walk": walk})
     assert rows, f"harbor wrote no trial results: {proc.stdout[-2000:]} {proc.stderr[-2000:]}"
     return rows, seconds
 

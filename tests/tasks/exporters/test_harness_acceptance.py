@@ -38,13 +38,16 @@ def _export_and_run(tasks: list[Task], tmp_path) -> None:
     dataset = tmp_path / "dataset"
     ids = sorted(p.name for p in (dataset / "harbor").iterdir())
     assert len(ids) == 2
+    for task_id in ids:  # validated with the fast walk: the broken image's differences ship with it
+        assert "dirty" in json.loads((dataset / "harbor" / task_id / "tests" / "verifier.json").read_text())
 
-    timings = {}
+    timings, walks = {}, set()
     for agent, want in (("oracle", 1.0), ("nop", 0.0)):
         rows, seconds = kit.run_harbor(dataset / "harbor", agent, tmp_path / "jobs")
         timings[f"harbor {agent} (2 tasks)"] = round(seconds, 1)
         assert sorted((r["task"].split("/")[-1], r["reward"], r["exception"]) for r in rows) == [
             (task_id, want, None) for task_id in ids], rows
+        assert agent == "nop" or all(r["walk"] == "fast" for r in rows), rows  # nop: some stop before it
         rows, seconds = kit.run_tb(dataset / "tb1", agent, tmp_path / "runs", ids)
         timings[f"tb {agent} (2 tasks)"] = round(seconds, 1)
         assert sorted(r["task"] for r in rows) == ids
@@ -57,7 +60,9 @@ def _export_and_run(tasks: list[Task], tmp_path) -> None:
         timings[f"harbor {hack.stem} (2 tasks)"] = round(seconds, 1)
         assert sorted((r["task"].split("/")[-1], r["reward"], r["exception"]) for r in rows) == [
             (task_id, 0.0, None) for task_id in ids], (hack.stem, rows)
+        walks.update(r["walk"] for r in rows)
         rows, seconds = kit.run_tb(dataset / "tb1", "", tmp_path / "runs", ids, hack=hack)
         timings[f"tb {hack.stem} (2 tasks)"] = round(seconds, 1)
         assert sorted(r["task"] for r in rows) == ids and not any(r["resolved"] for r in rows), (hack.stem, rows)
+    assert "fast" in walks and "full" not in walks, walks  # the hacks met the exported, fast verifier
     print("harness timings (s):", json.dumps(timings))
