@@ -162,7 +162,7 @@ def walk(roots: list[str], since: float | None = None,
         if stat.S_ISDIR(st.st_mode):
             stack.append((root, not fast or (moves and _fresh_root(root, since))))
         elif fast and stat.S_ISREG(st.st_mode) and want.get(root, "").startswith("f:") \
-                and root not in dirty and not _fresh(root, since) and not (moves and _fresh_root(root, since)):
+                and root not in dirty and not (_fresh_root if moves else _fresh)(root, since):
             entries[root] = want[root]  # the interpreter's binary: 6 MB not read again
         else:
             others.append(root)
@@ -262,11 +262,11 @@ def differences(config: dict, walked: tuple[dict[str, str], dict[str, str]]) -> 
     return found
 
 
-def compare(config: dict, env: dict[str, str],
-            walked: tuple[dict[str, str], dict[str, str]] | None = None) -> list[str]:
+def compare(config: dict, env: dict[str, str], walked: tuple[dict[str, str], dict[str, str]] | None = None,
+            found: dict[str, str] | None = None) -> list[str]:
     """One line per difference from the gold (empty: the environment is the gold's, bytecode aside).
-    `walked`: the roots' walk when the caller has it (hashing every file is most of the cost)."""
-    found = differences(config, walked or walk(roots_of(config, env)))
+    `walked` / `found`: the roots' walk or its `differences` when the caller has them already."""
+    found = found if found is not None else differences(config, walked or walk(roots_of(config, env)))
     lines = [f"tampered: {p} {found[p]}" for p in sorted(found, key=lambda p: (found[p] != "removed", p))
              if found[p] != "derived"]
     for path in sorted(p for p, kind in found.items() if kind == "derived"):
@@ -333,10 +333,10 @@ def check(config_path: str, env_path: str, reward_path: str, report_path: str, t
     graded = config["fail_to_pass"] + config["pass_to_pass"]
     started = time.monotonic()
     walked = walk(roots_of(config, env), since, config)  # once: comparison and bytecode clean-up share it
-    report = {"version": VERSION, "tampered": compare(config, env, walked), "tests": {}, "reward": 0, "seconds": {},
-              "bytecode": "gold" if sys.pycache_prefix is None else "compiled",  # which start run.sh chose
-              "walk": "fast" if since is not None and "dirty" in config else "full",
-              "differs": sorted(differences(config, walked))}
+    found = differences(config, walked)
+    report = {"version": VERSION, "tampered": compare(config, env, found=found), "tests": {}, "reward": 0,
+              "seconds": {}, "bytecode": "gold" if sys.pycache_prefix is None else "compiled",  # run.sh's choice
+              "walk": "fast" if since is not None and "dirty" in config else "full", "differs": sorted(found)}
     report["seconds"]["compare"] = round(time.monotonic() - started, 3)
     if not report["tampered"]:
         import tempfile
