@@ -139,6 +139,11 @@ def python_info(surface: dict[str, Any]) -> dict[str, Any]:
     return surface.get("python") or {}
 
 
+def python_executable(surface: dict[str, Any]) -> str:
+    """The gold's test interpreter (a fault's scripts run with it); plain `python` when unknown."""
+    return python_info(surface).get("executable") or "python"
+
+
 def site_packages(surface: dict[str, Any]) -> str:
     sp = python_info(surface).get("site_packages") or ""
     if isinstance(sp, list):

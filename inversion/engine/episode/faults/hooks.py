@@ -35,7 +35,7 @@ def sitecustomize_path(surface: dict[str, Any]) -> str:
 
 
 def _compile(surface: dict[str, Any], real: str) -> RunCommand:
-    python = base.python_info(surface).get("executable") or "python"
+    python = base.python_executable(surface)
     return RunCommand(f"{python} -m py_compile {real}")
 
 

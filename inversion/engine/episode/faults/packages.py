@@ -57,7 +57,7 @@ class PipIncompatibleVersion(base.FaultFamily):
 
     def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
         module, dist, req = base.pick(rng, candidates(ctx.surface))
-        python = base.python_info(ctx.surface).get("executable") or "python"
+        python = base.python_executable(ctx.surface)
         cmd = (f"{python} -m pip install --quiet --no-deps --only-binary :all: --target {COMPAT} "
                f"{shlex.quote(req)}")
         return self.make(

@@ -102,7 +102,7 @@ class ProjectStaleBytecode(_OneFunction):
         """One step per stale module: the NTH module (in a seeded order) with a function to aim at.
         Two modules in the multi-step variant (an interrupted sync leaves more than one)."""
         sources = _shuffled(ctx.surface, rng)
-        python = base.python_info(ctx.surface).get("executable") or "python"
+        python = base.python_executable(ctx.surface)
         tests = base.test_files(ctx.surface)
         seed = rng.randrange(1 << 30)
         actions = [RunCommand(_script("stale", python, seed, tests, [str(n), *(p for _, p in sources)]))
@@ -130,7 +130,7 @@ class ProjectInstrumentationWrapper(_OneFunction):
         """The multi-step variant (two functions) writes the .pth aside, then moves it in place: the
         bootstrap in one step, its .pth in another."""
         sources = _shuffled(ctx.surface, rng)
-        python = base.python_info(ctx.surface).get("executable") or "python"
+        python = base.python_executable(ctx.surface)
         sp = base.site_packages(ctx.surface)
         hook, pth = f"{sp}/apm_autowrap.py", f"{sp}/apm-autowrap.pth"
         staged = pth + ".off" if count > 1 else pth
@@ -162,7 +162,7 @@ class OptionalAcceleratorStub(base.FaultFamily):
         return bool(project_sources(surface)) and bool(base.site_packages(surface))
 
     def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
-        python = base.python_info(ctx.surface).get("executable") or "python"
+        python = base.python_executable(ctx.surface)
         sp = base.site_packages(ctx.surface)
         marker = "is not available in this build"
         return self.make(

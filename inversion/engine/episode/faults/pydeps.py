@@ -75,7 +75,7 @@ class PackageMisplaced(base.FaultFamily):
         wrong = sp.replace(f"python{ver}", "python3.9") if f"python{ver}" in sp else sp + "-legacy"
         moved = f"{wrong}/{os.path.basename(root)}"
         pyc = f"{sp}/{plan.target}.pyc"
-        python = base.python_info(ctx.surface).get("executable") or "python"
+        python = base.python_executable(ctx.surface)
         return self.make(
             plan.target,
             f"{plan.target} moved from {sp} to {wrong}; a placeholder {plan.target}.pyc is left in its place",
@@ -151,7 +151,7 @@ class _TestbedShadow(base.FaultFamily):
         """Three steps: the script, its byte-compiled cache, and a sourceless copy of that bytecode
         beside it (deleting the script alone leaves the `.pyc` shadowing the module)."""
         plan = self.plan(ctx, rng)
-        name, python = plan.target, base.python_info(ctx.surface).get("executable") or "python"
+        name, python = plan.target, base.python_executable(ctx.surface)
         path, legacy = f"{TESTBED}/{name}.py", f"{TESTBED}/{name}.pyc"
         cache = f"{TESTBED}/__pycache__/{name}.cpython-{base.py_version(ctx.surface).replace('.', '')}.pyc"
         return self.make(
@@ -196,7 +196,7 @@ class StaleBytecode(base.FaultFamily):
     def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
         name = base.pick(rng, site_ranked(ctx.surface, need_py=True))
         src = base.site_modules(ctx.surface)[name]["file"]
-        python = base.python_info(ctx.surface).get("executable") or "python"
+        python = base.python_executable(ctx.surface)
         script = (
             "import importlib.util, importlib._bootstrap_external as ext, os\n"
             f"src = {src!r}\n"
@@ -225,7 +225,7 @@ class StaleBytecode(base.FaultFamily):
         if not subs:
             return None
         srcs = [base.site_modules(ctx.surface)[name]["file"], *rng.sample(subs, min(2, len(subs)))]
-        python = base.python_info(ctx.surface).get("executable") or "python"
+        python = base.python_executable(ctx.surface)
         pycs = [f"{os.path.dirname(src)}/__pycache__/{os.path.basename(src)[:-3]}.cpython-"
                 f"{base.py_version(ctx.surface).replace('.', '')}.pyc" for src in srcs]
         return self.make(

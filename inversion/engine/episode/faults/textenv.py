@@ -77,7 +77,7 @@ class WarningsPolicyModule(base.FaultFamily):
     def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
         """Three steps: the policy module, its bytecode, then the variable."""
         plan = self.plan(ctx, rng)
-        python = base.python_info(ctx.surface).get("executable") or "python"
+        python = base.python_executable(ctx.surface)
         module = plan.actions[0].command.rsplit("> ", 1)[1]
         return self.make(plan.target, plan.summary, [plan.actions[0], RunCommand(f"{python} -m py_compile {module}"),
                                                      plan.actions[1]],
