@@ -171,17 +171,28 @@ def used_by(mapping: dict[str, set[str]], item: str) -> list[str]:
     return sorted(f for f, items in mapping.items() if item in items)
 
 
-def rank_targets(candidates: list[str], mapping: dict[str, set[str]]) -> list[str]:
+class Ranked(list):
+    """Targets best first; the first `preferred` are used by some but not all test files."""
+
+    preferred: int | None = None
+
+
+def rank_targets(candidates: list[str], mapping: dict[str, set[str]]) -> Ranked:
     """Targets used by some but not all test files first (a task with both F2P and P2P)."""
     total = len(mapping)
     used = [c for c in candidates if used_by(mapping, c)]
     partial = [c for c in used if len(used_by(mapping, c)) < total]
-    return partial + [c for c in used if c not in partial]
+    ranked = Ranked(partial + [c for c in used if c not in partial])
+    ranked.preferred = len(partial)
+    return ranked
 
 
 def pick(rng: random.Random, ranked: list[str]) -> str:
-    """Prefer the better half of a ranked list, seeded."""
-    head = ranked[: max(1, (len(ranked) + 1) // 2)]
+    """Seeded: one of the targets some but not all test files use where there are any, else any
+    (every test file uses each: an alphabetical half would leave the same ones out in every
+    episode); for a plain list, its better half."""
+    preferred = getattr(ranked, "preferred", None)
+    head = ranked[: max(1, (len(ranked) + 1) // 2)] if preferred is None else ranked[:preferred] or ranked
     return rng.choice(head)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shlex
 from typing import Any
 
@@ -13,6 +14,20 @@ from inversion.engine.episode.faults import base
 TESTBED = "/testbed"
 PLUGIN_LINE = "required_plugins = pytest-randomly>=3.4"
 CONFTEST_LINE = "import pytest_env_defaults"
+PLUGINS_LINE = 'pytest_plugins = ["pytest_env_defaults"]'
+LEFTOVER_DIST = "pytest_randomly-3.4.1.dist-info"
+
+
+def _prepend(path: str, line: str) -> RunCommand:
+    """Put `line` first in `path` (created if missing); `_unprepend` restores the file's bytes."""
+    q = shlex.quote(path)
+    return RunCommand(f"{{ echo {shlex.quote(line)}; cat {q} 2>/dev/null || true; }} > {q}.new && mv {q}.new {q}")
+
+
+def _unprepend(path: str, *lines: str) -> list[str]:
+    q = shlex.quote(path)
+    patterns = ";".join(f"/^{re.escape(line)}$/d" for line in lines)
+    return [f"sed -i {shlex.quote(patterns)} {q}", f"[ -s {q} ] || rm -f {q}"]
 
 
 class PytestRequiredPlugin(base.FaultFamily):
@@ -38,6 +53,27 @@ class PytestRequiredPlugin(base.FaultFamily):
             explore=f"ls -la {TESTBED}",
         )
 
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
+        """Three steps: what a half-done `pip uninstall pytest-randomly` leaves (its dist-info, with
+        the metadata and the pytest11 entry point, one step each, and no module), then the config
+        line that requires the plugin. pytest fails loading the entry point; removing the dist-info
+        alone reveals the missing required plugin, and removing the line alone changes nothing."""
+        sp = base.site_packages(ctx.surface)
+        if not sp:
+            return None
+        plan = self.plan(ctx, rng)
+        dist = shlex.quote(f"{sp}/{LEFTOVER_DIST}")
+        meta = "Metadata-Version: 2.1\\nName: pytest-randomly\\nVersion: 3.4.1\\n"
+        return self.make(
+            plan.target,
+            f"{plan.summary}; {sp}/{LEFTOVER_DIST} is left over with a pytest11 entry point and no module",
+            [RunCommand(f"mkdir -p {dist} && printf '{meta}' > {dist}/METADATA"),
+             RunCommand(f"printf '[pytest11]\\nrandomly = pytest_randomly\\n' > {dist}/entry_points.txt"),
+             *plan.actions],
+            [*plan.repair_lines, f"rm -rf {dist}"],
+            explore=plan.explore,
+        )
+
 
 class ConftestImportError(base.FaultFamily):
     name = "conftest_import_error"
@@ -57,15 +93,31 @@ class ConftestImportError(base.FaultFamily):
         dirs = self._dirs(ctx.surface)
         rel = dirs[0] if len(dirs) == 1 or rng.random() < 0.5 else rng.choice(dirs)
         path = os.path.join(TESTBED, rel, "conftest.py")
-        q = shlex.quote(path)
-        cmd = f"{{ echo {shlex.quote(CONFTEST_LINE)}; cat {q} 2>/dev/null || true; }} > {q}.new && mv {q}.new {q}"
         return self.make(
             os.path.join(rel, "conftest.py"),
             f"{path} imports pytest_env_defaults, which does not exist",
-            [RunCommand(cmd)],
-            [f"sed -i '/^{CONFTEST_LINE}$/d' {q}", f"[ -s {q} ] || rm -f {q}"],
+            [_prepend(path, CONFTEST_LINE)],
+            _unprepend(path, CONFTEST_LINE),
             explore=f"ls -la {shlex.quote(os.path.dirname(path))}",
         )
+
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        """A helper plugin renamed and its users left behind: the conftest also lists it in
+        `pytest_plugins` (fixing the import reveals that error), and a conftest in a second test
+        directory, where there is one, imports it too (fixing the first reveals more failing tests).
+        One step per line."""
+        plan = self.plan(ctx, rng)
+        rel = os.path.dirname(plan.target)
+        path = os.path.join(TESTBED, plan.target)
+        actions, repair = [_prepend(path, PLUGINS_LINE), *plan.actions], _unprepend(path, CONFTEST_LINE, PLUGINS_LINE)
+        others = [d for d in self._dirs(ctx.surface) if d != rel and not d.startswith(rel + "/")]
+        if others:
+            other = os.path.join(TESTBED, rng.choice(others), "conftest.py")
+            actions.append(_prepend(other, CONFTEST_LINE))
+            repair += _unprepend(other, CONFTEST_LINE)
+        where = f" and {other}" if others else ""
+        return self.make(plan.target, f"{path}{where} import pytest_env_defaults, which does not exist; "
+                         f"{path} also lists it in pytest_plugins", actions, repair, explore=plan.explore)
 
 
 FAMILIES = [PytestRequiredPlugin, ConftestImportError]

@@ -22,6 +22,7 @@ from typing import Any
 
 from inversion.engine.episode.actions import RunCommand
 from inversion.engine.episode.faults import base
+from inversion.engine.episode.faults.pydeps import placeholder_pyc
 
 # C extension in lib-dynload -> the stdlib module that cannot import without it.
 HARD_EXTENSIONS = {
@@ -243,6 +244,22 @@ class PyStaleOverride(_TwoTargets):
         lay = f'mkdir -p {shlex.quote(os.path.dirname(copy))} && head -c "$(( $(stat -c %s {src}) / 2 ))" {src} > {c}'
         return _override_plan(self, name, f"copy of {name} stops halfway", lay, directory, pth)
 
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
+        """Two targets where the gold has them; else two generations of overrides for one module:
+        the half copy, and a legacy directory whose sourceless placeholder bytecode a second `.pth`
+        puts before it (removing one `.pth` and its directory reveals the other). A step each."""
+        two = super().deep_plan(ctx, rng)
+        if two is not None:
+            return two
+        first = self.plan(ctx, rng)
+        directory, pth = _overrides(ctx)
+        legacy, legacy_pth = directory.replace(OVERRIDES, "site-legacy"), pth.replace(OVERRIDES, "site-legacy")
+        pyc = f"{legacy}/{first.target}.pyc"
+        lay = placeholder_pyc(base.python_executable(ctx.surface), stdlib_files(ctx.surface)[first.target], pyc)
+        second = _override_plan(self, first.target, f"{first.target}.pyc is a sourceless placeholder", lay, legacy, legacy_pth)
+        return self.make(first.target, f"{first.summary}; and {second.summary}", [*first.actions, *second.actions],
+                         [*first.repair_lines, *second.repair_lines], explore=first.explore)
+
 
 # Replace the indent of the first statement of the first module-level def/class with two or more
 # statements by a tab: the next statement's four spaces are then inconsistent (TabError). A module
@@ -300,7 +317,46 @@ class PackageInitMissing(_TwoTargets):
         )
 
 
+class StdlibStaleBytecode(base.FaultFamily):
+    name = "stdlib_stale_bytecode"
+    category = "bytecode_cache"
+    description = ("A stdlib module's __pycache__ entry, stamped with its source's mtime and size, holds an "
+                   "empty placeholder module (a cache restored from another build).")
+    keywords = ("bytecode", "pyc", "__pycache__", "cache", "stale", "stdlib", "standard library")
+
+    @staticmethod
+    def targets(surface: dict[str, Any]) -> list[str]:
+        return py_files(surface, init=False) + py_files(surface, init=True)
+
+    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
+        return bool(self.targets(surface))
+
+    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        return self._plan(ctx, [choose(rng, self.targets(ctx.surface))])
+
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
+        """A restore that stopped partway leaves several stale entries: two or three modules some
+        test files use, one step each (repairing one reveals the next one's failures)."""
+        names = self.targets(ctx.surface)
+        if len(names) < 2:
+            return None
+        return self._plan(ctx, rng.sample(names, min(3, len(names))))
+
+    def _plan(self, ctx: base.PlanContext, names: list[str]) -> base.FaultPlan:
+        python, tag = base.python_executable(ctx.surface), base.py_version(ctx.surface).replace(".", "")
+        srcs = [stdlib_files(ctx.surface)[n] for n in names]
+        pycs = [f"{os.path.dirname(s)}/__pycache__/{os.path.basename(s)[:-3]}.cpython-{tag}.pyc" for s in srcs]
+        return self.make(
+            names[0],
+            f"the cached bytecode of {', '.join(srcs)} holds an empty placeholder module",
+            [RunCommand(placeholder_pyc(python, src, pyc)) for src, pyc in zip(srcs, pycs, strict=True)],
+            [f"{python} -m compileall -q -f {' '.join(shlex.quote(s) for s in srcs)}"],
+            explore=f"ls -la {shlex.quote(os.path.dirname(pycs[0]))}",
+        )
+
+
 FAMILIES = [
+    StdlibStaleBytecode,
     ExtTruncatedUnpack,
     ExtWrongInit,
     ExtAbiTag,

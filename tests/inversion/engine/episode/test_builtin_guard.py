@@ -4,6 +4,8 @@ undone, and compound layers come from multi-step variants that do not undo each 
 
 from __future__ import annotations
 
+import random
+
 from inversion.engine.episode.actions import Finish, RunCommand, RunTests
 from inversion.engine.episode.agents.base import AgentContext, Budget, Observation
 from inversion.engine.episode.agents.builtin import BuiltinAgent
@@ -250,7 +252,7 @@ def test_compound_first_layers_prefer_longer_variants_among_equally_used_familie
     agent = _agent(0, faults=2)
     steps = []
     for fam in agent.candidates:
-        deep = fam.deep_plan(agent.plan_ctx, agent.rng) if not fam.breaks_all else None
+        deep = fam.deep_plan(agent.plan_ctx, random.Random(0)) if not fam.breaks_all else None
         steps.append(len(deep.actions) if deep else 1)
     head = [s for s, f in zip(steps, agent.candidates, strict=True) if not f.breaks_all]
     assert head[0] >= 3 and head == sorted(head, reverse=True)

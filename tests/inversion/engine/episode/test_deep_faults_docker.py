@@ -11,7 +11,7 @@ import pytest
 from inversion.engine.episode.actions import RunCommand
 from inversion.engine.episode.agents.base import AgentContext, Budget
 from inversion.engine.episode.agents.builtin import BuiltinAgent
-from inversion.engine.episode.faults import FaultPlan, PlanContext, families
+from inversion.engine.episode.faults import FaultPlan, PlanContext, families, stdlib
 from tests.inversion.engine.episode.test_faults_docker import (  # noqa: F401
     _break_and_heal,
     faults_image,
@@ -29,6 +29,17 @@ def test_multi_step_variant_breaks_then_repair_heals(fam, gold, docker_client, f
     ctx = PlanContext(gold["surface"], {"stable_passing": gold["passing"]})
     plan = fam.deep_plan(ctx, random.Random(0))
     assert plan is not None and len(plan.actions) >= 2
+    _break_and_heal(plan, gold["passing"], docker_client, faults_image, gold["manifest"])
+
+
+@pytest.mark.docker
+def test_stale_override_of_a_lone_module_lays_two_generations(gold, docker_client, faults_image, monkeypatch):  # noqa: F811
+    """With one module to aim at, the multi-step variant shadows it twice (a half copy, and a
+    sourceless placeholder that a second .pth puts first); one repair removes both."""
+    monkeypatch.setattr(stdlib.PyStaleOverride, "singles", staticmethod(lambda surface: ["mimetypes"]))
+    plan = stdlib.PyStaleOverride().deep_plan(PlanContext(gold["surface"], {"stable_passing": gold["passing"]}),
+                                              random.Random(0))
+    assert plan.target == "mimetypes" and len(plan.actions) == 4 and "site-legacy" in plan.summary
     _break_and_heal(plan, gold["passing"], docker_client, faults_image, gold["manifest"])
 
 

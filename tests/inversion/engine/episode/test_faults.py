@@ -16,7 +16,7 @@ BASELINE = {"stable_passing": PASSING, "flaky": []}
 
 def test_catalog_size_and_categories():
     fams = families()
-    assert len(fams) == 39
+    assert len(fams) == 40
     assert {f.category for f in fams} == set(CATEGORIES)  # every category of the taxonomy has a family
     assert len({f.name for f in fams}) == len(fams)
     for f in fams:
@@ -55,8 +55,10 @@ def test_targets_prefer_what_only_some_test_files_use():
     for seed in range(8):  # never a library the interpreter links (libz, libexpat) or libc
         assert family("so_truncated_shadow").plan(ctx, random.Random(seed)).target.startswith(
             ("libsqlite3", "libssl", "libcrypto"))
-    shadow = family("stdlib_shadow_testbed").plan(ctx, random.Random(0))
-    assert shadow.target in {"sqlite3", "ssl", "zoneinfo", "mimetypes"}  # never pwd/getpass pulled in by tmp_path
+    shadows = {family("stdlib_shadow_testbed").plan(ctx, random.Random(s)).target for s in range(12)}
+    users = fb.file_modules(SURFACE)
+    assert len(shadows) > 1 and not shadows & fb.PLUMBING  # never pwd/getpass pulled in by tmp_path
+    assert all(0 < len(fb.used_by(users, t)) < len(users) for t in shadows)  # only some files use each
 
 
 def test_module_helpers_skip_runner_project_and_plumbing():

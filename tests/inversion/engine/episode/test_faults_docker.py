@@ -70,6 +70,8 @@ def test_family_breaks_then_repair_heals(fam, gold, docker_client, faults_image)
     plan = fam.plan(ctx, random.Random(0))
     if fam.name == "pip_incompatible_version":  # the fixture's test_render needs MarkupSafe >= 3
         plan = next(p for p in (fam.plan(ctx, random.Random(s)) for s in range(20)) if p.target == "markupsafe")
+    if fam.name == "stdlib_stale_bytecode":  # test_net loads stringprep, yet its localhost never needs it
+        plan = next(p for p in (fam.plan(ctx, random.Random(s)) for s in range(20)) if p.target != "stringprep")
     users = None
     if fam.name.startswith("stdlib_"):  # only the files that use the damaged module may fail
         names = {fb.top(plan.target), fb.top(stdlib.HARD_EXTENSIONS.get(plan.target, plan.target))}

@@ -4,6 +4,7 @@ or a module loaded from outside /testbed; their plans carry the chooser script, 
 from __future__ import annotations
 
 import random
+import types
 
 from inversion.engine.episode.faults import PlanContext, family
 from inversion.engine.episode.faults.project import project_sources
@@ -49,3 +50,32 @@ def test_plans_send_the_chooser_and_repair_offline():
     assert steps[0].command.split()[-2:] == steps[1].command.split()[-2:]  # the same seeded order
     opt = family("optional_accelerator_half_installed").plan(ctx, random.Random(1))
     assert " optional " in opt.actions[0].command and "is not available in this build" in opt.repair
+
+
+def _chooser():
+    """The in-container chooser script as a module (it only defines things until run as __main__)."""
+    from inversion.engine.episode.faults.project import SCRIPTS
+
+    module = types.ModuleType("project_break")
+    exec(compile((SCRIPTS / "project_break.py").read_text(), "project_break.py", "exec"), module.__dict__)
+    return module
+
+
+def test_a_suite_in_one_file_still_gets_a_method_only_some_tests_call(tmp_path):
+    """Counted per test function, a one-file suite keeps passing tests: a method that some tests
+    call and others do not is chosen, never a decorated one or one nobody names."""
+    chooser = _chooser()
+    chooser.TEXTS["tests/test_mod.py"] = text = (
+        "from mod import Adapter\n\n\nclass TestAdapter:\n    def test_a(self):\n        assert Adapter().fetch(1)\n\n"
+        "    def test_b(self):\n        assert Adapter().close() is None\n\n\ndef test_c():\n    assert Adapter().fetch(2)\n\n\n"
+        "def test_d():\n    assert Adapter().size == 3\n"
+    )
+    chooser.UNITS.extend(chooser.split_tests(text))
+    src = tmp_path / "mod.py"
+    src.write_text("class Adapter:\n    def fetch(self, x):\n        return x\n\n    def close(self):\n        pass\n\n"
+                   "    @property\n    def size(self):\n        return 3\n\n    def unused(self):\n        return 0\n")
+    assert len(chooser.UNITS) == 4
+    picks = {chooser.pick(str(src), random.Random(seed), ["tests/test_mod.py"])[1] for seed in range(8)}
+    assert picks == {"Adapter.fetch"}  # 2 of 4 tests: the most even split
+    tree, name = chooser.pick(str(src), random.Random(0), ["tests/test_mod.py"])
+    assert chooser.find(tree, name).name == "fetch"

@@ -20,7 +20,10 @@ from tests.support.faults_fixture import SURFACE
 
 
 def _delta(name: str) -> list[dict]:
-    plan = family(name).plan(PlanContext(SURFACE, network=True), random.Random(0))
+    """A family's plan as a delta; `deep:NAME` for its multi-step variant."""
+    deep, _, name = name.rpartition(":")
+    fam, ctx = family(name), PlanContext(SURFACE, network=True)
+    plan = fam.deep_plan(ctx, random.Random(0)) if deep else fam.plan(ctx, random.Random(0))
     return [{"run": a.command, "ok": True} if isinstance(a, RunCommand) else {"env": a.name, "value": a.value}
             for a in plan.actions]
 
@@ -41,6 +44,10 @@ def _delta(name: str) -> list[dict]:
     ("warnings_policy_module", "PYTHONWARNINGS"),
     ("ld_conf_stale_cache", "00-oracle-client.conf"),
     ("pip_incompatible_version", "legacy-libs"),
+    ("deep:pytest_required_plugin", "pytest_randomly"),  # the leftover dist-info's module
+    ("deep:pytest_required_plugin", "pytest_randomly-3.4.1.dist-info"),
+    ("deep:stdlib_py_stale_override", "00-site-overrides.pth"),
+    ("stdlib_stale_bytecode", "stringprep.cpython-311.pyc"),
 ])
 def test_the_leak_check_catches_each_injected_name(name, injected):
     evidence = Evidence("fixture", "config", ["t::x"], {}, delta=_delta(name) if name != "ld_conf_stale_cache" else

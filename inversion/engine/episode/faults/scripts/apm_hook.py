@@ -30,8 +30,10 @@ class _PostImport:
 
         def exec_module(module):
             run(module)
-            for attr in TARGETS[name]:
-                setattr(module, attr, _span(getattr(module, attr)))
+            for path in TARGETS[name]:  # "function" or "Class.method"
+                owner, _, attr = path.rpartition(".")
+                where = getattr(module, owner) if owner else module
+                setattr(where, attr, _span(getattr(where, attr)))
 
         spec.loader.exec_module = exec_module
         return spec

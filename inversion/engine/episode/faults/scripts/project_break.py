@@ -23,16 +23,70 @@ HOOK_TEMPLATE = globals().get("HOOK_TEMPLATE", "")
 
 
 TEXTS = {}  # the test files' sources, read once
+UNITS = []  # the tests: each test function's source (a file's whole text where it cannot be split)
+FUNCS = (ast.FunctionDef, getattr(ast, "AsyncFunctionDef", ast.FunctionDef))
+
+
+def split_tests(text):
+    """The source of each test function and test method of a file ([text] where none is found)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return [text]
+    found = []
+    for node in tree.body:
+        if isinstance(node, FUNCS) and node.name.startswith("test"):
+            found.append(node)
+        elif isinstance(node, ast.ClassDef):  # pytest's Test* classes and unittest's TestCases alike
+            found += [n for n in node.body if isinstance(n, FUNCS) and n.name.startswith("test")]
+    segment = getattr(ast, "get_source_segment", None)
+    units = [segment(text, n) or "" for n in found] if segment else []
+    return units or [text]
+
+
+def read_tests(tests):
+    if TEXTS:
+        return
+    for t in tests:
+        try:
+            with open(os.path.join("/testbed", t), encoding="utf-8", errors="replace") as fh:
+                TEXTS[t] = fh.read()
+        except OSError:
+            continue
+        UNITS.extend(split_tests(TEXTS[t]))
+
+
+def gives_back(node):
+    """Whether a function returns a value or yields (dropping what it returns changes nothing
+    where it only ever returns None)."""
+    for sub in ast.walk(node):
+        if isinstance(sub, (ast.Yield, ast.YieldFrom)):
+            return True
+        none = isinstance(sub, ast.Return) and isinstance(sub.value, ast.Constant) and sub.value.value is None
+        if isinstance(sub, ast.Return) and sub.value is not None and not none:
+            return True
+    return False
+
+
+def candidates(tree):
+    """(name, node) of the module's plain functions and of its classes' plain methods
+    ("Class.method"; no dunders, no decorated ones: a property or classmethod is not a function),
+    each one that gives something back."""
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and not node.name.startswith("__") and gives_back(node):
+            yield node.name, node
+        elif isinstance(node, ast.ClassDef):
+            for sub in node.body:
+                if (isinstance(sub, ast.FunctionDef) and not sub.name.startswith("__") and not sub.decorator_list
+                        and gives_back(sub)):
+                    yield node.name + "." + sub.name, sub
 
 
 def pick(src, rng, tests):
-    if not TEXTS:
-        for t in tests:
-            try:
-                with open(os.path.join("/testbed", t), encoding="utf-8", errors="replace") as fh:
-                    TEXTS[t] = fh.read()
-            except OSError:
-                pass
+    """The function to aim at: one some tests name and others do not (counted per test function,
+    so a suite in one file still has some tests that pass), else one the test files name, else any
+    (`session.get` reaches an adapter's `send`)."""
+    read_tests(tests)
     texts = list(TEXTS.values())
     try:
         with open(src, encoding="utf-8") as fh:
@@ -47,17 +101,29 @@ def pick(src, rng, tests):
         for part in parts:
             loading |= {n.id for n in ast.walk(part) if isinstance(n, ast.Name)}
     ranked = []
-    for node in tree.body:
-        if not isinstance(node, ast.FunctionDef) or node.name.startswith("__") or node.name in loading:
+    for name, node in candidates(tree):
+        if node.name in loading or name in loading:
             continue
-        used = sum(1 for t in texts if re.search(r"\b" + re.escape(node.name) + r"\b", t))
-        if used:
-            ranked.append((used < len(texts), used, node.name))
+        word = re.compile(r"\b" + re.escape(node.name) + r"\b")
+        used = sum(1 for u in UNITS if word.search(u))
+        named = any(word.search(t) for t in texts)  # by a test, or by a helper or fixture of its file
+        ranked.append((0 < used < len(UNITS), named, -abs(2 * used - len(UNITS)), name))
     if not ranked:
         return tree, None
-    ranked.sort(reverse=True)
-    best = [r for r in ranked if r[0] == ranked[0][0]][: max(1, len(ranked) // 2)]
-    return tree, rng.choice(best)[2]
+    ranked.sort(reverse=True)  # unnamed ones last: the tests may reach them through another name
+    best = [r for r in ranked if r[:2] == ranked[0][:2]][: max(1, len(ranked) // 2)]
+    return tree, rng.choice(best)[-1]
+
+
+def find(tree, name):
+    """The FunctionDef of `name` ("function" or "Class.method")."""
+    outer, _, inner = name.rpartition(".")
+    for node in tree.body:
+        if not outer and isinstance(node, ast.FunctionDef) and node.name == inner:
+            return node
+        if outer and isinstance(node, ast.ClassDef) and node.name == outer:
+            return next(n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == inner)
+    raise KeyError(name)
 
 
 def workable(rng, tests, srcs, skip, count):
@@ -70,16 +136,15 @@ def workable(rng, tests, srcs, skip, count):
             found.append((src, tree, name))
         if len(found) == skip + count:
             return found[skip:]
-    sys.exit(f"fewer than {skip + count} project modules have a function only some test files name")
+    sys.exit(f"fewer than {skip + count} project modules have a function the tests name")
 
 
 def stale(rng, tests, skip, srcs):
     for src, tree, name in workable(rng, tests, srcs, skip, 1):
-        for node in tree.body:
-            if isinstance(node, ast.FunctionDef) and node.name == name:
-                doc = [node.body[0]] if ast.get_docstring(node) is not None else []
-                gen = any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(node))
-                node.body = doc + ast.parse("return\nyield" if gen else "return None").body
+        node = find(tree, name)
+        doc = [node.body[0]] if ast.get_docstring(node) is not None else []
+        gen = any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(node))
+        node.body = doc + ast.parse("return\nyield" if gen else "return None").body
         code = compile(ast.fix_missing_locations(tree), src, "exec")
         st = os.stat(src)
         pyc = importlib.util.cache_from_source(src)
