@@ -225,7 +225,8 @@ def _diversity(done: list, tasks: list, faults: int) -> None:
             print(f"  mean delta lines of compound tasks: {lines:.1f}   (goal >= 6.8)")
         print(f"  near-duplicate rate: {report['near_duplicate_rate']:.0%}   (goal <= 5%)")
         top = report["largest_family"]
-        print(f"  largest family: {top['name']} {top['share']:.0%}   (goal <= 20%)")
+        print(f"  largest family: {top['name']} in {top['share']:.0%} of tasks   (goal <= 20%), "
+              f"{top['of_faults']:.0%} of the faults laid")
         print(f"  F2P is the whole suite: {report['whole_suite_share']:.0%}   (goal <= 30%)")
         print(f"  families: {report['families']}")
 

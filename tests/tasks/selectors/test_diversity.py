@@ -85,7 +85,8 @@ def test_the_diversity_report_counts_families_signatures_and_clusters(gold, root
     assert report["categories"] == {"environment": 2, "shared_library": 1}
     assert [[t["id"] for t in c] for c in report["near_duplicate_clusters"]] == [[tasks[0].pk, tasks[1].pk]]
     assert report["compound_share"] == round(1 / 3, 3) and report["whole_suite_share"] == round(1 / 3, 3)
-    assert report["largest_family"] == {"name": "pythonpath_stub", "share": round(2 / 3, 3)}
+    assert report["largest_family"]["name"] == "pythonpath_stub" and report["largest_family"]["share"] == round(2 / 3, 3)
+    assert report["largest_family"]["of_faults"] == round(2 / sum(report["families"].values()), 3)
     out = io.StringIO()
     call_command("studio", "--json", "catalog", "diversity", "main", stdout=out)
     assert json.loads(out.getvalue())["families"] == report["families"]

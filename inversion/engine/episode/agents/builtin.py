@@ -246,13 +246,16 @@ class BuiltinAgent(Agent):
     def _pop(self) -> FaultPlan | None:
         """The next plan: the least-used family this gold does not have yet; for a later layer, one
         that fits, least-used first, then aimed at an earlier layer's target where possible, never one
-        that breaks everything."""
+        that breaks everything (the second layer may, where nothing else fits; a third never does: it
+        would make the whole suite fail for the sake of one more step)."""
         self._refresh()
         if self.layers:
             pool = [p for p in (self._fresh(f) for f in self.candidates) if p is not None]
             pool += [p for p in self.deferred if not any(_related(p.target, t) for t in self.inert)]
             self.candidates.clear()
             fit = [p for p in pool if self._fits(p)]
+            if len(self.layers) > 1:  # on top of two layers, a fault that stops every test only hides them
+                fit = [p for p in fit if p.family not in BREAKS_ALL]
             if self.whole:  # under a fault that fails every test few can show: two tries, then start over
                 self.whole += 1
                 fit = fit if self.whole <= WHOLE_TRIES + 1 else []

@@ -72,7 +72,8 @@ def project_sources(surface: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 class _OneFunction(base.FaultFamily):
-    """A family aimed at one function of the project's code (two in the multi-step variant)."""
+    """A family aimed at one function of the project's code (in the multi-step variant, one in each of
+    two modules, or three where the project has four or more)."""
 
     needs_site = False  # writes into site-packages
 
@@ -84,7 +85,8 @@ class _OneFunction(base.FaultFamily):
         return self._plan(ctx, rng, count=1)
 
     def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
-        return self._plan(ctx, rng, count=2) if len(project_sources(ctx.surface)) >= 2 else None
+        sources = len(project_sources(ctx.surface))
+        return self._plan(ctx, rng, count=3 if sources >= 4 else 2) if sources >= 2 else None
 
     def _plan(self, ctx: base.PlanContext, rng: random.Random, *, count: int) -> base.FaultPlan:
         raise NotImplementedError
@@ -100,7 +102,7 @@ class ProjectStaleBytecode(_OneFunction):
 
     def _plan(self, ctx: base.PlanContext, rng: random.Random, *, count: int) -> base.FaultPlan:
         """One step per stale module: the NTH module (in a seeded order) with a function to aim at.
-        Two modules in the multi-step variant (an interrupted sync leaves more than one)."""
+        Two or three modules in the multi-step variant (an interrupted sync leaves more than one)."""
         sources = _shuffled(ctx.surface, rng)
         python = base.python_executable(ctx.surface)
         tests = base.test_files(ctx.surface)

@@ -256,3 +256,22 @@ def test_compound_first_layers_prefer_longer_variants_among_equally_used_familie
         steps.append(len(deep.actions) if deep else 1)
     head = [s for s, f in zip(steps, agent.candidates, strict=True) if not f.breaks_all]
     assert head[0] >= 3 and head == sorted(head, reverse=True)
+
+
+def test_a_third_layer_is_never_one_that_stops_every_test():
+    """On top of two layers, a fault that fails every test by nature would only hide them: the
+    agent offers every other fitting family and then none, never one of those."""
+    breaks_all = {f.name for f in families() if f.breaks_all}
+    offered = set()
+    for seed in range(4):
+        agent = _agent(seed, faults=3, steps=80)
+        agent.next_action(None)
+        for shown in (1, 2):  # each layer shows: more tests fail than before
+            while agent.pending:
+                agent.next_action(Observation("tests", {"newly_failing": []}))
+            agent.next_action(Observation("tests", {"newly_failing": PASSING[:shown], "newly_failing_total": shown}))
+        assert len(agent.layers) == 2
+        while (plan := agent._pop()) is not None:
+            offered.add(plan.family)
+    assert offered and not offered & breaks_all
+    assert breaks_all & set(_applicable())  # some were there to offer
