@@ -118,6 +118,7 @@ class BuiltinAgent(Agent):
         self.explored = self.looking = False
         self.whole = 0  # the first layer fails every test: 1 + the layers tried on top of it
         self.tried: list[str] = []
+        self.again: set[str] = set()  # families given a second try on another target
 
     def next_action(self, last: Observation | None) -> Decision:
         self.steps += 1
@@ -142,8 +143,18 @@ class BuiltinAgent(Agent):
             what = "changed nothing that fails" if self.layers else "broke no stably passing test"
             if not self.layers:
                 self.inert.add(normalise(self.plan.target))
+                self._again(self.plan.family)
             return self._abandon(f"{self.plan.family} {what}")
         return self._next_plan()
+
+    def _again(self, name: str) -> None:
+        """A family whose target broke nothing gets one more try, after every other family, on a
+        target not yet found inert (a dependency the tests never need, like `certifi` where no test
+        uses TLS, says nothing about the others); `_fresh` finds none where the family has one."""
+        fam = next((f for f in self.fams if f.name == name), None)
+        if fam is not None and name not in self.again:
+            self.again.add(name)
+            self.candidates.append(fam)
 
     def _visible(self, last: Observation) -> bool:
         """The fault shows: a test fails (first fault), or, on top of earlier ones, more tests fail

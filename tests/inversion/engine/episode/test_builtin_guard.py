@@ -275,3 +275,26 @@ def test_a_third_layer_is_never_one_that_stops_every_test():
             offered.add(plan.family)
     assert offered and not offered & breaks_all
     assert breaks_all & set(_applicable())  # some were there to offer
+
+
+def test_a_family_whose_target_broke_nothing_gets_one_more_try_on_another_target():
+    """The first plan breaks nothing: its family goes to the back of the queue once, and its next
+    plan aims elsewhere; breaking nothing again, it is not queued a third time."""
+    fams = {f.name: f for f in families()}
+    for seed in range(12):
+        agent = _agent(seed, steps=200)
+        agent.next_action(None)
+        first = agent.plan
+        if len({fams[first.family].plan(agent.plan_ctx, random.Random(s)).target for s in range(12)}) > 1:
+            break
+    else:
+        raise AssertionError("no seed starts with a family that has several targets")
+    while agent.pending:
+        agent.next_action(Observation("tests", {"newly_failing": []}))
+    undo = agent.next_action(Observation("tests", {"newly_failing": []}))
+    assert isinstance(undo.action, RunCommand) and undo.action.undoes_from
+    assert agent.candidates[-1].name == first.family
+    again = agent._fresh(agent.candidates[-1])
+    assert again is not None and again.target != first.target
+    agent._again(first.family)
+    assert [f.name for f in agent.candidates].count(first.family) == 1
