@@ -29,6 +29,7 @@ from typing import Any
 from inversion.engine.episode.actions import Finish, RunCommand, RunTests
 from inversion.engine.episode.agents.base import Agent, AgentContext, Decision, Observation
 from inversion.engine.episode.agents.guard import NO_UNUSED, Guard
+from inversion.engine.episode.agents.observations import error_kinds, exit_code, gist
 from inversion.engine.episode.faults import FaultFamily, FaultPlan, PlanContext, families
 from inversion.engine.episode.signature import normalise
 
@@ -129,7 +130,7 @@ class BuiltinAgent(Agent):
     def _decide(self, last: Observation | None) -> Decision:
         looked, self.looking = self.looking, False
         if self.plan is not None and last is not None:
-            code = None if looked else _exit_code(last)  # a read-only look may fail (no such dir)
+            code = None if looked else exit_code(last)  # a read-only look may fail (no such dir)
             if code not in (0, None):  # even if the step wrote files (and the tests ran after it)
                 return self._abandon(f"a step of {self.plan.family} failed (exit {code})")
             if last.kind == "tests" and not self.pending and self._visible(last):
@@ -166,10 +167,10 @@ class BuiltinAgent(Agent):
         if (last.payload.get("newly_failing_total") or len(newly)) > total or newly - before:
             return True
         now = last.payload.get("messages") or {}
-        if any(t in messages and _gist(now[t]) != _gist(messages[t]) for t in now):
+        if any(t in messages and gist(now[t]) != gist(messages[t]) for t in now):
             return True
         # tests that no longer collect have no message of their own: compare the run's error lines
-        return bool(_errors(last.payload.get("output_tail") or "") - errors)
+        return bool(error_kinds(last.payload.get("output_tail") or "") - errors)
 
     def _confirm(self, last: Observation) -> Decision:
         if not self.layers:  # where to start again if no further layer fits (`_lone_repeat`)
@@ -179,7 +180,7 @@ class BuiltinAgent(Agent):
         self.layers.append(self.plan)
         newly = set(last.payload.get("newly_failing") or [])
         self.seen = (newly, last.payload.get("newly_failing_total") or len(newly), dict(last.payload.get("messages") or {}),
-                     _errors(last.payload.get("output_tail") or ""))
+                     error_kinds(last.payload.get("output_tail") or ""))
         if len(self.layers) < self.wanted:
             self.plan, self.pending = None, deque()
             decision = self._next_plan(final=False) or self._lone_repeat()
@@ -363,27 +364,6 @@ def _depth(fam: FaultFamily, ctx: PlanContext, seed: int) -> int:
     except (KeyError, IndexError, ValueError):
         return 1
     return len(plan.actions) if plan is not None else 1
-
-
-def _exit_code(last: Observation) -> int | None:
-    """The exit code of the step behind an observation (a mutating command is followed by a test
-    run, whose observation carries the command's payload as `after`)."""
-    if last.kind == "command":
-        return last.payload.get("exit_code")
-    if last.kind == "tests":
-        return (last.payload.get("after") or {}).get("exit_code")
-    return None
-
-
-def _gist(message: str) -> str:
-    """A failure message without addresses and numbers (they differ between runs)."""
-    text = (message or "").strip()
-    return re.sub(r"0x[0-9a-f]+|\d+", "#", text.splitlines()[-1] if text else "")
-
-
-def _errors(output: str) -> set[str]:
-    """The kinds of error a test run printed (`E   ModuleNotFoundError: No module named 'x'`)."""
-    return {_gist(line) for line in output.splitlines() if re.search(r"\w(Error|Exception|Warning)\b", line)}
 
 
 def _same_object(a: str, b: str) -> bool:

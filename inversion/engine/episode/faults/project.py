@@ -150,6 +150,36 @@ class ProjectInstrumentationWrapper(_OneFunction):
         )
 
 
+class ProjectLeftoverPackage(_OneFunction):
+    name = "project_leftover_package"
+    category = "project_layout"
+    description = ("A package directory of an older layout left beside the project module that replaced it "
+                   "(a sync without --delete): the import system takes it, and it lacks one function some tests call.")
+    keywords = ("layout", "leftover", "package", "module", "shadow", "sync", "refactor", "project")
+    layering = "beside"
+
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
+        modules = [p for _, p in project_sources(ctx.surface) if not p.endswith("__init__.py")]
+        return self._plan(ctx, rng, count=2) if len(modules) >= 2 else None
+
+    def _plan(self, ctx: base.PlanContext, rng: random.Random, *, count: int) -> base.FaultPlan:
+        """One step per leftover directory (two modules in the multi-step variant)."""
+        sources = _shuffled(ctx.surface, rng)
+        python = base.python_executable(ctx.surface)
+        tests, seed = base.test_files(ctx.surface), rng.randrange(1 << 30)
+        actions = [RunCommand(_script("leftover", python, seed, tests, [str(n), *(p for _, p in sources)]))
+                   for n in range(count)]
+        dirs = " ".join(shlex.quote(path[:-3]) for _, path in sources if not path.endswith("__init__.py"))
+        return self.make(
+            _package(sources),
+            f"{count} module(s) of {_package(sources)} are shadowed by an older layout's package directory "
+            "that lacks one function",
+            actions,
+            [f'for d in {dirs}; do if [ -f "$d/__init__.py" ] && [ -f "$d.py" ]; then rm -rf "$d"; fi; done'],
+            explore=f"ls -la {shlex.quote(os.path.dirname(sources[0][1]))}",
+        )
+
+
 class OptionalAcceleratorStub(base.FaultFamily):
     name = "optional_accelerator_half_installed"
     category = "optional_dependency"
@@ -178,4 +208,4 @@ class OptionalAcceleratorStub(base.FaultFamily):
         )
 
 
-FAMILIES = [ProjectStaleBytecode, ProjectInstrumentationWrapper, OptionalAcceleratorStub]
+FAMILIES = [ProjectStaleBytecode, ProjectInstrumentationWrapper, ProjectLeftoverPackage, OptionalAcceleratorStub]

@@ -48,6 +48,10 @@ def test_plans_send_the_chooser_and_repair_offline():
     steps = family("project_stale_bytecode").deep_plan(ctx, random.Random(1)).actions
     assert [a.command.split(" stale ", 1)[1].split()[2] for a in steps] == ["0", "1"]  # the 1st, then the 2nd
     assert steps[0].command.split()[-2:] == steps[1].command.split()[-2:]  # the same seeded order
+    left = family("project_leftover_package").plan(ctx, random.Random(1))
+    assert " leftover " in left.actions[0].command and "/testbed/pkg/core" in left.repair
+    assert "/testbed/pkg/__init__" not in left.repair  # a package's __init__ has no module to shadow
+    assert family("project_leftover_package").deep_plan(ctx, random.Random(1)) is None  # one module only
     opt = family("optional_accelerator_half_installed").plan(ctx, random.Random(1))
     assert " optional " in opt.actions[0].command and "is not available in this build" in opt.repair
 
@@ -79,3 +83,5 @@ def test_a_suite_in_one_file_still_gets_a_method_only_some_tests_call(tmp_path):
     assert picks == {"Adapter.fetch"}  # 2 of 4 tests: the most even split
     tree, name = chooser.pick(str(src), random.Random(0), ["tests/test_mod.py"])
     assert chooser.find(tree, name).name == "fetch"
+    other = "from mod import Adapter\nAdapter.fetch_alias = Adapter.fetch\n"  # another module names it
+    assert chooser.pick(str(src), random.Random(0), ["tests/test_mod.py"], avoid=[other])[1] == "Adapter.unused"  # close gives nothing back

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -124,7 +125,7 @@ def test_prompt_offers_catalog_ideas_on_real_paths():
                                                 seed=seed)) for seed in range(8))  # seeds rotate the categories
     assert "cp -L /usr/lib/x86_64-linux-gnu/libcrypto.so.3 /opt/oracle-client/lib/libcrypto.so.3" in seen
     assert "set_env: LC_ALL=de_DE.UTF-8" in seen
-    assert "mv /usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so " in seen
+    assert re.search(r"mv /usr/lib/python3.11/lib-dynload/_\w+\.cpython-311-x86_64-linux-gnu.so ", seen)  # a real extension
     assert "def pick(" not in seen and "_PostImport" not in seen  # kilobyte scripts are no ideas
     template, _ = load_prompt("v2")
     assert ideas in system_prompt(ctx, template)

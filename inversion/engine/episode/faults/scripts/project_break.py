@@ -5,6 +5,8 @@ aim at holds an older body of that function.
 `wrap SEED TESTS HOOK PTH COUNT MODULE=SRC...`: a .pth loads HOOK, an auto-instrumentation bootstrap
 whose post-import hook wraps one function of each of the first COUNT such modules in a span that
 drops the return value.
+`leftover SEED TESTS NTH SRC...`: the NTH source (from 0) that has a function to aim at gets an older
+layout's package directory beside it, without that function, which imports instead of the module.
 `optional SEED TESTS SITE`: a half-installed accelerator (package + dist-info in SITE) for a module
 the project tries to import and falls back from; it imports, and each of its functions raises.
 The function: one that some test files name (others, if any, do not) and that its module does not
@@ -82,7 +84,7 @@ def candidates(tree):
                     yield node.name + "." + sub.name, sub
 
 
-def pick(src, rng, tests):
+def pick(src, rng, tests, avoid=()):
     """The function to aim at: one some tests name and others do not (counted per test function,
     so a suite in one file still has some tests that pass), else one the test files name, else any
     (`session.get` reaches an adapter's `send`)."""
@@ -102,7 +104,7 @@ def pick(src, rng, tests):
             loading |= {n.id for n in ast.walk(part) if isinstance(n, ast.Name)}
     ranked = []
     for name, node in candidates(tree):
-        if node.name in loading or name in loading:
+        if node.name in loading or name in loading or any(node.name in text for text in avoid):
             continue
         word = re.compile(r"\b" + re.escape(node.name) + r"\b")
         used = sum(1 for u in UNITS if word.search(u))
@@ -113,6 +115,14 @@ def pick(src, rng, tests):
     ranked.sort(reverse=True)  # unnamed ones last: the tests may reach them through another name
     best = [r for r in ranked if r[:2] == ranked[0][:2]][: max(1, len(ranked) // 2)]
     return tree, rng.choice(best)[-1]
+
+
+def read(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read()
+    except OSError:
+        return ""
 
 
 def find(tree, name):
@@ -126,12 +136,14 @@ def find(tree, name):
     raise KeyError(name)
 
 
-def workable(rng, tests, srcs, skip, count):
+def workable(rng, tests, srcs, skip, count, among=()):
     """(source, tree, function) of the `count` sources after the first `skip` that have a function to
-    aim at, in the order given (the studio shuffles it, seeded)."""
+    aim at, in the order given (the studio shuffles it, seeded); with `among` (all the project's
+    sources), only a function no other of them names (removing it breaks no other module's import)."""
     found = []
     for src in srcs:
-        tree, name = pick(src, rng, tests)
+        avoid = [read(other) for other in among if other != src]
+        tree, name = pick(src, rng, tests, avoid)
         if name is not None:
             found.append((src, tree, name))
         if len(found) == skip + count:
@@ -152,6 +164,27 @@ def stale(rng, tests, skip, srcs):
         with open(pyc, "wb") as fh:
             fh.write(ext._code_to_timestamp_pyc(code, int(st.st_mtime), st.st_size))
         print("stale:", src, name)
+
+
+def leftover(rng, tests, skip, srcs):
+    """The SKIP-th module with a function to aim at gets the package directory of an older layout
+    beside it (MODULE/__init__.py: its code without that function, relative imports one level
+    deeper), which the import system takes over the module."""
+    unparse = getattr(ast, "unparse", None)
+    if unparse is None:
+        sys.exit("this interpreter cannot write the older copy (Python < 3.9)")
+    modules = [s for s in srcs if not s.endswith("__init__.py") and not os.path.exists(s[:-3])]
+    for src, tree, name in workable(rng, tests, modules, skip, 1, among=srcs):
+        outer, _, inner = name.rpartition(".")
+        owner = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == outer) if outer else tree
+        owner.body = [n for n in owner.body if not (isinstance(n, ast.FunctionDef) and n.name == inner)] or [ast.Pass()]
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                node.level += 1
+        os.makedirs(src[:-3])
+        with open(os.path.join(src[:-3], "__init__.py"), "w", encoding="utf-8") as fh:
+            fh.write(unparse(ast.fix_missing_locations(tree)) + "\n")
+        print("leftover:", src[:-3], "without", name)
 
 
 def wrap(rng, tests, hook, pth, count, pairs):
@@ -243,6 +276,8 @@ if __name__ == "__main__":
     mode, seed, tests = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(",")
     if mode == "stale":
         stale(random.Random(seed), tests, int(sys.argv[4]), sys.argv[5:])
+    elif mode == "leftover":
+        leftover(random.Random(seed), tests, int(sys.argv[4]), sys.argv[5:])
     elif mode == "optional":
         optional(random.Random(seed), sys.argv[4])
     else:

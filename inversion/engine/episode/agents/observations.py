@@ -1,0 +1,29 @@
+"""What the built-in agent reads off an observation: the step's exit code, and failure messages and
+error lines with the parts that differ between runs masked (so "another error" means another kind)."""
+
+from __future__ import annotations
+
+import re
+
+from inversion.engine.episode.agents.base import Observation
+
+
+def exit_code(last: Observation) -> int | None:
+    """The exit code of the step behind an observation (a mutating command is followed by a test
+    run, whose observation carries the command's payload as `after`)."""
+    if last.kind == "command":
+        return last.payload.get("exit_code")
+    if last.kind == "tests":
+        return (last.payload.get("after") or {}).get("exit_code")
+    return None
+
+
+def gist(message: str) -> str:
+    """A failure message without addresses and numbers (they differ between runs)."""
+    text = (message or "").strip()
+    return re.sub(r"0x[0-9a-f]+|\d+", "#", text.splitlines()[-1] if text else "")
+
+
+def error_kinds(output: str) -> set[str]:
+    """The kinds of error a test run printed (`E   ModuleNotFoundError: No module named 'x'`)."""
+    return {gist(line) for line in output.splitlines() if re.search(r"\w(Error|Exception|Warning)\b", line)}
