@@ -120,6 +120,7 @@ class BuiltinAgent(Agent):
         self.whole = 0  # the first layer fails every test: 1 + the layers tried on top of it
         self.tried: list[str] = []
         self.again: set[str] = set()  # families given a second try on another target
+        self.hides = False  # the last layer tried made every test fail where the ones below did not
 
     def next_action(self, last: Observation | None) -> Decision:
         self.steps += 1
@@ -142,6 +143,8 @@ class BuiltinAgent(Agent):
             if last is None or last.kind != "tests":
                 return Decision(RunTests(), thought="check whether any stably passing test fails now")
             what = "changed nothing that fails" if self.layers else "broke no stably passing test"
+            if self.hides:
+                what, self.hides = "would fail every test and hide the faults below it", False
             if not self.layers:
                 self.inert.add(normalise(self.plan.target))
                 self._again(self.plan.family)
@@ -159,11 +162,15 @@ class BuiltinAgent(Agent):
 
     def _visible(self, last: Observation) -> bool:
         """The fault shows: a test fails (first fault), or, on top of earlier ones, more tests fail
-        or a failing test now fails with another message."""
+        or a failing test now fails with another message, but not every test where some passed
+        (fixing that layer first would be the whole diagnosis, and the task's F2P the whole suite)."""
         newly = set(last.payload.get("newly_failing") or [])
         if not self.layers:
             return bool(newly)
         before, total, messages, errors = self.seen
+        if self._whole_suite(last) and not self._covers(total):  # it would only hide the layers below
+            self.hides = True
+            return False
         if (last.payload.get("newly_failing_total") or len(newly)) > total or newly - before:
             return True
         now = last.payload.get("messages") or {}
@@ -189,9 +196,12 @@ class BuiltinAgent(Agent):
         return self._finish(last)
 
     def _whole_suite(self, last: Observation) -> bool:
-        total = last.payload.get("newly_failing_total") or len(last.payload.get("newly_failing") or [])
+        return self._covers(last.payload.get("newly_failing_total") or len(last.payload.get("newly_failing") or []))
+
+    def _covers(self, failing: int) -> bool:
+        """`failing` newly failing tests are every stably passing one."""
         stable = (self.context.baseline or {}).get("stable_total") or len((self.context.baseline or {}).get("stable_passing") or [])
-        return bool(stable) and total >= stable
+        return bool(stable) and failing >= stable
 
     def _lone_repeat(self) -> Decision | None:
         """A compound break that found no further layer is a single fault: where this gold has that
@@ -258,15 +268,15 @@ class BuiltinAgent(Agent):
     def _pop(self) -> FaultPlan | None:
         """The next plan: the least-used family this gold does not have yet; for a later layer, one
         that fits, least-used first, then aimed at an earlier layer's target where possible, never one
-        that breaks everything (the second layer may, where nothing else fits; a third never does: it
-        would make the whole suite fail for the sake of one more step)."""
+        that breaks everything unless the first one already does (`_visible` also refuses a layer that
+        turns a partial failure into a whole-suite one)."""
         self._refresh()
         if self.layers:
             pool = [p for p in (self._fresh(f) for f in self.candidates) if p is not None]
             pool += [p for p in self.deferred if not any(_related(p.target, t) for t in self.inert)]
             self.candidates.clear()
             fit = [p for p in pool if self._fits(p)]
-            if len(self.layers) > 1:  # on top of two layers, a fault that stops every test only hides them
+            if not self.whole:  # where some tests still pass, a fault that stops every test only hides the rest
                 fit = [p for p in fit if p.family not in BREAKS_ALL]
             if self.whole:  # under a fault that fails every test few can show: two tries, then start over
                 self.whole += 1

@@ -258,23 +258,29 @@ def test_compound_first_layers_prefer_longer_variants_among_equally_used_familie
     assert head[0] >= 3 and head == sorted(head, reverse=True)
 
 
-def test_a_third_layer_is_never_one_that_stops_every_test():
-    """On top of two layers, a fault that fails every test by nature would only hide them: the
-    agent offers every other fitting family and then none, never one of those."""
+def test_where_some_tests_still_pass_no_later_layer_stops_every_test():
+    """On top of a fault that leaves tests passing, a family that fails every test by nature is never
+    offered, and a layer that turns out to fail every test is undone as one that only hides the rest."""
     breaks_all = {f.name for f in families() if f.breaks_all}
+    assert breaks_all & set(_applicable())  # some were there to offer
     offered = set()
     for seed in range(4):
         agent = _agent(seed, faults=3, steps=80)
         agent.next_action(None)
-        for shown in (1, 2):  # each layer shows: more tests fail than before
-            while agent.pending:
-                agent.next_action(Observation("tests", {"newly_failing": []}))
-            agent.next_action(Observation("tests", {"newly_failing": PASSING[:shown], "newly_failing_total": shown}))
-        assert len(agent.layers) == 2
+        while agent.pending:
+            agent.next_action(Observation("tests", {"newly_failing": []}))
+        agent.next_action(Observation("tests", {"newly_failing": PASSING[:1], "newly_failing_total": 1}))
+        assert len(agent.layers) == 1 and agent.plan is not None
+        second, start = agent.plan, agent.plan_start
+        while agent.pending:
+            agent.next_action(Observation("tests", {"newly_failing": []}))
+        everything = {"newly_failing": PASSING, "newly_failing_total": len(PASSING)}
+        undo = agent.next_action(Observation("tests", everything))
+        assert isinstance(undo.action, RunCommand) and undo.action.undoes_from == start, second.family
+        assert "fail every test" in undo.thought and len(agent.layers) == 1
         while (plan := agent._pop()) is not None:
             offered.add(plan.family)
     assert offered and not offered & breaks_all
-    assert breaks_all & set(_applicable())  # some were there to offer
 
 
 def test_a_family_whose_target_broke_nothing_gets_one_more_try_on_another_target():
