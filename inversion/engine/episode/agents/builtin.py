@@ -100,6 +100,7 @@ class BuiltinAgent(Agent):
         if not context.test_cmd.strip().startswith("python -m"):
             fams = [f for f in fams if f.name not in ROOT_SHADOW]
         self.guard = Guard(context.used_signatures or [])
+        self.guard.kin.update((f.name, f.category) for f in fams)
         self.plan_ctx = PlanContext(surface, baseline, network=context.network)
         self.depth = {f.name: _depth(f, self.plan_ctx, seed) for f in fams} if context.faults > 1 else {}
         self.order_key = order_key(fams, seed=seed, directions=context.directions,

@@ -32,6 +32,7 @@ class Guard:
         self.singles: set[str] = set()
         self.combos: set[frozenset[str]] = set()
         self.sets: list[frozenset[str]] = []  # each signature's families
+        self.kin: dict[str, str] = {}  # family -> category (siblings touch alike paths)
         self.seen: set[str] = set()
         self.add(signatures)
 
@@ -48,6 +49,7 @@ class Guard:
             kinds = [str(la["kind"]) for la in layers]
             self.families.update(kinds)
             self.categories.update(str(la.get("category") or "") for la in layers if la.get("category"))
+            self.kin.update((str(la["kind"]), str(la["category"])) for la in layers if la.get("category"))
             self.sets.append(frozenset(kinds))
             if len(kinds) == 1:
                 self.singles.add(kinds[0])
@@ -64,13 +66,29 @@ class Guard:
     def near(self, families: list[str], depth: dict[str, int], threshold: float = NEAR_SETS) -> bool:
         """Whether a compound of these families would nearly repeat a set this gold has: the shared
         families' weight (1 + the steps of each, a proxy for the paths it touches) over the union's,
-        as the near-duplicate measure weighs the touched paths (a deep shared layer dominates)."""
+        as the near-duplicate measure weighs the touched paths (a deep shared layer dominates). In a
+        compound, two families of one category count as one (`pth_module_block` and
+        `sitecustomize_blocker` both write a `.pth` and sitecustomize: two sets differing only there
+        measured 0.64-0.67); a single family is only ever its own."""
         mine = frozenset(families)
 
-        def weight(fams: frozenset[str]) -> int:
-            return sum(1 + depth.get(f, 1) for f in fams)
+        def weights(fams: frozenset[str]) -> dict[str, int]:
+            out: dict[str, int] = {}
+            for f in fams:
+                token = self.kin.get(f, f) if len(mine) > 1 else f
+                out[token] = max(out.get(token, 0), 1 + depth.get(f, 1))
+            return out
 
-        return any(weight(mine & t) / weight(mine | t) >= threshold for t in self.sets if mine & t and t != mine)
+        a = weights(mine)
+        for t in self.sets:
+            if t == mine:
+                continue
+            b = weights(t)
+            shared = sum(max(a[k], b[k]) for k in a.keys() & b.keys())
+            union = shared + sum(a[k] for k in a.keys() - b.keys()) + sum(b[k] for k in b.keys() - a.keys())
+            if shared and shared / union >= threshold:
+                return True
+        return False
 
     def rank(self, family: str, category: str) -> tuple[int, int]:
         """Sort key: least-used family first, then least-used category."""

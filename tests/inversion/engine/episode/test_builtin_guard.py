@@ -304,3 +304,22 @@ def test_a_family_whose_target_broke_nothing_gets_one_more_try_on_another_target
     assert again is not None and again.target != first.target
     agent._again(first.family)
     assert [f.name for f in agent.candidates].count(first.family) == 1
+
+
+def test_guard_counts_two_families_of_one_category_as_one_in_a_compound_only():
+    """{stale cache, sitecustomize block, wrapper} was made: {stale cache, wrapper, .pth block} swaps
+    one startup hook for its sibling (the two measured 0.67 alike) and is near; alone, the .pth block
+    is its own family and still free."""
+    cats = {"stdlib_stale_bytecode": "bytecode_cache", "sitecustomize_blocker": "startup_hooks",
+            "instrumentation_wrapper_drops_result": "instrumentation", "pth_module_block": "startup_hooks"}
+    made = {"key": "made", "layers": [{"kind": k, "category": cats[k], "target": "x"}
+                                      for k in ("stdlib_stale_bytecode", "sitecustomize_blocker",
+                                                "instrumentation_wrapper_drops_result")]}
+    depth = {"stdlib_stale_bytecode": 1, "sitecustomize_blocker": 4, "instrumentation_wrapper_drops_result": 2,
+             "pth_module_block": 3}
+    guard = Guard([made])
+    guard.kin["pth_module_block"] = "startup_hooks"  # as the agent tells it of every applicable family
+    swapped = ["stdlib_stale_bytecode", "instrumentation_wrapper_drops_result", "pth_module_block"]
+    assert guard.near(swapped, depth)
+    assert not Guard([{**made, "layers": [{**la, "category": ""} for la in made["layers"]]}]).near(swapped, depth)
+    assert not guard.near(["pth_module_block"], depth) and not guard.taken(["pth_module_block"])
