@@ -59,6 +59,7 @@ CATEGORY_HINTS = {
     "stale_build": "whether the code Python runs is the code the source files hold",
     "instrumentation": "what else runs inside the interpreter and touches the project's functions",
     "optional_dependency": "which optional packages the project finds installed and chooses to use",
+    "project_layout": "which file each of the project's own modules is actually imported from",
 }
 
 
