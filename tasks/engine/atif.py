@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 # A command that writes (redirect, in-place edit, remove, move, copy, patch ...) ...
@@ -83,9 +84,13 @@ def touched_protected(doc: dict) -> list[str]:
     return hits
 
 
-def tampered_lines(verifier_output: str) -> list[str]:
-    """The verifier's `tampered: ...` lines (the gold's integrity manifest no longer holds)."""
-    return [line.strip() for line in verifier_output.splitlines() if line.strip().startswith("tampered:")]
+def tampered_lines(verifier_output: str, own: Iterable[str] = ()) -> list[str]:
+    """The verifier's `tampered: ...` lines (the gold's integrity manifest no longer holds), except
+    those naming a path of `own`, the broken image's own differences from the gold (a fault's
+    added shadow is still there in a trial that did not repair it: that is no tampering)."""
+    own = set(own)
+    lines = [line.strip() for line in verifier_output.splitlines() if line.strip().startswith("tampered:")]
+    return [line for line in lines if not (set(line.split()[1:2]) & own)]
 
 
 def to_messages(doc: dict) -> list[dict]:

@@ -41,7 +41,7 @@ def trajectories_collect(
             dropped["not ATIF JSON"] += 1
         elif trial.steps < min_steps:
             dropped["fewer steps than asked"] += 1
-        elif atif.tampered_lines(trial.verifier_output):
+        elif atif.tampered_lines(trial.verifier_output, own=(trial.task.integrity or {}).get("dirty") or ()):
             dropped["verifier reported tampering"] += 1
         elif atif.touched_protected(doc):
             dropped["wrote to the tests"] += 1

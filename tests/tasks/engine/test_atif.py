@@ -75,4 +75,6 @@ def test_filters_tampering_and_test_edits():
     assert atif.tampered_lines("ok\ntampered: /testbed/six.py changed\n") == [
         "tampered: /testbed/six.py changed"
     ]
+    out = "tampered: /testbed/six/__init__.py added\ntampered: /testbed/six.py changed\n"  # the fault's own, then not
+    assert atif.tampered_lines(out, own=["/testbed/six/__init__.py"]) == ["tampered: /testbed/six.py changed"]
     assert atif.load("== oracle.txt ==\nplain log") is None and atif.step_count("not json") == 0

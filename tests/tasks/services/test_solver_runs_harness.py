@@ -16,6 +16,7 @@ import pytest
 from django.core.management import call_command
 
 from tasks.models import SolverRun, Task, Trial
+from tasks.services.trajectories import trajectories_collect
 from tests.support import harness_kit as kit
 
 pytestmark = [
@@ -157,7 +158,11 @@ def test_terminus2_with_the_local_small_model(
         str(tmp_path / "a.jsonl"),
         stdout=out,
     )
-    assert json.loads(out.getvalue())["trajectories"] == 1
+    kept, dropped = trajectories_collect(catalog=trial.run.version.catalog, passed_only=False)
+    assert json.loads(out.getvalue())["trajectories"] == len(kept) and len(kept) + sum(dropped.values()) == 1
+    if not kept:  # what a 0.5B model types varies with the task; writing to the tests is filtered, never
+        assert set(dropped) == {"wrote to the tests"}, dropped  # the unrepaired fault's own files (`dirty`)
+        return
     (record,) = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
     assert record["model"] == f"openai/{small_model_server.alias}" and record["reward"] == trial.reward
     assert record["messages"][0]["role"] == "user" and record["messages"][1]["role"] == "assistant"
