@@ -46,6 +46,16 @@ def _shuffled(surface: dict[str, Any], rng: random.Random) -> list[tuple[str, st
     return sources
 
 
+def _nth_steps(mode: str, ctx: base.PlanContext, rng: random.Random, count: int) -> tuple[list[tuple[str, str]], str, list]:
+    """(the project's sources in a seeded order, the gold's interpreter, one `mode` step per module:
+    the NTH of them, n < count, that has a function to aim at)."""
+    sources = _shuffled(ctx.surface, rng)
+    python = base.python_executable(ctx.surface)
+    tests, seed = base.test_files(ctx.surface), rng.randrange(1 << 30)
+    actions = [RunCommand(_script(mode, python, seed, tests, [str(n), *(p for _, p in sources)])) for n in range(count)]
+    return sources, python, actions
+
+
 def _package(sources: list[tuple[str, str]]) -> str:
     """The target a signature names: the project's top-level package (its most common one)."""
     tops = [base.top(module) for module, _ in sources]
@@ -103,12 +113,7 @@ class ProjectStaleBytecode(_OneFunction):
     def _plan(self, ctx: base.PlanContext, rng: random.Random, *, count: int) -> base.FaultPlan:
         """One step per stale module: the NTH module (in a seeded order) with a function to aim at.
         Two or three modules in the multi-step variant (an interrupted sync leaves more than one)."""
-        sources = _shuffled(ctx.surface, rng)
-        python = base.python_executable(ctx.surface)
-        tests = base.test_files(ctx.surface)
-        seed = rng.randrange(1 << 30)
-        actions = [RunCommand(_script("stale", python, seed, tests, [str(n), *(p for _, p in sources)]))
-                   for n in range(count)]
+        sources, python, actions = _nth_steps("stale", ctx, rng, count)
         paths = " ".join(shlex.quote(path) for _, path in sources)
         return self.make(
             _package(sources),
@@ -164,11 +169,7 @@ class ProjectLeftoverPackage(_OneFunction):
 
     def _plan(self, ctx: base.PlanContext, rng: random.Random, *, count: int) -> base.FaultPlan:
         """One step per leftover directory (two modules in the multi-step variant)."""
-        sources = _shuffled(ctx.surface, rng)
-        python = base.python_executable(ctx.surface)
-        tests, seed = base.test_files(ctx.surface), rng.randrange(1 << 30)
-        actions = [RunCommand(_script("leftover", python, seed, tests, [str(n), *(p for _, p in sources)]))
-                   for n in range(count)]
+        sources, _, actions = _nth_steps("leftover", ctx, rng, count)
         dirs = " ".join(shlex.quote(path[:-3]) for _, path in sources if not path.endswith("__init__.py"))
         return self.make(
             _package(sources),

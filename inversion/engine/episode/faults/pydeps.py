@@ -33,6 +33,12 @@ def placeholder_pyc(python: str, src: str, pyc: str) -> str:
     return f"{python} -c {shlex.quote(script)}"
 
 
+def cache_path(surface: dict[str, Any], src: str) -> str:
+    """Where the gold's interpreter caches the bytecode of `src` (`__pycache__/NAME.cpython-3X.pyc`)."""
+    tag = base.py_version(surface).replace(".", "")
+    return f"{os.path.dirname(src)}/__pycache__/{os.path.basename(src)[:-3]}.cpython-{tag}.pyc"
+
+
 def site_ranked(surface: dict[str, Any], *, need_py: bool = False) -> list[str]:
     mods = base.site_modules(surface)
     if need_py:
@@ -226,8 +232,7 @@ class StaleBytecode(base.FaultFamily):
             return None
         srcs = [base.site_modules(ctx.surface)[name]["file"], *rng.sample(subs, min(2, len(subs)))]
         python = base.python_executable(ctx.surface)
-        pycs = [f"{os.path.dirname(src)}/__pycache__/{os.path.basename(src)[:-3]}.cpython-"
-                f"{base.py_version(ctx.surface).replace('.', '')}.pyc" for src in srcs]
+        pycs = [cache_path(ctx.surface, src) for src in srcs]
         return self.make(
             name,
             f"the cached bytecode of {len(srcs)} files of {name} holds placeholder modules",

@@ -22,7 +22,7 @@ from typing import Any
 
 from inversion.engine.episode.actions import RunCommand
 from inversion.engine.episode.faults import base
-from inversion.engine.episode.faults.pydeps import placeholder_pyc
+from inversion.engine.episode.faults.pydeps import cache_path, placeholder_pyc
 
 # C extension in lib-dynload -> the stdlib module that cannot import without it.
 HARD_EXTENSIONS = {
@@ -343,9 +343,9 @@ class StdlibStaleBytecode(base.FaultFamily):
         return self._plan(ctx, rng.sample(names, min(3, len(names))))
 
     def _plan(self, ctx: base.PlanContext, names: list[str]) -> base.FaultPlan:
-        python, tag = base.python_executable(ctx.surface), base.py_version(ctx.surface).replace(".", "")
+        python = base.python_executable(ctx.surface)
         srcs = [stdlib_files(ctx.surface)[n] for n in names]
-        pycs = [f"{os.path.dirname(s)}/__pycache__/{os.path.basename(s)[:-3]}.cpython-{tag}.pyc" for s in srcs]
+        pycs = [cache_path(ctx.surface, s) for s in srcs]
         return self.make(
             names[0],
             f"the cached bytecode of {', '.join(srcs)} holds an empty placeholder module",

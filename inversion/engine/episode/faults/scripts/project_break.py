@@ -141,8 +141,9 @@ def workable(rng, tests, srcs, skip, count, among=()):
     aim at, in the order given (the studio shuffles it, seeded); with `among` (all the project's
     sources), only a function no other of them names (removing it breaks no other module's import)."""
     found = []
+    texts = {other: read(other) for other in among}
     for src in srcs:
-        avoid = [read(other) for other in among if other != src]
+        avoid = [text for other, text in texts.items() if other != src]
         tree, name = pick(src, rng, tests, avoid)
         if name is not None:
             found.append((src, tree, name))
