@@ -14,7 +14,8 @@ CATEGORIES = (
     "interpreter", "environment", "path", "config", "certificates", "locale", "timezone",
     "permissions", "filesystem", "dynamic_linker", "native_extension", "encoding", "warnings", "system_data",
     "alternatives", "trust_store", "name_resolution", "ownership", "package_version", "standard_library",
-    "stale_build", "instrumentation", "optional_dependency", "project_layout",
+    "stale_build", "instrumentation", "optional_dependency", "project_layout", "partial_write",
+    "debug_leftover",
 )  # fmt: skip
 SYNONYMS = {
     "shared_libraries": "shared_library", "shared_lib": "shared_library", "shared_object": "shared_library",
@@ -39,7 +40,9 @@ SYNONYMS = {
     "apm": "instrumentation", "tracing": "instrumentation", "monkeypatch": "instrumentation",
     "monkey_patch": "instrumentation", "telemetry": "instrumentation", "optional": "optional_dependency",
     "accelerator": "optional_dependency", "speedups": "optional_dependency", "fallback": "optional_dependency",
-    "layout": "project_layout", "leftover": "project_layout", "leftover_package": "project_layout",
+    "debugger": "debug_leftover", "debug": "debug_leftover", "breakpoint": "debug_leftover",
+    "set_trace": "debug_leftover", "truncated": "partial_write", "truncation": "partial_write", "disk_full": "partial_write",
+    "partial_copy": "partial_write", "layout": "project_layout", "leftover": "project_layout", "leftover_package": "project_layout",
 }  # fmt: skip
 
 

@@ -73,7 +73,9 @@ def run_baseline(
                     if half:
                         reordered.append(testrun.run_tests(box, out, test_cmd=command, test_ids=half[::-1],
                                                            timeout=timeout))
-            raw = results[0].surface or {}
+            raw = dict(results[0].surface or {})
+            if raw and passing:
+                raw["calls"] = _calls(box, out, command, results, timeout, on_line)
             info = surf.image_info(box, out, raw) if raw else {}
             if manifest:
                 # The plain command once, as a solver would type it: what the project's own test
@@ -90,6 +92,25 @@ def run_baseline(
         on_line(f"  {len(baseline['order_dependent'])} tests depend on what runs with them (excluded)")
     surface = surf.summarize(raw, info) if raw else {}
     return Baseline(baseline, surface, results, time.monotonic() - started, manifest)
+
+
+def _calls(box: Sandbox, out: testrun.OutDir, command: str, results: list[testrun.TestRun], timeout: float,
+           on_line: LineCallback) -> dict:
+    """One more run under a profiler: which installed and stdlib functions each test calls (what a
+    fault aimed at one function needs). Its outcomes count for nothing; best effort, time-boxed to a
+    few times a plain run."""
+    plain = max(r.seconds for r in results)
+    limit = min(timeout, max(60.0, 4 * plain))
+    on_line(f"call map: the suite once under a profiler (at most {limit:.0f} s)")
+    try:
+        run = testrun.run_tests(box, out, test_cmd=command, timeout=limit, calls=True)
+    except Exception as exc:  # noqa: BLE001 - a map is an extra, never a reason for no gold
+        on_line(f"  no call map: {exc}")
+        return {}
+    calls = run.calls or {}
+    on_line(f"  {len(calls.get('functions') or [])} functions some tests call, in {run.seconds:.1f} s"
+            if calls else f"  no call map (exit {run.exit_code}, {run.seconds:.1f} s)")
+    return calls
 
 
 def summarize_runs(runs: list[testrun.TestRun], reordered: list[testrun.TestRun] | None = None) -> dict:

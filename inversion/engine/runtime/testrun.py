@@ -46,6 +46,7 @@ class TestRun:
     output: str = ""
     error: str = ""
     surface: dict | None = None
+    calls: dict | None = None  # which installed and stdlib functions the tests call (a run of its own)
     prepare_exit: int | None = None  # exit code of a script run before the tests (validation's oracle)
 
     def ids(self, outcome: str) -> set[str]:
@@ -89,7 +90,7 @@ def mounts(out: OutDir) -> list[Mount]:
 
 
 def build_command(test_cmd: str, *, junit: str, select: str | None = None, surface_out: str | None = None,
-                  support: str = SUPPORT_MOUNT, current_out: str | None = None) -> str:
+                  support: str = SUPPORT_MOUNT, current_out: str | None = None, calls_out: str | None = None) -> str:
     """The one pytest command line of every studio run and of the exported verifier (which fills in
     its own `support` directory for the plugin and a private `junit` path). A subset of tests is a
     `select` file of node ids the plugin keeps, never ids on the command line."""
@@ -103,6 +104,8 @@ def build_command(test_cmd: str, *, junit: str, select: str | None = None, surfa
         env.append(f"STUDIO_SURFACE_OUT={surface_out}")
     if current_out:
         env.append(f"STUDIO_CURRENT_OUT={current_out}")
+    if calls_out:
+        env.append(f"STUDIO_CALLS_OUT={calls_out}")
     args = ["-p", "studio_pytest_plugin", "-p", "no:cacheprovider", f"--junitxml={junit}",
             "-o", "junit_family=xunit1", "-q", "--color=no"]
     return f"{' '.join(env)} {test_cmd} {' '.join(args)}"
@@ -117,6 +120,7 @@ def run_tests(
     timeout: float = 600,
     env: dict[str, str] | None = None,
     surface: bool = False,
+    calls: bool = False,
 ) -> TestRun:
     """Run the suite (or only `test_ids`, in that order) once; `env` carries the episode's ENV changes."""
     name = uuid.uuid4().hex[:12]
@@ -131,6 +135,7 @@ def run_tests(
         select=f"{OUT_MOUNT}/{name}.ids" if test_ids is not None else None,
         surface_out=f"{OUT_MOUNT}/{name}.surface.json" if surface else None,
         current_out=f"{OUT_MOUNT}/{name}.current",
+        calls_out=f"{OUT_MOUNT}/{name}.calls.json" if calls else None,
     )
     result: ExecResult = sandbox.exec(command, timeout=timeout, env=env, max_output=200_000)
     run = TestRun(exit_code=result.exit_code, seconds=result.seconds, output=result.output)
@@ -155,6 +160,13 @@ def run_tests(
         except ValueError:
             run.surface = None
         surface_host.unlink()
+    calls_host = out.path / f"{name}.calls.json"
+    if calls_host.exists():
+        try:
+            run.calls = json.loads(calls_host.read_text())
+        except ValueError:
+            run.calls = None
+        calls_host.unlink()
     select_host.unlink(missing_ok=True)
     return run
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,7 @@ COMMON_WORDS = {
 }
 # A name the delta brings in: a word with a separator (pytest-randomly, pytest_env_defaults,
 # de_DE.UTF-8, libssl.so.3, zz-compat.pth), not a flag, a number or a bare version.
+IMPORTED = re.compile(r"(?:^|[\s;\"'(])(?:import|from)\s+([A-Za-z_][A-Za-z0-9_]*)\b")
 NAME = re.compile(r"(?<![\w.-])([A-Za-z_][A-Za-z0-9]*(?:[._+-][A-Za-z0-9_]+)+)")
 # One broad area per category of the taxonomy (episode.categories): names the kind of place to
 # look, never the thing that was changed.
@@ -60,6 +62,8 @@ CATEGORY_HINTS = {
     "instrumentation": "what else runs inside the interpreter and touches the project's functions",
     "optional_dependency": "which optional packages the project finds installed and chooses to use",
     "project_layout": "which file each of the project's own modules is actually imported from",
+    "partial_write": "whether each of the project's files on disk is whole",
+    "debug_leftover": "whether the installed packages' code is exactly what was installed",
 }
 
 
@@ -125,6 +129,9 @@ def _names(text: str) -> set[str]:
         name = match.group(1).strip("._-")
         out.add(name)
         out.update(p for p in re.split(r"[.]", name) if re.search(r"[_-]", p) and len(p) >= 4)
+    # A module a written line imports (`import ipdb; ...`), unless the standard library's (the
+    # scripts a delta runs import os and ast themselves).
+    out.update(m for m in IMPORTED.findall(text) if m.split(".")[0] not in sys.stdlib_module_names)
     return {n for n in out if not n.startswith(("self.", "sys.", "os.", "_sys.", "importlib.")) or n.count(".") > 2}
 
 

@@ -44,6 +44,10 @@ def test_gold_baseline_flaky_surface_and_reuse(docker_client, base_image, tmp_pa
     sqlite = [lib for lib in surface["shared_libs"] if lib["name"].startswith("libsqlite3")]
     assert sqlite and sqlite[0]["package"] == "libsqlite3-0"
     assert {"name": "true", "path": "/usr/bin/true", "count": 1} in surface["executables"]
+    # The call map (one more, profiled run): subprocess.run is called by one test of the four that ran.
+    assert surface["calls"]["tests"] == 4 and "call map:" in gold.build_log
+    assert {"module": "subprocess", "function": "run", "tests": 1} in [
+        {k: r[k] for k in ("module", "function", "tests")} for r in surface["calls"]["functions"]]
 
     image = docker_client.images.get(gold.image)
     assert image.labels[lbl.KIND] == "gold" and image.labels[lbl.MANAGED] == "1"

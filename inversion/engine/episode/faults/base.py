@@ -33,6 +33,7 @@ FAMILY_MODULES = (
     "inversion.engine.episode.faults.packages",
     "inversion.engine.episode.faults.stdlib",
     "inversion.engine.episode.faults.project",
+    "inversion.engine.episode.faults.calls",
 )
 # Modules the runner itself needs; breaking them breaks everything and tells nothing.
 RUNNER_MODULES = {
@@ -52,6 +53,9 @@ PLUMBING = {
     "marshal", "builtins", "zipimport", "pathlib", "ntpath", "uuid", "platform", "unicodedata",
     "termios", "tty", "pty", "array", "zlib_ng",
 }
+# Modules pytest imports lazily, at the first file it collects (the --doctest-modules collector, the
+# unittest support, --pdb): that file's record has them first, yet breaking them breaks every file.
+LAZY_RUNNER = {"doctest", "unittest", "pdb", "bdb", "cmd", "code", "codeop"}
 CORE_EXECUTABLES = {"bash", "sh", "env", "dash", "python", "python3", "ls", "cat", "sleep"}
 
 

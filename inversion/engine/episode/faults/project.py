@@ -12,6 +12,10 @@ a diagnosis, not a lookup. Modelled on real incident classes:
   `.pth`, wraps the function through a post-import hook in a "span" decorator that forgets to return
   the value. Source and bytecode are right; `inspect.getsourcefile` names the wrapper. Repair: remove
   the `.pth` and its bootstrap.
+- `project_truncated_module`: a copy that ran out of space left a module cut short at a statement
+  boundary (it still imports; the functions after the cut are gone), the whole file staged beside it
+  under the hidden temporary name rsync gives the file it copies to. Repair: move the staged copy
+  back (the gold's bytes, mode and times).
 """
 
 from __future__ import annotations
@@ -181,6 +185,29 @@ class ProjectLeftoverPackage(_OneFunction):
         )
 
 
+class ProjectTruncatedModule(_OneFunction):
+    name = "project_truncated_module"
+    category = "partial_write"
+    description = ("A project module cut short at a statement boundary by a copy that ran out of space: it "
+                   "imports, and the functions after the cut, which some tests call, are gone.")
+    keywords = ("truncated", "partial", "copy", "rsync", "disk full", "attributeerror", "project", "sync")
+
+    def _plan(self, ctx: base.PlanContext, rng: random.Random, *, count: int) -> base.FaultPlan:
+        """One step per cut module (two or three in the multi-step variant: the copy stopped once the
+        disk was full, and each later file it wrote was cut too)."""
+        sources, _, actions = _nth_steps("truncate", ctx, rng, count)
+        paths = " ".join(shlex.quote(path) for _, path in sources)
+        return self.make(
+            _package(sources),
+            f"{count} module(s) of {_package(sources)} cut short by a copy that ran out of space, "
+            "each whole file staged beside it under a hidden temporary name",
+            actions,
+            [f'for p in {paths}; do for s in "$(dirname "$p")/.$(basename "$p")".??????; do '
+             'if [ -f "$s" ]; then mv -f "$s" "$p"; fi; done; done'],
+            explore=f"ls -la {shlex.quote(os.path.dirname(sources[0][1]))}",
+        )
+
+
 class OptionalAcceleratorStub(base.FaultFamily):
     name = "optional_accelerator_half_installed"
     category = "optional_dependency"
@@ -209,4 +236,5 @@ class OptionalAcceleratorStub(base.FaultFamily):
         )
 
 
-FAMILIES = [ProjectStaleBytecode, ProjectInstrumentationWrapper, ProjectLeftoverPackage, OptionalAcceleratorStub]
+FAMILIES = [ProjectStaleBytecode, ProjectInstrumentationWrapper, ProjectLeftoverPackage, ProjectTruncatedModule,
+            OptionalAcceleratorStub]

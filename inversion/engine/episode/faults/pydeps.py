@@ -14,6 +14,7 @@ from typing import Any
 
 from inversion.engine.episode.actions import RunCommand
 from inversion.engine.episode.faults import base
+from inversion.engine.episode.faults.calls import function_targets, stale_function_plan
 
 TESTBED = "/testbed"
 UNSHADOWABLE = set(sys.builtin_module_names) | {"this", "antigravity", "idlelib", "tkinter", "turtle"}
@@ -200,7 +201,14 @@ class StaleBytecode(base.FaultFamily):
         return bool(site_ranked(surface, need_py=True))
 
     def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
-        name = base.pick(rng, site_ranked(ctx.surface, need_py=True))
+        """A placeholder module where some test files do not import the package; else (and half of
+        the time) an older body of one function some tests call, from the call map, so a suite in
+        one file still keeps passing tests."""
+        ranked = site_ranked(ctx.surface, need_py=True)
+        functions = function_targets(ctx.surface, "site")
+        if functions and (not getattr(ranked, "preferred", 0) or rng.random() < 0.5):
+            return stale_function_plan(self, ctx, rng, functions)
+        name = base.pick(rng, ranked)
         src = base.site_modules(ctx.surface)[name]["file"]
         python = base.python_executable(ctx.surface)
         script = (

@@ -22,6 +22,7 @@ from typing import Any
 
 from inversion.engine.episode.actions import RunCommand
 from inversion.engine.episode.faults import base
+from inversion.engine.episode.faults.calls import function_targets, stale_function_plan
 from inversion.engine.episode.faults.pydeps import cache_path, placeholder_pyc
 
 # C extension in lib-dynload -> the stdlib module that cannot import without it.
@@ -31,9 +32,6 @@ HARD_EXTENSIONS = {
     "_gdbm": "dbm", "_lsprof": "cProfile", "_multiprocessing": "multiprocessing", "mmap": "mmap",
     "resource": "resource", "audioop": "audioop", "nis": "nis", "_posixshmem": "multiprocessing",
 }  # fmt: skip
-# Modules pytest imports lazily, at the first file it collects (the --doctest-modules collector, the
-# unittest support, --pdb): that file's record has them first, yet breaking them breaks every file.
-LAZY_RUNNER = {"doctest", "unittest", "pdb", "bdb", "cmd", "code", "codeop"}
 DYNLOAD = re.compile(r"/lib-dynload/([A-Za-z0-9_]+)\.[^/]*\.so$")
 OVERRIDES = "site-overrides"
 
@@ -55,7 +53,7 @@ def stdlib_files(surface: dict[str, Any]) -> dict[str, str]:
 def _usage(surface: dict[str, Any], names: dict[str, set[str]]) -> list[str]:
     """Targets (keys of `names`, each with the module names that mean "uses it") some but not all
     test files use; never one loaded at start-up, by the runner or a fixture's plumbing."""
-    skip = base.startup_modules(surface) | base.RUNNER_MODULES | base.PLUMBING | LAZY_RUNNER
+    skip = base.startup_modules(surface) | base.RUNNER_MODULES | base.PLUMBING | base.LAZY_RUNNER
     fm = base.file_modules(surface)
     mapping = {f: {t for t, aliases in names.items() if aliases & mods} for f, mods in fm.items()}
     ranked = base.rank_targets(sorted(t for t, aliases in names.items() if not aliases & skip), mapping)
@@ -329,10 +327,15 @@ class StdlibStaleBytecode(base.FaultFamily):
         return py_files(surface, init=False) + py_files(surface, init=True)
 
     def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
-        return bool(self.targets(surface))
+        return bool(self.targets(surface) or function_targets(surface, "stdlib"))
 
     def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
-        return self._plan(ctx, [choose(rng, self.targets(ctx.surface))])
+        """A placeholder module some test files use; where none is (a suite in one file) or half of
+        the time, an older body of one function some tests call, from the call map."""
+        targets, functions = self.targets(ctx.surface), function_targets(ctx.surface, "stdlib")
+        if functions and (not targets or rng.random() < 0.5):
+            return stale_function_plan(self, ctx, rng, functions)
+        return self._plan(ctx, [choose(rng, targets)])
 
     def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
         """A restore that stopped partway leaves several stale entries: two or three modules some

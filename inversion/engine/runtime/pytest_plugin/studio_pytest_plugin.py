@@ -11,11 +11,15 @@
   before the first test file (start-up: the runner, conftests) and, per test file, what it imports
   itself (its `import` statements, read with `ast`, and the module-level imports of the project
   modules those reach, so a module an earlier file loaded first still counts), and
+* when STUDIO_CALLS_OUT is set (a run of its own: a profiler slows the suite), writes which
+  functions of installed and standard-library modules each test calls (how many tests call each),
+  leaving out any function called outside a test (at import, by the runner between tests), and
 * when STUDIO_CURRENT_OUT is set, keeps there the id of the test now running, so a run killed for
   its memory or its time still says which test it was in.
 """
 
 import ast
+import atexit
 import json
 import os
 import sys
@@ -140,6 +144,68 @@ def _direct(names, root):
                 _parsed[path] = _imports(path, package, body_only=True)
             todo.extend(n for n in _parsed[path] if n in sys.modules and n not in seen)
     return seen
+
+
+_CALLS_OUT = os.environ.get("STUDIO_CALLS_OUT")
+_calls = {}  # (file, qualified name) -> tests that called it; "" while no test runs
+_wanted = {}  # file -> whether it is a module of interest (cached per file)
+_now = [set()]  # the calls of the test now running, or the set of calls made outside any test
+_outside = _now[0]
+_SKIP_PARTS = ("/_pytest/", "/pluggy/", "/py/", "/iniconfig/", "studio_pytest_plugin", "/_distutils_hack/")
+
+
+def _interesting(path):
+    keep = (path.endswith(".py") and path.startswith(("/usr/lib/python", "/usr/local/lib/python", sys.base_prefix + "/lib/python",
+                                                      sys.prefix + "/lib/python"))
+            and not any(part in path for part in _SKIP_PARTS) and "/testbed/" not in path)
+    _wanted[path] = keep
+    return keep
+
+
+def _profile(frame, event, arg):
+    if event != "call":
+        return
+    code = frame.f_code
+    path = code.co_filename
+    keep = _wanted.get(path)
+    if keep is None:
+        keep = _interesting(path)
+    if keep:
+        _now[0].add((path, getattr(code, "co_qualname", code.co_name)))
+
+
+if _CALLS_OUT:
+    import pytest as _pytest_for_calls
+
+    sys.setprofile(_profile)
+    atexit.register(sys.setprofile, None)  # a run that never reaches unconfigure (a usage error)
+
+    @_pytest_for_calls.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(item):
+        _now[0] = mine = set()
+        try:
+            yield
+        finally:
+            _now[0] = _outside
+            for key in mine:
+                _calls[key] = _calls.get(key, 0) + 1
+            _calls[""] = _calls.get("", 0) + 1
+
+    def pytest_unconfigure(config):
+        sys.setprofile(None)
+        files = {}
+        for name, module in list(sys.modules.items()):
+            path = getattr(module, "__file__", None)
+            if isinstance(path, str):
+                files.setdefault(path, name)
+        tests = _calls.pop("", 0)
+        functions = [
+            {"module": files[path], "file": path, "function": qual, "tests": n}
+            for (path, qual), n in _calls.items()
+            if (path, qual) not in _outside and path in files and n < tests and "<" not in qual
+        ]
+        with open(_CALLS_OUT, "w") as fh:
+            json.dump({"tests": tests, "functions": functions}, fh)
 
 
 if _SURFACE_OUT:

@@ -15,7 +15,7 @@ import random
 import pytest
 
 from inversion.engine.episode.actions import RunCommand, SetEnv
-from inversion.engine.episode.faults import PlanContext, families, family, stdlib
+from inversion.engine.episode.faults import PlanContext, calls, families, family, stdlib
 from inversion.engine.episode.faults import base as fb
 from inversion.engine.gold import surface as surf
 from inversion.engine.runtime import integrity, testrun
@@ -49,7 +49,9 @@ def gold(docker_client, faults_image):
     try:
         manifest = integrity.collect_gold(box, out, testrun.DEFAULT_TEST_CMD)
         run = testrun.run_tests(box, out, surface=True)
-        summary = surf.summarize(run.surface, surf.image_info(box, out, run.surface))
+        calls = testrun.run_tests(box, out, calls=True).calls  # as the gold's baseline takes its call map
+        raw = {**run.surface, "calls": calls}
+        summary = surf.summarize(raw, surf.image_info(box, out, raw))
         passing = sorted(run.ids(testrun.PASSED))
         return {"surface": summary, "passing": passing, "manifest": integrity.add_volatile(box, out, manifest)}
     finally:
@@ -160,3 +162,21 @@ def test_stdlib_family_on_another_target(fam, gold, docker_client, faults_image)
     names = {fb.top(plan.target), fb.top(stdlib.HARD_EXTENSIONS.get(plan.target, plan.target))}
     users = {f for f, mods in fb.file_modules(surface).items() if mods & names}
     _break_and_heal(plan, passing, docker_client, faults_image, gold["manifest"], users=users)
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("where", ["site", "stdlib"])
+def test_one_function_from_the_call_map_breaks_a_part_then_heals(where, gold, docker_client, faults_image):
+    """Aimed through the call map at one function of an installed (yaml, markupsafe, six) or stdlib
+    (mimetypes, locale, zoneinfo ...) module, a stale cache entry and a leftover debugger line each
+    fail only tests of the files that import that module, and their repairs heal them."""
+    surface, passing = gold["surface"], gold["passing"]
+    rows = calls.function_targets(surface, where)
+    assert rows, f"the fixture's call map has no {where} function some tests call"
+    ctx = PlanContext(surface, {"stable_passing": passing})
+    stale = family("stale_bytecode" if where == "site" else "stdlib_stale_bytecode")
+    debug = family("debugger_call_left")
+    only = PlanContext({**surface, "calls": {**surface["calls"], "functions": rows}}, ctx.baseline)
+    for plan in [calls.stale_function_plan(stale, ctx, random.Random(3), rows), debug._plan(only, random.Random(3), count=1)]:
+        users = {f for f, mods in fb.file_modules(surface).items() if fb.top(plan.target) in mods}
+        _break_and_heal(plan, passing, docker_client, faults_image, gold["manifest"], users=users)

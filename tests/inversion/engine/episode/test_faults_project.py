@@ -85,3 +85,35 @@ def test_a_suite_in_one_file_still_gets_a_method_only_some_tests_call(tmp_path):
     assert chooser.find(tree, name).name == "fetch"
     other = "from mod import Adapter\nAdapter.fetch_alias = Adapter.fetch\n"  # another module names it
     assert chooser.pick(str(src), random.Random(0), ["tests/test_mod.py"], avoid=[other])[1] == "Adapter.unused"  # close gives nothing back
+
+
+def test_a_module_is_cut_where_it_still_imports_and_some_tests_still_pass(tmp_path):
+    """The cut lands at a top-level statement whose tail some tests name and others do not; never
+    at a tail another module names (its import would fail) and never where every test needs it."""
+    chooser = _chooser()
+    chooser.TEXTS["tests/test_mod.py"] = text = (
+        "import mod\n\n\ndef test_a():\n    assert mod.first(1) == 1\n\n\ndef test_b():\n    assert mod.second(2) == 2\n\n\n"
+        "def test_c():\n    assert mod.third(3) == 3\n"
+    )
+    chooser.UNITS.extend(chooser.split_tests(text))
+    src = tmp_path / "mod.py"
+    src.write_bytes(b"import os\r\n\r\n\r\ndef first(x):\r\n    return x\r\n\r\n\r\ndef second(x):\r\n    return x\r\n\r\n\r\n"
+                    b"@staticmethod\r\ndef third(x):\r\n    return x\r\n")
+    whole = src.read_bytes()
+    cuts = {tuple(chooser.cut_point(str(src), random.Random(seed), ["tests/test_mod.py"], [])[1]) for seed in range(12)}
+    assert cuts == {("second", "third"), ("third",)}  # never at `first`: the tail would fail every test
+    assert chooser.cut_point(str(src), random.Random(0), ["tests/test_mod.py"], ["from mod import third"]) is None
+    chooser.truncate(random.Random(0), ["tests/test_mod.py"], 0, [str(src)])
+    staged = [p for p in tmp_path.iterdir() if p.name.startswith(".mod.py.")]
+    assert len(staged) == 1 and staged[0].read_bytes() == whole  # the whole file, byte for byte (CRLF kept)
+    cut = src.read_bytes()
+    assert whole.startswith(cut) and b"def first" in cut and b"@staticmethod" not in cut  # a decorator goes with its def
+    compile(cut, "mod.py", "exec")  # it still imports
+
+
+def test_truncate_plan_moves_the_staged_copies_back():
+    ctx = PlanContext(SURFACE, {})
+    plan = family("project_truncated_module").plan(ctx, random.Random(1))
+    assert " truncate " in plan.actions[0].command and plan.target == "pkg"
+    assert "/testbed/pkg/core.py" in plan.repair and 'mv -f "$s" "$p"' in plan.repair
+    assert len(family("project_truncated_module").deep_plan(ctx, random.Random(1)).actions) == 2

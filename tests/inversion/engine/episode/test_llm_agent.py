@@ -122,8 +122,8 @@ def test_prompt_offers_catalog_ideas_on_real_paths():
     assert ideas.count("\n- [") == 3  # four ideas, each with its category
     assert "run_command:" in ideas and "repair:" in ideas
     seen = "\n".join(fault_ideas(AgentContext(repository={"name": "fixture"}, baseline={}, surface=REAL_SURFACE,
-                                                seed=seed)) for seed in range(8))  # seeds rotate the categories
-    assert "cp -L /usr/lib/x86_64-linux-gnu/libcrypto.so.3 /opt/oracle-client/lib/libcrypto.so.3" in seen
+                                                seed=seed)) for seed in range(12))  # seeds rotate the categories
+    assert re.search(r"cp -L /usr/lib/x86_64-linux-gnu/(lib\w+\.so\.\d) /opt/[\w-]+/lib/\1", seen)  # a real library
     assert "set_env: LC_ALL=de_DE.UTF-8" in seen
     assert re.search(r"mv /usr/lib/python3.11/lib-dynload/_\w+\.cpython-311-x86_64-linux-gnu.so ", seen)  # a real extension
     assert "def pick(" not in seen and "_PostImport" not in seen  # kilobyte scripts are no ideas

@@ -48,6 +48,8 @@ def _delta(name: str) -> list[dict]:
     ("deep:pytest_required_plugin", "pytest_randomly-3.4.1.dist-info"),
     ("deep:stdlib_py_stale_override", "00-site-overrides.pth"),
     ("stdlib_stale_bytecode", "stringprep.cpython-311.pyc"),
+    ("debugger_call_left", "ipdb"),  # the debugger the leftover line imports
+    ("debugger_call_left", "set_trace"),
 ])
 def test_the_leak_check_catches_each_injected_name(name, injected):
     evidence = Evidence("fixture", "config", ["t::x"], {}, delta=_delta(name) if name != "ld_conf_stale_cache" else

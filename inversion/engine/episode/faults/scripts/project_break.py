@@ -7,6 +7,9 @@ whose post-import hook wraps one function of each of the first COUNT such module
 drops the return value.
 `leftover SEED TESTS NTH SRC...`: the NTH source (from 0) that has a function to aim at gets an older
 layout's package directory beside it, without that function, which imports instead of the module.
+`truncate SEED TESTS NTH SRC...`: the NTH source (from 0) that has a function to aim at is cut short
+at the top-level statement that holds it (a copy that ran out of space), the whole file staged
+beside it as `.NAME.XXXXXX` (how rsync names the file it copies to).
 `optional SEED TESTS SITE`: a half-installed accelerator (package + dist-info in SITE) for a module
 the project tries to import and falls back from; it imports, and each of its functions raises.
 The function: one that some test files name (others, if any, do not) and that its module does not
@@ -19,6 +22,7 @@ import importlib.util
 import os
 import random
 import re
+import shutil
 import sys
 
 HOOK_TEMPLATE = globals().get("HOOK_TEMPLATE", "")
@@ -188,6 +192,82 @@ def leftover(rng, tests, skip, srcs):
         print("leftover:", src[:-3], "without", name)
 
 
+def tail_names(stmts):
+    """Names the statements define at module level (what cutting them off takes away)."""
+    names = set()
+    for node in stmts:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            continue
+        if not isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Import, ast.ImportFrom)):
+            continue
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                names.add(sub.id)
+            elif isinstance(sub, ast.alias):
+                names.add((sub.asname or sub.name).split(".")[0])
+    return names
+
+
+def cut_point(src, rng, tests, others):
+    """(index of the top-level statement to cut at, names lost) for `src`: a statement holding a
+    function some tests call, whose tail (it and all after it) no other source names and some tests
+    never name, so the module still imports and a part of the suite still passes; None if none."""
+    read_tests(tests)
+    try:
+        with open(src, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    owners = {}
+    for name, _ in candidates(tree):
+        owners.setdefault(name.split(".")[0], name)
+    ranked = []
+    for i, node in enumerate(tree.body):
+        if i == 0 or getattr(node, "name", None) not in owners:
+            continue
+        lost = tail_names(tree.body[i:])
+        words = [re.compile(r"\b" + re.escape(n) + r"\b") for n in sorted(lost) if not n.startswith("__")]
+        if not words or any(w.search(text) for w in words for text in others):
+            continue
+        used = sum(1 for u in UNITS if any(w.search(u) for w in words))
+        if 0 < used < len(UNITS):
+            ranked.append((-abs(2 * used - len(UNITS)), i, sorted(lost)))
+    if not ranked:
+        return None
+    ranked.sort(reverse=True)  # the most even splits first; any tied with the better half's last
+    bar = ranked[max(1, (len(ranked) + 1) // 2) - 1][0]
+    return rng.choice([r for r in ranked if r[0] >= bar])[1:]
+
+
+def truncate(rng, tests, skip, srcs):
+    """The SKIP-th source with a statement to cut at is cut there (at a statement boundary: it still
+    imports), its whole text kept as `.NAME.XXXXXX` beside it."""
+    texts = {src: read(src) for src in srcs}
+    found = 0
+    for src in srcs:
+        point = cut_point(src, rng, tests, [t for other, t in texts.items() if other != src])
+        if point is None:
+            continue
+        if found < skip:
+            found += 1
+            continue
+        index, lost = point
+        with open(src, "rb") as fh:
+            data = fh.read()
+        node = ast.parse(data).body[index]
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1
+        folder, leaf = os.path.split(src)
+        tag = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") for _ in range(6))
+        staged = os.path.join(folder, "." + leaf + "." + tag)
+        shutil.copy2(src, staged)  # bytes, mode and times
+        with open(src, "wb") as fh:
+            fh.write(b"".join(data.splitlines(keepends=True)[:start]))
+        print("truncated:", src, "losing", ", ".join(lost), "whole copy at", staged)
+        return
+    sys.exit(f"fewer than {skip + 1} project modules can be cut short and still import")
+
+
 def wrap(rng, tests, hook, pth, count, pairs):
     modules = dict(pair.split("=", 1)[::-1] for pair in pairs)  # source -> module
     targets = {}
@@ -279,6 +359,8 @@ if __name__ == "__main__":
         stale(random.Random(seed), tests, int(sys.argv[4]), sys.argv[5:])
     elif mode == "leftover":
         leftover(random.Random(seed), tests, int(sys.argv[4]), sys.argv[5:])
+    elif mode == "truncate":
+        truncate(random.Random(seed), tests, int(sys.argv[4]), sys.argv[5:])
     elif mode == "optional":
         optional(random.Random(seed), sys.argv[4])
     else:

@@ -1,0 +1,146 @@
+"""Faults aimed at one function of an installed or standard-library module, from the gold's call map.
+
+The call map (one profiled run of the suite at gold time, `surface["calls"]`) says which functions of
+installed and stdlib modules each test calls, leaving out any the runner or an import calls outside
+a test. Damaging one that some tests call and others do not fails a part of the suite even where the
+whole suite is one file, which a module-level fault cannot: every test of that file imports it.
+
+- `debugger_call_left`: a debugging session inside an installed package left
+  `import ipdb; ipdb.set_trace()` as a function's first line, with a debugger this environment never
+  had. Only the tests that reach that function fail (ModuleNotFoundError from deep in a dependency).
+  Repair: delete the line (the file's bytes are the gold's again).
+The stale-bytecode families use the same map to aim at one function (`stale_function_plan`).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from inversion.engine.episode.actions import RunCommand
+from inversion.engine.episode.faults import base
+
+SCRIPT = Path(__file__).parent / "scripts" / "function_edit.py"
+DEBUG_MARK = "import ipdb; ipdb.set_trace()  # DEBUG"
+
+
+FUNCTIONS_SENT = 12  # candidates per step, best first: the script takes the first that suits its edit
+
+
+def edit_command(python: str, mode: str, rows: list[dict[str, Any]]) -> str:
+    """`scripts/function_edit.py MODE SRC=FUNCTION...` as one command (no docstring in a RUN line):
+    candidates best first (the script takes the first that suits its edit)."""
+    body = SCRIPT.read_text().split('"""', 2)[2].lstrip()
+    pairs = " ".join(shlex.quote(f"{r['file']}={r['function']}") for r in rows[:FUNCTIONS_SENT])
+    return f"{python} -c {shlex.quote(body)} {mode} {pairs}"
+
+
+def sent_files(rows: list[dict[str, Any]]) -> str:
+    """The files `edit_command` names (the script edits one of them), quoted for a repair line."""
+    return " ".join(shlex.quote(f) for f in dict.fromkeys(r["file"] for r in rows[:FUNCTIONS_SENT]))
+
+
+def suite_size(surface: dict[str, Any]) -> int:
+    """How many tests ran in the profiled run."""
+    return int((surface.get("calls") or {}).get("tests") or 0)
+
+
+def function_targets(surface: dict[str, Any], where: str) -> list[dict[str, Any]]:
+    """Call-map rows ({module, file, function, tests}) of `where` ("site": installed packages,
+    "stdlib": the standard library's pure-Python modules) that some tests call and others do not;
+    never a module of the runner or a fixture's plumbing, never a private or nested function's file
+    outside the interpreter's own directories."""
+    calls = surface.get("calls") or {}
+    skip = base.RUNNER_MODULES | base.PLUMBING | base.LAZY_RUNNER
+    site = base.site_packages(surface)
+    prefix = (base.python_info(surface).get("base_prefix") or "/usr") + "/lib/python"
+    rows = []
+    for row in calls.get("functions") or []:
+        module, path = str(row.get("module") or ""), str(row.get("file") or "")
+        top = base.top(module)
+        if not path.endswith(".py") or top in skip or top.startswith("_") or not row.get("function"):
+            continue
+        in_site = bool(site) and path.startswith(site + "/")
+        in_stdlib = path.startswith(prefix) and "-packages/" not in path and top in sys.stdlib_module_names
+        if (where == "site" and in_site) or (where == "stdlib" and in_stdlib):
+            rows.append(row)
+    return rows
+
+
+def choose_module(rng: random.Random, rows: list[dict[str, Any]], total: int) -> list[dict[str, Any]]:
+    """A module (so one big module's many functions do not crowd out the rest), and its functions in a
+    seeded order, the better half by how evenly each splits the suite first, then a few of the other
+    modules' (which of them suits an edit, one returning a value, is only known where the source is)."""
+    module = rng.choice(sorted({r["module"] for r in rows}))
+    others = [r for r in rows if r["module"] != module]
+    return _ordered(rng, [r for r in rows if r["module"] == module], total) + _ordered(rng, others, total)
+
+
+def _ordered(rng: random.Random, rows: list[dict[str, Any]], total: int) -> list[dict[str, Any]]:
+    mine = sorted(rows, key=lambda r: (abs(2 * r["tests"] - total), r["function"]))
+    half = max(1, (len(mine) + 1) // 2)
+    head, tail = mine[:half], mine[half:]
+    rng.shuffle(head)
+    rng.shuffle(tail)
+    return head + tail
+
+
+def stale_function_plan(fam: base.FaultFamily, ctx: base.PlanContext, rng: random.Random,
+                        rows: list[dict[str, Any]]) -> base.FaultPlan:
+    """A stale `__pycache__` entry that holds an older body of one function (returns nothing)."""
+    mine = choose_module(rng, rows, suite_size(ctx.surface))
+    python, src = base.python_executable(ctx.surface), mine[0]["file"]
+    return fam.make(
+        mine[0]["module"],
+        f"the cached bytecode of {src} holds an older body of one function some tests call",
+        [RunCommand(edit_command(python, "stale", mine))],
+        [f"{python} -m compileall -q -f {sent_files(mine)}"],
+        explore=f"ls -la {shlex.quote(os.path.dirname(src))}/__pycache__",
+    )
+
+
+class DebuggerCallLeft(base.FaultFamily):
+    name = "debugger_call_left"
+    category = "debug_leftover"
+    description = ("A debugging session inside an installed package left `import ipdb; ipdb.set_trace()` as "
+                   "the first line of a function some tests reach; this environment never had ipdb.")
+    keywords = ("debug", "debugger", "ipdb", "pdb", "set_trace", "leftover", "site-packages", "edit")
+
+    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
+        return bool(function_targets(surface, "site") or function_targets(surface, "stdlib"))
+
+    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        return self._plan(ctx, rng, count=1)
+
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
+        """A longer session: the line in two functions of two modules, one step each."""
+        rows = self._rows(ctx.surface)
+        return self._plan(ctx, rng, count=2) if len({r["module"] for r in rows}) >= 2 else None
+
+    @staticmethod
+    def _rows(surface: dict[str, Any]) -> list[dict[str, Any]]:
+        return function_targets(surface, "site") or function_targets(surface, "stdlib")
+
+    def _plan(self, ctx: base.PlanContext, rng: random.Random, *, count: int) -> base.FaultPlan:
+        rows, chosen = self._rows(ctx.surface), []
+        while len(chosen) < count:
+            rest = [r for r in rows if r["module"] not in {c[0]["module"] for c in chosen}]
+            chosen.append(choose_module(rng, rest, suite_size(ctx.surface)))
+        python = base.python_executable(ctx.surface)
+        files = " ".join(sent_files(mine) for mine in chosen)
+        mark = DEBUG_MARK.replace(".", r"\.")
+        return self.make(
+            chosen[0][0]["module"],
+            "a leftover debugger call (a debugger never installed here) opens one function some tests call in "
+            + " and in ".join(mine[0]["file"] for mine in chosen),
+            [RunCommand(edit_command(python, "debugline", mine)) for mine in chosen],
+            [f"sed -i '/^[[:space:]]*{mark}\\r\\?$/d' {files}"],
+            explore=f"ls -la {shlex.quote(os.path.dirname(chosen[0][0]['file']))}",
+        )
+
+
+FAMILIES = [DebuggerCallLeft]

@@ -1,0 +1,117 @@
+"""Run in the task container with the gold's interpreter: damage one function of an installed or
+standard-library module, the one the call map says some tests call and others do not.
+
+`stale SRC=QUALNAME...`: the module's cached bytecode, stamped with the source's mtime and size (so
+the interpreter trusts it), holds an older body of the first of those functions that gives something
+back (an older body that returns nothing changes nothing where it never did).
+`debugline SRC=QUALNAME...`: the first of those functions with a statement on a line of its own gets,
+as its first line, a debugger call left from a debugging session, with a debugger this environment
+never had (`import ipdb; ipdb.set_trace()`).
+QUALNAME is "function", "Class.method" or "Outer.Inner.method"; where an old interpreter recorded a
+bare name, the first function or method of that name. No annotations: the gold's Python may be old.
+"""
+
+import ast
+import importlib._bootstrap_external as ext
+import importlib.util
+import os
+import sys
+
+DEBUG_LINE = "import ipdb; ipdb.set_trace()  # DEBUG"
+FUNCS = (ast.FunctionDef, getattr(ast, "AsyncFunctionDef", ast.FunctionDef))
+
+
+def find(tree, qualname):
+    """The def of `qualname`, walking classes by name; else the first def of the bare name."""
+    body, parts = tree.body, qualname.split(".")
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        node = next((n for n in body if getattr(n, "name", None) == part
+                     and isinstance(n, FUNCS if last else ast.ClassDef)), None)
+        if node is None:
+            break
+        if last:
+            return node
+        body = node.body
+    return next((n for n in ast.walk(tree) if isinstance(n, FUNCS) and n.name == parts[-1]), None)
+
+
+def gives_back(node):
+    """Whether a function returns a value or yields."""
+    for sub in ast.walk(node):
+        if isinstance(sub, (ast.Yield, ast.YieldFrom)):
+            return True
+        none = isinstance(sub, ast.Return) and isinstance(sub.value, ast.Constant) and sub.value.value is None
+        if isinstance(sub, ast.Return) and sub.value is not None and not none:
+            return True
+    return False
+
+
+def parse(src):
+    with open(src, "rb") as fh:
+        data = fh.read()
+    return data, ast.parse(data)
+
+
+def candidates(pairs):
+    """(source, its tree, qualified name, def) for each SRC=QUALNAME given that is found, in order."""
+    trees = {}
+    for pair in pairs:
+        src, _, qualname = pair.partition("=")
+        if src not in trees:
+            trees[src] = parse(src)
+        node = find(trees[src][1], qualname)
+        if node is not None:
+            yield src, trees[src], qualname, node
+
+
+def stale(pairs):
+    found = next(((s, t, q, n) for s, t, q, n in candidates(pairs) if gives_back(n)), None)
+    if found is None:
+        sys.exit("none of the functions named gives anything back")
+    src, (_, tree), qualname, node = found
+    doc = [node.body[0]] if ast.get_docstring(node) is not None else []
+    gen = any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(node))
+    node.body = doc + ast.parse("return\nyield" if gen else "return None").body
+    code = compile(ast.fix_missing_locations(tree), src, "exec")
+    st = os.stat(src)
+    pyc = importlib.util.cache_from_source(src)
+    os.makedirs(os.path.dirname(pyc), exist_ok=True)
+    with open(pyc, "wb") as fh:
+        fh.write(ext._code_to_timestamp_pyc(code, int(st.st_mtime), st.st_size))
+    print("stale:", pyc, "holds an older", qualname)
+
+
+def first_line(node):
+    """(row from 0, first statement) where the line goes, or None: only a docstring, or a body on the
+    `def` line."""
+    body = node.body[1:] if ast.get_docstring(node) is not None else node.body
+    if not body:
+        return None
+    first = body[0]
+    row = min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", [])]) - 1
+    return None if first.col_offset == 0 or row <= node.lineno - 1 else (row, first)
+
+
+def debugline(pairs):
+    found = next(((s, t, q, first_line(n)) for s, t, q, n in candidates(pairs)
+                  if first_line(n) and DEBUG_LINE.encode() not in t[0]), None)
+    if found is None:
+        sys.exit("none of the functions named has a statement on a line of its own")
+    src, (data, _), qualname, (row, first) = found
+    lines = data.splitlines(keepends=True)
+    indent = lines[row][: first.col_offset]
+    newline = b"\r\n" if lines[row].endswith(b"\r\n") else b"\n"
+    lines.insert(row, indent + DEBUG_LINE.encode() + newline)
+    st = os.stat(src)
+    with open(src, "wb") as fh:
+        fh.write(b"".join(lines))
+    os.utime(src, (st.st_atime, st.st_mtime))  # an editor that kept the times (the cache recompiles: the size differs)
+    print("debug line:", src, "line", row + 1, "in", qualname)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "stale":
+        stale(sys.argv[2:])
+    else:
+        debugline(sys.argv[2:])

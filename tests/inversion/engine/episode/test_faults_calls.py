@@ -1,0 +1,115 @@
+"""Faults aimed through the call map at one function of an installed or stdlib module: what the
+plugin records, which rows qualify, and what the in-container edits do to real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import textwrap
+import types
+
+from inversion.engine.episode.faults import PlanContext, calls, family
+from inversion.engine.runtime import testrun
+from tests.support.faults_fixture import SURFACE
+
+SITE = "/opt/venv/lib/python3.11/site-packages"
+
+
+def _row(module, function, tests, file=None):
+    return {"module": module, "function": function, "tests": tests,
+            "file": file or f"{SITE}/{module.replace('.', '/')}.py"}
+
+
+def test_plugin_maps_functions_some_tests_call_and_leaves_out_what_runs_outside_a_test(tmp_path):
+    """A real pytest run with the plugin: `textwrap.indent` (one test of two) is in the map with its
+    count; `json.dumps`, which the module under test calls at import, and what every test calls
+    are not."""
+    (tmp_path / "test_it.py").write_text(textwrap.dedent("""
+        import json
+        import textwrap
+        import shlex
+        LOADED = json.dumps({"at": "import"})
+
+        def test_one():
+            assert textwrap.indent("a", "  ") == "  a" and shlex.quote("x")
+            assert json.dumps(1) == "1"
+
+        def test_two():
+            assert shlex.quote("a b") == "'a b'"
+    """))
+    out = tmp_path / "calls.json"
+    env = {**os.environ, "PYTHONPATH": str(testrun.SUPPORT_DIR), "STUDIO_CALLS_OUT": str(out)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)  # this suite's, set by pytest-django
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "studio_pytest_plugin", "-p", "no:cacheprovider",
+                    "-p", "no:randomly", str(tmp_path)], env=env, cwd=tmp_path, check=True, capture_output=True)
+    data = json.loads(out.read_text())
+    rows = {(r["module"], r["function"]): r["tests"] for r in data["functions"]}
+    assert data["tests"] == 2
+    assert rows.get(("textwrap", "indent")) == 1
+    assert ("shlex", "quote") not in rows  # both tests call it: it splits nothing
+    assert not any(m == "json" and f == "dumps" for m, f in rows)  # called at import: outside any test
+    assert not any(r["file"].startswith(str(tmp_path)) for r in data["functions"])  # never the tests' own
+
+
+def test_rows_of_the_runner_plumbing_and_private_modules_are_not_targets():
+    surface = {**SURFACE, "calls": {"tests": 10, "functions": [
+        _row("yaml.scanner", "Scanner.scan", 4), _row("_pytest.main", "main", 3), _row("_yaml_ext", "f", 2),
+        _row("unittest.case", "TestCase.assertEqual", 5, "/usr/lib/python3.11/unittest/case.py"),
+        _row("tempfile", "mkdtemp", 5, "/usr/lib/python3.11/tempfile.py"),
+        _row("mimetypes", "guess_type", 3, "/usr/lib/python3.11/mimetypes.py"),
+        _row("yaml.cyaml", "load", 3, f"{SITE}/yaml/_yaml.cpython-311-x86_64-linux-gnu.so"),
+    ]}}
+    assert [r["function"] for r in calls.function_targets(surface, "site")] == ["Scanner.scan"]
+    assert [r["function"] for r in calls.function_targets(surface, "stdlib")] == ["guess_type"]
+    assert not calls.function_targets({**SURFACE, "calls": {}}, "site")
+
+
+def test_a_suite_in_one_file_gets_a_function_level_stale_cache():
+    """Where every test file imports every package (one file), the site stale-cache family aims at
+    one function from the call map; with none there, it keeps its placeholder module."""
+    one = {**SURFACE, "per_file": {"tests/test_all.py": {"modules": ["yaml", "markupsafe", "six"], "shared_libs": []}},
+           "test_files": ["tests/test_all.py"]}
+    plan = family("stale_bytecode").plan(PlanContext(one, {}), random.Random(0))
+    assert "function_edit" not in plan.actions[0].command and " stale " in plan.actions[0].command
+    assert "=" in plan.actions[0].command.rsplit(" stale ", 1)[1]  # SRC=FUNCTION pairs
+    assert "compileall -q -f" in plan.repair
+    bare = {**one, "calls": {}}
+    assert "placeholder" in family("stale_bytecode").plan(PlanContext(bare, {}), random.Random(0)).summary
+
+
+def _script():
+    module = types.ModuleType("function_edit")
+    exec(compile(calls.SCRIPT.read_text(), "function_edit.py", "exec"), module.__dict__)
+    return module
+
+
+def test_stale_edit_takes_the_first_function_that_gives_back_and_the_interpreter_runs_it(tmp_path, monkeypatch):
+    src = tmp_path / "libx17.py"
+    src.write_text("class Mark:\n    def __init__(self):\n        self.x = 1\n\n\ndef total(v):\n    return sum(v)\n")
+    _script().stale([f"{src}=Mark.__init__", f"{src}=total"])  # __init__ gives nothing back: skipped
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import libx17
+
+    assert libx17.total([1, 2]) is None and libx17.Mark().x == 1  # the cache runs, the source reads right
+    assert "return sum(v)" in src.read_text()
+
+
+def test_debug_line_goes_first_in_the_body_and_the_repair_line_removes_exactly_it(tmp_path):
+    src = tmp_path / "liby.py"
+    whole = (b'def one():\r\n    """Doc."""\r\n    @staticmethod\r\n    def inner():\r\n        return 1\r\n'
+             b"    return inner\r\n\r\n\r\ndef short(): return 2\r\n")
+    src.write_bytes(whole)
+    _script().debugline([f"{src}=short", f"{src}=one"])  # `short` has no line of its own
+    text = src.read_bytes()
+    assert text.count(b"set_trace") == 1
+    assert b'"""Doc."""\r\n    import ipdb; ipdb.set_trace()  # DEBUG\r\n    @staticmethod' in text  # before the decorator
+    compile(text, "liby.py", "exec")
+    plan = family("debugger_call_left")._plan(
+        PlanContext({**SURFACE, "python": {**SURFACE["python"], "site_packages": [str(tmp_path)]},
+                     "calls": {"tests": 4, "functions": [_row("liby", "one", 2, str(src))]}}, {}),
+        random.Random(0), count=1)
+    subprocess.run(["bash", "-c", plan.repair], check=True)
+    assert src.read_bytes() == whole
