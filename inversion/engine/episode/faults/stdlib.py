@@ -259,15 +259,19 @@ class PyStaleOverride(_TwoTargets):
                          [*first.repair_lines, *second.repair_lines], explore=first.explore)
 
 
-# Replace the indent of the first statement of the first module-level def/class with two or more
-# statements by a tab: the next statement's four spaces are then inconsistent (TabError). A module
-# with no such block (`contextvars`: one import) gets a tab before its last statement instead.
+# Replace the indent of the first statement of the K-th (argv[2], default 0) module-level def/class
+# with two or more statements by a tab: the next statement's four spaces are then inconsistent
+# (TabError). A module with no such block (`contextvars`: one import) gets a tab before its last
+# statement instead. Line numbers come from argv[3] where given (the `.orig`: a file already holding
+# a tab does not parse).
 TABIFY = (
     'import ast,sys;p=sys.argv[1];s=open(p,encoding="utf-8",newline="").read();L=s.split("\\n");'
-    "T=ast.parse(s);c=[d.body[0].lineno for d in T.body if isinstance(d,(ast.FunctionDef,ast.ClassDef))"
+    "k=int(sys.argv[2]) if len(sys.argv)>2 else 0;"
+    'T=ast.parse(open(sys.argv[3] if len(sys.argv)>3 else p,encoding="utf-8").read());'
+    "c=[d.body[0].lineno for d in T.body if isinstance(d,(ast.FunctionDef,ast.ClassDef))"
     " and len(d.body)>1 and d.body[0].col_offset==d.body[1].col_offset==4"
-    " and d.body[1].lineno>d.body[0].lineno];n=c[0] if c else T.body[-1].lineno;"
-    'L[n-1]="\\t"+(L[n-1][4:] if c else L[n-1]);open(p,"w",encoding="utf-8",newline="").write("\\n".join(L))'
+    " and d.body[1].lineno>d.body[0].lineno];n=c[k] if len(c)>k else T.body[-1].lineno;"
+    'L[n-1]="\\t"+(L[n-1][4:] if len(c)>k else L[n-1]);open(p,"w",encoding="utf-8",newline="").write("\\n".join(L))'
 )
 
 
@@ -291,6 +295,19 @@ class PyTabIndent(_TwoTargets):
             [f"mv -f {orig} {f}"],
             explore=f"ls -la {shlex.quote(os.path.dirname(path))}",
         )
+
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
+        """Two modules where there are two; else a bulk re-indent that hit two blocks of the one
+        module, one step each (fixing the first TabError reveals the second)."""
+        two = super().deep_plan(ctx, rng)
+        if two is not None:
+            return two
+        plan = self.plan(ctx, rng)
+        path = stdlib_files(ctx.surface)[plan.target]
+        f, orig = shlex.quote(path), shlex.quote(path + ".orig")
+        second = RunCommand(f"python3 -c {shlex.quote(TABIFY)} {f} 1 {orig}")
+        return self.make(plan.target, f"two lines of {path} are indented with a tab (the original kept as .orig)",
+                         [*plan.actions, second], plan.repair_lines, explore=plan.explore)
 
 
 class PackageInitMissing(_TwoTargets):
@@ -339,11 +356,18 @@ class StdlibStaleBytecode(base.FaultFamily):
 
     def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
         """A restore that stopped partway leaves several stale entries: two or three modules some
-        test files use, one step each (repairing one reveals the next one's failures)."""
+        test files use, one step each (repairing one reveals the next one's failures); where only
+        one is, its placeholder and an older function of another module from the call map."""
         names = self.targets(ctx.surface)
-        if len(names) < 2:
+        if len(names) >= 2:
+            return self._plan(ctx, rng.sample(names, min(3, len(names))))
+        functions = [r for r in function_targets(ctx.surface, "stdlib") if base.top(r["module"]) not in
+                     {base.top(n) for n in names}]
+        if not names or not functions:
             return None
-        return self._plan(ctx, rng.sample(names, min(3, len(names))))
+        whole, one = self._plan(ctx, names), stale_function_plan(self, ctx, rng, functions)
+        return self.make(whole.target, f"{whole.summary}; and {one.summary}", [*whole.actions, *one.actions],
+                         [*whole.repair_lines, *one.repair_lines], explore=whole.explore)
 
     def _plan(self, ctx: base.PlanContext, names: list[str]) -> base.FaultPlan:
         python = base.python_executable(ctx.surface)

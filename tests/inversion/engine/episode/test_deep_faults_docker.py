@@ -46,6 +46,29 @@ def test_stale_override_of_a_lone_module_lays_two_generations(gold, docker_clien
     _break_and_heal(plan, gold["passing"], docker_client, faults_image, gold["manifest"])
 
 
+@pytest.mark.docker
+def test_tab_indent_of_a_lone_module_hits_two_blocks(gold, docker_client, faults_image, monkeypatch):  # noqa: F811
+    """With one module to aim at, the multi-step variant re-indents two of its blocks, one step each
+    (the second reads its line numbers from the .orig: the file no longer parses); one move heals."""
+    monkeypatch.setattr(stdlib, "py_files", lambda surface, init: [] if init else ["mimetypes"])
+    plan = stdlib.PyTabIndent().deep_plan(PlanContext(gold["surface"], {"stable_passing": gold["passing"]}),
+                                          random.Random(0))
+    assert plan.target == "mimetypes" and len(plan.actions) == 2 and "two lines" in plan.summary
+    _break_and_heal(plan, gold["passing"], docker_client, faults_image, gold["manifest"])
+
+
+@pytest.mark.docker
+def test_stale_cache_of_a_lone_module_adds_an_older_function_elsewhere(gold, docker_client, faults_image, monkeypatch):  # noqa: F811
+    """With one stdlib module some files use, the multi-step variant stales it whole and one function
+    of another module from the call map; one recompile heals both."""
+    monkeypatch.setattr(stdlib.StdlibStaleBytecode, "targets", staticmethod(lambda surface: ["mimetypes"]))
+    plan = stdlib.StdlibStaleBytecode().deep_plan(PlanContext(gold["surface"], {"stable_passing": gold["passing"]}),
+                                                  random.Random(0))
+    assert plan is not None and plan.target == "mimetypes" and len(plan.actions) == 2
+    assert "older body" in plan.summary
+    _break_and_heal(plan, gold["passing"], docker_client, faults_image, gold["manifest"])
+
+
 class _FailsFirst(BuiltinAgent):
     """The built-in agent whose first plan's only step writes a file, then exits 3."""
 
