@@ -242,13 +242,16 @@ class BuiltinAgent(Agent):
     def _fresh(self, fam: FaultFamily) -> FaultPlan | None:
         """A plan of `fam` (its multi-step variant for a compound break), a few seeded tries, never
         on a target whose breakage already changed nothing here (breaking libssl outright broke no
-        test: a stale linker cache for it will not either)."""
+        test: a stale linker cache for it will not either), nor where a sibling family of its category
+        already aimed here (the touched paths would nearly repeat that task)."""
         for _ in range(4):
             try:
                 plan = (fam.deep_plan(self.plan_ctx, self.rng) if self.wanted > 1 else None) or fam.plan(self.plan_ctx, self.rng)
             except (KeyError, IndexError, ValueError):
                 return None
-            if not any(_related(plan.target, t) for t in self.inert):
+            if any(_related(plan.target, t) for t in self.inert):
+                continue
+            if not self.guard.aimed_alike(plan.category, normalise(plan.target)):
                 return plan
         return None
 
@@ -350,7 +353,9 @@ class BuiltinAgent(Agent):
         count = self.seen[1]
         if len(layers) == 1:
             summary = f"{outer.summary} ({count} stably passing tests fail)"
-            return Decision(Finish(outer.category, summary, outer.repair, fault_family=outer.family),
+            info = ({"family": outer.family, "category": outer.category, "target": outer.target,
+                     "summary": outer.summary, "repair": outer.repair},)  # the target, for the signature
+            return Decision(Finish(outer.category, summary, outer.repair, fault_family=outer.family, layers=info),
                             thought=f"{outer.family} broke {count} tests; finishing with its repair script")
         repair = "#!/bin/bash\nset -e\n" + "".join(
             f"# fault {i + 1}: {p.family}\n" + "".join(line + "\n" for line in p.repair_lines)

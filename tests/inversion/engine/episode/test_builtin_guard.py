@@ -323,3 +323,28 @@ def test_guard_counts_two_families_of_one_category_as_one_in_a_compound_only():
     assert guard.near(swapped, depth)
     assert not Guard([{**made, "layers": [{**la, "category": ""} for la in made["layers"]]}]).near(swapped, depth)
     assert not guard.near(["pth_module_block"], depth) and not guard.taken(["pth_module_block"])
+
+
+def test_a_sibling_family_never_aims_where_its_category_already_aimed():
+    """so_elf_header_shadow already on libsqlite3 here: so_truncated_shadow (same category) takes
+    another library, never the same paths (the pair measured 0.65 similar); the single-fault finish
+    carries the target, so the next signature has it."""
+    from inversion.engine.episode.faults import family
+    from inversion.engine.episode.signature import normalise
+
+    guard = Guard([{"key": "k", "layers": [{"kind": "so_elf_header_shadow", "category": "shared_library",
+                                            "target": normalise("libsqlite3.so.0")}]}])
+    assert guard.aimed_alike("shared_library", normalise("libsqlite3.so.0"))
+    assert not guard.aimed_alike("native_extension", normalise("libsqlite3.so.0"))
+    used = [{"key": t, "layers": [{"kind": "so_elf_header_shadow", "category": "shared_library",
+                                   "target": normalise(t)}]} for t in ("libsqlite3.so.0", "libssl.so.3")]
+    for seed in range(6):
+        agent = _agent(seed, used=used)
+        plan = agent._fresh(family("so_truncated_shadow"))
+        assert plan is None or normalise(plan.target) not in {normalise("libsqlite3.so.0"), normalise("libssl.so.3")}
+    agent = _agent(0)
+    agent.next_action(None)
+    agent.layers = [agent.plan]
+    agent.seen = (None, 1)
+    finish = agent._finish(None).action
+    assert finish.layers[0]["target"] == agent.plan.target and finish.fault_family == agent.plan.family
