@@ -7,16 +7,14 @@ Choices are seeded: least-used families first (counts over this gold's tasks, `g
 among equally used ones the first category rotates with the seed so a batch spreads across
 categories. A family this gold already has (made, awaiting validation or claimed by a running
 episode) is never laid again, whatever its target: with no unused plan left the agent finishes with
-outcome none ("no unused fault left for this gold"). A step that fails (non-zero exit) abandons its
-plan, whose undo drops whatever the step wrote from the delta.
+outcome none ("no unused fault left for this gold"). A failed step (non-zero exit) abandons its plan
+(the undo drops what it wrote); a failed multi-step variant is tried again later as a plain plan.
 
 Compound breaks (`faults` > 1): layers come from the multi-step variants of the families
 (`FaultFamily.deep_plan`: each step its own RUN line), the first from the least-used family; the next
 from another category, least-used first, then preferring the same target (a stub on top of a moved
-package: fixing the stub reveals the move) unless both layers rewrite that target in place (`FaultFamily.layering`: the second
-would overwrite or undo the first, and validation's *every layer matters* would refuse it). A layer
-counts only if it changes what fails (more tests, or another error on the same tests). The repair
-undoes the layers outermost first.
+package) unless both rewrite it in place (`FaultFamily.layering`: *every layer matters* would refuse
+it). A layer counts only if it changes what fails. The repair undoes the layers outermost first.
 """
 
 from __future__ import annotations
@@ -121,6 +119,7 @@ class BuiltinAgent(Agent):
         self.whole = 0  # the first layer fails every test: 1 + the layers tried on top of it
         self.tried: list[str] = []
         self.again: set[str] = set()  # families given a second try on another target
+        self.flat: set[str] = set()  # families whose multi-step variant failed a step here: plain plans
         self.hides = False  # the last layer tried made every test fail where the ones below did not
 
     def next_action(self, last: Observation | None) -> Decision:
@@ -134,6 +133,9 @@ class BuiltinAgent(Agent):
         if self.plan is not None and last is not None:
             code = None if looked else exit_code(last)  # a read-only look may fail (no such dir)
             if code not in (0, None):  # even if the step wrote files (and the tests ran after it)
+                if len(self.plan.actions) > 1 and self.wanted > 1:  # a deeper variant may not fit: plain, later
+                    self.flat.add(self.plan.family)
+                    self._again(self.plan.family)
                 return self._abandon(f"a step of {self.plan.family} failed (exit {code})")
             if last.kind == "tests" and not self.pending and self._visible(last):
                 return self._confirm(last)
@@ -153,9 +155,8 @@ class BuiltinAgent(Agent):
         return self._next_plan()
 
     def _again(self, name: str) -> None:
-        """A family whose target broke nothing gets one more try, after every other family, on a
-        target not yet found inert (a dependency the tests never need, like `certifi` where no test
-        uses TLS, says nothing about the others); `_fresh` finds none where the family has one."""
+        """One more try, after every other family: on a target not yet found inert (`certifi`, which
+        no test needs, says nothing about the others), or as a plain plan (`flat`)."""
         fam = next((f for f in self.fams if f.name == name), None)
         if fam is not None and name not in self.again:
             self.again.add(name)
@@ -246,7 +247,8 @@ class BuiltinAgent(Agent):
         already aimed here (the touched paths would nearly repeat that task)."""
         for _ in range(4):
             try:
-                plan = (fam.deep_plan(self.plan_ctx, self.rng) if self.wanted > 1 else None) or fam.plan(self.plan_ctx, self.rng)
+                deep = self.wanted > 1 and fam.name not in self.flat
+                plan = (fam.deep_plan(self.plan_ctx, self.rng) if deep else None) or fam.plan(self.plan_ctx, self.rng)
             except (KeyError, IndexError, ValueError):
                 return None
             if any(_related(plan.target, t) for t in self.inert):

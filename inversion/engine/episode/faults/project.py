@@ -34,8 +34,10 @@ SCRIPTS = Path(__file__).parent / "scripts"
 
 
 def _script(mode: str, python: str, seed: int, tests: list[str], args: list[str]) -> str:
-    """`scripts/project_break.py MODE` as one command (the auto-instrumentation template inlined)."""
-    body = (SCRIPTS / "project_break.py").read_text().split('"""', 2)[2].lstrip()  # no docstring in a RUN line
+    """`scripts/project_break.py MODE` (`optional_stub.py` for `optional`) as one command (the
+    auto-instrumentation template inlined)."""
+    script = "optional_stub.py" if mode == "optional" else "project_break.py"
+    body = (SCRIPTS / script).read_text().split('"""', 2)[2].lstrip()  # no docstring in a RUN line
     if mode == "wrap":
         body = f"HOOK_TEMPLATE = {(SCRIPTS / 'apm_hook.py').read_text()!r}\n" + body
     rest = " ".join(shlex.quote(a) for a in args)
@@ -229,7 +231,7 @@ class OptionalAcceleratorStub(base.FaultFamily):
             "optional import",
             f"a half-installed accelerator in {sp} for an optional import of the project: it imports, "
             "and every function raises",
-            [RunCommand(_script("optional", python, rng.randrange(1 << 30), [], [sp]))],
+            [RunCommand(_script("optional", python, rng.randrange(1 << 30), ["-"], [sp]))],
             [f"for d in {shlex.quote(sp)}/*/; do grep -qs {shlex.quote(marker)} \"$d/__init__.py\" || continue; "
              'rm -rf "$d" "${d%/}"-*.dist-info; done'],
             explore=f"ls {shlex.quote(sp)}",

@@ -10,8 +10,6 @@ layout's package directory beside it, without that function, which imports inste
 `truncate SEED TESTS NTH SRC...`: the NTH source (from 0) that has a function to aim at is cut short
 at the top-level statement that holds it (a copy that ran out of space), the whole file staged
 beside it as `.NAME.XXXXXX` (how rsync names the file it copies to).
-`optional SEED TESTS SITE`: a half-installed accelerator (package + dist-info in SITE) for a module
-the project tries to import and falls back from; it imports, and each of its functions raises.
 The function: one that some test files name (others, if any, do not) and that its module does not
 use while it loads. No annotations: the gold's Python may be old. The studio prepends `HOOK_TEMPLATE = '...'` when it sends this script.
 """
@@ -209,16 +207,59 @@ def tail_names(stmts):
     return names
 
 
+def load_refs(text, stem):
+    """What another source needs of module `stem` while it loads: the names it imports from it
+    (`from .stem import a, b`; "*" for a star import) and every name and attribute it uses at module
+    level (outside function bodies: `curry(toolz.accumulate)`)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return {"*"}
+    refs, stack = set(), list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1:] == [stem]:
+            refs.update(a.name for a in node.names)
+        elif isinstance(node, ast.Name):
+            refs.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            refs.add(node.attr)
+        if isinstance(node, FUNCS):
+            stack.extend(node.decorator_list + node.args.defaults + [d for d in node.args.kw_defaults if d])
+        else:
+            stack.extend(ast.iter_child_nodes(node))
+    return refs
+
+
+def exported(tree):
+    """The names a module's `__all__` lists (a star import of it fails on one that is missing)."""
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            try:
+                return set(ast.literal_eval(node.value))
+            except ValueError:
+                return set()
+    return set()
+
+
 def cut_point(src, rng, tests, others):
     """(index of the top-level statement to cut at, names lost) for `src`: a statement holding a
-    function some tests call, whose tail (it and all after it) no other source names and some tests
-    never name, so the module still imports and a part of the suite still passes; None if none."""
+    function some tests call, whose tail (it and all after it) no other source needs while it loads
+    (imports by name, uses at module level, a star import where `__all__` lists it) and some tests
+    never name, so the package still imports and a part of the suite still passes; None if none."""
     read_tests(tests)
     try:
         with open(src, encoding="utf-8") as fh:
             tree = ast.parse(fh.read())
     except (OSError, SyntaxError, ValueError):
         return None
+    leaf = os.path.basename(src)[:-3]
+    stem = os.path.basename(os.path.dirname(src)) if leaf == "__init__" else leaf
+    needed = set()
+    for text in others:
+        needed |= load_refs(text, stem)
+    if "*" in needed:
+        needed |= exported(tree)
     owners = {}
     for name, _ in candidates(tree):
         owners.setdefault(name.split(".")[0], name)
@@ -228,7 +269,7 @@ def cut_point(src, rng, tests, others):
             continue
         lost = tail_names(tree.body[i:])
         words = [re.compile(r"\b" + re.escape(n) + r"\b") for n in sorted(lost) if not n.startswith("__")]
-        if not words or any(w.search(text) for w in words for text in others):
+        if not words or lost & needed:
             continue
         used = sum(1 for u in UNITS if any(w.search(u) for w in words))
         if 0 < used < len(UNITS):
@@ -240,27 +281,34 @@ def cut_point(src, rng, tests, others):
     return rng.choice([r for r in ranked if r[0] >= bar])[1:]
 
 
+def staged_copy(src):
+    """The whole copy an earlier step staged beside `src` (`.NAME.XXXXXX`), or None."""
+    folder, leaf = os.path.split(src)
+    for name in sorted(os.listdir(folder or ".")):
+        if name.startswith("." + leaf + ".") and len(name) == len(leaf) + 8:
+            return os.path.join(folder, name)
+    return None
+
+
 def truncate(rng, tests, skip, srcs):
-    """The SKIP-th source with a statement to cut at is cut there (at a statement boundary: it still
-    imports), its whole text kept as `.NAME.XXXXXX` beside it."""
-    texts = {src: read(src) for src in srcs}
-    found = 0
+    """The first source (in the order given) not cut yet that has a statement to cut at is cut there
+    (at a statement boundary: it still imports), its whole text kept as `.NAME.XXXXXX` beside it.
+    SKIP is how many earlier steps cut one; what they cut is read from their staged copies."""
+    whole = {src: staged_copy(src) or src for src in srcs}
+    texts = {src: read(path) for src, path in whole.items()}
+    done = [src for src, path in whole.items() if path != src]
+    if len(done) != skip:
+        sys.exit(f"{len(done)} modules are cut already, not {skip}")
     for src in srcs:
-        folder, leaf = os.path.split(src)
-        if any(n.startswith("." + leaf + ".") and len(n) == len(leaf) + 8 for n in os.listdir(folder or ".")):
-            point = "cut by an earlier step"  # it counts, and its own staged copy is its whole text
-        else:
-            point = cut_point(src, rng, tests, [t for other, t in texts.items() if other != src])
+        point = None if src in done else cut_point(src, rng, tests, [t for other, t in texts.items() if other != src])
         if point is None:
-            continue
-        if found < skip:
-            found += 1
             continue
         index, lost = point
         with open(src, "rb") as fh:
             data = fh.read()
         node = ast.parse(data).body[index]
         start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1
+        folder, leaf = os.path.split(src)
         tag = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") for _ in range(6))
         staged = os.path.join(folder, "." + leaf + "." + tag)
         shutil.copy2(src, staged)  # bytes, mode and times
@@ -283,79 +331,6 @@ def wrap(rng, tests, hook, pth, count, pairs):
     print("wrapped:", targets)
 
 
-OPTIONAL_STUB = (
-    '"""{name}: accelerated implementations (partial build {version})."""\n\n'
-    '__version__ = "{version}"\n\n\n'
-    "def __getattr__(attr):\n"
-    '    if attr.startswith("__"):\n'
-    "        raise AttributeError(attr)\n\n"
-    "    def unavailable(*args, **kwargs):\n"
-    '        raise RuntimeError("{name}." + attr + " is not available in this build")\n\n'
-    "    unavailable.__name__ = attr\n"
-    "    return unavailable\n"
-)
-
-
-def optional_imports():
-    """Top-level modules the project tries to import and falls back from (`try: import X` /
-    `except ImportError`), which are not installed here: where a half-installed X would be taken."""
-    found = {}
-    for here, dirs, files in os.walk("/testbed"):
-        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in ("tests", "test", "docs", "build", "dist")]
-        for leaf in files:
-            if not leaf.endswith(".py") or leaf.startswith(("test_", "conftest", "setup")):
-                continue
-            path = os.path.join(here, leaf)
-            try:
-                with open(path, encoding="utf-8") as fh:
-                    tree = ast.parse(fh.read())
-            except (OSError, SyntaxError, ValueError):
-                continue
-            for node in ast.walk(tree):
-                if not isinstance(node, ast.Try):
-                    continue
-                caught = " ".join(ast.dump(h.type) if h.type is not None else "bare" for h in node.handlers)
-                if not re.search(r"ImportError|ModuleNotFoundError|bare|'Exception'", caught):
-                    continue
-                for inner in node.body:
-                    for imp in ast.walk(inner):
-                        names = []
-                        if isinstance(imp, ast.Import):
-                            names = [a.name for a in imp.names]
-                        elif isinstance(imp, ast.ImportFrom) and imp.module and not imp.level:
-                            names = [imp.module]
-                        for name in names:
-                            top = name.split(".")[0]
-                            if not top or top in getattr(sys, "stdlib_module_names", ()):
-                                continue
-                            try:
-                                if importlib.util.find_spec(top) is not None:
-                                    continue
-                            except (ImportError, ValueError):
-                                continue
-                            found.setdefault(top, path)
-    return found
-
-
-def optional(rng, site):
-    """A half-installed accelerator for one optional import: it imports, every function raises."""
-    found = optional_imports()
-    if not found:
-        sys.exit("the project has no optional import that is not installed")
-    name = rng.choice(sorted(found))
-    version = f"0.{rng.randrange(4, 10)}.{rng.randrange(0, 4)}"
-    os.makedirs(os.path.join(site, name), exist_ok=True)
-    with open(os.path.join(site, name, "__init__.py"), "w") as fh:
-        fh.write(OPTIONAL_STUB.format(name=name, version=version))
-    info = os.path.join(site, f"{name}-{version}.dist-info")
-    os.makedirs(info, exist_ok=True)
-    with open(os.path.join(info, "METADATA"), "w") as fh:
-        fh.write(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-    with open(os.path.join(info, "INSTALLER"), "w") as fh:
-        fh.write("pip\n")
-    print("optional:", name, "taken by", found[name])
-
-
 if __name__ == "__main__":
     mode, seed, tests = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(",")
     if mode == "stale":
@@ -364,7 +339,5 @@ if __name__ == "__main__":
         leftover(random.Random(seed), tests, int(sys.argv[4]), sys.argv[5:])
     elif mode == "truncate":
         truncate(random.Random(seed), tests, int(sys.argv[4]), sys.argv[5:])
-    elif mode == "optional":
-        optional(random.Random(seed), sys.argv[4])
     else:
         wrap(random.Random(seed), tests, sys.argv[4], sys.argv[5], int(sys.argv[6]), sys.argv[7:])
