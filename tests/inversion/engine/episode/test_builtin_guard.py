@@ -348,3 +348,22 @@ def test_a_sibling_family_never_aims_where_its_category_already_aimed():
     agent.seen = (None, 1)
     finish = agent._finish(None).action
     assert finish.layers[0]["target"] == agent.plan.target and finish.fault_family == agent.plan.family
+
+
+def test_a_multi_step_variant_that_fails_a_step_comes_back_later_as_a_plain_plan():
+    """A compound's deep variant whose second step finds nothing to do (a second module to cut where
+    the project has only one) is abandoned, and the family is offered again, last, with its plain plan."""
+    agent = _agent(2, faults=2)
+    agent.next_action(None)
+    while len(agent.plan.actions) < 2:  # get to a multi-step plan
+        agent.plan = None
+        agent.next_action(Observation("tests", {"newly_failing": []}))
+    fam = agent.plan.family
+    agent.looking = False
+    agent.pending.clear()
+    agent.next_action(Observation("command", {"exit_code": 1, "mutated": True}))
+    assert agent.plan is None and fam in agent.flat and agent.candidates[-1].name == fam
+    state = agent.rng.getstate()
+    plain = agent._fresh(agent.candidates[-1])
+    agent.rng.setstate(state)
+    assert plain is not None and plain == agent.candidates[-1].plan(agent.plan_ctx, agent.rng)
