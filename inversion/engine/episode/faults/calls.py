@@ -52,10 +52,11 @@ def suite_size(surface: dict[str, Any]) -> int:
 def function_targets(surface: dict[str, Any], where: str) -> list[dict[str, Any]]:
     """Call-map rows ({module, file, function, tests}) of `where` ("site": installed packages,
     "stdlib": the standard library's pure-Python modules) that some tests call and others do not;
-    never a module of the runner or a fixture's plumbing, never a private or nested function's file
-    outside the interpreter's own directories."""
+    never a module of the runner, a fixture's plumbing or the project itself (an installed copy of
+    it), never a private top-level module."""
     calls = surface.get("calls") or {}
-    skip = base.RUNNER_MODULES | base.PLUMBING | base.LAZY_RUNNER
+    project = {base.top(str(m.get("name") or "")) for m in (surface.get("modules") or {}).get("project") or []}
+    skip = base.RUNNER_MODULES | base.PLUMBING | base.LAZY_RUNNER | project
     site = base.site_packages(surface)
     prefix = (base.python_info(surface).get("base_prefix") or "/usr") + "/lib/python"
     rows = []
