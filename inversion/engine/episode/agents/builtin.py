@@ -253,7 +253,7 @@ class BuiltinAgent(Agent):
                 return None
             if any(_related(plan.target, t) for t in self.inert):
                 continue
-            if not self.guard.aimed_alike(plan.category, normalise(plan.target)):
+            if not self.guard.aimed_alike(plan.family, plan.category, normalise(plan.target)):
                 return plan
         return None
 

@@ -33,7 +33,7 @@ class Guard:
         self.combos: set[frozenset[str]] = set()
         self.sets: list[frozenset[str]] = []  # each signature's families
         self.kin: dict[str, str] = {}  # family -> category (siblings touch alike paths)
-        self.aimed: set[tuple[str, str]] = set()  # (category, normalised target) of every layer here
+        self.aimed: dict[tuple[str, str], set[str]] = {}  # (category, normalised target) -> families
         self.seen: set[str] = set()
         self.add(signatures)
 
@@ -51,7 +51,8 @@ class Guard:
             self.families.update(kinds)
             self.categories.update(str(la.get("category") or "") for la in layers if la.get("category"))
             self.kin.update((str(la["kind"]), str(la["category"])) for la in layers if la.get("category"))
-            self.aimed.update((str(la.get("category") or ""), str(la["target"])) for la in layers if la.get("target"))
+            for la in (la for la in layers if la.get("target")):
+                self.aimed.setdefault((str(la.get("category") or ""), str(la["target"])), set()).add(str(la["kind"]))
             self.sets.append(frozenset(kinds))
             if len(kinds) == 1:
                 self.singles.add(kinds[0])
@@ -65,11 +66,11 @@ class Guard:
             return families[0] in self.singles
         return frozenset(families) in self.combos
 
-    def aimed_alike(self, category: str, target: str) -> bool:
-        """Whether a layer of this category already aims at this (normalised) target here: two
-        sibling families on one library touch the same paths (`so_elf_header_shadow` and
-        `so_truncated_shadow` on libsqlite3 measured 0.65 similar)."""
-        return bool(target) and (category, target) in self.aimed
+    def aimed_alike(self, family: str, category: str, target: str) -> bool:
+        """Whether another family of this category already aims at this (normalised) target here:
+        siblings on one library touch the same paths (`so_elf_header_shadow` and `so_truncated_shadow`
+        on libsqlite3 measured 0.65 similar). The family itself again is `taken`'s question."""
+        return bool(self.aimed.get((category, target), set()) - {family})
 
     def near(self, families: list[str], depth: dict[str, int], threshold: float = NEAR_SETS) -> bool:
         """Whether a compound of these families would nearly repeat a set this gold has: the shared

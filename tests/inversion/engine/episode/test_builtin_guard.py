@@ -334,8 +334,9 @@ def test_a_sibling_family_never_aims_where_its_category_already_aimed():
 
     guard = Guard([{"key": "k", "layers": [{"kind": "so_elf_header_shadow", "category": "shared_library",
                                             "target": normalise("libsqlite3.so.0")}]}])
-    assert guard.aimed_alike("shared_library", normalise("libsqlite3.so.0"))
-    assert not guard.aimed_alike("native_extension", normalise("libsqlite3.so.0"))
+    assert guard.aimed_alike("so_truncated_shadow", "shared_library", normalise("libsqlite3.so.0"))
+    assert not guard.aimed_alike("so_elf_header_shadow", "shared_library", normalise("libsqlite3.so.0"))  # itself
+    assert not guard.aimed_alike("stdlib_ext_truncated", "native_extension", normalise("libsqlite3.so.0"))
     used = [{"key": t, "layers": [{"kind": "so_elf_header_shadow", "category": "shared_library",
                                    "target": normalise(t)}]} for t in ("libsqlite3.so.0", "libssl.so.3")]
     for seed in range(6):
@@ -348,6 +349,10 @@ def test_a_sibling_family_never_aims_where_its_category_already_aimed():
     agent.seen = (None, 1)
     finish = agent._finish(None).action
     assert finish.layers[0]["target"] == agent.plan.target and finish.fault_family == agent.plan.family
+    # in a compound, the same family on its own earlier target stays possible (combos decide)
+    again = _agent(0, faults=2, used=[{"key": "p", "layers": [
+        {"kind": "project_stale_bytecode", "category": "stale_build", "target": "calc"}]}])
+    assert again._fresh(family("project_stale_bytecode")) is not None
 
 
 def test_a_multi_step_variant_that_fails_a_step_comes_back_later_as_a_plain_plan():
