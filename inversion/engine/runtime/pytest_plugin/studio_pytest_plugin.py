@@ -147,7 +147,7 @@ def _direct(names, root):
 
 
 _CALLS_OUT = os.environ.get("STUDIO_CALLS_OUT")
-_calls = {}  # (file, qualified name) -> tests that called it; "" while no test runs
+_calls = {}  # (file, qualified name) -> how many tests called it; "" -> how many tests ran
 _wanted = {}  # file -> whether it is a module of interest (cached per file)
 _now = [set()]  # the calls of the test now running, or the set of calls made outside any test
 _outside = _now[0]
