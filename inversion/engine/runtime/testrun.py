@@ -154,21 +154,22 @@ def run_tests(
         reason = run.error or _collection_errors(run.outcomes) or _no_results_reason(result, running)
         for tid in missing:
             run.outcomes[tid] = TestOutcome(tid, ERROR, 0.0, reason)
-    if surface_host.exists():
-        try:
-            run.surface = json.loads(surface_host.read_text())
-        except ValueError:
-            run.surface = None
-        surface_host.unlink()
-    calls_host = out.path / f"{name}.calls.json"
-    if calls_host.exists():
-        try:
-            run.calls = json.loads(calls_host.read_text())
-        except ValueError:
-            run.calls = None
-        calls_host.unlink()
+    run.surface = _take_json(surface_host)
+    run.calls = _take_json(out.path / f"{name}.calls.json")
     select_host.unlink(missing_ok=True)
     return run
+
+
+def _take_json(path: Path) -> dict | None:
+    """What the plugin wrote there (None when it wrote nothing readable); the file goes."""
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except ValueError:
+        return None
+    finally:
+        path.unlink()
 
 
 def _collection_errors(outcomes: dict[str, TestOutcome]) -> str:
