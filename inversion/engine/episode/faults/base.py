@@ -15,6 +15,7 @@ import random
 import re
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from inversion.engine.episode.actions import RunCommand, SetEnv
@@ -131,6 +132,20 @@ def family(name: str) -> FaultFamily:
         if fam.name == name:
             return fam
     raise KeyError(name)
+
+
+SCRIPTS = Path(__file__).parent / "scripts"
+SHARED_IMPORT = "from ast_edit import "
+
+
+def script_body(name: str) -> str:
+    """`scripts/NAME` as the body of one `python -c` (no docstring in a RUN line), its import of the
+    shared helpers replaced by `ast_edit.py`'s body (the container has no such module)."""
+    def body(leaf: str) -> str:
+        return (SCRIPTS / leaf).read_text().split('"""', 2)[2].lstrip()
+
+    return "".join(body("ast_edit.py") if line.startswith(SHARED_IMPORT) else line
+                   for line in body(name).splitlines(keepends=True))
 
 
 # ---- surface helpers -------------------------------------------------------------------------

@@ -18,13 +18,11 @@ import os
 import random
 import shlex
 import sys
-from pathlib import Path
 from typing import Any
 
 from inversion.engine.episode.actions import RunCommand
 from inversion.engine.episode.faults import base
 
-SCRIPT = Path(__file__).parent / "scripts" / "function_edit.py"
 DEBUG_MARK = "import ipdb; ipdb.set_trace()  # DEBUG"
 
 
@@ -34,7 +32,7 @@ FUNCTIONS_SENT = 12  # candidates per step, best first: the script takes the fir
 def edit_command(python: str, mode: str, rows: list[dict[str, Any]]) -> str:
     """`scripts/function_edit.py MODE SRC=FUNCTION...` as one command (no docstring in a RUN line):
     candidates best first (the script takes the first that suits its edit)."""
-    body = SCRIPT.read_text().split('"""', 2)[2].lstrip()
+    body = base.script_body("function_edit.py")
     pairs = " ".join(shlex.quote(f"{r['file']}={r['function']}") for r in rows[:FUNCTIONS_SENT])
     return f"{python} -c {shlex.quote(body)} {mode} {pairs}"
 

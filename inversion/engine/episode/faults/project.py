@@ -23,21 +23,19 @@ from __future__ import annotations
 import os
 import random
 import shlex
-from pathlib import Path
 from typing import Any
 
 from inversion.engine.episode.actions import RunCommand
 from inversion.engine.episode.faults import base
 
 TESTBED = "/testbed"
-SCRIPTS = Path(__file__).parent / "scripts"
+SCRIPTS = base.SCRIPTS
 
 
 def _script(mode: str, python: str, seed: int, tests: list[str], args: list[str]) -> str:
     """`scripts/project_break.py MODE` (`optional_stub.py` for `optional`) as one command (the
     auto-instrumentation template inlined)."""
-    script = "optional_stub.py" if mode == "optional" else "project_break.py"
-    body = (SCRIPTS / script).read_text().split('"""', 2)[2].lstrip()  # no docstring in a RUN line
+    body = base.script_body("optional_stub.py" if mode == "optional" else "project_break.py")
     if mode == "wrap":
         body = f"HOOK_TEMPLATE = {(SCRIPTS / 'apm_hook.py').read_text()!r}\n" + body
     rest = " ".join(shlex.quote(a) for a in args)

@@ -12,6 +12,7 @@ import textwrap
 import types
 
 from inversion.engine.episode.faults import PlanContext, calls, family
+from inversion.engine.episode.faults.base import script_body
 from inversion.engine.runtime import testrun
 from tests.support.faults_fixture import SURFACE
 
@@ -81,8 +82,9 @@ def test_a_suite_in_one_file_gets_a_function_level_stale_cache():
 
 
 def _script():
+    """The in-container script, as sent (shared helpers inlined), as a module."""
     module = types.ModuleType("function_edit")
-    exec(compile(calls.SCRIPT.read_text(), "function_edit.py", "exec"), module.__dict__)
+    exec(compile(script_body("function_edit.py"), "function_edit.py", "exec"), module.__dict__)
     return module
 
 

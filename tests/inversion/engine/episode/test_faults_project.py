@@ -57,11 +57,12 @@ def test_plans_send_the_chooser_and_repair_offline():
 
 
 def _chooser():
-    """The in-container chooser script as a module (it only defines things until run as __main__)."""
-    from inversion.engine.episode.faults.project import SCRIPTS
+    """The in-container chooser script, as sent (shared helpers inlined), as a module (it only defines
+    things until run as __main__)."""
+    from inversion.engine.episode.faults.base import script_body
 
     module = types.ModuleType("project_break")
-    exec(compile((SCRIPTS / "project_break.py").read_text(), "project_break.py", "exec"), module.__dict__)
+    exec(compile(script_body("project_break.py"), "project_break.py", "exec"), module.__dict__)
     return module
 
 
@@ -102,7 +103,7 @@ def test_a_module_is_cut_where_it_still_imports_and_some_tests_still_pass(tmp_pa
     whole = src.read_bytes()
     cuts = {tuple(chooser.cut_point(str(src), random.Random(seed), ["tests/test_mod.py"], [])[1]) for seed in range(12)}
     assert cuts == {("second", "third"), ("third",)}  # never at `first`: the tail would fail every test
-    assert chooser.cut_point(str(src), random.Random(0), ["tests/test_mod.py"], ["from mod import third"]) is None
+    assert chooser.cut_point(str(src), random.Random(0), ["tests/test_mod.py"], [chooser.load_refs("from mod import third")]) is None
     chooser.truncate(random.Random(0), ["tests/test_mod.py"], 0, [str(src)])
     staged = [p for p in tmp_path.iterdir() if p.name.startswith(".mod.py.")]
     assert len(staged) == 1 and staged[0].read_bytes() == whole  # the whole file, byte for byte (CRLF kept)

@@ -12,39 +12,12 @@ bare name, the first function or method of that name. No annotations: the gold's
 """
 
 import ast
-import importlib._bootstrap_external as ext
-import importlib.util
 import os
 import sys
 
+from ast_edit import find, gives_back, write_older_body  # the studio sends ast_edit.py's body here
+
 DEBUG_LINE = "import ipdb; ipdb.set_trace()  # DEBUG"
-FUNCS = (ast.FunctionDef, getattr(ast, "AsyncFunctionDef", ast.FunctionDef))
-
-
-def find(tree, qualname):
-    """The def of `qualname`, walking classes by name; else the first def of the bare name."""
-    body, parts = tree.body, qualname.split(".")
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        node = next((n for n in body if getattr(n, "name", None) == part
-                     and isinstance(n, FUNCS if last else ast.ClassDef)), None)
-        if node is None:
-            break
-        if last:
-            return node
-        body = node.body
-    return next((n for n in ast.walk(tree) if isinstance(n, FUNCS) and n.name == parts[-1]), None)
-
-
-def gives_back(node):
-    """Whether a function returns a value or yields."""
-    for sub in ast.walk(node):
-        if isinstance(sub, (ast.Yield, ast.YieldFrom)):
-            return True
-        none = isinstance(sub, ast.Return) and isinstance(sub.value, ast.Constant) and sub.value.value is None
-        if isinstance(sub, ast.Return) and sub.value is not None and not none:
-            return True
-    return False
 
 
 def parse(src):
@@ -70,15 +43,7 @@ def stale(pairs):
     if found is None:
         sys.exit("none of the functions named gives anything back")
     src, (_, tree), qualname, node = found
-    doc = [node.body[0]] if ast.get_docstring(node) is not None else []
-    gen = any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(node))
-    node.body = doc + ast.parse("return\nyield" if gen else "return None").body
-    code = compile(ast.fix_missing_locations(tree), src, "exec")
-    st = os.stat(src)
-    pyc = importlib.util.cache_from_source(src)
-    os.makedirs(os.path.dirname(pyc), exist_ok=True)
-    with open(pyc, "wb") as fh:
-        fh.write(ext._code_to_timestamp_pyc(code, int(st.st_mtime), st.st_size))
+    pyc = write_older_body(src, tree, node)
     print("stale:", pyc, "holds an older", qualname)
 
 

@@ -11,24 +11,24 @@ layout's package directory beside it, without that function, which imports inste
 at the top-level statement that holds it (a copy that ran out of space), the whole file staged
 beside it as `.NAME.XXXXXX` (how rsync names the file it copies to).
 The function: one that some test files name (others, if any, do not) and that its module does not
-use while it loads. No annotations: the gold's Python may be old. The studio prepends `HOOK_TEMPLATE = '...'` when it sends this script.
+use while it loads. No annotations: the gold's Python may be old. The studio prepends `HOOK_TEMPLATE = '...'` when it sends this script
+(and puts `ast_edit.py`, the helpers it shares with `function_edit.py`, in place of their import).
 """
 
 import ast
-import importlib._bootstrap_external as ext
-import importlib.util
 import os
 import random
 import re
 import shutil
 import sys
 
+from ast_edit import FUNCS, find, gives_back, write_older_body  # the studio sends ast_edit.py's body here
+
 HOOK_TEMPLATE = globals().get("HOOK_TEMPLATE", "")
 
 
 TEXTS = {}  # the test files' sources, read once
 UNITS = []  # the tests: each test function's source (a file's whole text where it cannot be split)
-FUNCS = (ast.FunctionDef, getattr(ast, "AsyncFunctionDef", ast.FunctionDef))
 
 
 def split_tests(text):
@@ -58,18 +58,6 @@ def read_tests(tests):
         except OSError:
             continue
         UNITS.extend(split_tests(TEXTS[t]))
-
-
-def gives_back(node):
-    """Whether a function returns a value or yields (dropping what it returns changes nothing
-    where it only ever returns None)."""
-    for sub in ast.walk(node):
-        if isinstance(sub, (ast.Yield, ast.YieldFrom)):
-            return True
-        none = isinstance(sub, ast.Return) and isinstance(sub.value, ast.Constant) and sub.value.value is None
-        if isinstance(sub, ast.Return) and sub.value is not None and not none:
-            return True
-    return False
 
 
 def candidates(tree):
@@ -127,17 +115,6 @@ def read(path):
         return ""
 
 
-def find(tree, name):
-    """The FunctionDef of `name` ("function" or "Class.method")."""
-    outer, _, inner = name.rpartition(".")
-    for node in tree.body:
-        if not outer and isinstance(node, ast.FunctionDef) and node.name == inner:
-            return node
-        if outer and isinstance(node, ast.ClassDef) and node.name == outer:
-            return next(n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == inner)
-    raise KeyError(name)
-
-
 def workable(rng, tests, srcs, skip, count, among=()):
     """(source, tree, function) of the `count` sources after the first `skip` that have a function to
     aim at, in the order given (the studio shuffles it, seeded); with `among` (all the project's
@@ -156,16 +133,7 @@ def workable(rng, tests, srcs, skip, count, among=()):
 
 def stale(rng, tests, skip, srcs):
     for src, tree, name in workable(rng, tests, srcs, skip, 1):
-        node = find(tree, name)
-        doc = [node.body[0]] if ast.get_docstring(node) is not None else []
-        gen = any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(node))
-        node.body = doc + ast.parse("return\nyield" if gen else "return None").body
-        code = compile(ast.fix_missing_locations(tree), src, "exec")
-        st = os.stat(src)
-        pyc = importlib.util.cache_from_source(src)
-        os.makedirs(os.path.dirname(pyc), exist_ok=True)
-        with open(pyc, "wb") as fh:
-            fh.write(ext._code_to_timestamp_pyc(code, int(st.st_mtime), st.st_size))
+        write_older_body(src, tree, find(tree, name))
         print("stale:", src, name)
 
 
@@ -207,28 +175,28 @@ def tail_names(stmts):
     return names
 
 
-def load_refs(text, stem):
-    """What another source needs of module `stem` while it loads: the names it imports from it
-    (`from .stem import a, b`; "*" for a star import) and every name and attribute it uses at module
-    level (outside function bodies: `curry(toolz.accumulate)`)."""
+def load_refs(text):
+    """What a source needs of others while it loads: ({every name and attribute it uses at module
+    level, outside function bodies: `curry(toolz.accumulate)`}, {module's last part: the names it
+    imports from it, "*" for a star import}); an unparseable source may need anything of any module."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
-        return {"*"}
-    refs, stack = set(), list(tree.body)
+        return set(), {None: {"*"}}
+    used, froms, stack = set(), {}, list(tree.body)
     while stack:
         node = stack.pop()
-        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1:] == [stem]:
-            refs.update(a.name for a in node.names)
+        if isinstance(node, ast.ImportFrom) and node.module:
+            froms.setdefault(node.module.split(".")[-1], set()).update(a.name for a in node.names)
         elif isinstance(node, ast.Name):
-            refs.add(node.id)
+            used.add(node.id)
         elif isinstance(node, ast.Attribute):
-            refs.add(node.attr)
+            used.add(node.attr)
         if isinstance(node, FUNCS):
             stack.extend(node.decorator_list + node.args.defaults + [d for d in node.args.kw_defaults if d])
         else:
             stack.extend(ast.iter_child_nodes(node))
-    return refs
+    return used, froms
 
 
 def exported(tree):
@@ -256,8 +224,8 @@ def cut_point(src, rng, tests, others):
     leaf = os.path.basename(src)[:-3]
     stem = os.path.basename(os.path.dirname(src)) if leaf == "__init__" else leaf
     needed = set()
-    for text in others:
-        needed |= load_refs(text, stem)
+    for used, froms in others:  # each other source's `load_refs`
+        needed |= used | froms.get(stem, set()) | froms.get(None, set())
     if "*" in needed:
         needed |= exported(tree)
     owners = {}
@@ -295,12 +263,12 @@ def truncate(rng, tests, skip, srcs):
     (at a statement boundary: it still imports), its whole text kept as `.NAME.XXXXXX` beside it.
     SKIP is how many earlier steps cut one; what they cut is read from their staged copies."""
     whole = {src: staged_copy(src) or src for src in srcs}
-    texts = {src: read(path) for src, path in whole.items()}
+    refs = {src: load_refs(read(path)) for src, path in whole.items()}  # each source parsed once
     done = [src for src, path in whole.items() if path != src]
     if len(done) != skip:
         sys.exit(f"{len(done)} modules are cut already, not {skip}")
     for src in srcs:
-        point = None if src in done else cut_point(src, rng, tests, [t for other, t in texts.items() if other != src])
+        point = None if src in done else cut_point(src, rng, tests, [r for other, r in refs.items() if other != src])
         if point is None:
             continue
         index, lost = point
