@@ -89,6 +89,12 @@ def py_files(surface: dict[str, Any], *, init: bool) -> list[str]:
     return _usage(surface, names)
 
 
+def _stacked(fam: base.FaultFamily, first: base.FaultPlan, second: base.FaultPlan) -> base.FaultPlan:
+    """One plan of two: the first's steps then the second's, one repair for both, named after the first."""
+    return fam.make(first.target, f"{first.summary}; and {second.summary}", [*first.actions, *second.actions],
+                    [*first.repair_lines, *second.repair_lines], explore=first.explore)
+
+
 class _TwoTargets(base.FaultFamily):
     """Multi-step variant: the same damage to a second stdlib module some other test files use (an
     interrupted unpack or a bulk edit rarely stops at one file), one step per target, one repair.
@@ -255,8 +261,7 @@ class PyStaleOverride(_TwoTargets):
         pyc = f"{legacy}/{first.target}.pyc"
         lay = placeholder_pyc(base.python_executable(ctx.surface), stdlib_files(ctx.surface)[first.target], pyc)
         second = _override_plan(self, first.target, f"{first.target}.pyc is a sourceless placeholder", lay, legacy, legacy_pth)
-        return self.make(first.target, f"{first.summary}; and {second.summary}", [*first.actions, *second.actions],
-                         [*first.repair_lines, *second.repair_lines], explore=first.explore)
+        return _stacked(self, first, second)
 
 
 # Replace the indent of the first statement of the K-th (argv[2], default 0) module-level def/class
@@ -366,8 +371,7 @@ class StdlibStaleBytecode(base.FaultFamily):
         if not names or not functions:
             return None
         whole, one = self._plan(ctx, names), stale_function_plan(self, ctx, rng, functions)
-        return self.make(whole.target, f"{whole.summary}; and {one.summary}", [*whole.actions, *one.actions],
-                         [*whole.repair_lines, *one.repair_lines], explore=whole.explore)
+        return _stacked(self, whole, one)
 
     def _plan(self, ctx: base.PlanContext, names: list[str]) -> base.FaultPlan:
         python = base.python_executable(ctx.surface)
