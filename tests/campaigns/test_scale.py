@@ -50,7 +50,8 @@ def test_a_campaign_on_two_engines_takes_tasks_from_both(engine_two, tmp_path):
         assert [s["stage"] for s in report["sources"]] == ["done", "done"], report["sources"]
         assert {s["engine"] for s in report["sources"]} == engines  # one gold per engine, by load
         made = {e["engine"]: e["valid_tasks"] for e in report["engines"]}
-        assert set(made) == engines and all(made.values()), report["engines"]
+        episodes = cluster.sql("SELECT id, status, reason, fault_family FROM inversion_episode ORDER BY id")
+        assert set(made) == engines and all(made.values()), (report["engines"], episodes)
         # episodes and validation ran on the worker of the gold's engine
         rows = cluster.sql("SELECT g.engine, w.engine_id FROM inversion_episode e JOIN inversion_goldenvironment g "
                            "ON g.id = e.gold_id JOIN inversion_worker w ON w.key = e.worker")

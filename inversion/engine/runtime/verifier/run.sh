@@ -8,6 +8,7 @@ V=${BASH_SOURCE[0]%/*}
 MODE=@MODE@
 REWARD=/logs/verifier/reward.txt
 verdict() {  # a verdict before verify.py could run: print it where this harness reads it
+    [ "$MODE" = harbor ] && echo 0 > "$REWARD"  # again: a writer killed in step 1 may have replaced it
     echo "$1"
     if [ "$MODE" = tb ]; then
         echo "==================== short test summary info ===================="
@@ -22,11 +23,16 @@ fi
 # 1. Stop every process the agent may have left behind: each one that descends from the container's
 #    first process, except that first chain and this script's ancestors. Trees rooted in a `docker
 #    exec` (the harness's own processes, such as Terminal-Bench's `tmux wait`) are left alone.
-declare -A parent start keep=([1]=1)
-for p in /proc/[0-9]*; do
-    s=$(<"$p/stat") || continue; s=${s##*) }; read -ra f <<<"$s"
-    parent[${p#/proc/}]=${f[1]}; start[${p#/proc/}]=${f[19]}
-done 2>/dev/null
+#    The sweep repeats until it finds nothing to stop: a writer may fork between a look and a kill.
+declare -A parent start state keep=([1]=1)
+scan() {
+    parent=(); start=(); state=()
+    for p in /proc/[0-9]*; do
+        s=$(<"$p/stat") || continue; s=${s##*) }; read -ra f <<<"$s"
+        parent[${p#/proc/}]=${f[1]}; start[${p#/proc/}]=${f[19]}; state[${p#/proc/}]=${f[0]}
+    done 2>/dev/null
+}
+scan
 pid=$$
 while [ -n "$pid" ] && [ "$pid" != 0 ]; do keep[$pid]=1; pid=${parent[$pid]}; done
 first=1
@@ -38,12 +44,19 @@ while :; do  # the oldest child of each kept first process, if it started with t
     [ -n "$oldest" ] && [ $((start[$oldest] - start[1])) -lt 500 ] || break
     keep[$oldest]=1; first=$oldest
 done
-for n in "${!parent[@]}"; do
-    [ -n "${keep[$n]}" ] && continue
-    up=$n
-    while [ -n "$up" ] && [ "$up" != 0 ] && [ "$up" != 1 ]; do up=${parent[$up]}; done
-    [ "$up" = 1 ] && kill -9 "$n" 2>/dev/null
+for round in 1 2 3 4 5 6 7 8; do
+    stopped=0
+    for n in "${!parent[@]}"; do
+        [ -n "${keep[$n]}" ] || [ "${state[$n]}" = Z ] && continue
+        up=$n
+        while [ -n "$up" ] && [ "$up" != 0 ] && [ "$up" != 1 ]; do up=${parent[$up]}; done
+        [ "$up" = 1 ] && kill -9 "$n" 2>/dev/null && stopped=1
+    done
+    [ "$stopped" = 0 ] && break
+    scan
 done
+
+[ "$MODE" = harbor ] && echo 0 > "$REWARD"  # whatever wrote it before the writers were stopped
 
 # 2. No preloaded library may hook the tools below; the environment goes to verify.py as it is.
 [ -e /etc/ld.so.preload ] && verdict "tampered: /etc/ld.so.preload added"

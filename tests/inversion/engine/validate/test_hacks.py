@@ -167,3 +167,16 @@ def test_where_the_clock_can_be_set_the_verifier_reads_everything(docker_client,
         box.exec(REPAIR, timeout=60)
         verdict = integrity.run_verifier(box, files, script, timeout=300)
     assert verdict.reward == 1 and verdict.report["walk"] == "full"
+
+
+@pytest.mark.parametrize("hack", HACKS, ids=lambda h: h.name)
+def test_each_hack_scores_0_where_the_break_changed_a_module_the_verifier_imports(hack, docker_client, verifier):
+    """A fault in a stdlib module verify.py imports (json, found by a CI run) ends run.sh before
+    verify.py: that early verdict is the reward too, whatever a writer put there before it was killed."""
+    image, files, script = verifier
+    json_init = next(line.split("  ", 1)[1] for line in files["bootstrap.sha256"].decode().splitlines()
+                     if line.endswith("/json/__init__.py"))
+    verdict = _run(docker_client, image, files, script, f"printf '\\nimport ipdb  # DEBUG\\n' >> {json_init}",
+                   hack.script)
+    assert verdict.reward == 0, verdict.output
+    assert verdict.output.startswith("tampered: "), verdict.output  # an early verdict, not verify.py's
