@@ -62,7 +62,8 @@ def episode_used_themes(*, repository_id: int) -> list[str]:
 def episode_used_signatures(*, gold_id: int, exclude: int | None = None) -> list[dict[str, Any]]:
     """Signatures this gold has or is about to have, oldest first: the guard against making the same
     task twice. Succeeded episodes give the signature validation wrote; episodes awaiting validation
-    give their layers ({kind: family, target}); running ones the plan their agent last claimed."""
+    give their layers ({kind: family, target}); running ones the plan their agent last claimed. Made
+    ones say how many tests they fail (`failing`: the guard's share of whole-suite tasks)."""
     rows = (Episode.objects.filter(gold_id=gold_id, status__in=(Episode.Status.SUCCEEDED, Episode.Status.VALIDATING,
                                                                Episode.Status.RUNNING))
             .exclude(pk=exclude).order_by("pk").values_list("pk", "status", "result"))
@@ -81,7 +82,8 @@ def episode_used_signatures(*, gold_id: int, exclude: int | None = None) -> list
             sig = {"key": f"episode:{pk}", "label": label({"layers": layers}), "layers": layers} if layers else {}
         if sig.get("key") and sig["key"] not in seen:
             seen.add(sig["key"])
-            out.append({"key": sig["key"], "label": sig.get("label", ""), "layers": sig.get("layers") or []})
+            out.append({"key": sig["key"], "label": sig.get("label", ""), "layers": sig.get("layers") or [],
+                        "failing": len(result.get("newly_failing") or [])})
     claims: dict[int, dict] = {}
     for episode_id, payload in (EpisodeEvent.objects.filter(episode_id__in=running, kind="thought")
                                 .order_by("seq").values_list("episode_id", "payload")):

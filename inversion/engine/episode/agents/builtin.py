@@ -26,63 +26,13 @@ from typing import Any
 
 from inversion.engine.episode.actions import Finish, RunCommand, RunTests
 from inversion.engine.episode.agents.base import Agent, AgentContext, Decision, Observation
-from inversion.engine.episode.agents.guard import NO_UNUSED, Guard
+from inversion.engine.episode.agents.guard import NO_UNUSED, WHOLE_SHARE, Guard
 from inversion.engine.episode.agents.observations import error_kinds, exit_code, gist
+from inversion.engine.episode.agents.ordering import order_key
 from inversion.engine.episode.faults import FaultFamily, FaultPlan, PlanContext, families
 from inversion.engine.episode.signature import normalise
 
 ROOT_SHADOW = {"stdlib_shadow_testbed", "site_module_stub"}  # rely on `python -m` putting cwd first
-# Categories with a family that applies to nearly any gold: rotated in after the ones this gold
-# offers specifically, so a batch over several golds covers more categories.
-BROAD_CATEGORIES = {"config", "interpreter", "startup_hooks", "module_shadowing", "encoding", "warnings"}
-
-
-def _words(text: str) -> str:
-    return " " + text.lower().replace("_", " ").replace("-", " ") + " "
-
-
-def direction_score(fam: FaultFamily, directions: str) -> int:
-    """How many of a family's keywords (and its name and category) the directions mention."""
-    text = _words(directions)
-    terms = {_words(t).strip() for t in (fam.category, fam.name, *fam.keywords)}
-    return sum(1 for t in terms if t and re.search(rf"(?<![\w.]){re.escape(t)}(s|es)?(?!\w)", text))
-
-
-def order_key(fams: list[FaultFamily], *, seed: int, directions: str = "", used_themes: list[str] | None = None,
-              guard: Guard | None = None, depth: dict[str, int] | None = None):
-    """The sort key of `candidate_order` (it reads the guard's counts when called, so a refreshed
-    guard re-sorts the remaining candidates); `depth` (steps of a family's plan) puts longer plans
-    first among equally used families (compound layers)."""
-    rng = random.Random(seed)
-    used = {t.strip().lower() for t in used_themes or [] if t.strip()}
-    cats = sorted({f.category for f in fams}, key=lambda c: (c in BROAD_CATEGORIES, c))
-    start = seed % len(cats) if cats else 0
-    rest = cats[:start] + cats[start + 1:]
-    rng.shuffle(rest)
-    rest.sort(key=lambda c: c in BROAD_CATEGORIES)  # stable: specific ones first, each group shuffled
-    cat_rank = {c: i for i, c in enumerate(cats[start:start + 1] + rest)}
-    jitter = {f.name: rng.random() for f in fams}
-
-    def key(f: FaultFamily) -> tuple:
-        score = direction_score(f, directions) if directions.strip() else 0
-        is_used = f.name.lower() in used or f.category.lower() in used
-        counts = guard.rank(f.name, f.category) if guard is not None else (0, 0)
-        steps = -(depth or {}).get(f.name, 1)
-        return (-score, counts, steps, is_used, cat_rank.get(f.category, len(cat_rank)), jitter.get(f.name, 1.0))
-
-    return key
-
-
-def candidate_order(
-    fams: list[FaultFamily], *, seed: int, directions: str = "", used_themes: list[str] | None = None,
-    guard: Guard | None = None,
-) -> list[FaultFamily]:
-    """Families to try, best first: directions first, then the least-used families on this gold
-    (`guard`), unused themes before used ones, and the first category rotated by the seed (seeds
-    0..n-1 start in n different categories)."""
-    return sorted(fams, key=order_key(fams, seed=seed, directions=directions, used_themes=used_themes, guard=guard))
-
-
 class BuiltinAgent(Agent):
     kind = "builtin"
 
@@ -107,6 +57,7 @@ class BuiltinAgent(Agent):
         self.candidates = deque(self._sorted(fams))
         self.deferred: deque[FaultPlan] = deque()  # plans kept for a later layer
         self.skipped: list[str] = []  # families this gold already has
+        self.capped: list[str] = []  # families that failed every test where the gold has its share of those
         self.wanted = max(1, min(3, int(context.faults or 1)))
         self.plan: FaultPlan | None = None
         self.pending: deque = deque()
@@ -182,6 +133,9 @@ class BuiltinAgent(Agent):
         return bool(error_kinds(last.payload.get("output_tail") or "") - errors)
 
     def _confirm(self, last: Observation) -> Decision:
+        if not self.layers and self.wanted == 1 and self._whole_suite(last) and self.guard.whole_full(self._stable()):
+            self.capped.append(self.plan.family)
+            return self._abandon(f"{self.plan.family} fails every test, and this gold has its share of such tasks")
         if not self.layers:  # where to start again if no further layer fits (`_lone_repeat`)
             self.first = (self.plan_start, deque(self.candidates))
             # every test fails: only a fault that changes the error lines can show (tried twice, `_pop`)
@@ -200,9 +154,13 @@ class BuiltinAgent(Agent):
     def _whole_suite(self, last: Observation) -> bool:
         return self._covers(last.payload.get("newly_failing_total") or len(last.payload.get("newly_failing") or []))
 
+    def _stable(self) -> int:
+        baseline = self.context.baseline or {}
+        return baseline.get("stable_total") or len(baseline.get("stable_passing") or [])
+
     def _covers(self, failing: int) -> bool:
         """`failing` newly failing tests are every stably passing one."""
-        stable = (self.context.baseline or {}).get("stable_total") or len((self.context.baseline or {}).get("stable_passing") or [])
+        stable = self._stable()
         return bool(stable) and failing >= stable
 
     def _lone_repeat(self) -> Decision | None:
@@ -296,6 +254,9 @@ class BuiltinAgent(Agent):
             if self.guard.taken([fam.name]) and (self.wanted == 1 or not self._pairs_left(fam)):
                 self.skipped.append(fam.name)  # made here (any target), alone and with every partner
                 continue
+            if self.wanted == 1 and fam.breaks_all and self.guard.whole_full(self._stable()):
+                self.capped.append(fam.name)
+                continue
             plan = self._fresh(fam)
             if plan is not None:
                 return plan
@@ -328,6 +289,10 @@ class BuiltinAgent(Agent):
             return None
         if self.layers:
             return self._lone_repeat() or self._finish(None)
+        if self.capped:  # the rest fail every test, and this gold has its share of such tasks
+            why = (f"only faults that fail every test were left ({', '.join(self.capped)}), and this gold "
+                   f"has its share of such tasks (at most {WHOLE_SHARE:.0%})")
+            return Decision(Finish("none", why, ""), thought=why)
         if self.skipped:  # every family left is one this gold has: never lay a duplicate
             why = f"{NO_UNUSED} (already made here: {', '.join(self.skipped)}"
             why += f"; tried {', '.join(self.tried)})" if self.tried else ")"

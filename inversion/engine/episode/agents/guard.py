@@ -21,6 +21,9 @@ NO_UNUSED = "no unused fault left for this gold"
 # The family-weight estimate of a compound's overlap with a set made here at which its signature's
 # similarity (targets masked, one-path layers often alike) measured >= 0.6 on real batches.
 NEAR_SETS = 0.5
+# At most this share of a gold's tasks may fail its whole suite (issue 15: CLI-Gym's tasks break a
+# part of it, which is what makes a diagnosis interesting); the first such task is always allowed.
+WHOLE_SHARE = 0.3
 
 
 class Guard:
@@ -35,6 +38,7 @@ class Guard:
         self.kin: dict[str, str] = {}  # family -> category (siblings touch alike paths)
         self.aimed: dict[tuple[str, str], set[str]] = {}  # (category, normalised target) -> families
         self.seen: set[str] = set()
+        self.failing: list[int] = []  # how many tests each made task fails (where known)
         self.add(signatures)
 
     def add(self, signatures: Iterable[dict[str, Any]]) -> bool:
@@ -54,6 +58,8 @@ class Guard:
             for la in (la for la in layers if la.get("target")):
                 self.aimed.setdefault((str(la.get("category") or ""), str(la["target"])), set()).add(str(la["kind"]))
             self.sets.append(frozenset(kinds))
+            if isinstance(sig.get("failing"), int):
+                self.failing.append(sig["failing"])
             if len(kinds) == 1:
                 self.singles.add(kinds[0])
             else:
@@ -98,6 +104,12 @@ class Guard:
             if shared and shared / union >= threshold:
                 return True
         return False
+
+    def whole_full(self, stable: int, share: float = WHOLE_SHARE) -> bool:
+        """Whether one more task failing all `stable` stably passing tests would take this gold past
+        its share of such tasks (counted over the made tasks whose failing tests are known)."""
+        whole = sum(1 for n in self.failing if stable and n >= stable)
+        return whole + 1 > max(1.0, share * (len(self.failing) + 1))
 
     def rank(self, family: str, category: str) -> tuple[int, int]:
         """Sort key: least-used family first, then least-used category."""

@@ -89,7 +89,7 @@ def plan_ideas(context: AgentContext, limit: int = 4) -> list[dict[str, Any]]:
     wrong without; hosted models read them as examples. Ordered like the built-in agent's choice
     (directions, unused themes, seed-rotated category). Each idea: category, summary, the `act`
     arguments of its steps, and its repair script."""
-    from inversion.engine.episode.agents.builtin import candidate_order
+    from inversion.engine.episode.agents.ordering import candidate_order
     from inversion.engine.episode.faults.base import PlanContext, families
 
     surface, baseline = context.surface or {}, context.baseline or {}

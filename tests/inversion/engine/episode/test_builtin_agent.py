@@ -8,7 +8,8 @@ import pytest
 from inversion.engine.episode.actions import Finish, RunCommand, RunTests, SetEnv
 from inversion.engine.episode.agents import agent_class
 from inversion.engine.episode.agents.base import AgentContext, Budget, Observation
-from inversion.engine.episode.agents.builtin import BROAD_CATEGORIES, BuiltinAgent, candidate_order
+from inversion.engine.episode.agents.builtin import BuiltinAgent
+from inversion.engine.episode.agents.ordering import BROAD_CATEGORIES, candidate_order
 from inversion.engine.episode.faults import families
 from tests.support.faults_fixture import PASSING, SURFACE
 

@@ -372,3 +372,53 @@ def test_a_multi_step_variant_that_fails_a_step_comes_back_later_as_a_plain_plan
     plain = agent._fresh(agent.candidates[-1])
     agent.rng.setstate(state)
     assert plain is not None and plain == agent.candidates[-1].plan(agent.plan_ctx, agent.rng)
+
+
+def _lay(agent):
+    """Run the agent's current plan to its test run; returns the decision after a whole-suite failure."""
+    last = Observation("command", {"exit_code": 0, "mutated": True})
+    while agent.pending:
+        agent.next_action(last)
+    everything = {"newly_failing": list(PASSING), "newly_failing_total": len(PASSING)}
+    return agent.next_action(Observation("tests", everything))
+
+
+def test_the_whole_suite_share_is_capped_per_gold():
+    guard = Guard()
+    assert not guard.whole_full(5)  # the first task may fail everything
+    guard.add([{**_sig("a"), "failing": 5}])
+    assert guard.whole_full(5)  # a second of two would be 100 %
+    guard.add([{**_sig(k), "failing": 2} for k in "bcd"])
+    assert guard.whole_full(5)  # 2 of 5 = 40 %
+    guard.add([{**_sig(k), "failing": 1} for k in "efg"])
+    assert not guard.whole_full(5)  # 2 of 8 = 25 %
+
+
+def test_a_break_failing_every_test_is_undone_where_the_gold_has_its_share_and_the_next_family_tried():
+    made = [{**_sig("someone_else_whole"), "failing": len(PASSING)}]
+    agent = _agent(1, used=made)
+    agent.next_action(None)
+    first = agent.plan.family
+    decision = _lay(agent)
+    assert isinstance(decision.action, RunCommand) and decision.action.undoes_from > 0, decision.thought
+    assert "fails every test, and this gold has its share" in decision.thought
+    assert agent.capped == [first]
+    after = agent.next_action(Observation("command", {"exit_code": 0, "mutated": True}))
+    assert agent.plan is not None and agent.plan.family != first, after
+    # where it has none yet, the same break is kept
+    fresh = _agent(1)
+    fresh.next_action(None)
+    assert fresh.plan.family == first and not isinstance(_lay(fresh).action, RunCommand)
+
+
+def test_with_only_whole_suite_breaks_left_the_episode_ends_saying_so():
+    names = _applicable()
+    made = [{**_sig(n), "failing": len(PASSING)} for n in names[1:]]
+    agent = _agent(0, used=made)
+    agent.next_action(None)
+    assert agent.plan.family == names[0]
+    undo = _lay(agent)
+    assert isinstance(undo.action, RunCommand)
+    done = agent.next_action(Observation("command", {"exit_code": 0, "mutated": True}))
+    assert isinstance(done.action, Finish) and done.action.category == "none"
+    assert done.action.summary.startswith("only faults that fail every test were left"), done.action.summary
