@@ -89,17 +89,33 @@ def _ordered(rng: random.Random, rows: list[dict[str, Any]], total: int) -> list
 
 
 def stale_function_plan(fam: base.FaultFamily, ctx: base.PlanContext, rng: random.Random,
-                        rows: list[dict[str, Any]]) -> base.FaultPlan:
-    """A stale `__pycache__` entry that holds an older body of one function (returns nothing)."""
-    mine = choose_module(rng, rows, suite_size(ctx.surface))
-    python, src = base.python_executable(ctx.surface), mine[0]["file"]
+                        rows: list[dict[str, Any]], count: int = 1) -> base.FaultPlan:
+    """Stale `__pycache__` entries that hold an older body of one function some tests call (returns
+    nothing), in `count` modules, one step each (a rollback that stopped partway leaves several)."""
+    chosen = pick_modules(rng, rows, suite_size(ctx.surface), count)
+    python, srcs = base.python_executable(ctx.surface), [mine[0]["file"] for mine in chosen]
     return fam.make(
-        mine[0]["module"],
-        f"the cached bytecode of {src} holds an older body of one function some tests call",
-        [RunCommand(edit_command(python, "stale", mine))],
-        [f"{python} -m compileall -q -f {sent_files(mine)}"],
-        explore=f"ls -la {shlex.quote(os.path.dirname(src))}/__pycache__",
+        chosen[0][0]["module"],
+        f"the cached bytecode of {' and of '.join(srcs)} holds an older body of one function some tests call",
+        [RunCommand(edit_command(python, "stale", mine)) for mine in chosen],
+        [f"{python} -m compileall -q -f {' '.join(sent_files(mine) for mine in chosen)}"],
+        explore=f"ls -la {shlex.quote(os.path.dirname(srcs[0]))}/__pycache__",
     )
+
+
+def pick_modules(rng: random.Random, rows: list[dict[str, Any]], total: int, count: int) -> list[list[dict[str, Any]]]:
+    """`count` candidate lists (`choose_module`), each led by another module while any is left."""
+    chosen: list[list[dict[str, Any]]] = []
+    while len(chosen) < count:
+        rest = [r for r in rows if r["module"] not in {c[0]["module"] for c in chosen}]
+        if not rest:
+            break
+        chosen.append(choose_module(rng, rest, total))
+    return chosen
+
+
+def module_count(rows: list[dict[str, Any]]) -> int:
+    return len({r["module"] for r in rows})
 
 
 class DebuggerCallLeft(base.FaultFamily):
@@ -117,18 +133,14 @@ class DebuggerCallLeft(base.FaultFamily):
 
     def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
         """A longer session: the line in two functions of two modules, one step each."""
-        rows = self._rows(ctx.surface)
-        return self._plan(ctx, rng, count=2) if len({r["module"] for r in rows}) >= 2 else None
+        return self._plan(ctx, rng, count=2) if module_count(self._rows(ctx.surface)) >= 2 else None
 
     @staticmethod
     def _rows(surface: dict[str, Any]) -> list[dict[str, Any]]:
         return function_targets(surface, "site") or function_targets(surface, "stdlib")
 
     def _plan(self, ctx: base.PlanContext, rng: random.Random, *, count: int) -> base.FaultPlan:
-        rows, chosen = self._rows(ctx.surface), []
-        while len(chosen) < count:
-            rest = [r for r in rows if r["module"] not in {c[0]["module"] for c in chosen}]
-            chosen.append(choose_module(rng, rest, suite_size(ctx.surface)))
+        chosen = pick_modules(rng, self._rows(ctx.surface), suite_size(ctx.surface), count)
         python = base.python_executable(ctx.surface)
         files = " ".join(sent_files(mine) for mine in chosen)
         mark = DEBUG_MARK.replace(".", r"\.")

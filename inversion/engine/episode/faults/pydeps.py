@@ -14,7 +14,7 @@ from typing import Any
 
 from inversion.engine.episode.actions import RunCommand
 from inversion.engine.episode.faults import base
-from inversion.engine.episode.faults.calls import function_targets, stale_function_plan
+from inversion.engine.episode.faults.calls import function_targets, module_count, stale_function_plan
 
 TESTBED = "/testbed"
 UNSHADOWABLE = set(sys.builtin_module_names) | {"this", "antigravity", "idlelib", "tkinter", "turtle"}
@@ -208,6 +208,9 @@ class StaleBytecode(base.FaultFamily):
         functions = function_targets(ctx.surface, "site")
         if functions and (not getattr(ranked, "preferred", 0) or rng.random() < 0.5):
             return stale_function_plan(self, ctx, rng, functions)
+        return self._module_plan(ctx, rng, ranked)
+
+    def _module_plan(self, ctx: base.PlanContext, rng: random.Random, ranked: list[str]) -> base.FaultPlan:
         name = base.pick(rng, ranked)
         src = base.site_modules(ctx.surface)[name]["file"]
         python = base.python_executable(ctx.surface)
@@ -231,8 +234,14 @@ class StaleBytecode(base.FaultFamily):
 
     def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
         """A partial downgrade: placeholder bytecode for the package and up to two of its submodules,
-        one step each (None for a single-file module)."""
-        plan = self.plan(ctx, rng)
+        one step each (None for a single-file module); where the plan aims at functions, an older
+        body of one in each of up to three modules."""
+        ranked = site_ranked(ctx.surface, need_py=True)
+        functions = function_targets(ctx.surface, "site")
+        if functions and (not getattr(ranked, "preferred", 0) or rng.random() < 0.5):
+            count = min(3, module_count(functions))
+            return stale_function_plan(self, ctx, rng, functions, count=count) if count >= 2 else None
+        plan = self._module_plan(ctx, rng, ranked)
         name = plan.target
         subs = sorted(m.get("file") or "" for m in (ctx.surface.get("modules") or {}).get("site", [])
                       if str(m.get("name") or "").startswith(name + ".") and str(m.get("file") or "").endswith(".py"))

@@ -22,7 +22,7 @@ from typing import Any
 
 from inversion.engine.episode.actions import RunCommand
 from inversion.engine.episode.faults import base
-from inversion.engine.episode.faults.calls import function_targets, stale_function_plan
+from inversion.engine.episode.faults.calls import function_targets, module_count, stale_function_plan
 from inversion.engine.episode.faults.pydeps import cache_path, placeholder_pyc
 
 # C extension in lib-dynload -> the stdlib module that cannot import without it.
@@ -362,16 +362,20 @@ class StdlibStaleBytecode(base.FaultFamily):
     def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
         """A restore that stopped partway leaves several stale entries: two or three modules some
         test files use, one step each (repairing one reveals the next one's failures); where only
-        one is, its placeholder and an older function of another module from the call map."""
+        one is, its placeholder and older functions of up to two other modules from the call map;
+        where none is, older functions of two or three modules."""
         names = self.targets(ctx.surface)
         if len(names) >= 2:
             return self._plan(ctx, rng.sample(names, min(3, len(names))))
         functions = [r for r in function_targets(ctx.surface, "stdlib") if base.top(r["module"]) not in
                      {base.top(n) for n in names}]
-        if not names or not functions:
+        count = min(3 - len(names), module_count(functions))
+        if not names:  # no module some test files use: older functions of two or three modules
+            return stale_function_plan(self, ctx, rng, functions, count=count) if count >= 2 else None
+        if not functions:
             return None
-        whole, one = self._plan(ctx, names), stale_function_plan(self, ctx, rng, functions)
-        return _stacked(self, whole, one)
+        whole, some = self._plan(ctx, names), stale_function_plan(self, ctx, rng, functions, count=count)
+        return _stacked(self, whole, some)
 
     def _plan(self, ctx: base.PlanContext, names: list[str]) -> base.FaultPlan:
         python = base.python_executable(ctx.surface)

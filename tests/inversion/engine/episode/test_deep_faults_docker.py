@@ -11,7 +11,7 @@ import pytest
 from inversion.engine.episode.actions import RunCommand
 from inversion.engine.episode.agents.base import AgentContext, Budget
 from inversion.engine.episode.agents.builtin import BuiltinAgent
-from inversion.engine.episode.faults import FaultPlan, PlanContext, families, stdlib
+from inversion.engine.episode.faults import FaultPlan, PlanContext, calls, families, stdlib
 from tests.inversion.engine.episode.test_faults_docker import (  # noqa: F401
     LAZY,
     _break_and_heal,
@@ -60,11 +60,12 @@ def test_tab_indent_of_a_lone_module_hits_two_blocks(gold, docker_client, faults
 @pytest.mark.docker
 def test_stale_cache_of_a_lone_module_adds_an_older_function_elsewhere(gold, docker_client, faults_image, monkeypatch):  # noqa: F811
     """With one stdlib module some files use, the multi-step variant stales it whole and one function
-    of another module from the call map; one recompile heals both."""
+    in each of up to two other modules from the call map; one recompile heals all."""
     monkeypatch.setattr(stdlib.StdlibStaleBytecode, "targets", staticmethod(lambda surface: ["mimetypes"]))
     plan = stdlib.StdlibStaleBytecode().deep_plan(PlanContext(gold["surface"], {"stable_passing": gold["passing"]}),
                                                   random.Random(0))
-    assert plan is not None and plan.target == "mimetypes" and len(plan.actions) == 2
+    others = {r["module"] for r in calls.function_targets(gold["surface"], "stdlib")} - {"mimetypes"}
+    assert plan is not None and plan.target == "mimetypes" and len(plan.actions) == 1 + min(2, len(others))
     assert "older body" in plan.summary
     _break_and_heal(plan, gold["passing"], docker_client, faults_image, gold["manifest"])
 

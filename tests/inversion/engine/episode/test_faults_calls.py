@@ -81,6 +81,22 @@ def test_a_suite_in_one_file_gets_a_function_level_stale_cache():
     assert "placeholder" in family("stale_bytecode").plan(PlanContext(bare, {}), random.Random(0)).summary
 
 
+def test_the_multi_step_stale_cache_of_a_one_file_suite_aims_at_functions_of_distinct_modules():
+    """A rollback that stopped partway: an older function in each of two or three modules, one step
+    each, one recompile of every file a step may have written."""
+    one = {**SURFACE, "per_file": {"tests/test_all.py": {"modules": ["yaml", "markupsafe", "six"], "shared_libs": []}},
+           "test_files": ["tests/test_all.py"]}
+    rows = calls.function_targets(one, "site")
+    assert calls.module_count(rows) >= 2
+    for seed in range(6):
+        plan = family("stale_bytecode").deep_plan(PlanContext(one, {}), random.Random(seed))
+        assert len(plan.actions) == min(3, calls.module_count(rows))
+        firsts = [a.command.rsplit(" stale ", 1)[1].split()[0] for a in plan.actions]
+        files = [f.split("=", 1)[0].strip("'") for f in firsts]
+        assert len(set(files)) == len(files), files  # each step leads with another module
+        assert all(f in plan.repair for f in files)
+
+
 def _script():
     """The in-container script, as sent (shared helpers inlined), as a module."""
     module = types.ModuleType("function_edit")
