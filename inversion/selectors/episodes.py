@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -93,6 +94,14 @@ def episode_used_signatures(*, gold_id: int, exclude: int | None = None) -> list
         layers = [la for la in claim.get("layers") or [] if la.get("kind")]
         out.append({"key": f"claim:{episode_id}", "label": label({"layers": layers}), "layers": layers})
     return out
+
+
+def episode_dead_ends(*, gold_id: int, exclude: int | None = None) -> dict[str, int]:
+    """Families that an earlier built-in episode of this gold laid as a single fault and abandoned
+    because they broke nothing (or a step failed), with how often: tried last by the next ones."""
+    rows = (EpisodeEvent.objects.filter(episode__gold_id=gold_id, kind="thought", payload__has_key="dead_end")
+            .exclude(episode_id=exclude).values_list("payload", flat=True))
+    return dict(Counter(str(p["dead_end"]) for p in rows if (p or {}).get("dead_end")))
 
 
 def episode_row(episode: Episode) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from inversion.engine.episode.agents.base import AgentContext, Budget
 from inversion.engine.episode.loop import EpisodeSpec, run_episode
 from inversion.engine.runtime.grading import stable_passing
 from inversion.models import Episode, EpisodeBatch, GoldEnvironment
-from inversion.selectors.episodes import episode_used_signatures, episode_used_themes
+from inversion.selectors.episodes import episode_dead_ends, episode_used_signatures, episode_used_themes
 from inversion.services.events import episode_event_add
 from studio.lib.db import retry_locked
 from studio.lib.dockerctx import docker_client
@@ -145,6 +145,7 @@ def _context(episode: Episode) -> AgentContext:
         seed=int(cfg.get("seed", episode.pk)), test_cmd=gold.test_cmd or "python -m pytest",
         used_signatures=episode_used_signatures(gold_id=gold.pk, exclude=episode.pk),
         used_now=lambda: retry_locked(episode_used_signatures, gold_id=gold.pk, exclude=episode.pk),
+        dead_ends=episode_dead_ends(gold_id=gold.pk, exclude=episode.pk),
         faults=int(cfg.get("faults") or 1),
         network=bool(cfg.get("network")))
 

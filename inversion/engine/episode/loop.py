@@ -181,6 +181,8 @@ class _Loop:
             tokens = (decision.prompt_tokens, decision.completion_tokens)
             if decision.thought:
                 extra = {"claim": decision.claim} if decision.claim else {}
+                if decision.dead_end:
+                    extra["dead_end"] = decision.dead_end
                 self.emit("thought", {"text": decision.thought[:4000], **extra}, ms, *tokens)
                 ms, tokens = 0, (0, 0)
             action = decision.action
@@ -260,8 +262,12 @@ class _Loop:
         if newly and selected is not None:
             # A subset fails: confirm in the mode validation and the verifier grade in (the whole
             # suite), so a test that only fails when run apart from others is never a "break".
+            # It also counts what fails outside the subset (a break of every test is seen as one).
             full = self._run_tests(None)
-            newly = [t for t in newly if outcome_of(full, t) != testrun.PASSED]
+            confirmed = [t for t in newly if outcome_of(full, t) != testrun.PASSED]
+            seen = set(confirmed)
+            newly = confirmed + [t for t in self.stable if t not in seen and outcome_of(full, t) != testrun.PASSED] \
+                if confirmed else []
         recovered = [t for t in self.result.newly_failing if outcome_of(run, t) == testrun.PASSED]
         if newly:
             self.result.newly_failing = newly

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from inversion.selectors.episodes import episode_used_signatures
+from inversion.selectors.episodes import episode_dead_ends, episode_used_signatures
 from inversion.services.events import episode_event_add
 from tests.factories import EpisodeFactory, GoldFactory
 
@@ -39,3 +39,23 @@ def test_made_pending_and_claimed_faults_all_count_but_not_the_asking_episode(go
     assert [sig["label"] for sig in used] == ["pth_module_block(six)", "stale_bytecode(yaml/__init__.py)",
                                               "tz_path_env(TZDIR)"]  # the LLM prompt lists them as themes
     assert "mime_types_override" in str(episode_used_signatures(gold_id=gold.pk))
+
+
+def test_made_tasks_say_how_many_tests_they_fail(gold):
+    EpisodeFactory(gold=gold, status="succeeded", result={"newly_failing": ["a", "b", "c"], "signature": {
+        "key": "k1", "label": "x", "layers": [{"kind": "pth_module_block", "target": "six"}]}})
+    EpisodeFactory(gold=gold, status="validating", result={"newly_failing": ["a"], "layers": [
+        {"family": "stale_bytecode", "category": "bytecode_cache", "target": "yaml"}]})
+    assert [sig["failing"] for sig in episode_used_signatures(gold_id=gold.pk)] == [3, 1]
+
+
+def test_dead_ends_count_families_that_broke_nothing_on_this_gold_only(gold):
+    first, second = EpisodeFactory(gold=gold, status="no_task"), EpisodeFactory(gold=gold, status="succeeded")
+    for episode, family in ((first, "locale_missing"), (first, "nss_hosts_unavailable"), (second, "locale_missing")):
+        episode_event_add(episode_id=episode.pk, kind="thought",
+                          payload={"text": f"{family} broke no stably passing test", "dead_end": family})
+    episode_event_add(episode_id=second.pk, kind="thought", payload={"text": "trying something else"})
+    elsewhere = EpisodeFactory(status="no_task")  # another gold
+    episode_event_add(episode_id=elsewhere.pk, kind="thought", payload={"text": "t", "dead_end": "mime_types_override"})
+    assert episode_dead_ends(gold_id=gold.pk) == {"locale_missing": 2, "nss_hosts_unavailable": 1}
+    assert episode_dead_ends(gold_id=gold.pk, exclude=second.pk) == {"locale_missing": 1, "nss_hosts_unavailable": 1}

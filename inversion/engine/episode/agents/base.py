@@ -47,6 +47,9 @@ class AgentContext:
     # The same, fetched again while the episode runs (episodes of this gold that finished, await
     # validation or claimed a plan meanwhile); None where nobody can tell (tests, benches).
     used_now: Callable[[], list[dict[str, Any]]] | None = None
+    # Families whose first fault broke nothing here, or failed a step, in earlier episodes of this
+    # gold (family -> times): the built-in agent tries them after the rest.
+    dead_ends: dict[str, int] = field(default_factory=dict)
     faults: int = 1  # layers wanted (1..3): compound breaks where fixing one fault reveals the next
     network: bool = False  # the curator allowed network (families that need the package index)
     budget: Budget = field(default_factory=Budget)
@@ -65,6 +68,7 @@ class Decision:
     # The fault (layers so far plus the one starting) the agent now works on: recorded with the
     # thought, so other episodes of this gold do not start the same one meanwhile.
     claim: dict[str, Any] | None = None
+    dead_end: str = ""  # the family just abandoned because it broke nothing here (or a step failed)
 
 
 class Agent:

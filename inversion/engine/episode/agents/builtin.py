@@ -49,6 +49,7 @@ class BuiltinAgent(Agent):
             fams = [f for f in fams if f.name not in ROOT_SHADOW]
         self.guard = Guard(context.used_signatures or [])
         self.guard.kin.update((f.name, f.category) for f in fams)
+        self.guard.dead.update(context.dead_ends or {})
         self.plan_ctx = PlanContext(surface, baseline, network=context.network)
         self.depth = {f.name: _depth(f, self.plan_ctx, seed) for f in fams} if context.faults > 1 else {}
         self.order_key = order_key(fams, seed=seed, directions=context.directions,
@@ -57,6 +58,7 @@ class BuiltinAgent(Agent):
         self.candidates = deque(self._sorted(fams))
         self.deferred: deque[FaultPlan] = deque()  # plans kept for a later layer
         self.skipped: list[str] = []  # families this gold already has
+        self.short: list[str] = []  # families left untried: too few steps left in the budget
         self.capped: list[str] = []  # families that failed every test where the gold has its share of those
         self.wanted = max(1, min(3, int(context.faults or 1)))
         self.plan: FaultPlan | None = None
@@ -87,7 +89,7 @@ class BuiltinAgent(Agent):
                 if len(self.plan.actions) > 1 and self.wanted > 1:  # a deeper variant may not fit: plain, later
                     self.flat.add(self.plan.family)
                     self._again(self.plan.family)
-                return self._abandon(f"a step of {self.plan.family} failed (exit {code})")
+                return self._abandon(f"a step of {self.plan.family} failed (exit {code})", dead=self.wanted == 1)
             if last.kind == "tests" and not self.pending and self._visible(last):
                 return self._confirm(last)
         if self.plan is not None and self.pending:
@@ -102,7 +104,7 @@ class BuiltinAgent(Agent):
             if not self.layers:
                 self.inert.add(normalise(self.plan.target))
                 self._again(self.plan.family)
-            return self._abandon(f"{self.plan.family} {what}")
+            return self._abandon(f"{self.plan.family} {what}", dead=self.wanted == 1)
         return self._next_plan()
 
     def _again(self, name: str) -> None:
@@ -273,6 +275,7 @@ class BuiltinAgent(Agent):
             if plan is None:
                 break
             if not self._affordable(plan):
+                self.short.append(plan.family)
                 continue
             self.plan, self.pending = plan, deque(plan.actions)
             self.plan_start = self.steps
@@ -289,6 +292,9 @@ class BuiltinAgent(Agent):
             return None
         if self.layers:
             return self._lone_repeat() or self._finish(None)
+        if self.short:
+            why = f"the step budget ran out before {', '.join(self.short)} could be tried"
+            return Decision(Finish("none", why, ""), thought=why)
         if self.capped:  # the rest fail every test, and this gold has its share of such tasks
             why = (f"only faults that fail every test were left ({', '.join(self.capped)}), and this gold "
                    f"has its share of such tasks (at most {WHOLE_SHARE:.0%})")
@@ -306,13 +312,14 @@ class BuiltinAgent(Agent):
         budget = self.context.budget.max_steps
         return self.steps + len(plan.actions) + 2 <= budget
 
-    def _abandon(self, why: str) -> Decision:
-        """Undo the attempt (its repair, tolerant of errors): the loop drops its steps from the delta."""
+    def _abandon(self, why: str, dead: bool = False) -> Decision:
+        """Undo the attempt (its repair, tolerant of errors): the loop drops its steps from the delta.
+        `dead`: a single fault that broke nothing or failed a step (later episodes try it last)."""
         plan = self.plan
         self.plan, self.pending = None, deque()
         undo = plan.repair.replace("set -e\n", "", 1)
         return Decision(RunCommand(undo, undoes_from=self.plan_start),
-                        thought=f"{why}; undoing it before the next family")
+                        thought=f"{why}; undoing it before the next family", dead_end=plan.family if dead else "")
 
     def _finish(self, last: Observation | None) -> Decision:
         layers = self.layers

@@ -39,6 +39,7 @@ class Guard:
         self.aimed: dict[tuple[str, str], set[str]] = {}  # (category, normalised target) -> families
         self.seen: set[str] = set()
         self.failing: list[int] = []  # how many tests each made task fails (where known)
+        self.dead: Counter[str] = Counter()  # families that broke nothing here before (`dead_ends`)
         self.add(signatures)
 
     def add(self, signatures: Iterable[dict[str, Any]]) -> bool:

@@ -29,7 +29,8 @@ def direction_score(fam: FaultFamily, directions: str) -> int:
 def order_key(fams: list[FaultFamily], *, seed: int, directions: str = "", used_themes: list[str] | None = None,
               guard: Guard | None = None, depth: dict[str, int] | None = None):
     """The sort key of `candidate_order` (it reads the guard's counts when called, so a refreshed
-    guard re-sorts the remaining candidates); `depth` (steps of a family's plan) puts longer plans
+    guard re-sorts the remaining candidates), families that broke nothing on this gold before after
+    the rest (`Guard.dead`); `depth` (steps of a family's plan) puts longer plans
     first among equally used families (compound layers)."""
     rng = random.Random(seed)
     used = {t.strip().lower() for t in used_themes or [] if t.strip()}
@@ -45,8 +46,9 @@ def order_key(fams: list[FaultFamily], *, seed: int, directions: str = "", used_
         score = direction_score(f, directions) if directions.strip() else 0
         is_used = f.name.lower() in used or f.category.lower() in used
         counts = guard.rank(f.name, f.category) if guard is not None else (0, 0)
+        dead = guard is not None and guard.dead[f.name] > 0  # broke nothing here before: after the rest
         steps = -(depth or {}).get(f.name, 1)
-        return (-score, counts, steps, is_used, cat_rank.get(f.category, len(cat_rank)), jitter.get(f.name, 1.0))
+        return (-score, dead, counts, steps, is_used, cat_rank.get(f.category, len(cat_rank)), jitter.get(f.name, 1.0))
 
     return key
 

@@ -422,3 +422,42 @@ def test_with_only_whole_suite_breaks_left_the_episode_ends_saying_so():
     done = agent.next_action(Observation("command", {"exit_code": 0, "mutated": True}))
     assert isinstance(done.action, Finish) and done.action.category == "none"
     assert done.action.summary.startswith("only faults that fail every test were left"), done.action.summary
+
+
+def test_a_family_that_broke_nothing_here_says_so_and_later_episodes_try_it_after_the_rest():
+    agent = _agent(2)
+    agent.next_action(None)
+    first = agent.plan.family
+    last = Observation("command", {"exit_code": 0, "mutated": True})
+    while agent.pending:
+        agent.next_action(last)
+    undo = agent.next_action(Observation("tests", {"newly_failing": []}))
+    assert isinstance(undo.action, RunCommand) and undo.dead_end == first
+    later = BuiltinAgent(2)
+    later.start(AgentContext(repository={"name": "fixture"}, baseline=BASELINE, surface=SURFACE, seed=2,
+                             dead_ends={first: 1}, budget=Budget(max_steps=40)))
+    order = [f.name for f in later.candidates]
+    assert order[-1] == first and order[0] != first
+    # a failed step is a dead end too; a break that shows is not
+    agent = _agent(2)
+    agent.next_action(None)
+    if agent.looking:  # a read-only look first: its exit says nothing
+        agent.next_action(Observation("command", {"exit_code": 2, "mutated": False}))
+    failed = agent.next_action(Observation("command", {"exit_code": 3, "mutated": True}))
+    assert failed.dead_end == agent.tried[0]
+    agent = _agent(2)
+    agent.next_action(None)
+    assert not _lay_partial(agent).dead_end
+
+
+def _lay_partial(agent):
+    last = Observation("command", {"exit_code": 0, "mutated": True})
+    while agent.pending:
+        agent.next_action(last)
+    return agent.next_action(Observation("tests", FAILING))
+
+
+def test_an_episode_that_ran_out_of_steps_says_so_rather_than_that_nothing_is_left():
+    decision = _agent(0, steps=3).next_action(None)  # no plan fits in 3 steps with its test run
+    assert isinstance(decision.action, Finish) and decision.action.category == "none"
+    assert decision.action.summary.startswith("the step budget ran out before"), decision.action.summary

@@ -68,6 +68,21 @@ def test_scripted_break_keeps_only_mutations_and_validates(docker_client, gold):
 
 
 @pytest.mark.docker
+def test_a_break_seen_in_a_sampled_run_counts_every_stable_test_the_full_run_fails(docker_client, gold, monkeypatch):
+    """A large suite is sampled; a failure there is confirmed by the whole suite, whose failures
+    outside the sample count too (the agent then sees a break of every test as one)."""
+    from inversion.engine.episode import loop
+
+    sample = ["tests/test_dep.py::test_double", "tests/test_core.py::test_dump"]
+    monkeypatch.setattr(loop, "select_tests", lambda *a, **k: list(sample))
+    result, events = _run(docker_client, gold, ScriptedAgent(), owner="episode:t-sample")
+    assert result.status == "succeeded", result.reason
+    assert result.newly_failing[0] == sample[0] and set(result.newly_failing) == DEP_TESTS
+    tests = [e[1] for e in events if e[0] == "tests" and e[1]["newly_failing"]]
+    assert tests and tests[-1]["newly_failing_total"] == 2 and tests[-1]["selected"] == 2
+
+
+@pytest.mark.docker
 def test_wrong_repair_fails_the_oracle_and_no_repair_is_flagged(docker_client, gold):
     delta = [{"run": BREAK, "ok": True}]
     spec = dict(gold_image=gold["image"], baseline=gold["baseline"], delta=delta, instance="pytest")
