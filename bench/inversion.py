@@ -140,6 +140,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--faults", type=int, default=1, choices=[1, 2, 3], help="faults per task asked for")
+    parser.add_argument("--whole-share", type=float, default=None, help="cap on whole-suite tasks per gold (1: none)")
     parser.add_argument("--per-repo", action="store_true", help="--episodes per repository (else split over them)")
     parser.add_argument("--skip-overhead", action="store_true")
     parser.add_argument("--report-only", action="store_true",
@@ -169,7 +170,7 @@ def main() -> None:
     for i, gold in enumerate(golds):
         n = args.episodes if args.per_repo else args.episodes // len(golds) + (1 if i < args.episodes % len(golds) else 0)
         episodes += episode_batch_launch(golds=[gold], count=n, agent="builtin", seed=args.seed + 100 * i,
-                                         faults=args.faults)
+                                         faults=args.faults, whole_share=args.whole_share)
     done = episode_batch_wait(episodes=episodes, timeout=7200)
     wall = time.monotonic() - started
     tasks = list(Task.objects.filter(episode__in=done))

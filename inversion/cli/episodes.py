@@ -1,4 +1,5 @@
-"""`studio episodes run GOLD --agent builtin|llm --count N [--directions TEXT] [--faults N] [--network]`
+"""`studio episodes run GOLD --agent builtin|llm --count N [--directions TEXT] [--faults N] [--network]
+[--whole-share F]`
 and `studio episodes list`.
 
 `run` goes through the same jobs as the UI (episode queue, then validate queue) and waits; in the
@@ -25,6 +26,8 @@ def register(groups: Any) -> None:
     run.add_argument("--directions", default="")
     run.add_argument("--faults", type=int, default=1, choices=[1, 2, 3], help="faults per task (compound: 2-3)")
     run.add_argument("--network", action="store_true", help="let episodes reach the package index")
+    run.add_argument("--whole-share", type=float, default=None,
+                     help="largest share of a gold's tasks that may fail its whole suite (default 0.3; 1: no cap)")
     run.add_argument("--model", default="", help="LLM model (default: STUDIO_LLM_MODEL)")
     run.add_argument("--base-url", default="", help="LLM endpoint (default: OPENAI_BASE_URL)")
     run.add_argument("--max-steps", type=int, default=None)
@@ -43,7 +46,7 @@ def _run(options: dict, stdout: Any) -> CliResult:
     done = episode_batch_run(gold=gold_get(gold_id=options["gold"]), count=options["count"], agent=options["agent"],
                              model=options["model"], base_url=options["base_url"], budget=budget,
                              directions=options["directions"], seed=options["seed"], timeout=options["timeout"],
-                             faults=options["faults"], network=options["network"])
+                             faults=options["faults"], network=options["network"], whole_share=options["whole_share"])
     rows = [episode_row(e) for e in done]
     lines = [f"episode #{r['id']}: {r['status']}"
              + (f" -> task #{r['task_id']}" if r["task_id"] else "")

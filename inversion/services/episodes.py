@@ -53,9 +53,11 @@ def _budget(raw: dict | None, faults: int = 1) -> dict:
 def episode_batch_launch(*, golds: list[GoldEnvironment], count: int, agent: str, model: str = "",
                          budget: dict | None = None, directions: str = "", user=None,
                          base_url: str | None = None, seed: int | None = None, faults: int = 1,
-                         network: bool = False) -> list[Episode]:
+                         network: bool = False, whole_share: float | None = None) -> list[Episode]:
     """N episodes on each gold, queued on the `episode` queue (workers bound the concurrency).
-    `faults` (1..3) asks for compound breaks; `network` lets episodes reach the package index."""
+    `faults` (1..3) asks for compound breaks; `network` lets episodes reach the package index;
+    `whole_share` (0-1, default 0.3) caps the share of a gold's tasks that fail its whole suite
+    (the built-in agent; 1 turns the cap off)."""
     if agent not in AGENT_KINDS:
         raise ApplicationError(f"unknown agent {agent!r}", {"agent": agent})
     if not golds:
@@ -64,6 +66,8 @@ def episode_batch_launch(*, golds: list[GoldEnvironment], count: int, agent: str
         raise ApplicationError("count must be between 1 and 500")
     if not 1 <= int(faults) <= 3:
         raise ApplicationError("faults must be between 1 and 3", {"faults": faults})
+    if whole_share is not None and not 0 <= float(whole_share) <= 1:
+        raise ApplicationError("whole_share must be between 0 and 1", {"whole_share": whole_share})
     not_ready = [g.pk for g in golds if g.status != GoldEnvironment.Status.READY]
     if not_ready:
         raise ApplicationError(f"gold environments not ready: {not_ready}", {"golds": not_ready})
@@ -74,6 +78,8 @@ def episode_batch_launch(*, golds: list[GoldEnvironment], count: int, agent: str
     seed = random.randrange(1 << 30) if seed is None else seed
     config = {"budget": _budget(budget, faults=int(faults)), "directions": directions.strip(), "base_url": base_url or "", "seed": seed,
               "faults": int(faults), "network": bool(network)}
+    if whole_share is not None:
+        config["whole_share"] = float(whole_share)
     batch = EpisodeBatch.objects.create(config={**config, "count": count, "agent": agent, "model": model,
                                                 "golds": [g.pk for g in golds]}, created_by=user)
     episodes = []
@@ -146,7 +152,7 @@ def _context(episode: Episode) -> AgentContext:
         used_signatures=episode_used_signatures(gold_id=gold.pk, exclude=episode.pk),
         used_now=lambda: retry_locked(episode_used_signatures, gold_id=gold.pk, exclude=episode.pk),
         dead_ends=episode_dead_ends(gold_id=gold.pk, exclude=episode.pk),
-        faults=int(cfg.get("faults") or 1),
+        faults=int(cfg.get("faults") or 1), whole_share=cfg.get("whole_share"),
         network=bool(cfg.get("network")))
 
 
@@ -230,9 +236,10 @@ def episode_batch_wait(*, episodes: list[Episode], timeout: float = 3600, poll: 
 
 def episode_batch_run(*, gold: GoldEnvironment, count: int, agent: str, model: str = "", base_url: str = "",
                       budget: dict | None = None, directions: str = "", seed: int | None = None,
-                      timeout: float = 3600, user=None, faults: int = 1, network: bool = False) -> list[Episode]:
+                      timeout: float = 3600, user=None, faults: int = 1, network: bool = False,
+                      whole_share: float | None = None) -> list[Episode]:
     """Launch a batch and wait for every episode to end (CLI, benches): the same jobs as the UI."""
     episodes = episode_batch_launch(golds=[gold], count=count, agent=agent, model=model, budget=budget,
                                     directions=directions, base_url=base_url or None, seed=seed, user=user,
-                                    faults=faults, network=network)
+                                    faults=faults, network=network, whole_share=whole_share)
     return episode_batch_wait(episodes=episodes, timeout=timeout)

@@ -59,6 +59,18 @@ def test_compound_episodes_get_steps_and_time_for_each_layer_unless_the_curator_
     assert set_.config["budget"]["max_steps"] == 9
 
 
+def test_the_whole_suite_share_goes_from_the_batch_to_the_agent(alice, django_capture_on_commit_callbacks):
+    from inversion.services.episodes import _context
+
+    with pytest.raises(ApplicationError, match="whole_share"):
+        episode_batch_launch(golds=[GoldFactory()], count=1, agent="builtin", user=alice, whole_share=1.5)
+    with django_capture_on_commit_callbacks(execute=False):
+        (capped,) = episode_batch_launch(golds=[GoldFactory()], count=1, agent="builtin", user=alice, whole_share=0.5)
+        (default,) = episode_batch_launch(golds=[GoldFactory()], count=1, agent="builtin", user=alice)
+    assert capped.config["whole_share"] == 0.5 and _context(capped).whole_share == 0.5
+    assert "whole_share" not in default.config and _context(default).whole_share is None
+
+
 def test_cancel_before_start_stops_the_episode(alice, scripted, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         (episode,) = episode_batch_launch(golds=[GoldFactory()], count=1, agent="scripted", user=alice,

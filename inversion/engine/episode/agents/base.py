@@ -50,6 +50,7 @@ class AgentContext:
     # Families whose first fault broke nothing here, or failed a step, in earlier episodes of this
     # gold (family -> times): the built-in agent tries them after the rest.
     dead_ends: dict[str, int] = field(default_factory=dict)
+    whole_share: float | None = None  # cap on the gold's whole-suite tasks (None: the guard's default)
     faults: int = 1  # layers wanted (1..3): compound breaks where fixing one fault reveals the next
     network: bool = False  # the curator allowed network (families that need the package index)
     budget: Budget = field(default_factory=Budget)

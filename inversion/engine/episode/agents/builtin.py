@@ -135,7 +135,7 @@ class BuiltinAgent(Agent):
         return bool(error_kinds(last.payload.get("output_tail") or "") - errors)
 
     def _confirm(self, last: Observation) -> Decision:
-        if not self.layers and self.wanted == 1 and self._whole_suite(last) and self.guard.whole_full(self._stable()):
+        if not self.layers and self.wanted == 1 and self._whole_suite(last) and self._whole_full():
             self.capped.append(self.plan.family)
             return self._abandon(f"{self.plan.family} fails every test, and this gold has its share of such tasks")
         if not self.layers:  # where to start again if no further layer fits (`_lone_repeat`)
@@ -155,6 +155,13 @@ class BuiltinAgent(Agent):
 
     def _whole_suite(self, last: Observation) -> bool:
         return self._covers(last.payload.get("newly_failing_total") or len(last.payload.get("newly_failing") or []))
+
+    def _whole_full(self) -> bool:
+        return self._share() < 1 and self.guard.whole_full(self._stable(), self._share())
+
+    def _share(self) -> float:
+        share = self.context.whole_share
+        return WHOLE_SHARE if share is None else float(share)
 
     def _stable(self) -> int:
         baseline = self.context.baseline or {}
@@ -256,7 +263,7 @@ class BuiltinAgent(Agent):
             if self.guard.taken([fam.name]) and (self.wanted == 1 or not self._pairs_left(fam)):
                 self.skipped.append(fam.name)  # made here (any target), alone and with every partner
                 continue
-            if self.wanted == 1 and fam.breaks_all and self.guard.whole_full(self._stable()):
+            if self.wanted == 1 and fam.breaks_all and self._whole_full():
                 self.capped.append(fam.name)
                 continue
             plan = self._fresh(fam)
@@ -297,7 +304,7 @@ class BuiltinAgent(Agent):
             return Decision(Finish("none", why, ""), thought=why)
         if self.capped:  # the rest fail every test, and this gold has its share of such tasks
             why = (f"only faults that fail every test were left ({', '.join(self.capped)}), and this gold "
-                   f"has its share of such tasks (at most {WHOLE_SHARE:.0%})")
+                   f"has its share of such tasks (at most {self._share():.0%})")
             return Decision(Finish("none", why, ""), thought=why)
         if self.skipped:  # every family left is one this gold has: never lay a duplicate
             why = f"{NO_UNUSED} (already made here: {', '.join(self.skipped)}"

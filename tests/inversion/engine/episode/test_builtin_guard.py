@@ -461,3 +461,12 @@ def test_an_episode_that_ran_out_of_steps_says_so_rather_than_that_nothing_is_le
     decision = _agent(0, steps=3).next_action(None)  # no plan fits in 3 steps with its test run
     assert isinstance(decision.action, Finish) and decision.action.category == "none"
     assert decision.action.summary.startswith("the step budget ran out before"), decision.action.summary
+
+
+def test_a_batch_may_lift_the_whole_suite_cap():
+    made = [{**_sig("someone_else_whole"), "failing": len(PASSING)}]
+    agent = BuiltinAgent(1)
+    agent.start(AgentContext(repository={"name": "fixture"}, baseline=BASELINE, surface=SURFACE, seed=1,
+                             used_signatures=made, whole_share=1.0, budget=Budget(max_steps=40)))
+    agent.next_action(None)
+    assert not isinstance(_lay(agent).action, RunCommand) and not agent.capped  # kept: no cap
