@@ -360,22 +360,19 @@ class StdlibStaleBytecode(base.FaultFamily):
         return self._plan(ctx, [choose(rng, targets)])
 
     def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
-        """A restore that stopped partway leaves several stale entries: two or three modules some
-        test files use, one step each (repairing one reveals the next one's failures); where only
-        one is, its placeholder and older functions of up to two other modules from the call map;
-        where none is, older functions of two or three modules."""
+        """A restore that stopped partway leaves several stale entries, one step each: two or three
+        modules some test files use; else older functions (call map) of other modules, up to three
+        steps in all, after the placeholder of the one module where there is one."""
         names = self.targets(ctx.surface)
         if len(names) >= 2:
             return self._plan(ctx, rng.sample(names, min(3, len(names))))
-        functions = [r for r in function_targets(ctx.surface, "stdlib") if base.top(r["module"]) not in
-                     {base.top(n) for n in names}]
+        tops = {base.top(n) for n in names}
+        functions = [r for r in function_targets(ctx.surface, "stdlib") if base.top(r["module"]) not in tops]
         count = min(3 - len(names), module_count(functions))
-        if not names:  # no module some test files use: older functions of two or three modules
-            return stale_function_plan(self, ctx, rng, functions, count=count) if count >= 2 else None
-        if not functions:
+        if count < 2 - len(names):  # two steps at least
             return None
-        whole, some = self._plan(ctx, names), stale_function_plan(self, ctx, rng, functions, count=count)
-        return _stacked(self, whole, some)
+        some = stale_function_plan(self, ctx, rng, functions, count=count)
+        return _stacked(self, self._plan(ctx, names), some) if names else some
 
     def _plan(self, ctx: base.PlanContext, names: list[str]) -> base.FaultPlan:
         python = base.python_executable(ctx.surface)
