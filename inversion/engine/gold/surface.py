@@ -86,14 +86,19 @@ def _by_top_level(module: str, info: dict) -> tuple[str | None, str | None]:
 CALLS_KEPT = 3000  # functions kept in the call map, the most even splits of the suite first
 
 
-def _calls(raw: dict) -> dict:
+def call_map(raw: dict) -> dict:
     """The call map (one profiled run): functions of installed and stdlib modules that some tests
-    call and others do not, as {"tests": N, "functions": [{module, file, function, tests}]}."""
+    call and others do not, as {"tests": N, "functions": [{module, file, function, tests}]}, and
+    top-level modules whose functions some tests call and others do not ({"modules": {name: tests}}:
+    every test file may import them, yet a test that never calls into one passes without it)."""
     calls = raw.get("calls") or {}
     total = int(calls.get("tests") or 0)
     rows = [f for f in calls.get("functions") or [] if 0 < int(f.get("tests") or 0) < total]
     rows.sort(key=lambda f: (-min(f["tests"], total - f["tests"]), f["module"], f["function"]))
-    return {"tests": total, "functions": rows[:CALLS_KEPT]} if rows else {}
+    modules = {str(m): int(n) for m, n in (calls.get("modules") or {}).items() if 0 < int(n or 0) < total}
+    if not rows and not modules:
+        return {}
+    return {"tests": total, "functions": rows[:CALLS_KEPT], "modules": modules}
 
 
 def summarize(raw: dict, info: dict) -> dict:
@@ -150,7 +155,7 @@ def summarize(raw: dict, info: dict) -> dict:
         "executables": exes,
         "packages": sorted(info.get("packages") or [], key=lambda p: (p.get("name") or "").lower()),
         "per_file": raw.get("per_file") or {},
-        "calls": _calls(raw),
+        "calls": call_map(raw),
         "test_files": sorted(raw.get("per_file") or {}),
         "distributions_used": sorted({s["dist"] for s in site if s["dist"]}),
         "deb_packages_used": sorted({v for v in (libs_pkg["package"] for libs_pkg in libs) if v}),

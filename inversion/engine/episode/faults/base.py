@@ -196,14 +196,23 @@ class Ranked(list):
     preferred: int | None = None
 
 
-def rank_targets(candidates: list[str], mapping: dict[str, set[str]]) -> Ranked:
-    """Targets used by some but not all test files first (a task with both F2P and P2P)."""
+def rank_targets(candidates: list[str], mapping: dict[str, set[str]], called: dict[str, int] | None = None) -> Ranked:
+    """Targets used by some but not all test files first (a task with both F2P and P2P); where every
+    file uses each (a suite in one file), those some tests call into and others do not (`called`,
+    the call map's modules: a test that never calls into one may pass without it) first."""
     total = len(mapping)
     used = [c for c in candidates if used_by(mapping, c)]
     partial = [c for c in used if len(used_by(mapping, c)) < total]
+    if not partial and called:
+        partial = [c for c in used if c in called]
     ranked = Ranked(partial + [c for c in used if c not in partial])
     ranked.preferred = len(partial)
     return ranked
+
+
+def called_modules(surface: dict[str, Any]) -> dict[str, int]:
+    """Top-level modules whose functions some tests call and others do not (the call map)."""
+    return dict((surface.get("calls") or {}).get("modules") or {})
 
 
 def pick(rng: random.Random, ranked: list[str]) -> str:

@@ -15,7 +15,7 @@ MARKER = "# --- site import policy ---"
 
 def blockable(surface: dict[str, Any]) -> list[str]:
     names = (set(base.site_modules(surface)) | base.stdlib_modules(surface)) & base.used_modules(surface)
-    return base.rank_targets(sorted(names), base.file_modules(surface))
+    return base.rank_targets(sorted(names), base.file_modules(surface), base.called_modules(surface))
 
 
 def policy_block(name: str) -> str:

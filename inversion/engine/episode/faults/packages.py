@@ -36,7 +36,7 @@ def _older(version: str) -> str | None:
 def candidates(surface: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(module, distribution, requirement) for imported site packages with a known version, partial users first."""
     mods = base.site_modules(surface)
-    ranked = base.rank_targets(sorted(mods), base.file_modules(surface))
+    ranked = base.rank_targets(sorted(mods), base.file_modules(surface), base.called_modules(surface))
     out = []
     for name in ranked:
         dist, older = mods[name].get("dist"), _older(mods[name].get("version") or "")

@@ -44,7 +44,7 @@ def site_ranked(surface: dict[str, Any], *, need_py: bool = False) -> list[str]:
     mods = base.site_modules(surface)
     if need_py:
         mods = {n: m for n, m in mods.items() if m["file"].endswith(".py")}
-    return base.rank_targets(sorted(mods), base.file_modules(surface))
+    return base.rank_targets(sorted(mods), base.file_modules(surface), base.called_modules(surface))
 
 
 class PackageMisplaced(base.FaultFamily):
@@ -179,7 +179,7 @@ class StdlibShadow(_TestbedShadow):
 
     def candidates(self, surface: dict[str, Any]) -> list[str]:
         names = (base.stdlib_modules(surface) & base.used_modules(surface)) - UNSHADOWABLE
-        return base.rank_targets(sorted(names), base.file_modules(surface))
+        return base.rank_targets(sorted(names), base.file_modules(surface), base.called_modules(surface))
 
 
 class SiteModuleStub(_TestbedShadow):

@@ -14,6 +14,7 @@
 * when STUDIO_CALLS_OUT is set (a run of its own: a profiler slows the suite), writes which
   functions of installed and standard-library modules each test calls (how many tests call each),
   leaving out any function called outside a test (at import, by the runner between tests), and
+  for each top-level module how many tests called any of its functions (where not all did), and
 * when STUDIO_CURRENT_OUT is set, keeps there the id of the test now running, so a run killed for
   its memory or its time still says which test it was in.
 """
@@ -150,6 +151,8 @@ _CALLS_OUT = os.environ.get("STUDIO_CALLS_OUT")
 _calls = {}  # (file, qualified name) -> how many tests called it; "" -> how many tests ran
 _wanted = {}  # file -> whether it is a module of interest (cached per file)
 _now = [set()]  # the calls of the test now running, or the set of calls made outside any test
+_module_tests = {}  # top-level module -> how many tests called any of its functions
+_top_of = {}  # file -> top-level module name (None: no module has that file)
 _outside = _now[0]
 _SKIP_PARTS = ("/_pytest/", "/pluggy/", "/py/", "/iniconfig/", "studio_pytest_plugin", "/_distutils_hack/")
 
@@ -160,6 +163,17 @@ def _interesting(path):
             and not any(part in path for part in _SKIP_PARTS) and "/testbed/" not in path)
     _wanted[path] = keep
     return keep
+
+
+def _top(path):
+    """The top-level name of the module whose file `path` is (looked up in sys.modules on a miss)."""
+    if path not in _top_of:
+        for name, module in list(sys.modules.items()):
+            f = getattr(module, "__file__", None)
+            if isinstance(f, str) and f not in _top_of:
+                _top_of[f] = name.split(".")[0]
+        _top_of.setdefault(path, None)
+    return _top_of[path]
 
 
 def _profile(frame, event, arg):
@@ -190,6 +204,8 @@ if _CALLS_OUT:
             for key in mine:
                 _calls[key] = _calls.get(key, 0) + 1
             _calls[""] = _calls.get("", 0) + 1
+            for top in {_top(path) for path, _ in mine} - {None}:
+                _module_tests[top] = _module_tests.get(top, 0) + 1
 
     def pytest_unconfigure(config):
         sys.setprofile(None)
@@ -205,7 +221,8 @@ if _CALLS_OUT:
             if (path, qual) not in _outside and path in files and n < tests and "<" not in qual
         ]
         with open(_CALLS_OUT, "w") as fh:
-            json.dump({"tests": tests, "functions": functions}, fh)
+            modules = {top: n for top, n in _module_tests.items() if n < tests}
+            json.dump({"tests": tests, "functions": functions, "modules": modules}, fh)
 
 
 if _SURFACE_OUT:

@@ -11,8 +11,9 @@ import sys
 import textwrap
 import types
 
-from inversion.engine.episode.faults import PlanContext, calls, family
+from inversion.engine.episode.faults import PlanContext, base, calls, family
 from inversion.engine.episode.faults.base import script_body
+from inversion.engine.gold.surface import call_map
 from inversion.engine.runtime import testrun
 from tests.support.faults_fixture import SURFACE
 
@@ -53,6 +54,23 @@ def test_plugin_maps_functions_some_tests_call_and_leaves_out_what_runs_outside_
     assert ("shlex", "quote") not in rows  # both tests call it: it splits nothing
     assert not any(m == "json" and f == "dumps" for m, f in rows)  # called at import: outside any test
     assert not any(r["file"].startswith(str(tmp_path)) for r in data["functions"])  # never the tests' own
+    # modules: how many tests call into each, where not all do (json: test_one only, at call time)
+    assert data["modules"].get("textwrap") == 1 and data["modules"].get("json") == 1
+    assert "shlex" not in data["modules"]
+
+
+def test_a_one_file_suite_ranks_modules_some_tests_call_into_first():
+    """Every test file imports each module; those the call map says only some tests call into lead
+    (a stub or a block of one may leave the others passing), the rest follow."""
+    one = {**SURFACE, "per_file": {"tests/test_all.py": {"modules": ["yaml", "markupsafe", "six"], "shared_libs": []}},
+           "test_files": ["tests/test_all.py"], "calls": {"tests": 9, "functions": [], "modules": {"six": 3}}}
+    ranked = base.rank_targets(["markupsafe", "six", "yaml"], base.file_modules(one), base.called_modules(one))
+    assert list(ranked) == ["six", "markupsafe", "yaml"] and ranked.preferred == 1
+    assert {base.pick(random.Random(s), ranked) for s in range(10)} == {"six"}
+    plain = base.rank_targets(["markupsafe", "six", "yaml"], base.file_modules(one))
+    assert plain.preferred == 0
+    assert call_map({"calls": {"tests": 9, "functions": [], "modules": {"six": 3, "yaml": 9, "x": 0}}}) == {
+        "tests": 9, "functions": [], "modules": {"six": 3}}
 
 
 def test_rows_of_the_runner_plumbing_and_private_modules_are_not_targets():
