@@ -48,6 +48,7 @@ def test_gold_baseline_flaky_surface_and_reuse(docker_client, base_image, tmp_pa
     assert surface["calls"]["tests"] == 4 and "call map:" in gold.build_log
     assert {"module": "subprocess", "function": "run", "tests": 1} in [
         {k: r[k] for k in ("module", "function", "tests")} for r in surface["calls"]["functions"]]
+    assert surface["calls"]["modules"].get("subprocess") == 1  # and so does its module, counted whole
 
     image = docker_client.images.get(gold.image)
     assert image.labels[lbl.KIND] == "gold" and image.labels[lbl.MANAGED] == "1"
