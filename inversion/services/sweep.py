@@ -109,7 +109,9 @@ def _sweep_engine(client) -> int:
         for container in containers:
             labels = container.get("Labels") or {}
             key = labels.get(lbl.WORKER, "")
-            if key in dead or (not key and container.get("State") != "running") or labels.get(lbl.OWNER) in ended:
+            mine = labels.get(lbl.INSTANCE) == settings.STUDIO_INSTANCE  # another instance's strays are its own
+            stray = not key and mine and container.get("State") != "running"
+            if key in dead or stray or labels.get(lbl.OWNER) in ended:
                 removed += _quietly(lambda c=container: client.api.remove_container(c["Id"], force=True, v=True))
         for image in images:
             if image.labels.get(lbl.WORKER, "") in dead:

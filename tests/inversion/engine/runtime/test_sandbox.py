@@ -114,3 +114,25 @@ def test_the_sweep_removes_a_dead_workers_container_and_validation_image_but_kee
     finally:
         box.remove()
         docker_client.images.remove("studio-sweep/gold:1", force=True)
+
+
+@pytest.mark.docker
+@pytest.mark.django_db
+def test_the_sweep_removes_its_own_stopped_strays_and_never_another_instances(docker_client, base_image, settings):
+    """Stopped containers with no worker label: this instance's are strays; another studio's
+    (a bench beside a test run) are left to it, it may still be reading them."""
+    from inversion.services.sweep import sweep_dead_containers
+
+    boxes = {}
+    for name in (settings.STUDIO_INSTANCE, "pytest-another-studio"):
+        box = Sandbox(docker_client, base_image, kind="test", instance=name)
+        box.start()
+        box.container.stop(timeout=1)
+        boxes[name] = box
+    try:
+        sweep_dead_containers()
+        assert not docker_client.containers.list(all=True, filters={"id": boxes[settings.STUDIO_INSTANCE].id})
+        assert docker_client.containers.list(all=True, filters={"id": boxes["pytest-another-studio"].id})
+    finally:
+        for box in boxes.values():
+            box.remove()
