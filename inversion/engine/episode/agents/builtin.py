@@ -256,7 +256,7 @@ class BuiltinAgent(Agent):
             if self.whole:  # under a fault that fails every test few can show: two tries, then start over
                 self.whole += 1
                 fit = fit if self.whole <= WHOLE_TRIES + 1 else []
-            fit.sort(key=lambda p: (p.family in BREAKS_ALL, len(p.actions) < 2, self.guard.rank(p.family, p.category)[0],
+            fit.sort(key=lambda p: (p.family in BREAKS_ALL, self.guard.rank(p.family, p.category)[0],
                                     not any(_related(p.target, la.target) for la in self.layers), -len(p.actions)))
             self.deferred = deque(p for p in pool if p not in fit[:1])
             return fit[0] if fit else None

@@ -30,9 +30,8 @@ def order_key(fams: list[FaultFamily], *, seed: int, directions: str = "", used_
               guard: Guard | None = None, depth: dict[str, int] | None = None):
     """The sort key of `candidate_order` (it reads the guard's counts when called, so a refreshed
     guard re-sorts the remaining candidates), families that broke nothing on this gold before after
-    the rest (`Guard.dead`). `depth` (steps of each family's plan, given for compound layers) puts
-    families with a multi-step variant before one-step ones, and longer plans first among equally
-    used families."""
+    the rest (`Guard.dead`); `depth` (steps of a family's plan) puts longer plans
+    first among equally used families (compound layers)."""
     rng = random.Random(seed)
     used = {t.strip().lower() for t in used_themes or [] if t.strip()}
     cats = sorted({f.category for f in fams}, key=lambda c: (c in BROAD_CATEGORIES, c))
@@ -49,8 +48,7 @@ def order_key(fams: list[FaultFamily], *, seed: int, directions: str = "", used_
         counts = guard.rank(f.name, f.category) if guard is not None else (0, 0)
         dead = guard is not None and guard.dead[f.name] > 0  # broke nothing here before: after the rest
         steps = -(depth or {}).get(f.name, 1)
-        shallow = bool(depth) and steps > -2  # a compound's layers: multi-step variants before one-step plans
-        return (-score, dead, shallow, counts, steps, is_used, cat_rank.get(f.category, len(cat_rank)), jitter.get(f.name, 1.0))
+        return (-score, dead, counts, steps, is_used, cat_rank.get(f.category, len(cat_rank)), jitter.get(f.name, 1.0))
 
     return key
 

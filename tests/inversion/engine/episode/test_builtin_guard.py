@@ -470,13 +470,3 @@ def test_a_batch_may_lift_the_whole_suite_cap():
                              used_signatures=made, whole_share=1.0, budget=Budget(max_steps=40)))
     agent.next_action(None)
     assert not isinstance(_lay(agent).action, RunCommand) and not agent.capped  # kept: no cap
-
-
-def test_compound_layers_come_from_multi_step_variants_before_one_step_plans():
-    for seed in range(4):
-        agent = _agent(seed, faults=2)
-        order = [f for f in agent.candidates if not f.breaks_all]
-        shallow = [agent.depth[f.name] < 2 for f in order]
-        assert any(shallow) and not all(shallow)
-        assert shallow == sorted(shallow), [(f.name, agent.depth[f.name]) for f in order]  # deep ones first
-    assert not _agent(0).depth  # a single fault's order does not look at depth
