@@ -204,58 +204,44 @@ class StaleBytecode(base.FaultFamily):
         """A placeholder module where some test files do not import the package; else (and half of
         the time) an older body of one function some tests call, from the call map, so a suite in
         one file still keeps passing tests."""
-        ranked = site_ranked(ctx.surface, need_py=True)
-        functions = function_targets(ctx.surface, "site")
-        if functions and (not getattr(ranked, "preferred", 0) or rng.random() < 0.5):
+        ranked, functions = self._aim(ctx, rng)
+        if functions:
             return stale_function_plan(self, ctx, rng, functions)
-        return self._module_plan(ctx, rng, ranked)
-
-    def _module_plan(self, ctx: base.PlanContext, rng: random.Random, ranked: list[str]) -> base.FaultPlan:
-        name = base.pick(rng, ranked)
-        src = base.site_modules(ctx.surface)[name]["file"]
-        python = base.python_executable(ctx.surface)
-        script = (
-            "import importlib.util, importlib._bootstrap_external as ext, os\n"
-            f"src = {src!r}\n"
-            "st = os.stat(src)\n"
-            "pyc = importlib.util.cache_from_source(src)\n"
-            "os.makedirs(os.path.dirname(pyc), exist_ok=True)\n"
-            "code = compile('\"\"\"placeholder\"\"\"\\n', src, 'exec')\n"
-            "open(pyc, 'wb').write(ext._code_to_timestamp_pyc(code, int(st.st_mtime), st.st_size))\n"
-        )
-        return self.make(
-            name,
-            f"the cached bytecode of {src} holds a placeholder module",
-            [RunCommand(f"{python} -c {shlex.quote(script)}")],
-            [f"{python} -m compileall -q -f {shlex.quote(src)}"],
-            explore=f"ls -la {shlex.quote(os.path.dirname(src))}/__pycache__",
-        )
-
+        return self._plan(ctx, base.pick(rng, ranked), [])
 
     def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
         """A partial downgrade: placeholder bytecode for the package and up to two of its submodules,
         one step each (None for a single-file module); where the plan aims at functions, an older
         body of one in each of up to three modules."""
-        ranked = site_ranked(ctx.surface, need_py=True)
-        functions = function_targets(ctx.surface, "site")
-        if functions and (not getattr(ranked, "preferred", 0) or rng.random() < 0.5):
+        ranked, functions = self._aim(ctx, rng)
+        if functions:
             count = min(3, module_count(functions))
             return stale_function_plan(self, ctx, rng, functions, count=count) if count >= 2 else None
-        plan = self._module_plan(ctx, rng, ranked)
-        name = plan.target
+        name = base.pick(rng, ranked)
         subs = sorted(m.get("file") or "" for m in (ctx.surface.get("modules") or {}).get("site", [])
                       if str(m.get("name") or "").startswith(name + ".") and str(m.get("file") or "").endswith(".py"))
-        if not subs:
-            return None
-        srcs = [base.site_modules(ctx.surface)[name]["file"], *rng.sample(subs, min(2, len(subs)))]
+        return self._plan(ctx, name, rng.sample(subs, min(2, len(subs)))) if subs else None
+
+    @staticmethod
+    def _aim(ctx: base.PlanContext, rng: random.Random) -> tuple[list[str], list[dict[str, Any]]]:
+        """(the packages, best first; the call map's rows where this plan aims at one function, else [])."""
+        ranked = site_ranked(ctx.surface, need_py=True)
+        functions = function_targets(ctx.surface, "site")
+        aims = bool(functions) and (not getattr(ranked, "preferred", 0) or rng.random() < 0.5)
+        return ranked, functions if aims else []
+
+    def _plan(self, ctx: base.PlanContext, name: str, subs: list[str]) -> base.FaultPlan:
+        """Placeholder bytecode for package `name` and its submodule files `subs`, one step each."""
+        srcs = [base.site_modules(ctx.surface)[name]["file"], *subs]
         python = base.python_executable(ctx.surface)
         pycs = [cache_path(ctx.surface, src) for src in srcs]
         return self.make(
             name,
+            f"the cached bytecode of {srcs[0]} holds a placeholder module" if not subs else
             f"the cached bytecode of {len(srcs)} files of {name} holds placeholder modules",
             [RunCommand(placeholder_pyc(python, src, pyc)) for src, pyc in zip(srcs, pycs, strict=True)],
             [f"{python} -m compileall -q -f {' '.join(shlex.quote(src) for src in srcs)}"],
-            explore=plan.explore,
+            explore=f"ls -la {shlex.quote(os.path.dirname(srcs[0]))}/__pycache__",
         )
 
 
