@@ -35,7 +35,7 @@ class Guard:
         self.singles: set[str] = set()
         self.combos: set[frozenset[str]] = set()
         self.sets: list[frozenset[str]] = []  # each signature's families
-        self.kin: dict[str, str] = {}  # family -> category (siblings touch alike paths)
+        self.kin: dict[str, str] = {}  # family -> its kin (`FaultFamily.kin`, else category): alike layers
         self.aimed: dict[tuple[str, str], set[str]] = {}  # (category, normalised target) -> families
         self.seen: set[str] = set()
         self.failing: list[int] = []  # how many tests each made task fails (where known)
@@ -55,7 +55,8 @@ class Guard:
             kinds = [str(la["kind"]) for la in layers]
             self.families.update(kinds)
             self.categories.update(str(la.get("category") or "") for la in layers if la.get("category"))
-            self.kin.update((str(la["kind"]), str(la["category"])) for la in layers if la.get("category"))
+            for la in (la for la in layers if la.get("category")):  # the agent's families say better
+                self.kin.setdefault(str(la["kind"]), str(la["category"]))
             for la in (la for la in layers if la.get("target")):
                 self.aimed.setdefault((str(la.get("category") or ""), str(la["target"])), set()).add(str(la["kind"]))
             self.sets.append(frozenset(kinds))
@@ -83,9 +84,10 @@ class Guard:
         """Whether a compound of these families would nearly repeat a set this gold has: the shared
         families' weight (1 + the steps of each, a proxy for the paths it touches) over the union's,
         as the near-duplicate measure weighs the touched paths (a deep shared layer dominates). In a
-        compound, two families of one category count as one (`pth_module_block` and
-        `sitecustomize_blocker` both write a `.pth` and sitecustomize: two sets differing only there
-        measured 0.64-0.67); a single family is only ever its own."""
+        compound, two families of one kin count as one (`pth_module_block` and `sitecustomize_blocker`,
+        one category, both write a `.pth` and sitecustomize: two sets differing only there measured
+        0.64-0.67; `project_truncated_module` and `project_leftover_package`, kin `project_source`, beside
+        one sitecustomize block measured 0.68); a single family is only ever its own."""
         mine = frozenset(families)
 
         def weights(fams: frozenset[str]) -> dict[str, int]:

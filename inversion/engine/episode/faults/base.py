@@ -101,6 +101,10 @@ class FaultFamily:
     # of a compound break may share a target unless both are in place (the second would undo or
     # overwrite the first, and *every layer matters* would refuse the task).
     layering = "in_place"
+    # Families whose compound layers read alike to the near-duplicate guard: by default its category;
+    # set where families of different categories leave the same kind of task (the project faults:
+    # one project module loads without a function its source has).
+    kin = ""
 
     def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
         raise NotImplementedError
