@@ -50,15 +50,23 @@ def task_twins(*, task: Task, states: tuple[str, ...] | None = None, among: list
     return sorted(twins, key=lambda t: (-t["similarity"], t["task"].pk))
 
 
+def _categories(task: Task) -> set[str]:
+    """The categories of a task's layers (its own category where its signature names none)."""
+    found = {str(la["category"]) for la in (task.signature or {}).get("layers") or [] if la.get("category")}
+    return found or {task.category}
+
+
 def _whole_suite(task: Task) -> bool:
     return bool(task.fail_to_pass) and not task.pass_to_pass
 
 
 def diversity_of(tasks: list[Task]) -> dict[str, Any]:
-    """Counts by category, family (each layer's kind) and target, distinct signatures, exact
+    """Counts by category and family (each layer's), target, distinct signatures, exact
     duplicates, near-duplicate clusters (per repository) and repositories, for any set of tasks."""
     n = len(tasks)
     families = Counter(la["kind"] for t in tasks for la in (t.signature or {}).get("layers") or [])
+    # a compound task is in each of its layers' categories (a repair of each is in its trajectory)
+    categories = Counter(c for t in tasks for c in _categories(t))
     targets = Counter(la["target"] for t in tasks for la in (t.signature or {}).get("layers") or [] if la.get("target"))
     keys = Counter(t.signature_key for t in tasks if t.signature_key)
     same = Counter((t.gold.repository.name, t.signature_key) for t in tasks if t.signature_key)
@@ -74,7 +82,7 @@ def diversity_of(tasks: list[Task]) -> dict[str, Any]:
     return {
         "tasks": n,
         "repositories": dict(sorted(Counter(t.gold.repository.name for t in tasks).items())),
-        "categories": dict(Counter(t.category for t in tasks).most_common()),
+        "categories": dict(categories.most_common()),
         "families": dict(families.most_common()),
         "targets": dict(targets.most_common(30)),
         "distinct_signatures": len(keys),

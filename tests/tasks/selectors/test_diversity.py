@@ -22,8 +22,10 @@ TEXT = ("The test suite of `repo` used to pass in this environment, but now 1 te
         "`python -m pytest` in `/testbed`. Find out what is wrong with the environment and repair it.")
 
 
-def _task(gold, family, target, paths, env=(), state=Task.State.APPROVED, slug=None, category="environment", **kw):
-    sig = signature_of(layers=[{"family": family, "category": category, "target": target}],
+def _task(gold, family, target, paths, env=(), state=Task.State.APPROVED, slug=None, category="environment",
+          more=(), **kw):
+    """`more`: further layers ({family, category, target}) of a compound task."""
+    sig = signature_of(layers=[{"family": family, "category": category, "target": target}, *more],
                        delta=[{"env": e, "value": "/x"} for e in env], touched=paths)
     return TaskFactory(gold=gold, state=state, category=category, signature=sig, signature_key=sig["key"],
                        text=TEXT, **({"slug": slug} if slug else {}), **kw)
@@ -76,13 +78,15 @@ def test_the_diversity_report_counts_families_signatures_and_clusters(gold, root
     tasks = [_task(gold, "pythonpath_stub", "six", ["/opt/shared/python/six.py"], env=["PYTHONPATH"]),
              _task(gold, "pythonpath_stub", "yaml", ["/opt/shared/python/yaml.py"], env=["PYTHONPATH"]),
              _task(gold, "so_elf_header_shadow", "libssl.so.3", ["/usr/lib/x86_64-linux-gnu/libssl.so.3"],
-                   category="shared_library", fault_count=2, pass_to_pass=[])]
+                   category="shared_library", fault_count=2, pass_to_pass=[],
+                   more=[{"family": "sitecustomize_blocker", "category": "startup_hooks", "target": "ssl"}])]
     catalog = catalog_get_or_create(name="main")
     catalog_add_tasks(catalog=catalog, tasks=tasks, user=root)
     report = catalog_diversity(catalog=catalog)
     assert report["tasks"] == 3 and report["distinct_signatures"] == 3 and report["duplicates"] == []
-    assert report["families"] == {"pythonpath_stub": 2, "so_elf_header_shadow": 1}
-    assert report["categories"] == {"environment": 2, "shared_library": 1}
+    assert report["families"] == {"pythonpath_stub": 2, "so_elf_header_shadow": 1, "sitecustomize_blocker": 1}
+    # a compound task counts in each of its layers' categories, as in each of its families
+    assert report["categories"] == {"environment": 2, "shared_library": 1, "startup_hooks": 1}
     assert [[t["id"] for t in c] for c in report["near_duplicate_clusters"]] == [[tasks[0].pk, tasks[1].pk]]
     assert report["compound_share"] == round(1 / 3, 3) and report["whole_suite_share"] == round(1 / 3, 3)
     assert report["largest_family"]["name"] == "pythonpath_stub" and report["largest_family"]["share"] == round(2 / 3, 3)
