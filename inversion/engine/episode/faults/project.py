@@ -60,6 +60,12 @@ def _nth_steps(mode: str, ctx: base.PlanContext, rng: random.Random, count: int)
     return sources, python, actions
 
 
+def _upto(count: int) -> str:
+    """A multi-step variant's later steps change nothing where the project has no further module to
+    aim at (the script says so), so its summary promises at most `count`."""
+    return str(count) if count == 1 else f"up to {count}"
+
+
 def _package(sources: list[tuple[str, str]]) -> str:
     """The target a signature names: the project's top-level package (its most common one)."""
     tops = [base.top(module) for module, _ in sources]
@@ -67,10 +73,12 @@ def _package(sources: list[tuple[str, str]]) -> str:
 
 
 def project_sources(surface: dict[str, Any]) -> list[tuple[str, str]]:
-    """(module, file) of the project's own modules the tests load from /testbed, sorted; tests,
-    conftests and packaging files excluded."""
+    """(module, file) of the project's own modules the tests load from /testbed, sorted, one per file;
+    tests, conftests and packaging files excluded. A file loaded under two names (toolz's `tlz`
+    aliases every `toolz` module) keeps the name its path spells, so a target names the package
+    whose files the fault changes and no file is aimed at twice."""
     tests = set(base.test_files(surface))
-    out = []
+    out: list[tuple[str, str]] = []
     for m in (surface.get("modules") or {}).get("project") or []:
         name, path = str(m.get("name") or ""), str(m.get("file") or "")
         if not path.endswith(".py") or not path.startswith(TESTBED + "/"):
@@ -82,7 +90,12 @@ def project_sources(surface: dict[str, Any]) -> list[tuple[str, str]]:
         if leaf in ("setup.py", "__main__.py", "_version.py", "version.py"):
             continue
         out.append((name, path))
-    return sorted(out)
+    by_file: dict[str, str] = {}
+    for name, path in sorted(out):
+        spelled = "." + path[len(TESTBED) + 1:-3].removesuffix("/__init__").replace("/", ".")
+        if path not in by_file or spelled.endswith("." + name) and not spelled.endswith("." + by_file[path]):
+            by_file[path] = name
+    return sorted((name, path) for path, name in by_file.items())
 
 
 class _OneFunction(base.FaultFamily):
@@ -90,6 +103,7 @@ class _OneFunction(base.FaultFamily):
     two modules, or three where the project has four or more)."""
 
     needs_site = False  # writes into site-packages
+    kin = "project_source"  # a project module loads other than its source reads (a function missing)
 
     def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
         return (bool(project_sources(surface)) and bool(base.test_files(surface))
@@ -99,8 +113,10 @@ class _OneFunction(base.FaultFamily):
         return self._plan(ctx, rng, count=1)
 
     def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
+        """Up to three modules, one step each: a later step that finds no further module to aim at
+        changes nothing (`project_break.py`), so the variant keeps what the project allows."""
         sources = len(project_sources(ctx.surface))
-        return self._plan(ctx, rng, count=3 if sources >= 4 else 2) if sources >= 2 else None
+        return self._plan(ctx, rng, count=min(3, sources)) if sources >= 2 else None
 
     def _plan(self, ctx: base.PlanContext, rng: random.Random, *, count: int) -> base.FaultPlan:
         raise NotImplementedError
@@ -121,7 +137,7 @@ class ProjectStaleBytecode(_OneFunction):
         paths = " ".join(shlex.quote(path) for _, path in sources)
         return self.make(
             _package(sources),
-            f"the cached bytecode of {count} module(s) of {_package(sources)} holds an older body of one function",
+            f"the cached bytecode of {_upto(count)} module(s) of {_package(sources)} holds an older body of one function",
             actions,
             [f"{python} -m compileall -q -f {paths}"],
             explore=f"ls -la --time-style=full-iso {shlex.quote(os.path.dirname(sources[0][1]))}/__pycache__",
@@ -136,6 +152,7 @@ class ProjectInstrumentationWrapper(_OneFunction):
     keywords = ("instrumentation", "apm", "tracing", "monkeypatch", "import hook", ".pth", "wrapper", "startup")
     layering = "beside"
     needs_site = True
+    kin = ""  # a hook in site-packages; the project's modules load as their source reads
 
     def _plan(self, ctx: base.PlanContext, rng: random.Random, *, count: int) -> base.FaultPlan:
         """The multi-step variant (two functions) writes the .pth aside, then moves it in place: the
@@ -151,7 +168,7 @@ class ProjectInstrumentationWrapper(_OneFunction):
             actions.append(RunCommand(f"mv {shlex.quote(staged)} {shlex.quote(pth)}"))
         return self.make(
             _package(sources),
-            f"{pth} loads {hook}, whose post-import hook wraps {count} function(s) of {_package(sources)} "
+            f"{pth} loads {hook}, whose post-import hook wraps {_upto(count)} function(s) of {_package(sources)} "
             "in a span that drops the return value",
             actions,
             [f"rm -f {shlex.quote(pth)} {shlex.quote(hook)}", f"rm -rf {shlex.quote(sp)}/__pycache__/apm_autowrap.*"],
@@ -169,7 +186,7 @@ class ProjectLeftoverPackage(_OneFunction):
 
     def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
         modules = [p for _, p in project_sources(ctx.surface) if not p.endswith("__init__.py")]
-        return self._plan(ctx, rng, count=2) if len(modules) >= 2 else None
+        return self._plan(ctx, rng, count=min(3, len(modules))) if len(modules) >= 2 else None
 
     def _plan(self, ctx: base.PlanContext, rng: random.Random, *, count: int) -> base.FaultPlan:
         """One step per leftover directory (two modules in the multi-step variant)."""
@@ -177,7 +194,7 @@ class ProjectLeftoverPackage(_OneFunction):
         dirs = " ".join(shlex.quote(path[:-3]) for _, path in sources if not path.endswith("__init__.py"))
         return self.make(
             _package(sources),
-            f"{count} module(s) of {_package(sources)} are shadowed by an older layout's package directory "
+            f"{_upto(count)} module(s) of {_package(sources)} are shadowed by an older layout's package directory "
             "that lacks one function",
             actions,
             [f'for d in {dirs}; do if [ -f "$d/__init__.py" ] && [ -f "$d.py" ]; then rm -rf "$d"; fi; done'],
@@ -199,7 +216,7 @@ class ProjectTruncatedModule(_OneFunction):
         paths = " ".join(shlex.quote(path) for _, path in sources)
         return self.make(
             _package(sources),
-            f"{count} module(s) of {_package(sources)} cut short by a copy that ran out of space, "
+            f"{_upto(count)} module(s) of {_package(sources)} cut short by a copy that ran out of space, "
             "each whole file staged beside it under a hidden temporary name",
             actions,
             [f'for p in {paths}; do for s in "$(dirname "$p")/.$(basename "$p")".??????; do '

@@ -11,9 +11,10 @@ import pytest
 from inversion.engine.episode.actions import RunCommand
 from inversion.engine.episode.agents.base import AgentContext, Budget
 from inversion.engine.episode.agents.builtin import BuiltinAgent
-from inversion.engine.episode.faults import FaultPlan, PlanContext, calls, families, stdlib
+from inversion.engine.episode.faults import FaultPlan, PlanContext, calls, families, family, stdlib
 from tests.inversion.engine.episode.test_faults_docker import (  # noqa: F401
     LAZY,
+    _box,
     _break_and_heal,
     faults_image,
     gold,
@@ -67,6 +68,30 @@ def test_stale_cache_of_a_lone_module_adds_an_older_function_elsewhere(gold, doc
     others = {r["module"] for r in calls.function_targets(gold["surface"], "stdlib")} - {"mimetypes"}
     assert plan is not None and plan.target == "mimetypes" and len(plan.actions) == 1 + min(2, len(others))
     assert "older body" in plan.summary
+    _break_and_heal(plan, gold["passing"], docker_client, faults_image, gold["manifest"])
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("name", ["project_stale_bytecode", "project_leftover_package", "project_truncated_module"])
+def test_a_later_step_with_no_module_left_changes_nothing_and_the_earlier_ones_stand(name, gold, docker_client, faults_image):  # noqa: F811
+    """The fixture project has two modules: a four-step variant's last steps find none left, say so,
+    exit 0 and change nothing (so they add no line to the delta); what the earlier ones broke heals."""
+    ctx = PlanContext(gold["surface"], {"stable_passing": gold["passing"]})
+    plan = family(name)._plan(ctx, random.Random(0), count=4)
+    assert "up to 4" in plan.summary and len(plan.actions) == 4
+    box, out = _box(docker_client, faults_image)
+    try:
+        outputs, diffs = [], []
+        for action in plan.actions:
+            res = box.exec(action.command, timeout=180)
+            assert res.exit_code == 0, res.output
+            outputs.append(res.output)
+            diffs.append(sorted(map(str, box.diff())))
+        assert "no further project module" in outputs[-1] and diffs[-1] == diffs[-2]
+        assert "no further project module" not in outputs[0]
+    finally:
+        box.remove()
+        out.cleanup()
     _break_and_heal(plan, gold["passing"], docker_client, faults_image, gold["manifest"])
 
 

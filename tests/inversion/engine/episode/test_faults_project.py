@@ -31,6 +31,17 @@ def test_only_the_projects_own_modules_are_targets():
     assert not family("project_stale_bytecode").applicable({**SURFACE, "modules": {"project": []}}, {})
 
 
+def test_a_file_loaded_under_an_alias_is_one_source_named_as_its_path_spells():
+    """toolz's `tlz` loads every toolz module again under its own name: each file is one target, and
+    the target names the package whose files change (alphabetically, `tlz` came first)."""
+    aliased = [{"name": "a" + m["name"], "file": m["file"]} for m in SURFACE["modules"]["project"]]
+    surface = {**SURFACE, "modules": {"project": [*aliased, *SURFACE["modules"]["project"],
+                                                  {"name": "src_only", "file": "/testbed/src/src_only.py"}]}}
+    assert project_sources(surface) == [("pkg", "/testbed/pkg/__init__.py"), ("pkg.core", "/testbed/pkg/core.py"),
+                                        ("src_only", "/testbed/src/src_only.py")]
+    assert family("project_truncated_module").plan(PlanContext(surface, {}), random.Random(1)).target == "pkg"
+
+
 def test_plans_send_the_chooser_and_repair_offline():
     ctx = PlanContext(SURFACE, {})
     stale = family("project_stale_bytecode").plan(ctx, random.Random(1))

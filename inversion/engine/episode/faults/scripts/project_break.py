@@ -10,7 +10,8 @@ layout's package directory beside it, without that function, which imports inste
 `truncate SEED TESTS NTH SRC...`: the NTH source (from 0) that has a function to aim at is cut short
 at the top-level statement that holds it (a copy that ran out of space), the whole file staged
 beside it as `.NAME.XXXXXX` (how rsync names the file it copies to).
-The function: one that some test files name (others, if any, do not) and that its module does not
+A later step (NTH > 0) that finds no further module changes nothing and exits 0: the multi-step
+variant keeps the steps the project allows. The function: one that some test files name (others, if any, do not) and that its module does not
 use while it loads. No annotations: the gold's Python may be old. The studio prepends `HOOK_TEMPLATE = '...'` when it sends this script
 (and puts `ast_edit.py`, the helpers it shares with `function_edit.py`, in place of their import).
 """
@@ -115,7 +116,7 @@ def read(path):
         return ""
 
 
-def workable(rng, tests, srcs, skip, count, among=()):
+def workable(rng, tests, srcs, skip, count, among=(), later=None):
     """(source, tree, function) of the `count` sources after the first `skip` that have a function to
     aim at, in the order given (the studio shuffles it, seeded); with `among` (all the project's
     sources), only a function no other of them names (removing it breaks no other module's import)."""
@@ -128,7 +129,18 @@ def workable(rng, tests, srcs, skip, count, among=()):
             found.append((src, tree, name))
         if len(found) == skip + count:
             return found[skip:]
+    if (skip if later is None else later) and len(found) <= skip:
+        done_already()
+    if not skip and found:  # several at once (wrap): as many as there are
+        return found
     sys.exit(f"fewer than {skip + count} project modules have a function the tests name")
+
+
+def done_already():
+    """A later step of a multi-step variant finds no further module: the earlier steps did what this
+    project allows; it changes nothing (and so adds no line to the task's Dockerfile)."""
+    print("no further project module to aim at: the earlier steps were all this project allows")
+    sys.exit(0)
 
 
 def stale(rng, tests, skip, srcs):
@@ -145,7 +157,8 @@ def leftover(rng, tests, skip, srcs):
     if unparse is None:
         sys.exit("this interpreter cannot write the older copy (Python < 3.9)")
     modules = [s for s in srcs if not s.endswith("__init__.py") and not os.path.exists(s[:-3])]
-    for src, tree, name in workable(rng, tests, modules, skip, 1, among=srcs):
+    # the modules earlier steps gave a directory are out of the list already: take the first left
+    for src, tree, name in workable(rng, tests, modules, 0, 1, among=srcs, later=skip > 0):
         outer, _, inner = name.rpartition(".")
         owner = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == outer) if outer else tree
         owner.body = [n for n in owner.body if not (isinstance(n, ast.FunctionDef) and n.name == inner)] or [ast.Pass()]
@@ -265,8 +278,10 @@ def truncate(rng, tests, skip, srcs):
     whole = {src: staged_copy(src) or src for src in srcs}
     refs = {src: load_refs(read(path)) for src, path in whole.items()}  # each source parsed once
     done = [src for src, path in whole.items() if path != src]
-    if len(done) != skip:
+    if len(done) > skip:
         sys.exit(f"{len(done)} modules are cut already, not {skip}")
+    if len(done) < skip:  # an earlier step found nothing more to cut
+        done_already()
     for src in srcs:
         point = None if src in done else cut_point(src, rng, tests, [r for other, r in refs.items() if other != src])
         if point is None:
@@ -284,7 +299,9 @@ def truncate(rng, tests, skip, srcs):
             fh.write(b"".join(data.splitlines(keepends=True)[:start]))
         print("truncated:", src, "losing", ", ".join(lost), "whole copy at", staged)
         return
-    sys.exit(f"fewer than {skip + 1} project modules can be cut short and still import")
+    if skip:
+        done_already()
+    sys.exit("no project module can be cut short and still import")
 
 
 def wrap(rng, tests, hook, pth, count, pairs):
