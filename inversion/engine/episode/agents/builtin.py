@@ -48,7 +48,7 @@ class BuiltinAgent(Agent):
         if not context.test_cmd.strip().startswith("python -m"):
             fams = [f for f in fams if f.name not in ROOT_SHADOW]
         self.guard = Guard(context.used_signatures or [])
-        self.guard.kin.update((f.name, f.category) for f in fams)
+        self.guard.kin.update((f.name, f.kin or f.category) for f in fams)
         self.guard.dead.update(context.dead_ends or {})
         self.plan_ctx = PlanContext(surface, baseline, network=context.network)
         self.depth = {f.name: _depth(f, self.plan_ctx, seed) for f in fams} if context.faults > 1 else {}
@@ -274,9 +274,16 @@ class BuiltinAgent(Agent):
         return None
 
     def _pairs_left(self, fam: FaultFamily) -> bool:
-        """Whether some family of another category could still make a new set with `fam`."""
-        return any(o.category != fam.category and not self.guard.taken([fam.name, o.name])
-                   and not self.guard.near([fam.name, o.name], self.depth) for o in self.fams)
+        """Whether a family the next layer would still be drawn from (the candidates left, the plans
+        kept for later) could make a new set with `fam`: another category, not one that stops every
+        test (unless `fam` does), not a set made here or near one. Asking all applicable families
+        laid, then undid, first layers whose partners were spent (toolz, late in a 2-fault batch:
+        five first layers of 4-6 steps each, until the budget ran out)."""
+        partners = {o.name: o.category for o in self.candidates}
+        partners.update((p.family, p.category) for p in self.deferred)
+        return any(cat != fam.category and name != fam.name and (fam.breaks_all or name not in BREAKS_ALL)
+                   and not self.guard.taken([fam.name, name]) and not self.guard.near([fam.name, name], self.depth)
+                   for name, cat in partners.items())
 
     def _next_plan(self, final: bool = True) -> Decision | None:
         while True:

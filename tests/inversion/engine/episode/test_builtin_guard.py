@@ -5,6 +5,7 @@ undone, and compound layers come from multi-step variants that do not undo each 
 from __future__ import annotations
 
 import random
+from collections import deque
 
 from inversion.engine.episode.actions import Finish, RunCommand, RunTests
 from inversion.engine.episode.agents.base import AgentContext, Budget, Observation
@@ -323,6 +324,42 @@ def test_guard_counts_two_families_of_one_category_as_one_in_a_compound_only():
     assert guard.near(swapped, depth)
     assert not Guard([{**made, "layers": [{**la, "category": ""} for la in made["layers"]]}]).near(swapped, depth)
     assert not guard.near(["pth_module_block"], depth) and not guard.taken(["pth_module_block"])
+
+
+def test_project_faults_of_different_categories_are_kin_in_a_compound():
+    """{sitecustomize block, truncated module} was made; {sitecustomize block, leftover package} is
+    the same task to diagnose (a project function missing under an import block: measured 0.68 on a
+    toolz batch), though the two project families are of different categories. The agent tells the
+    guard its families' kin; the auto-instrumentation wrapper (a hook in site-packages) is not kin."""
+    fams = {f.name: f for f in families()}
+    depth = {"sitecustomize_blocker": 4, "project_truncated_module": 2, "project_leftover_package": 2,
+             "instrumentation_wrapper_drops_result": 2}
+    made = {"key": "made", "layers": [{"kind": k, "category": fams[k].category, "target": "toolz"}
+                                      for k in ("sitecustomize_blocker", "project_truncated_module")]}
+    agent = _agent(0, used=[made], faults=2)
+    assert fams["project_truncated_module"].category != fams["project_leftover_package"].category
+    assert agent.guard.near(["sitecustomize_blocker", "project_leftover_package"], depth)
+    assert not agent.guard.near(["sitecustomize_blocker", "instrumentation_wrapper_drops_result"], depth)
+    assert not Guard([made]).near(["sitecustomize_blocker", "project_leftover_package"], depth)  # no kin told
+    assert not agent.guard.near(["project_leftover_package"], depth)  # alone, its own family
+
+
+def test_a_made_first_layer_is_passed_over_when_no_family_left_makes_a_new_set_with_it():
+    """Late in a compound batch: the lone family is made here, and so is its set with the only
+    candidate left; a partner spent earlier in the episode (already popped) does not count."""
+    agent = _agent(0, faults=2)
+    fams = sorted((f for f in agent.fams if not f.breaks_all), key=lambda f: agent.depth.get(f.name, 1))
+    first = fams[0]
+    partner = next(f for f in fams if f.category != first.category)
+    agent.guard.add([_sig(first.name), _sig(first.name, partner.name)])
+    spare = next(f for f in fams if f.category not in (first.category, partner.category)
+                 and not agent.guard.near([first.name, f.name], agent.depth))
+    agent.candidates, agent.deferred = deque([partner]), deque()
+    assert not agent._pairs_left(first)
+    agent.candidates = deque([partner, spare])
+    assert agent._pairs_left(first)
+    agent.candidates = deque([first, partner])
+    assert agent._pop().family == partner.name and agent.skipped == [first.name]
 
 
 def test_a_sibling_family_never_aims_where_its_category_already_aimed():
