@@ -104,7 +104,9 @@ class BuiltinAgent(Agent):
             if not self.layers:
                 self.inert.add(normalise(self.plan.target))
                 self._again(self.plan.family)
-            return self._abandon(f"{self.plan.family} {what}", dead=self.wanted == 1)
+            # a first layer that broke nothing is a dead end whatever was asked (compound episodes of
+            # a toolz batch spent 20 of their 60 steps re-laying three such families each)
+            return self._abandon(f"{self.plan.family} {what}", dead=not self.layers)
         return self._next_plan()
 
     def _again(self, name: str) -> None:

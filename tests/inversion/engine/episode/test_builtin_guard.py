@@ -487,6 +487,25 @@ def test_a_family_that_broke_nothing_here_says_so_and_later_episodes_try_it_afte
     assert not _lay_partial(agent).dead_end
 
 
+def test_in_a_compound_episode_a_first_layer_that_broke_nothing_is_a_dead_end_and_a_later_one_is_not():
+    agent = _agent(2, faults=2)
+    agent.next_action(None)
+    first = agent.plan.family
+    last = Observation("command", {"exit_code": 0, "mutated": True})
+    while agent.pending:
+        agent.next_action(last)
+    assert agent.next_action(Observation("tests", {"newly_failing": []})).dead_end == first
+    agent = _agent(2, faults=2)
+    agent.next_action(None)
+    _lay_partial(agent)  # the first layer shows; the next layer is tried on top
+    assert agent.layers and agent.plan is not None
+    while agent.pending:
+        agent.next_action(last)
+    assert isinstance(agent.next_action(last).action, RunTests)
+    undo = agent.next_action(Observation("tests", FAILING))  # the same failures: it changed nothing
+    assert isinstance(undo.action, RunCommand) and undo.action.undoes_from and not undo.dead_end
+
+
 def _lay_partial(agent):
     last = Observation("command", {"exit_code": 0, "mutated": True})
     while agent.pending:
