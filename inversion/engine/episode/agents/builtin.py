@@ -244,7 +244,7 @@ class BuiltinAgent(Agent):
 
     def _pop(self) -> FaultPlan | None:
         """The next plan: the least-used family this gold does not have yet; for a later layer, one
-        that fits, least-used first, then aimed at an earlier layer's target where possible, never one
+        that fits, those that broke something here alone first, then least-used, then aimed at an earlier layer's target where possible, never one
         that breaks everything unless the first one already does (`_visible` also refuses a layer that
         turns a partial failure into a whole-suite one)."""
         self._refresh()
@@ -258,7 +258,8 @@ class BuiltinAgent(Agent):
             if self.whole:  # under a fault that fails every test few can show: two tries, then start over
                 self.whole += 1
                 fit = fit if self.whole <= WHOLE_TRIES + 1 else []
-            fit.sort(key=lambda p: (p.family in BREAKS_ALL, self.guard.rank(p.family, p.category)[0],
+            fit.sort(key=lambda p: (p.family in BREAKS_ALL, self.guard.dead[p.family] > 0,
+                                    self.guard.rank(p.family, p.category)[0],
                                     not any(_related(p.target, la.target) for la in self.layers), -len(p.actions)))
             self.deferred = deque(p for p in pool if p not in fit[:1])
             return fit[0] if fit else None
@@ -278,12 +279,14 @@ class BuiltinAgent(Agent):
     def _pairs_left(self, fam: FaultFamily) -> bool:
         """Whether a family the next layer would still be drawn from (the candidates left, the plans
         kept for later) could make a new set with `fam`: another category, not one that stops every
-        test (unless `fam` does), not a set made here or near one. Asking all applicable families
+        test (unless `fam` does) nor one that broke nothing here alone (`Guard.dead`: on toolz such
+        families never showed on top of another either), not a set made here or near one. Asking all applicable families
         laid, then undid, first layers whose partners were spent (toolz, late in a 2-fault batch:
         five first layers of 4-6 steps each, until the budget ran out)."""
         partners = {o.name: o.category for o in self.candidates}
         partners.update((p.family, p.category) for p in self.deferred)
         return any(cat != fam.category and name != fam.name and (fam.breaks_all or name not in BREAKS_ALL)
+                   and not self.guard.dead[name]
                    and not self.guard.taken([fam.name, name]) and not self.guard.near([fam.name, name], self.depth)
                    for name, cat in partners.items())
 

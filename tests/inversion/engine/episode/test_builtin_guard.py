@@ -358,6 +358,8 @@ def test_a_made_first_layer_is_passed_over_when_no_family_left_makes_a_new_set_w
     assert not agent._pairs_left(first)
     agent.candidates = deque([partner, spare])
     assert agent._pairs_left(first)
+    agent.guard.dead[spare.name] = 1  # it broke nothing here alone: no partner to count on
+    assert not agent._pairs_left(first)
     agent.candidates = deque([first, partner])
     assert agent._pop().family == partner.name and agent.skipped == [first.name]
 
