@@ -265,7 +265,8 @@ class BuiltinAgent(Agent):
             return fit[0] if fit else None
         while self.candidates:
             fam = self.candidates.popleft()
-            if self.guard.taken([fam.name]) and (self.wanted == 1 or not self._pairs_left(fam)):
+            lone = self.guard.taken([fam.name]) or (self.wanted > 1 and self.guard.near([fam.name], self.depth))
+            if lone and (self.wanted == 1 or not self._pairs_left(fam)):
                 self.skipped.append(fam.name)  # made here (any target), alone and with every partner
                 continue
             if self.wanted == 1 and fam.breaks_all and self._whole_full():

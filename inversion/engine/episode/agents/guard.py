@@ -84,17 +84,21 @@ class Guard:
         """Whether a compound of these families would nearly repeat a set this gold has: the shared
         families' weight (1 + the steps of each, a proxy for the paths it touches) over the union's,
         as the near-duplicate measure weighs the touched paths (a deep shared layer dominates). In a
-        compound, two families of one kin count as one (`pth_module_block` and `sitecustomize_blocker`,
-        one category, both write a `.pth` and sitecustomize: two sets differing only there measured
-        0.64-0.67; `project_truncated_module` and `project_leftover_package`, kin `project_source`, beside
-        one sitecustomize block measured 0.68); a single family is only ever its own."""
+        compound, two families of one kin share half the lighter one's weight: they touch some paths
+        alike, not all (`pth_module_block` and `sitecustomize_blocker`, one category, both write a
+        `.pth` and sitecustomize: two sets differing only there measured 0.64-0.67;
+        `project_truncated_module` and `project_leftover_package`, kin `project_source`, beside one
+        sitecustomize block measured 0.68; counted whole, the kin made {sitecustomize block,
+        conftest import} "near" {.pth block, stale pickle cache}, which share two paths of nine).
+        A single family is only ever its own."""
         mine = frozenset(families)
 
-        def weights(fams: frozenset[str]) -> dict[str, int]:
-            out: dict[str, int] = {}
+        def weights(fams: frozenset[str]) -> dict[str, tuple[int, set[str]]]:
+            out: dict[str, tuple[int, set[str]]] = {}
             for f in fams:
                 token = self.kin.get(f, f) if len(mine) > 1 else f
-                out[token] = max(out.get(token, 0), 1 + depth.get(f, 1))
+                weight, names = out.get(token, (0, set()))
+                out[token] = (max(weight, 1 + depth.get(f, 1)), names | {f})
             return out
 
         a = weights(mine)
@@ -102,8 +106,10 @@ class Guard:
             if t == mine:
                 continue
             b = weights(t)
-            shared = sum(max(a[k], b[k]) for k in a.keys() & b.keys())
-            union = shared + sum(a[k] for k in a.keys() - b.keys()) + sum(b[k] for k in b.keys() - a.keys())
+            shared = sum(max(a[k][0], b[k][0]) if a[k][1] & b[k][1] else min(a[k][0], b[k][0]) / 2
+                         for k in a.keys() & b.keys())
+            union = (sum(max(a[k][0], b[k][0]) for k in a.keys() & b.keys())
+                     + sum(a[k][0] for k in a.keys() - b.keys()) + sum(b[k][0] for k in b.keys() - a.keys()))
             if shared and shared / union >= threshold:
                 return True
         return False

@@ -342,6 +342,12 @@ def test_project_faults_of_different_categories_are_kin_in_a_compound():
     assert not agent.guard.near(["sitecustomize_blocker", "instrumentation_wrapper_drops_result"], depth)
     assert not Guard([made]).near(["sitecustomize_blocker", "project_leftover_package"], depth)  # no kin told
     assert not agent.guard.near(["project_leftover_package"], depth)  # alone, its own family
+    # kin share part of their paths, not all: a set that has only a kin in common is not near
+    pair = {"key": "pair", "layers": [{"kind": k, "category": fams[k].category, "target": "pickle"}
+                                      for k in ("pth_module_block", "stdlib_stale_bytecode")]}
+    agent.guard.add([pair])
+    depth.update({"pth_module_block": 3, "stdlib_stale_bytecode": 1, "conftest_import_error": 2})
+    assert not agent.guard.near(["sitecustomize_blocker", "conftest_import_error"], depth)
 
 
 def test_a_made_first_layer_is_passed_over_when_no_family_left_makes_a_new_set_with_it():
@@ -360,8 +366,8 @@ def test_a_made_first_layer_is_passed_over_when_no_family_left_makes_a_new_set_w
     assert agent._pairs_left(first)
     agent.guard.dead[spare.name] = 1  # it broke nothing here alone: no partner to count on
     assert not agent._pairs_left(first)
-    agent.candidates = deque([first, partner])
-    assert agent._pop().family == partner.name and agent.skipped == [first.name]
+    agent.candidates = deque([first, spare])  # spare broke nothing alone: first is passed over
+    assert agent._pop().family == spare.name and agent.skipped == [first.name]
 
 
 def test_a_sibling_family_never_aims_where_its_category_already_aimed():
