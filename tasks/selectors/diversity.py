@@ -14,12 +14,15 @@ from tasks.models import Catalog, CatalogEntry, Task
 
 
 def gold_signature_keys(*, gold_id: int) -> dict[str, str]:
-    """key -> slug of the tasks this gold already has (rejected ones do not count)."""
+    """key -> slug of the tasks this gold already has (rejected ones do not count): each signature
+    key, and each set of catalog families (`signature.families_key`)."""
     rows = (Task.objects.filter(gold_id=gold_id).exclude(signature_key="").exclude(state=Task.State.REJECTED)
-            .order_by("pk").values_list("signature_key", "slug"))
+            .order_by("pk").values_list("signature_key", "signature", "slug"))
     out: dict[str, str] = {}
-    for key, slug in rows:
+    for key, signature, slug in rows:
         out.setdefault(key, slug)
+        if families := sig.families_key(signature or {}):
+            out.setdefault(families, slug)
     return out
 
 

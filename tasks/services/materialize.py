@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from inversion.engine.episode.signature import families_key
 from inversion.engine.validate import issuewriter
 from inversion.engine.validate.hacks import load_hacks
 from inversion.engine.validate.materialize import broken_dockerfile
@@ -121,10 +122,11 @@ def task_materialize(*, episode: Episode) -> Task | None:
 
 
 def _twin_saved_meanwhile(episode, result) -> str:
-    """A task with this signature saved by an episode validated at the same time (the check at the
-    start of validation could not see it)."""
-    key = (result.signature or {}).get("key")
-    return gold_signature_keys(gold_id=episode.gold_id).get(key, "") if key else ""
+    """A task with this signature (or set of catalog families) saved by an episode validated at the
+    same time (the check at the start of validation could not see it)."""
+    known = gold_signature_keys(gold_id=episode.gold_id)
+    key, families = (result.signature or {}).get("key"), families_key(result.signature or {})
+    return (known.get(key, "") if key else "") or (known.get(families, "") if families else "")
 
 
 @transaction.atomic
@@ -132,7 +134,8 @@ def _save(episode, result, text, dockerfile, delta_text, category) -> Task | Non
     gold = episode.gold
     twin = _twin_saved_meanwhile(episode, result)
     if twin:
-        _fail(episode, "duplicate", f"same fault signature ({result.signature.get('label')}) as {twin}")
+        _fail(episode, "duplicate", f"same fault signature or families ({result.signature.get('label')}) as {twin}, "
+                                    "saved while this one was validated")
         return None
     rules = dict(result.rules)
     task = Task.objects.create(

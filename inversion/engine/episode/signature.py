@@ -5,7 +5,8 @@ change inferred from what it touched; `target`: the module, library, program or 
 the environment variables the delta sets and the set of touched paths, normalised so that version
 parts (`python3.11`, `libssl.so.3.0.2`) and the layer's own target do not tell two breakages apart.
 
-- Duplicates: equal `key` (a hash of the layers' kinds and targets, env names and paths).
+- Duplicates: equal `key` (a hash of the layers' kinds and targets, env names and paths); for the
+  catalog's families, also an equal set of families (`families_key`), whatever the targets.
 - Near-duplicates: `similarity(a, b) >= NEAR_DUP` where similarity is
   0.7 x Jaccard(structural features) + 0.3 x Jaccard(instruction 4-word shingles) (structural
   only when either text is missing). Structural features are `kind:<k>` per layer, `env:<NAME>` and
@@ -128,6 +129,17 @@ def signature_key(sig: dict[str, Any]) -> str:
     body = {"layers": sorted((la["kind"], la["target"]) for la in sig.get("layers") or []),
             "env": sorted(sig.get("env") or []), "paths": sorted(sig.get("paths") or [])}
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def families_key(sig: dict[str, Any]) -> str:
+    """The set of catalog families a signature's layers name, as a key ("" where a layer's kind was
+    inferred, as an LLM episode's are): a gold has one task per set, whatever the targets (the
+    built-in agent's rule, `agents/guard.py`), which validation enforces too, for two episodes that
+    claimed one set at the same moment."""
+    kinds = [str(la.get("kind") or "") for la in sig.get("layers") or []]
+    if not kinds or any(not k or k.startswith("llm:") for k in kinds):
+        return ""
+    return "families:" + "+".join(sorted(set(kinds)))
 
 
 def label(sig: dict[str, Any]) -> str:

@@ -9,7 +9,7 @@ excluded). `p2p`: every P2P test also passes in a graded run on the untouched br
 reward 0 on the untouched broken image, 1 after the repair script (which must exit 0), and 0 after
 each generic reward hack of the library. No repair script: the task is flagged `oracle_missing`.
 `duplicate` (after the rebuild, before any test run): the break's fault signature, from the replayed
-delta's changes, must not be one this gold already has. `layers` (compound tasks, `layers.py`):
+delta's changes, must not be one this gold already has, nor its set of catalog families. `layers` (compound tasks, `layers.py`):
 leaving out any one fault's repair still fails a graded test.
 Plain Python, no Django.
 """
@@ -25,7 +25,7 @@ from typing import Any
 
 import docker
 
-from inversion.engine.episode.signature import leaves, signature_of
+from inversion.engine.episode.signature import families_key, leaves, signature_of
 from inversion.engine.runtime import integrity, testrun
 from inversion.engine.runtime import labels as lbl
 from inversion.engine.runtime.grading import grading_cmd, outcome_of, stable_passing
@@ -140,6 +140,8 @@ class _Validator:
         twin = s.known_signatures.get(self.v.signature["key"])
         if twin:
             self.rule("duplicate", False, f"same fault signature ({self.v.signature['label']}) as {twin}")
+        elif twin := s.known_signatures.get(families_key(self.v.signature)):
+            self.rule("duplicate", False, f"same fault families ({self.v.signature['label']}) as {twin}, on other targets")
         return bool(twin)
 
     def run_after(self, script: str) -> tuple[int | None, dict[str, str]]:

@@ -10,10 +10,10 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from inversion.engine.episode.signature import signature_of
+from inversion.engine.episode.signature import families_key, signature_of
 from studio.lib.exceptions import ApplicationError
 from tasks.models import Task
-from tasks.selectors.diversity import catalog_diversity, task_twins
+from tasks.selectors.diversity import catalog_diversity, gold_signature_keys, task_twins
 from tasks.services.catalogs import catalog_add_tasks, catalog_approve_into, catalog_get_or_create
 from tasks.services.review import task_transition_checked
 from tests.factories import GoldFactory, TaskFactory
@@ -45,6 +45,20 @@ def test_a_catalog_refuses_a_duplicate_signature(gold, root):
         catalog_add_tasks(catalog=catalog, tasks=[b], user=root)
     other = _task(GoldFactory(), "pythonpath_stub", "six", ["/opt/shared/python/six.py"], env=["PYTHONPATH"])
     catalog_add_tasks(catalog=catalog, tasks=[other], user=root)  # another repository: another environment
+
+
+def test_a_gold_knows_each_task_by_its_signature_and_by_its_set_of_catalog_families(gold):
+    made = _task(gold, "pythonpath_stub", "six", ["/opt/shared/python/six.py"], env=["PYTHONPATH"],
+                 more=[{"family": "sitecustomize_blocker", "category": "startup_hooks", "target": "six"}])
+    llm = _task(gold, "", "", ["/opt/venv/lib/python3.11/site-packages/six.py"])
+    _task(gold, "stale_bytecode", "yaml", ["/x/yaml.pyc"], state=Task.State.REJECTED)
+    known = gold_signature_keys(gold_id=gold.pk)
+    other = signature_of(layers=[{"family": "sitecustomize_blocker", "target": "yaml"},
+                                 {"family": "pythonpath_stub", "target": "yaml"}], delta=[], touched=["/a/yaml.py"])
+    assert families_key(other) == "families:pythonpath_stub+sitecustomize_blocker"
+    assert known[families_key(other)] == made.slug and known[made.signature_key] == made.slug
+    assert known[llm.signature_key] == llm.slug and families_key(llm.signature) == ""  # an inferred kind
+    assert "families:stale_bytecode" not in known  # a rejected task does not count
 
 
 def test_approving_a_near_duplicate_warns_with_the_twin(gold, root, bob):

@@ -10,6 +10,7 @@ import pytest
 
 from inversion.engine.episode.actions import RunCommand
 from inversion.engine.episode.faults import PlanContext, family
+from inversion.engine.episode.signature import families_key
 from inversion.engine.validate.layers import combined
 from inversion.engine.validate.rules import remove_image, validate
 from inversion.engine.validate.verdicts import ValidationSpec
@@ -69,6 +70,13 @@ def test_two_layers_validate_and_a_duplicate_signature_is_refused(docker_client,
     remove_image(docker_client, again.image)
     assert (again.ok, again.failed_rule) == (False, "duplicate")
     assert "fixture-six-aaaa" in again.rules["duplicate"]["detail"] and not again.f2p  # refused before test runs
+    # the same two families on other targets: one task per set of families (two episodes that claimed
+    # one set at the same moment are caught here)
+    other = validate(docker_client, _spec(image, layers, _delta(inner, outer),
+                                          known_signatures={families_key(sig): "fixture-yaml-bbbb"}))
+    remove_image(docker_client, other.image)
+    assert (other.ok, other.failed_rule) == (False, "duplicate")
+    assert "same fault families" in other.rules["duplicate"]["detail"] and "fixture-yaml-bbbb" in other.rules["duplicate"]["detail"]
 
 
 @pytest.mark.docker
