@@ -97,11 +97,16 @@ def episode_used_signatures(*, gold_id: int, exclude: int | None = None) -> list
 
 
 def episode_dead_ends(*, gold_id: int, exclude: int | None = None) -> dict[str, int]:
-    """Families that an earlier built-in episode of this gold laid as a single fault and abandoned
-    because they broke nothing (or a step failed), with how often: tried last by the next ones."""
+    """Families that an earlier built-in episode of this gold laid as a single fault (or a first
+    layer) and abandoned because they broke nothing (or a step failed), and the layers validation
+    found to add nothing (`redundant_layers`), with how often: tried last, never as a later layer."""
     rows = (EpisodeEvent.objects.filter(episode__gold_id=gold_id, kind="thought", payload__has_key="dead_end")
             .exclude(episode_id=exclude).values_list("payload", flat=True))
-    return dict(Counter(str(p["dead_end"]) for p in rows if (p or {}).get("dead_end")))
+    found = Counter(str(p["dead_end"]) for p in rows if (p or {}).get("dead_end"))
+    results = (Episode.objects.filter(gold_id=gold_id, result__has_key="redundant_layers").exclude(pk=exclude)
+               .values_list("result", flat=True))
+    found.update(str(f) for r in results for f in (r or {}).get("redundant_layers") or [] if f)
+    return dict(found)
 
 
 def episode_row(episode: Episode) -> dict[str, Any]:

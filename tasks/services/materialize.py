@@ -110,6 +110,10 @@ def task_materialize(*, episode: Episode) -> Task | None:
     if result.gold_integrity and not gold.integrity:  # a gold built before the verifier had a manifest
         gold_set_integrity(gold=gold, manifest=result.gold_integrity)
     if not result.ok:
+        if result.failed_rule == "layers":  # the next episodes of this gold never lay these on top again
+            redundant = [r["family"] for r in result.layers if r.get("exit") == 0 and not r.get("failing")]
+            episode.result = {**(episode.result or {}), "redundant_layers": redundant}
+            retry_locked(episode.save, update_fields=["result"])
         return _fail(episode, result.failed_rule, result.rules.get(result.failed_rule, {}).get("detail", ""))
     category = episode.category or "environment"
     evidence = issuewriter.Evidence(repo=repo.name, category=category, f2p=result.f2p, excerpts=result.excerpts,

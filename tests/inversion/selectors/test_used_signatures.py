@@ -59,3 +59,9 @@ def test_dead_ends_count_families_that_broke_nothing_on_this_gold_only(gold):
     episode_event_add(episode_id=elsewhere.pk, kind="thought", payload={"text": "t", "dead_end": "mime_types_override"})
     assert episode_dead_ends(gold_id=gold.pk) == {"locale_missing": 2, "nss_hosts_unavailable": 1}
     assert episode_dead_ends(gold_id=gold.pk, exclude=second.pk) == {"locale_missing": 1, "nss_hosts_unavailable": 1}
+    # a layer validation found to add nothing (rule `layers`) is a dead end too
+    refused = EpisodeFactory(gold=gold, status="no_task", result={"redundant_layers": ["warnings_policy_module"]})
+    EpisodeFactory(status="no_task", result={"redundant_layers": ["locale_missing"]})  # another gold
+    assert episode_dead_ends(gold_id=gold.pk) == {"locale_missing": 2, "nss_hosts_unavailable": 1,
+                                                  "warnings_policy_module": 1}
+    assert "warnings_policy_module" not in episode_dead_ends(gold_id=gold.pk, exclude=refused.pk)

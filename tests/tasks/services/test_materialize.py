@@ -154,3 +154,26 @@ def test_a_kept_fork_bomb_stays_inside_the_pids_limit_and_validation_ends(docker
     episode.refresh_from_db()
     assert episode.status == "no_task" and episode.failed_rule in ("rebuild", "f2p"), episode.reason
     assert not docker_client.containers.list(all=True, filters={"label": _own_labels(episode)})
+
+
+@pytest.mark.django_db
+@pytest.mark.docker
+def test_a_layer_that_adds_nothing_is_refused_and_becomes_a_dead_end_for_the_gold(docker_client, base_image):
+    """*Every layer matters* refuses a second layer whose repair the task does not need; the next
+    episodes of the gold read that family as a dead end (never laid on top again)."""
+    from inversion.selectors.episodes import episode_dead_ends
+    from tests.support.fixture_gold import BREAK, REPAIR
+
+    episode = _validating_episode(docker_client, base_image, BREAK)
+    harmless = "touch /tmp/harmless"
+    layers = [{"family": "fixture_break", "category": "python_dependency", "target": "tinydep", "repair": REPAIR},
+              {"family": "harmless_touch", "category": "filesystem", "target": "/tmp/harmless",
+               "repair": "rm -f /tmp/harmless"}]
+    episode.result = {"delta": [{"run": BREAK, "ok": True}, {"run": harmless, "ok": True}], "layers": layers}
+    episode.repair_script = f"#!/bin/bash\nset -e\nrm -f /tmp/harmless\n{REPAIR}\n"
+    episode.save()
+    assert task_materialize(episode=episode) is None
+    episode.refresh_from_db()
+    assert (episode.status, episode.failed_rule) == ("no_task", "layers")
+    assert episode.result["redundant_layers"] == ["harmless_touch"]
+    assert episode_dead_ends(gold_id=episode.gold_id) == {"harmless_touch": 1}

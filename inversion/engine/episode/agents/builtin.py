@@ -244,7 +244,7 @@ class BuiltinAgent(Agent):
 
     def _pop(self) -> FaultPlan | None:
         """The next plan: the least-used family this gold does not have yet; for a later layer, one
-        that fits, those that broke something here alone first, then least-used, then aimed at an earlier layer's target where possible, never one
+        that fits and is no dead end here, least-used first, then aimed at an earlier layer's target where possible, never one
         that breaks everything unless the first one already does (`_visible` also refuses a layer that
         turns a partial failure into a whole-suite one)."""
         self._refresh()
@@ -252,14 +252,15 @@ class BuiltinAgent(Agent):
             pool = [p for p in (self._fresh(f) for f in self.candidates) if p is not None]
             pool += [p for p in self.deferred if not any(_related(p.target, t) for t in self.inert)]
             self.candidates.clear()
-            fit = [p for p in pool if self._fits(p)]
+            # a family that broke nothing here alone, or that validation found to add nothing as a
+            # layer, fails *every layer matters* (jmespath: 7 of 20 episodes, a warnings policy on top)
+            fit = [p for p in pool if self._fits(p) and not self.guard.dead[p.family]]
             if not self.whole:  # where some tests still pass, a fault that stops every test only hides the rest
                 fit = [p for p in fit if p.family not in BREAKS_ALL]
             if self.whole:  # under a fault that fails every test few can show: two tries, then start over
                 self.whole += 1
                 fit = fit if self.whole <= WHOLE_TRIES + 1 else []
-            fit.sort(key=lambda p: (p.family in BREAKS_ALL, self.guard.dead[p.family] > 0,
-                                    self.guard.rank(p.family, p.category)[0],
+            fit.sort(key=lambda p: (p.family in BREAKS_ALL, self.guard.rank(p.family, p.category)[0],
                                     not any(_related(p.target, la.target) for la in self.layers), -len(p.actions)))
             self.deferred = deque(p for p in pool if p not in fit[:1])
             return fit[0] if fit else None

@@ -23,11 +23,11 @@ def _sig(*kinds, target="elsewhere", key=""):
             "layers": [{"kind": k, "category": "", "target": target} for k in kinds]}
 
 
-def _agent(seed=0, used=(), faults=1, used_now=None, steps=40):
+def _agent(seed=0, used=(), faults=1, used_now=None, steps=40, dead=None):
     agent = BuiltinAgent(seed)
     agent.start(AgentContext(repository={"name": "fixture"}, baseline=BASELINE, surface=SURFACE, seed=seed,
                              used_signatures=list(used), faults=faults, used_now=used_now,
-                             budget=Budget(max_steps=steps)))
+                             budget=Budget(max_steps=steps), dead_ends=dead or {}))
     return agent
 
 
@@ -512,6 +512,24 @@ def test_in_a_compound_episode_a_first_layer_that_broke_nothing_is_a_dead_end_an
     assert isinstance(agent.next_action(last).action, RunTests)
     undo = agent.next_action(Observation("tests", FAILING))  # the same failures: it changed nothing
     assert isinstance(undo.action, RunCommand) and undo.action.undoes_from and not undo.dead_end
+
+
+def test_a_dead_end_is_never_laid_on_top_of_another_fault():
+    """Validation refuses a layer that adds nothing alone; a family that broke nothing here alone (or
+    was refused so before) would be one: with every other family a dead end, no second layer fits."""
+    probe = _agent(2, faults=2)
+    probe.next_action(None)
+    first = probe.plan.family
+    agent = _agent(2, faults=2, dead={f.name: 1 for f in families() if f.name != first})
+    agent.next_action(None)
+    assert agent.plan.family == first
+    done = _lay_partial(agent)
+    assert isinstance(done.action, Finish) and [la.family for la in agent.layers] == [first]
+    assert agent.tried == [first]
+    lively = _agent(2, faults=2)
+    lively.next_action(None)
+    _lay_partial(lively)
+    assert lively.plan is not None and lively.plan.family != first  # without dead ends a second layer is tried
 
 
 def _lay_partial(agent):
