@@ -149,7 +149,9 @@ class DebuggerCallLeft(base.FaultFamily):
             "a leftover debugger call (a debugger never installed here) opens one function some tests call in "
             + " and in ".join(mine[0]["file"] for mine in chosen),
             [RunCommand(edit_command(python, "debugline", mine)) for mine in chosen],
-            [f"sed -i '/^[[:space:]]*{mark}\\r\\?$/d' {files}"],
+            # and recompile: another layer's repair may have cached bytecode of the edited source
+            # (a stale cache of json over this line in json: the verifier flagged that .pyc)
+            [f"sed -i '/^[[:space:]]*{mark}\\r\\?$/d' {files}", f"{python} -m compileall -q -f {files}"],
             explore=f"ls -la {shlex.quote(os.path.dirname(chosen[0][0]['file']))}",
         )
 

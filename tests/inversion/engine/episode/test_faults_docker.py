@@ -15,7 +15,7 @@ import random
 import pytest
 
 from inversion.engine.episode.actions import RunCommand, SetEnv
-from inversion.engine.episode.faults import PlanContext, calls, families, family, stdlib
+from inversion.engine.episode.faults import FaultPlan, PlanContext, calls, families, family, stdlib
 from inversion.engine.episode.faults import base as fb
 from inversion.engine.gold import surface as surf
 from inversion.engine.runtime import integrity, testrun
@@ -180,3 +180,21 @@ def test_one_function_from_the_call_map_breaks_a_part_then_heals(where, gold, do
     for plan in [calls.stale_function_plan(stale, ctx, random.Random(3), rows), debug._plan(only, random.Random(3), count=1)]:
         users = {f for f, mods in fb.file_modules(surface).items() if fb.top(plan.target) in mods}
         _break_and_heal(plan, passing, docker_client, faults_image, gold["manifest"], users=users)
+
+
+@pytest.mark.docker
+def test_a_stale_cache_over_a_debugger_line_in_one_module_heals_outermost_first(gold, docker_client, faults_image):
+    """Two layers on one stdlib module (seen on jmespath: json): the stale cache's repair compiles
+    the edited source, so the debugger line's repair must recompile what it restores, or the
+    verifier finds bytecode that does not match the source."""
+    surface, passing = gold["surface"], gold["passing"]
+    rows = calls.function_targets(surface, "stdlib")
+    module = rows[0]["module"]
+    same = [r for r in rows if r["module"] == module]
+    only = PlanContext({**surface, "calls": {**surface["calls"], "functions": same}}, {"stable_passing": passing})
+    debug = family("debugger_call_left")._plan(only, random.Random(3), count=1)
+    stale = calls.stale_function_plan(family("stdlib_stale_bytecode"), only, random.Random(4), same)
+    both = FaultPlan("debugger_call_left+stdlib_stale_bytecode", "debug_leftover", module, "two layers",
+                     debug.actions + stale.actions,
+                     "#!/bin/bash\nset -e\n" + "\n".join([*stale.repair_lines, *debug.repair_lines]) + "\n")
+    _break_and_heal(both, passing, docker_client, faults_image, gold["manifest"])
