@@ -234,11 +234,11 @@ class BuiltinAgent(Agent):
         and not a set of families this gold already has."""
         if any(plan.category == la.category or plan.family == la.family for la in self.layers):
             return False
-        for la in self.layers:
-            if _same_object(plan.target, la.target):
-                return False
-            if _related(plan.target, la.target) and LAYERING.get(plan.family) == LAYERING.get(la.family) == "in_place":
-                return False
+        in_place = LAYERING.get(plan.family) == "in_place"
+        for a, la in ((a, la) for la in self.layers for a in plan.objects or (plan.target,)):
+            for b in la.objects or (la.target,):  # every module each rewrites (json beside its target)
+                if _same_object(a, b) or (in_place and LAYERING.get(la.family) == "in_place" and _related(a, b)):
+                    return False
         fams = [*(la.family for la in self.layers), plan.family]
         return not (self.guard.taken(fams) or self.guard.near(fams, self.depth))
 

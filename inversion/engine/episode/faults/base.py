@@ -71,6 +71,7 @@ class FaultPlan:
     actions: tuple[RunCommand | SetEnv, ...]
     repair: str
     explore: str = ""
+    objects: tuple[str, ...] = ()  # every module it rewrites, where more than its target (default: the target)
 
     @property
     def repair_lines(self) -> list[str]:
@@ -117,9 +118,10 @@ class FaultFamily:
         repair for all), or None where the family has none (`plan` is used)."""
         return None
 
-    def make(self, target: str, summary: str, actions: list, repair: list[str], explore: str = "") -> FaultPlan:
+    def make(self, target: str, summary: str, actions: list, repair: list[str], explore: str = "",
+             objects: tuple[str, ...] = ()) -> FaultPlan:
         script = "#!/bin/bash\nset -e\n" + "\n".join(repair) + "\n"
-        return FaultPlan(self.name, self.category, target, summary, tuple(actions), script, explore)
+        return FaultPlan(self.name, self.category, target, summary, tuple(actions), script, explore, objects)
 
 
 def families() -> list[FaultFamily]:

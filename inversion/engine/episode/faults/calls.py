@@ -100,6 +100,7 @@ def stale_function_plan(fam: base.FaultFamily, ctx: base.PlanContext, rng: rando
         [RunCommand(edit_command(python, "stale", mine)) for mine in chosen],
         [f"{python} -m compileall -q -f {' '.join(sent_files(mine) for mine in chosen)}"],
         explore=f"ls -la {shlex.quote(os.path.dirname(srcs[0]))}/__pycache__",
+        objects=tuple(mine[0]["module"] for mine in chosen),
     )
 
 
@@ -153,6 +154,7 @@ class DebuggerCallLeft(base.FaultFamily):
             # (a stale cache of json over this line in json: the verifier flagged that .pyc)
             [f"sed -i '/^[[:space:]]*{mark}\\r\\?$/d' {files}", f"{python} -m compileall -q -f {files}"],
             explore=f"ls -la {shlex.quote(os.path.dirname(chosen[0][0]['file']))}",
+            objects=tuple(mine[0]["module"] for mine in chosen),
         )
 
 

@@ -11,7 +11,7 @@ from inversion.engine.episode.actions import Finish, RunCommand, RunTests
 from inversion.engine.episode.agents.base import AgentContext, Budget, Observation
 from inversion.engine.episode.agents.builtin import BuiltinAgent
 from inversion.engine.episode.agents.guard import NO_UNUSED, Guard
-from inversion.engine.episode.faults import families
+from inversion.engine.episode.faults import FaultPlan, families
 from tests.support.faults_fixture import PASSING, SURFACE
 
 BASELINE = {"stable_passing": PASSING, "flaky": [], "counts": {"passed": len(PASSING)}}
@@ -536,6 +536,16 @@ def test_a_dead_end_is_never_laid_on_top_of_another_fault():
     lively.next_action(None)
     _lay_partial(lively)
     assert lively.plan is not None and lively.plan.family != first  # without dead ends a second layer is tried
+
+
+def test_two_layers_never_rewrite_one_module_in_place_even_beside_their_targets():
+    """A stale cache aimed at `random` also staled json; a debugger line in json.decoder on top would
+    share its repair (the recompile heals both: validation found the cache layer adding nothing)."""
+    agent = _agent(0, faults=2)
+    agent.layers = [FaultPlan("stdlib_stale_bytecode", "bytecode_cache", "random", "", (), "", "", ("random", "json"))]
+    debug = FaultPlan("debugger_call_left", "debug_leftover", "json.decoder", "", (), "", "", ("json.decoder",))
+    elsewhere = FaultPlan("debugger_call_left", "debug_leftover", "csv", "", (), "", "", ("csv",))
+    assert not agent._fits(debug) and agent._fits(elsewhere)
 
 
 def _lay_partial(agent):

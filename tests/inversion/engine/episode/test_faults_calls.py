@@ -144,7 +144,8 @@ def test_debug_line_goes_first_in_the_body_and_the_repair_line_removes_exactly_i
     assert b'"""Doc."""\r\n    import ipdb; ipdb.set_trace()  # DEBUG\r\n    @staticmethod' in text  # before the decorator
     compile(text, "liby.py", "exec")
     plan = family("debugger_call_left")._plan(
-        PlanContext({**SURFACE, "python": {**SURFACE["python"], "site_packages": [str(tmp_path)]},
+        PlanContext({**SURFACE, "python": {**SURFACE["python"], "site_packages": [str(tmp_path)],
+                                           "executable": sys.executable},  # the repair recompiles here
                      "calls": {"tests": 4, "functions": [_row("liby", "one", 2, str(src))]}}, {}),
         random.Random(0), count=1)
     subprocess.run(["bash", "-c", plan.repair], check=True)
