@@ -97,12 +97,10 @@ class Guard:
         A single family is only ever its own, and a single against a compound needs `NEAR_SINGLE`."""
         mine = frozenset(families)
 
-        def weights(fams: frozenset[str]) -> dict[str, tuple[int, set[str]]]:
-            out: dict[str, tuple[int, set[str]]] = {}
+        def weights(fams: frozenset[str]) -> dict[str, dict[str, int]]:
+            out: dict[str, dict[str, int]] = {}
             for f in fams:
-                token = self.kin.get(f, f) if len(mine) > 1 else f
-                weight, names = out.get(token, (0, set()))
-                out[token] = (max(weight, 1 + depth.get(f, 1)), names | {f})
+                out.setdefault(self.kin.get(f, f) if len(mine) > 1 else f, {})[f] = 1 + depth.get(f, 1)
             return out
 
         a = weights(mine)
@@ -110,10 +108,13 @@ class Guard:
             if t == mine:
                 continue
             b = weights(t)
-            shared = sum(max(a[k][0], b[k][0]) if a[k][1] & b[k][1] else min(a[k][0], b[k][0]) / 2
-                         for k in a.keys() & b.keys())
-            union = (sum(max(a[k][0], b[k][0]) for k in a.keys() & b.keys())
-                     + sum(a[k][0] for k in a.keys() - b.keys()) + sum(b[k][0] for k in b.keys() - a.keys()))
+            shared = union = 0.0
+            for k in a.keys() | b.keys():
+                fa, fb = a.get(k, {}), b.get(k, {})
+                exact = sum(fa[f] for f in fa.keys() & fb.keys())  # one family in both: whole
+                rest_a, rest_b = sum(fa.values()) - exact, sum(fb.values()) - exact  # kin: half the lighter
+                shared += exact + min(rest_a, rest_b) / 2
+                union += exact + max(rest_a, rest_b)
             bar = max(threshold, NEAR_SINGLE) if 1 == min(len(t), len(mine)) < max(len(t), len(mine)) else threshold
             if shared and shared / union >= bar:
                 return True

@@ -354,6 +354,14 @@ def test_project_faults_of_different_categories_are_kin_in_a_compound():
     agent.guard.add([pair])
     depth.update({"pth_module_block": 3, "stdlib_stale_bytecode": 1, "conftest_import_error": 2})
     assert not agent.guard.near(["sitecustomize_blocker", "conftest_import_error"], depth)
+    # two families of one kin in both sets count twice, not once (toolz --faults 3: {leftover package,
+    # stale pickle cache, truncated module} and {leftover package, tab-indented pickle, truncated
+    # module} measured 0.623)
+    triple = {"key": "triple", "layers": [{"kind": k, "category": fams[k].category, "target": "toolz"} for k in
+                                          ("project_leftover_package", "stdlib_stale_bytecode", "project_truncated_module")]}
+    agent.guard.add([triple])
+    depth.update({"project_leftover_package": 3, "project_truncated_module": 3, "stdlib_py_tab_indent": 2})
+    assert agent.guard.near(["project_leftover_package", "stdlib_py_tab_indent", "project_truncated_module"], depth)
 
 
 def test_a_made_first_layer_is_passed_over_when_no_family_left_makes_a_new_set_with_it():
