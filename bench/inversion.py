@@ -178,7 +178,9 @@ def main() -> None:
     for e in done:
         by_status[e.status] = by_status.get(e.status, 0) + 1
     failed_rules = [e.failed_rule or e.reason[:60] for e in done if e.status != "succeeded"]
-    cats = sorted({la.get("category") or t.category for t in tasks for la in (t.signature or {}).get("layers") or [{}]})
+    from tasks.selectors.diversity import task_categories
+
+    cats = sorted({c for t in tasks for c in task_categories(t)})
     tokens = sum(t.prompt_tokens + t.completion_tokens for t in tasks)
     print(f"episodes: {len(done)}  by status: {by_status}")
     if failed_rules:

@@ -53,7 +53,7 @@ def task_twins(*, task: Task, states: tuple[str, ...] | None = None, among: list
     return sorted(twins, key=lambda t: (-t["similarity"], t["task"].pk))
 
 
-def _categories(task: Task) -> set[str]:
+def task_categories(task: Task) -> set[str]:
     """The categories of a task's layers (its own category where its signature names none)."""
     found = {str(la["category"]) for la in (task.signature or {}).get("layers") or [] if la.get("category")}
     return found or {task.category}
@@ -69,7 +69,7 @@ def diversity_of(tasks: list[Task]) -> dict[str, Any]:
     n = len(tasks)
     families = Counter(la["kind"] for t in tasks for la in (t.signature or {}).get("layers") or [])
     # a compound task is in each of its layers' categories (a repair of each is in its trajectory)
-    categories = Counter(c for t in tasks for c in _categories(t))
+    categories = Counter(c for t in tasks for c in task_categories(t))
     targets = Counter(la["target"] for t in tasks for la in (t.signature or {}).get("layers") or [] if la.get("target"))
     keys = Counter(t.signature_key for t in tasks if t.signature_key)
     same = Counter((t.gold.repository.name, t.signature_key) for t in tasks if t.signature_key)

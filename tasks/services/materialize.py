@@ -15,9 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from inversion.engine.episode.signature import families_key
+from inversion.engine.episode.signature import known_twin
 from inversion.engine.validate import issuewriter
 from inversion.engine.validate.hacks import load_hacks
+from inversion.engine.validate.layers import redundant_layers
 from inversion.engine.validate.materialize import broken_dockerfile
 from inversion.engine.validate.rules import remove_image, validate
 from inversion.engine.validate.verdicts import ValidationSpec
@@ -111,7 +112,7 @@ def task_materialize(*, episode: Episode) -> Task | None:
         gold_set_integrity(gold=gold, manifest=result.gold_integrity)
     if not result.ok:
         if result.failed_rule == "layers":  # the next episodes of this gold never lay these on top again
-            redundant = [r["family"] for r in result.layers if r.get("exit") == 0 and not r.get("failing")]
+            redundant = [r["family"] for r in redundant_layers(result.layers)]
             episode.result = {**(episode.result or {}), "redundant_layers": redundant}
             retry_locked(episode.save, update_fields=["result"])
         return _fail(episode, result.failed_rule, result.rules.get(result.failed_rule, {}).get("detail", ""))
@@ -128,9 +129,7 @@ def task_materialize(*, episode: Episode) -> Task | None:
 def _twin_saved_meanwhile(episode, result) -> str:
     """A task with this signature (or set of catalog families) saved by an episode validated at the
     same time (the check at the start of validation could not see it)."""
-    known = gold_signature_keys(gold_id=episode.gold_id)
-    key, families = (result.signature or {}).get("key"), families_key(result.signature or {})
-    return (known.get(key, "") if key else "") or (known.get(families, "") if families else "")
+    return known_twin(gold_signature_keys(gold_id=episode.gold_id), result.signature or {})[0]
 
 
 @transaction.atomic

@@ -142,6 +142,14 @@ def families_key(sig: dict[str, Any]) -> str:
     return "families:" + "+".join(sorted(set(kinds)))
 
 
+def known_twin(known: dict[str, str], sig: dict[str, Any]) -> tuple[str, str]:
+    """(the task in `known` this signature repeats, "signature" or "families"), or ("", "")."""
+    if twin := known.get(sig.get("key") or ""):
+        return twin, "signature"
+    families = families_key(sig)
+    return (known[families], "families") if families and families in known else ("", "")
+
+
 def label(sig: dict[str, Any]) -> str:
     """One line a person reads: `family(target) + family(target)`."""
     parts = [f"{la['kind']}({la['target']})" if la.get("target") else la["kind"] for la in sig.get("layers") or []]

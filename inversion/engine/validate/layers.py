@@ -32,10 +32,16 @@ def combined(layers: list[dict[str, Any]], skip: int | None = None) -> str:
     return HEADER + "".join(parts)
 
 
+def redundant_layers(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The left-out layers whose absence changed nothing: the other repairs ran cleanly and every
+    graded test passes (the layer adds nothing to the task)."""
+    return [r for r in results if r["exit"] == 0 and r["failing"] == 0]
+
+
 def judge_layers(results: list[dict[str, Any]]) -> tuple[bool, str]:
     """Each result: {layer, family, exit, failing}; ok when every left-out layer still fails a test
     and the other repairs ran cleanly without it."""
-    redundant = [r for r in results if r["exit"] == 0 and r["failing"] == 0]
+    redundant = redundant_layers(results)
     entangled = [r for r in results if r["exit"] != 0]
     if redundant:
         names = ", ".join(f"fault {r['layer'] + 1} ({r['family']})" for r in redundant)

@@ -25,7 +25,7 @@ from typing import Any
 
 import docker
 
-from inversion.engine.episode.signature import families_key, leaves, signature_of
+from inversion.engine.episode.signature import known_twin, leaves, signature_of
 from inversion.engine.runtime import integrity, testrun
 from inversion.engine.runtime import labels as lbl
 from inversion.engine.runtime.grading import grading_cmd, outcome_of, stable_passing
@@ -137,10 +137,10 @@ class _Validator:
         """The break's signature; True (rule `duplicate` failed) when this gold already has it."""
         s = self.spec
         self.v.signature = signature_of(layers=s.layers, delta=s.delta, touched=self.v.touched, category=s.category)
-        twin = s.known_signatures.get(self.v.signature["key"])
-        if twin:
+        twin, how = known_twin(s.known_signatures, self.v.signature)
+        if how == "signature":
             self.rule("duplicate", False, f"same fault signature ({self.v.signature['label']}) as {twin}")
-        elif twin := s.known_signatures.get(families_key(self.v.signature)):
+        elif how == "families":
             self.rule("duplicate", False, f"same fault families ({self.v.signature['label']}) as {twin}, on other targets")
         return bool(twin)
 

@@ -244,9 +244,9 @@ class BuiltinAgent(Agent):
 
     def _pop(self) -> FaultPlan | None:
         """The next plan: the least-used family this gold does not have yet; for a later layer, one
-        that fits and is no dead end here, least-used first, then aimed at an earlier layer's target where possible, never one
-        that breaks everything unless the first one already does (`_visible` also refuses a layer that
-        turns a partial failure into a whole-suite one)."""
+        that fits and is no dead end here, least-used first, then aimed at an earlier layer's target
+        where possible, never one that breaks everything unless the first one already does (`_visible`
+        also refuses a layer that turns a partial failure into a whole-suite one)."""
         self._refresh()
         if self.layers:
             pool = [p for p in (self._fresh(f) for f in self.candidates) if p is not None]
@@ -282,9 +282,9 @@ class BuiltinAgent(Agent):
         """Whether a family the next layer would still be drawn from (the candidates left, the plans
         kept for later) could make a new set with `fam`: another category, not one that stops every
         test (unless `fam` does) nor one that broke nothing here alone (`Guard.dead`: on toolz such
-        families never showed on top of another either), not a set made here or near one. Asking all applicable families
-        laid, then undid, first layers whose partners were spent (toolz, late in a 2-fault batch:
-        five first layers of 4-6 steps each, until the budget ran out)."""
+        families never showed on top of another either), not a set made here or near one. Asking all
+        applicable families laid, then undid, first layers whose partners were spent (toolz, late in
+        a 2-fault batch: five first layers of 4-6 steps each, until the budget ran out)."""
         partners = {o.name: o.category for o in self.candidates}
         partners.update((p.family, p.category) for p in self.deferred)
         return any(cat != fam.category and name != fam.name and (fam.breaks_all or name not in BREAKS_ALL)

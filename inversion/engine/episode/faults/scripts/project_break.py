@@ -11,7 +11,8 @@ layout's package directory beside it, without that function, which imports inste
 at the top-level statement that holds it (a copy that ran out of space), the whole file staged
 beside it as `.NAME.XXXXXX` (how rsync names the file it copies to).
 A later step (NTH > 0) that finds no further module changes nothing and exits 0: the multi-step
-variant keeps the steps the project allows. The function: one that some test files name (others, if any, do not) and that its module does not
+variant keeps the steps the project allows.
+The function: one that some test files name (others, if any, do not) and that its module does not
 use while it loads. No annotations: the gold's Python may be old. The studio prepends `HOOK_TEMPLATE = '...'` when it sends this script
 (and puts `ast_edit.py`, the helpers it shares with `function_edit.py`, in place of their import).
 """
