@@ -15,7 +15,8 @@ CATEGORIES = (
     "permissions", "filesystem", "dynamic_linker", "native_extension", "encoding", "warnings", "system_data",
     "alternatives", "trust_store", "name_resolution", "ownership", "package_version", "standard_library",
     "stale_build", "instrumentation", "optional_dependency", "project_layout", "partial_write",
-    "debug_leftover",
+    "debug_leftover", "package_manager", "source_encoding", "zip_import",
+    "build_artifact",
 )  # fmt: skip
 SYNONYMS = {
     "shared_libraries": "shared_library", "shared_lib": "shared_library", "shared_object": "shared_library",
@@ -43,6 +44,10 @@ SYNONYMS = {
     "debugger": "debug_leftover", "debug": "debug_leftover", "breakpoint": "debug_leftover",
     "set_trace": "debug_leftover", "truncated": "partial_write", "truncation": "partial_write", "disk_full": "partial_write",
     "partial_copy": "partial_write", "layout": "project_layout", "leftover": "project_layout", "leftover_package": "project_layout",
+    "dpkg": "package_manager", "dpkg_divert": "package_manager", "diversion": "package_manager", "apt": "package_manager",
+    "utf_16": "source_encoding", "reencoded": "source_encoding", "file_encoding": "source_encoding",
+    "zipimport": "zip_import", "zip": "zip_import", "embeddable": "zip_import",
+    "mypyc": "build_artifact", "cython": "build_artifact", "build_ext": "build_artifact", "inplace_build": "build_artifact",
 }  # fmt: skip
 
 

@@ -64,6 +64,10 @@ CATEGORY_HINTS = {
     "project_layout": "which file each of the project's own modules is actually imported from",
     "partial_write": "whether each of the project's files on disk is whole",
     "debug_leftover": "whether the installed packages' code is exactly what was installed",
+    "package_manager": "what the system's package manager believes is installed where",
+    "source_encoding": "how the Python source files on this machine are stored on disk",
+    "zip_import": "every place on the module search path, not only the directories",
+    "build_artifact": "what else besides the source sits in the project's package directories",
 }
 
 

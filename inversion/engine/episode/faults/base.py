@@ -33,7 +33,9 @@ FAMILY_MODULES = (
     "inversion.engine.episode.faults.hostsys",
     "inversion.engine.episode.faults.packages",
     "inversion.engine.episode.faults.stdlib",
+    "inversion.engine.episode.faults.stdlib_tools",
     "inversion.engine.episode.faults.project",
+    "inversion.engine.episode.faults.build_artifacts",
     "inversion.engine.episode.faults.calls",
 )
 # Modules the runner itself needs; breaking them breaks everything and tells nothing.

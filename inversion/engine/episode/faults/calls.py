@@ -50,19 +50,23 @@ def suite_size(surface: dict[str, Any]) -> int:
 def function_targets(surface: dict[str, Any], where: str) -> list[dict[str, Any]]:
     """Call-map rows ({module, file, function, tests}) of `where` ("site": installed packages,
     "stdlib": the standard library's pure-Python modules) that some tests call and others do not;
-    never a module of the runner, a fixture's plumbing or the project itself (an installed copy of
-    it), never a private top-level module."""
+    never a module of the runner (but a submodule of its packages it does not load at start-up, such
+    as the `encodings.punycode` codec), a fixture's plumbing or the project itself (an installed copy
+    of it), never a private top-level module."""
     calls = surface.get("calls") or {}
     project = {base.top(str(m.get("name") or "")) for m in (surface.get("modules") or {}).get("project") or []}
     skip = base.RUNNER_MODULES | base.PLUMBING | base.LAZY_RUNNER | project
+    startup = set((surface.get("modules") or {}).get("startup") or [])
     site = base.site_packages(surface)
     prefix = (base.python_info(surface).get("base_prefix") or "/usr") + "/lib/python"
     rows = []
     for row in calls.get("functions") or []:
         module, path = str(row.get("module") or ""), str(row.get("file") or "")
         top = base.top(module)
-        if not path.endswith(".py") or top in skip or top.startswith("_") or not row.get("function"):
+        if not path.endswith(".py") or top.startswith("_") or not row.get("function"):
             continue
+        if top in skip and not (top in base.RUNNER_MODULES and module not in startup | base.RUNNER_MODULES):
+            continue  # a runner package's submodule the runner never loads (a codec) is fair game
         in_site = bool(site) and path.startswith(site + "/")
         in_stdlib = path.startswith(prefix) and "-packages/" not in path and top in sys.stdlib_module_names
         if (where == "site" and in_site) or (where == "stdlib" and in_stdlib):

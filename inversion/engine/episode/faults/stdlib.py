@@ -17,85 +17,29 @@ import os
 import random
 import re
 import shlex
-import sys
 from typing import Any
 
 from inversion.engine.episode.actions import RunCommand
 from inversion.engine.episode.faults import base
 from inversion.engine.episode.faults.calls import function_targets, module_count, stale_function_plan
 from inversion.engine.episode.faults.pydeps import cache_path, placeholder_pyc
+from inversion.engine.episode.faults.stdlib_targets import choose, extensions, py_files, stdlib_files
 
-# C extension in lib-dynload -> the stdlib module that cannot import without it.
-HARD_EXTENSIONS = {
-    "_sqlite3": "sqlite3", "_ssl": "ssl", "_bz2": "bz2", "_lzma": "lzma", "_ctypes": "ctypes",
-    "_contextvars": "contextvars", "_crypt": "crypt", "_curses": "curses", "_dbm": "dbm",
-    "_gdbm": "dbm", "_lsprof": "cProfile", "_multiprocessing": "multiprocessing", "mmap": "mmap",
-    "resource": "resource", "audioop": "audioop", "nis": "nis", "_posixshmem": "multiprocessing",
-}  # fmt: skip
-DYNLOAD = re.compile(r"/lib-dynload/([A-Za-z0-9_]+)\.[^/]*\.so$")
 OVERRIDES = "site-overrides"
-
-
-def stdlib_files(surface: dict[str, Any]) -> dict[str, str]:
-    """Stdlib module name -> file, from the surface's record (and lib-dynload paths it loaded)."""
-    out: dict[str, str] = {}
-    paths = {lib.get("path") or "" for lib in surface.get("shared_libs") or []}
-    for libs in base.file_libs(surface).values():
-        paths |= libs
-    for path in sorted(paths):
-        m = DYNLOAD.search(path)
-        if m:
-            out[m.group(1)] = path
-    out.update((surface.get("modules") or {}).get("stdlib_files") or {})
-    return out
-
-
-def _usage(surface: dict[str, Any], names: dict[str, set[str]]) -> list[str]:
-    """Targets (keys of `names`, each with the module names that mean "uses it") some but not all
-    test files use; never one loaded at start-up, by the runner or a fixture's plumbing."""
-    skip = base.startup_modules(surface) | base.RUNNER_MODULES | base.PLUMBING | base.LAZY_RUNNER
-    fm = base.file_modules(surface)
-    mapping = {f: {t for t, aliases in names.items() if aliases & mods} for f, mods in fm.items()}
-    ranked = base.rank_targets(sorted(t for t, aliases in names.items() if not aliases & skip), mapping)
-    return [t for t in ranked if len(base.used_by(mapping, t)) < len(mapping)]
-
-
-def choose(rng: random.Random, targets: list[str]) -> str:
-    """Any of them (each already leaves some test files passing), a package first, so the 28 files
-    of `asyncio` do not crowd out `ssl`."""
-    package = rng.choice(sorted({base.top(t) for t in targets}))
-    return rng.choice([t for t in targets if base.top(t) == package])
-
-
-def extensions(surface: dict[str, Any]) -> list[str]:
-    files = stdlib_files(surface)
-    names = {e: {e, facade} for e, facade in HARD_EXTENSIONS.items() if files.get(e, "").endswith(".so")}
-    return _usage(surface, names)
-
-
-def py_files(surface: dict[str, Any], *, init: bool) -> list[str]:
-    """Stdlib source files (package `__init__.py` files when `init`, else modules) of modules some
-    test files use, by module name."""
-    files, prefix = stdlib_files(surface), base.python_info(surface).get("base_prefix") or "/usr"
-    names = {}
-    for name, path in files.items():
-        if not path.endswith(".py") or not path.startswith(f"{prefix}/lib/python"):
-            continue
-        if path.endswith("/__init__.py") != init or "site-packages" in path or "dist-packages" in path:
-            continue
-        if base.top(name) not in sys.stdlib_module_names or base.top(name).startswith("_"):
-            continue  # _sysconfigdata_*, private helpers: plumbing, not what a test uses
-        names[name] = {base.top(name)}
-    return _usage(surface, names)
 
 
 def _stacked(fam: base.FaultFamily, first: base.FaultPlan, second: base.FaultPlan) -> base.FaultPlan:
     """One plan of two: the first's steps then the second's, one repair for both, named after the first."""
     return fam.make(first.target, f"{first.summary}; and {second.summary}", [*first.actions, *second.actions],
-                    [*first.repair_lines, *second.repair_lines], explore=first.explore)
+                    [*first.repair_lines, *second.repair_lines], explore=first.explore, objects=_objects(first, second))
 
 
-class _TwoTargets(base.FaultFamily):
+def _objects(*plans: base.FaultPlan) -> tuple[str, ...]:
+    """Every module the plans rewrite (each plan's `objects`, else its target), for `_fits`."""
+    return tuple(dict.fromkeys(o for p in plans for o in (p.objects or (p.target,))))
+
+
+class TwoTargets(base.FaultFamily):
     """Multi-step variant: the same damage to a second stdlib module some other test files use (an
     interrupted unpack or a bulk edit rarely stops at one file), one step per target, one repair.
     Repairing the first target reveals the second one's failures."""
@@ -111,10 +55,10 @@ class _TwoTargets(base.FaultFamily):
         actions = first.actions + tuple(a for a in second.actions if a not in first.actions)
         repair = [*first.repair_lines, *second.repair_lines]
         return self.make(first.target, f"{first.summary}; and {second.summary}", list(actions),
-                         list(dict.fromkeys(repair)), explore=first.explore)
+                         list(dict.fromkeys(repair)), explore=first.explore, objects=_objects(first, second))
 
 
-class _Extension(_TwoTargets):
+class _Extension(TwoTargets):
     category = "native_extension"
     keywords = ("c extension", "extension", "lib-dynload", "stdlib", "standard library", ".so", "import")
 
@@ -225,7 +169,7 @@ class ExtOverrideShadow(_Extension):
         return _override_plan(self, name, f"{os.path.basename(path)} has a zeroed ELF header", lay, directory, pth)
 
 
-class PyStaleOverride(_TwoTargets):
+class PyStaleOverride(TwoTargets):
     name = "stdlib_py_stale_override"
     category = "module_shadowing"
     description = "A .pth puts an override dir first on sys.path; it holds a half-copied stdlib module."
@@ -280,7 +224,7 @@ TABIFY = (
 )
 
 
-class PyTabIndent(_TwoTargets):
+class PyTabIndent(TwoTargets):
     name = "stdlib_py_tab_indent"
     category = "standard_library"
     description = "One indent of a stdlib module a test uses turned into a tab (TabError on import)."
@@ -315,7 +259,7 @@ class PyTabIndent(_TwoTargets):
                          [*plan.actions, second], plan.repair_lines, explore=plan.explore)
 
 
-class PackageInitMissing(_TwoTargets):
+class PackageInitMissing(TwoTargets):
     name = "stdlib_package_init_missing"
     category = "standard_library"
     description = "A stdlib package's __init__.py moved aside: it imports as an empty namespace package."
@@ -384,6 +328,7 @@ class StdlibStaleBytecode(base.FaultFamily):
             [RunCommand(placeholder_pyc(python, src, pyc)) for src, pyc in zip(srcs, pycs, strict=True)],
             [f"{python} -m compileall -q -f {' '.join(shlex.quote(s) for s in srcs)}"],
             explore=f"ls -la {shlex.quote(os.path.dirname(pycs[0]))}",
+            objects=tuple(names),
         )
 
 

@@ -15,7 +15,7 @@ import random
 import pytest
 
 from inversion.engine.episode.actions import RunCommand, SetEnv
-from inversion.engine.episode.faults import FaultPlan, PlanContext, calls, families, family, stdlib
+from inversion.engine.episode.faults import FaultPlan, PlanContext, calls, families, family, stdlib_targets
 from inversion.engine.episode.faults import base as fb
 from inversion.engine.gold import surface as surf
 from inversion.engine.runtime import integrity, testrun
@@ -78,9 +78,8 @@ def test_family_breaks_then_repair_heals(fam, gold, docker_client, faults_image)
     if plan.target == LAZY:
         plan = next(p for p in (fam.plan(ctx, random.Random(s)) for s in range(20)) if p.target != LAZY)
     users = None
-    if fam.name.startswith("stdlib_"):  # only the files that use the damaged module may fail
-        names = {fb.top(plan.target), fb.top(stdlib.HARD_EXTENSIONS.get(plan.target, plan.target))}
-        users = {f for f, mods in fb.file_modules(surface).items() if mods & names}
+    if fam.name.startswith("stdlib_") or fam.name == "project_extension_leftover":
+        users = _users(surface, plan.target)  # only the files that use the damaged module may fail
     _break_and_heal(plan, passing, docker_client, faults_image, gold["manifest"],
                     network="host" if fam.needs_network else "none", users=users)
 
@@ -94,6 +93,14 @@ def test_soname_that_is_the_library_file_itself_breaks_then_heals(gold, docker_c
     plan = family("so_truncated_shadow").plan(PlanContext(surface, {}), random.Random(0))
     assert plan.target in {"libssl.so.3", "libcrypto.so.3"} and ".orig" in plan.actions[0].command
     _break_and_heal(plan, gold["passing"], docker_client, faults_image, gold["manifest"])
+
+
+def _users(surface, target):
+    """The test files that load `target` (or the stdlib module its extension serves): by top-level
+    name, or by full name for a submodule of a package loaded at start-up or of the project."""
+    facade = stdlib_targets.HARD_EXTENSIONS.get(target, target)
+    names = {target} if target.startswith("calc.") else stdlib_targets.aliases(surface, target) | stdlib_targets.aliases(surface, facade)
+    return {f for f, v in surface["per_file"].items() if names & {n for m in v["modules"] for n in (m, fb.top(m))}}
 
 
 def _verifier(plan, passing, failing, docker_client, faults_image, manifest, env):
@@ -159,9 +166,7 @@ def test_stdlib_family_on_another_target(fam, gold, docker_client, faults_image)
     first = fam.plan(ctx, random.Random(0)).target
     plan = next((p for p in (fam.plan(ctx, random.Random(s)) for s in range(1, 40)) if p.target != first), None)
     assert plan is not None, f"{fam.name} has one target only"
-    names = {fb.top(plan.target), fb.top(stdlib.HARD_EXTENSIONS.get(plan.target, plan.target))}
-    users = {f for f, mods in fb.file_modules(surface).items() if mods & names}
-    _break_and_heal(plan, passing, docker_client, faults_image, gold["manifest"], users=users)
+    _break_and_heal(plan, passing, docker_client, faults_image, gold["manifest"], users=_users(surface, plan.target))
 
 
 @pytest.mark.docker

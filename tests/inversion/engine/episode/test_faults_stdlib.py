@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import random
 
-from inversion.engine.episode.faults import PlanContext, family, hooks, stdlib
+from inversion.engine.episode.faults import PlanContext, family, hooks, stdlib_targets
 from inversion.engine.episode.faults import base as fb
 from inversion.engine.gold import surface as surf
 from inversion.engine.runtime.pytest_plugin import studio_pytest_plugin as plugin
@@ -24,7 +24,9 @@ NAMES = (
 
 
 def _users(module: str) -> list[str]:
-    return fb.used_by(fb.file_modules(SURFACE), fb.top(module))
+    """The files that load `module`: by its full name where the runner loads its package at start-up."""
+    names = stdlib_targets.aliases(SURFACE, module)
+    return sorted(f for f, v in SURFACE["per_file"].items() if names & {n for m in v["modules"] for n in (m, fb.top(m))})
 
 
 def test_targets_are_used_by_some_test_files_and_never_at_start_up():
@@ -35,16 +37,17 @@ def test_targets_are_used_by_some_test_files_and_never_at_start_up():
         assert not fam.breaks_all and fam.applicable(SURFACE, BASELINE)
         for seed in range(6):
             plan = fam.plan(ctx, random.Random(seed))
-            facade = stdlib.HARD_EXTENSIONS.get(plan.target, plan.target)
+            facade = stdlib_targets.HARD_EXTENSIONS.get(plan.target, plan.target)
             users = _users(plan.target) or _users(facade)
             assert 0 < len(users) < len(SURFACE["per_file"]), (name, plan.target)
-            assert fb.top(facade) not in startup and fb.top(plan.target) not in startup
-            path = stdlib.stdlib_files(SURFACE)[plan.target]
+            loaded = stdlib_targets.startup_names(SURFACE)
+            assert not stdlib_targets.aliases(SURFACE, facade) & (startup | loaded), (name, plan.target)
+            path = stdlib_targets.stdlib_files(SURFACE)[plan.target]
             assert path in plan.actions[0].command and path.startswith("/usr/lib/python3.11/")
 
 
 def test_extension_families_aim_only_at_extensions_without_a_fallback():
-    assert set(stdlib.extensions(SURFACE)) <= {"_sqlite3", "_ssl"}  # not _json, _decimal, _zoneinfo
+    assert set(stdlib_targets.extensions(SURFACE)) <= {"_sqlite3", "_ssl"}  # not _json, _decimal, _zoneinfo
     plan = family("stdlib_ext_truncated").plan(PlanContext(SURFACE, BASELINE), random.Random(0))
     assert plan.target in {"_sqlite3", "_ssl"} and "lib-dynload" in plan.actions[0].command
     assert ".dpkg-new" in plan.repair
@@ -71,9 +74,21 @@ def test_nothing_applies_when_every_test_file_uses_the_module():
             "zoneinfo",
             "stringprep",
             "datetime",
+            "importlib.metadata",  # a submodule of a package loaded at start-up counts by its full name
         ]
-    assert stdlib.extensions(everyone) == []
-    assert stdlib.py_files(everyone, init=True) == []
+    assert stdlib_targets.extensions(everyone) == []
+    assert stdlib_targets.py_files(everyone, init=True) == []
+
+
+def test_a_submodule_of_a_package_loaded_at_start_up_is_aimed_at_by_its_full_name():
+    """`encodings` loads with every run, `encodings.idna` only with test_net (socket's codec): a target
+    there fails test_net alone. Loaded at start-up, it is no target."""
+    assert "encodings.idna" in stdlib_targets.py_files(SURFACE, init=False)
+    assert stdlib_targets.aliases(SURFACE, "encodings.idna") == {"encodings.idna"}
+    assert stdlib_targets.aliases(SURFACE, "sqlite3.dbapi2") == {"sqlite3"}  # sqlite3 never loads at start-up
+    early = copy.deepcopy(SURFACE)
+    early["modules"]["startup"] = [*early["modules"]["startup"], "encodings.idna"]
+    assert "encodings.idna" not in stdlib_targets.py_files(early, init=False)
 
 
 def test_summary_keeps_stdlib_files_and_the_start_up_set():
@@ -121,13 +136,13 @@ def test_modules_pytest_loads_lazily_are_never_targets():
     lazy = copy.deepcopy(SURFACE)
     lazy["modules"]["stdlib_files"]["doctest"] = "/usr/lib/python3.11/doctest.py"
     lazy["per_file"]["tests/test_calc.py"]["modules"].append("doctest")
-    assert "doctest" not in stdlib.py_files(lazy, init=False)
-    assert "mimetypes" in stdlib.py_files(lazy, init=False)
+    assert "doctest" not in stdlib_targets.py_files(lazy, init=False)
+    assert "mimetypes" in stdlib_targets.py_files(lazy, init=False)
 
 
 def test_a_package_with_many_files_does_not_crowd_out_the_others():
     targets = [f"asyncio.m{i}" for i in range(28)] + ["ssl"]
-    picks = [stdlib.choose(random.Random(seed), targets) for seed in range(40)]
+    picks = [stdlib_targets.choose(random.Random(seed), targets) for seed in range(40)]
     assert 10 < picks.count("ssl") < 30
 
 

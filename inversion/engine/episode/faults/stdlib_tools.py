@@ -1,0 +1,139 @@
+"""Standard-library modules broken by tools outside Python, not by an edit to their code.
+
+Aimed like the other stdlib families (a module some test files use and start-up does not load, see
+`stdlib_targets`), so those files fail and the rest pass. Modelled on real incidents:
+
+- `stdlib_dpkg_diverted`: a local `dpkg-divert --rename` (a site customisation that meant to install
+  its own copy, then was dropped) moved the module to `.distrib`; Python reports a stdlib module as
+  missing. Repair: remove the diversion with dpkg, which moves the file back.
+- `stdlib_source_reencoded`: a bulk conversion ("save as Unicode" on a shared tree, an `iconv` run
+  with the wrong target) re-encoded the module as UTF-16; compiling it fails on null bytes, and
+  nothing names the encoding. Repair: convert it back (the bytes are the gold's again).
+- `stdlib_zip_shadow`: an embeddable distribution's `pythonXY.zip` unpacked into the prefix, in the
+  slot `sys.path` lists before the stdlib directory, with bytecode of an emptied module. Repair:
+  remove the zip.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shlex
+from typing import Any
+
+from inversion.engine.episode.actions import RunCommand
+from inversion.engine.episode.faults import base
+from inversion.engine.episode.faults.stdlib import PyStaleOverride, TwoTargets
+from inversion.engine.episode.faults.stdlib_targets import choose, extensions, py_files, stdlib_files
+
+
+class DpkgDiverted(TwoTargets):
+    name = "stdlib_dpkg_diverted"
+    category = "package_manager"
+    description = ("A local dpkg diversion (a customisation never finished) renamed a stdlib module some "
+                   "tests use to .distrib: the module is missing.")
+    keywords = ("dpkg", "dpkg-divert", "diversion", "package manager", "stdlib", "missing module", "debian")
+
+    @staticmethod
+    def targets(surface: dict[str, Any]) -> list[str]:
+        return py_files(surface, init=False) + extensions(surface)
+
+    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
+        return bool(self.targets(surface))
+
+    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        name = choose(rng, self.targets(ctx.surface))
+        path = stdlib_files(ctx.surface)[name]
+        f, moved = shlex.quote(path), shlex.quote(path + ".distrib")
+        return self.make(
+            name,
+            f"a local dpkg diversion renamed {path} to {os.path.basename(path)}.distrib",
+            [RunCommand(f"dpkg-divert --local --rename --divert {moved} --add {f}")],
+            [f"dpkg-divert --local --rename --remove {f}"],
+            explore="dpkg-divert --list",
+        )
+
+
+class SourceReencoded(TwoTargets):
+    name = "stdlib_source_reencoded"
+    category = "source_encoding"
+    description = ("A stdlib module some tests use re-encoded as UTF-16 by a bulk conversion: it no longer "
+                   "compiles (null bytes).")
+    keywords = ("encoding", "utf-16", "iconv", "null bytes", "stdlib", "source", "conversion")
+
+    @staticmethod
+    def targets(surface: dict[str, Any]) -> list[str]:
+        return py_files(surface, init=False) + py_files(surface, init=True)
+
+    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
+        return bool(self.targets(surface))
+
+    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        name = choose(rng, self.targets(ctx.surface))
+        path = stdlib_files(ctx.surface)[name]
+        f, tmp = shlex.quote(path), shlex.quote(f"/tmp/.{os.path.basename(path)}.conv")
+        python = base.python_executable(ctx.surface)
+
+        def convert(src: str, dst: str) -> str:  # through a copy, so the file keeps its inode and mode
+            return f"iconv -f {src} -t {dst} {f} > {tmp} && cat {tmp} > {f} && rm -f {tmp}"
+
+        return self.make(
+            name,
+            f"{path} was re-encoded as UTF-16",
+            [RunCommand(convert("UTF-8", "UTF-16"))],
+            [convert("UTF-16", "UTF-8"), f"{python} -m compileall -q -f {f}"],
+            explore=f"ls -la {shlex.quote(os.path.dirname(path))}",
+        )
+
+
+# A zip whose NAME.pyc (or NAME/__init__.pyc) is bytecode of an empty module, as an embeddable
+# distribution ships its stdlib (sourceless, in the zip named after the interpreter).
+ZIP_SCRIPT = (
+    "import importlib.util, marshal, sys, zipfile\n"
+    "zip_path, entry = sys.argv[1], sys.argv[2]\n"
+    "code = compile('', entry[:-1], 'exec')\n"
+    "data = importlib.util.MAGIC_NUMBER + bytes(12) + marshal.dumps(code)\n"
+    "with zipfile.ZipFile(zip_path, 'a' if zipfile.is_zipfile(zip_path) else 'w') as z:\n"
+    "    z.writestr(entry, data)\n"
+)
+
+
+def zip_slot(surface: dict[str, Any]) -> str:
+    """The zip `sys.path` lists first for the stdlib: `<base prefix>/lib/python3X.zip`."""
+    prefix = base.python_info(surface).get("base_prefix") or "/usr"
+    return f"{prefix}/lib/python{base.py_version(surface).replace('.', '')}.zip"
+
+
+class ZipShadow(base.FaultFamily):
+    name = "stdlib_zip_shadow"
+    category = "zip_import"
+    kin = "module_shadowing"  # an earlier sys.path entry hides the module, as the override dir does
+    layering = "beside"
+    description = ("An embeddable distribution's pythonXY.zip, unpacked into the prefix ahead of the stdlib "
+                   "directory on sys.path, holds bytecode of an emptied stdlib module some tests use.")
+    keywords = ("zip", "zipimport", "embeddable", "sys.path", "shadow", "stdlib", "bytecode")
+
+    @staticmethod
+    def targets(surface: dict[str, Any]) -> list[str]:
+        """Top-level modules and packages (a zip entry cannot shadow a submodule of a package found on disk)."""
+        packages = [n for n in py_files(surface, init=True) if "." not in n]
+        return PyStaleOverride.singles(surface) + packages
+
+    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
+        return bool(self.targets(surface))
+
+    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        name = choose(rng, self.targets(ctx.surface))
+        package = stdlib_files(ctx.surface)[name].endswith("/__init__.py")
+        entry = f"{name}/__init__.pyc" if package else f"{name}.pyc"
+        slot, python = zip_slot(ctx.surface), base.python_executable(ctx.surface)
+        return self.make(
+            name,
+            f"{slot} holds {entry}, bytecode of an empty module, ahead of the stdlib directory on sys.path",
+            [RunCommand(f"{python} -c {shlex.quote(ZIP_SCRIPT)} {shlex.quote(slot)} {shlex.quote(entry)}")],
+            [f"rm -f {shlex.quote(slot)}"],
+            explore=f"ls -la {shlex.quote(os.path.dirname(slot))}",
+        )
+
+
+FAMILIES = [DpkgDiverted, SourceReencoded, ZipShadow]
