@@ -183,7 +183,8 @@ class BuiltinAgent(Agent):
         if len(self.layers) != 1 or self.wanted == 1:
             return None
         family = self.layers[0].family
-        if not (self.whole or self.guard.taken([family]) or self.guard.near([family], self.depth)):
+        aimed = {family: normalise(self.layers[0].target)}
+        if not (self.whole or self.guard.taken([family]) or self.guard.near([family], self.depth, targets=aimed)):
             return None
         self.plan = self.layers.pop()
         if not self.whole:
@@ -240,7 +241,8 @@ class BuiltinAgent(Agent):
                 if _same_object(a, b) or (in_place and LAYERING.get(la.family) == "in_place" and _related(a, b)):
                     return False
         fams = [*(la.family for la in self.layers), plan.family]
-        return not (self.guard.taken(fams) or self.guard.near(fams, self.depth))
+        aimed = {p.family: normalise(p.target) for p in (*self.layers, plan)}
+        return not (self.guard.taken(fams) or self.guard.near(fams, self.depth, targets=aimed))
 
     def _pop(self) -> FaultPlan | None:
         """The next plan: the least-used family this gold does not have yet; for a later layer, one

@@ -39,6 +39,7 @@ class Guard:
         self.singles: set[str] = set()
         self.combos: set[frozenset[str]] = set()
         self.sets: list[frozenset[str]] = []  # each signature's families
+        self.set_targets: list[dict[str, str]] = []  # each signature's family -> (normalised) target
         self.kin: dict[str, str] = {}  # family -> its kin (`FaultFamily.kin`, else category): alike layers
         self.aimed: dict[tuple[str, str], set[str]] = {}  # (category, normalised target) -> families
         self.seen: set[str] = set()
@@ -64,6 +65,7 @@ class Guard:
             for la in (la for la in layers if la.get("target")):
                 self.aimed.setdefault((str(la.get("category") or ""), str(la["target"])), set()).add(str(la["kind"]))
             self.sets.append(frozenset(kinds))
+            self.set_targets.append({str(la["kind"]): str(la.get("target") or "") for la in layers})
             if isinstance(sig.get("failing"), int):
                 self.failing.append(sig["failing"])
             if len(kinds) == 1:
@@ -84,7 +86,8 @@ class Guard:
         on libsqlite3 measured 0.65 similar). The family itself again is `taken`'s question."""
         return bool(self.aimed.get((category, target), set()) - {family})
 
-    def near(self, families: list[str], depth: dict[str, int], threshold: float = NEAR_SETS) -> bool:
+    def near(self, families: list[str], depth: dict[str, int], threshold: float = NEAR_SETS,
+             targets: dict[str, str] | None = None) -> bool:
         """Whether a compound of these families would nearly repeat a set this gold has: the shared
         families' weight (1 + the steps of each, a proxy for the paths it touches) over the union's,
         as the near-duplicate measure weighs the touched paths (a deep shared layer dominates). In a
@@ -94,7 +97,10 @@ class Guard:
         `project_truncated_module` and `project_leftover_package`, kin `project_source`, beside one
         sitecustomize block measured 0.68; counted whole, the kin made {sitecustomize block,
         conftest import} "near" {.pth block, stale pickle cache}, which share two paths of nine).
-        A single family is only ever its own, and a single against a compound needs `NEAR_SINGLE`."""
+        A single family is only ever its own, and a single against a compound needs `NEAR_SINGLE`,
+        unless the compound has that family on the same target (`targets`, normalised, where the caller
+        knows them): then both touch its paths alike and often open with its symptoms (idna: tab
+        indent in `encodings.punycode` alone, and under an instrumentation wrapper, measured 0.625)."""
         mine = frozenset(families)
 
         def weights(fams: frozenset[str]) -> dict[str, dict[str, int]]:
@@ -104,9 +110,13 @@ class Guard:
             return out
 
         a = weights(mine)
-        for t in self.sets:
+        for t, aimed in zip(self.sets, self.set_targets, strict=True):
             if t == mine:
                 continue
+            if targets and 1 == min(len(t), len(mine)) < max(len(t), len(mine)):
+                lone = next(iter(t if len(t) == 1 else mine))
+                if lone in t & mine and targets.get(lone) and targets.get(lone) == aimed.get(lone):
+                    return True
             b = weights(t)
             shared = union = 0.0
             for k in a.keys() | b.keys():

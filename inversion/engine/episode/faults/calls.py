@@ -65,7 +65,7 @@ def function_targets(surface: dict[str, Any], where: str) -> list[dict[str, Any]
         top = base.top(module)
         if not path.endswith(".py") or top.startswith("_") or not row.get("function"):
             continue
-        if top in skip and not (top in base.RUNNER_MODULES and module not in startup | base.RUNNER_MODULES):
+        if top in skip and not (top in base.RUNNER_MODULES and module not in startup | base.RUNNER_MODULES | base.LAZY_RUNNER):
             continue  # a runner package's submodule the runner never loads (a codec) is fair game
         in_site = bool(site) and path.startswith(site + "/")
         in_stdlib = path.startswith(prefix) and "-packages/" not in path and top in sys.stdlib_module_names

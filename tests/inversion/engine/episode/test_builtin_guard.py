@@ -159,6 +159,22 @@ def test_guard_estimates_near_duplicate_sets_as_the_signature_measure_found_them
     assert single.near(["project_stale_bytecode", "conftest_import_error"], {"project_stale_bytecode": 4})
 
 
+def test_a_single_and_a_compound_with_that_family_on_the_same_target_are_near():
+    """idna, 2-fault batch: a tab indent in `encodings.punycode` alone, after the same under an
+    instrumentation wrapper, measured 0.625 (same paths, and the compound's text opened with the tab's
+    symptoms). By weight alone (2 of 4) neither is near; the same target decides, in both directions."""
+    depth = {"stdlib_py_tab_indent": 1, "instrumentation_wrapper_drops_result": 1}
+    tab, wrap = "stdlib_py_tab_indent", "instrumentation_wrapper_drops_result"
+    made = Guard([{"key": "k", "layers": [{"kind": tab, "category": "standard_library", "target": "encodings.punycode"},
+                                          {"kind": wrap, "category": "instrumentation", "target": "idna"}]}])
+    assert not made.near([tab], depth)  # no targets given: weights only
+    assert made.near([tab], depth, targets={tab: "encodings.punycode"})
+    assert not made.near([tab], depth, targets={tab: "json.decoder"})  # another module: other paths
+    alone = Guard([{"key": "s", "layers": [{"kind": tab, "category": "standard_library", "target": "encodings.punycode"}]}])
+    assert alone.near([wrap, tab], depth, targets={tab: "encodings.punycode", wrap: "idna"})
+    assert not alone.near([wrap, tab], depth, targets={tab: "json.decoder", wrap: "idna"})
+
+
 def test_compound_layers_are_multi_step_and_never_rewrite_one_target_twice():
     fams = {f.name: f for f in families()}
     for seed in range(8):
