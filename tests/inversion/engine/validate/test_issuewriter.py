@@ -50,6 +50,11 @@ def _delta(name: str) -> list[dict]:
     ("stdlib_stale_bytecode", "stringprep.cpython-311.pyc"),
     ("debugger_call_left", "ipdb"),  # the debugger the leftover line imports
     ("debugger_call_left", "set_trace"),
+    ("stdlib_dpkg_diverted", "ssl.py.distrib"),  # the diverted file's new name
+    ("stdlib_dpkg_diverted", "dpkg-divert"),
+    ("stdlib_zip_shadow", "python311.zip"),
+    ("stdlib_source_reencoded", "UTF-16"),  # the encoding the conversion wrote
+    ("project_extension_leftover", "render.cpython-311-x86_64-linux-gnu.so"),
 ])
 def test_the_leak_check_catches_each_injected_name(name, injected):
     evidence = Evidence("fixture", "config", ["t::x"], {}, delta=_delta(name) if name != "ld_conf_stale_cache" else
