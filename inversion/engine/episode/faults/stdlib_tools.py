@@ -53,6 +53,22 @@ class DpkgDiverted(TwoTargets):
             explore="dpkg-divert --list",
         )
 
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
+        """Two modules where the gold has two; else the customisation's second step, as `dash` does
+        for /bin/sh: a link in the module's place to the replacement, from a package never installed.
+        The import now fails on a dangling link, and dpkg refuses to remove the diversion while the
+        link is there: the repair takes both steps, in order."""
+        two = super().deep_plan(ctx, rng)
+        if two is not None:
+            return two
+        plan = self.plan(ctx, rng)
+        path = stdlib_files(ctx.surface)[plan.target]
+        lib = path.split("/lib/", 1)[-1]  # python3.11/encodings/punycode.py
+        f, link = shlex.quote(path), shlex.quote(f"/usr/local/share/site-custom/{lib}")
+        return self.make(plan.target, f"{plan.summary}, and a link in its place points to a replacement never installed",
+                         [*plan.actions, RunCommand(f"ln -s {link} {f}")],
+                         [f"if [ -L {f} ]; then rm -f {f}; fi", *plan.repair_lines], explore=plan.explore)
+
 
 class SourceReencoded(TwoTargets):
     name = "stdlib_source_reencoded"

@@ -11,7 +11,15 @@ import pytest
 from inversion.engine.episode.actions import RunCommand
 from inversion.engine.episode.agents.base import AgentContext, Budget
 from inversion.engine.episode.agents.builtin import BuiltinAgent
-from inversion.engine.episode.faults import FaultPlan, PlanContext, calls, families, family, stdlib
+from inversion.engine.episode.faults import (
+    FaultPlan,
+    PlanContext,
+    calls,
+    families,
+    family,
+    stdlib,
+    stdlib_tools,
+)
 from tests.inversion.engine.episode.test_faults_docker import (  # noqa: F401
     LAZY,
     _box,
@@ -55,6 +63,27 @@ def test_tab_indent_of_a_lone_module_hits_two_blocks(gold, docker_client, faults
     plan = stdlib.PyTabIndent().deep_plan(PlanContext(gold["surface"], {"stable_passing": gold["passing"]}),
                                           random.Random(0))
     assert plan.target == "mimetypes" and len(plan.actions) == 2 and "two lines" in plan.summary
+    _break_and_heal(plan, gold["passing"], docker_client, faults_image, gold["manifest"])
+
+
+@pytest.mark.docker
+def test_diversion_of_a_lone_module_adds_a_dangling_replacement_link(gold, docker_client, faults_image, monkeypatch):  # noqa: F811
+    """With one module to aim at, the multi-step variant diverts it and links a replacement never
+    installed in its place; dpkg refuses to remove the diversion while the link is there, so the
+    repair removes the link first."""
+    monkeypatch.setattr(stdlib_tools.DpkgDiverted, "targets", staticmethod(lambda surface: ["mimetypes"]))
+    plan = stdlib_tools.DpkgDiverted().deep_plan(PlanContext(gold["surface"], {"stable_passing": gold["passing"]}),
+                                                 random.Random(0))
+    assert plan.target == "mimetypes" and len(plan.actions) == 2 and plan.actions[1].command.startswith("ln -s ")
+    box, out = _box(docker_client, faults_image)
+    try:
+        for action in plan.actions:
+            assert box.exec(action.command, timeout=60).exit_code == 0
+        alone = box.exec(plan.repair_lines[-1], timeout=60)  # the diversion's removal without the link's
+        assert alone.exit_code != 0 and "overwriting" in alone.output
+    finally:
+        box.remove()
+        out.cleanup()
     _break_and_heal(plan, gold["passing"], docker_client, faults_image, gold["manifest"])
 
 
