@@ -51,11 +51,12 @@ def function_targets(surface: dict[str, Any], where: str) -> list[dict[str, Any]
     """Call-map rows ({module, file, function, tests}) of `where` ("site": installed packages,
     "stdlib": the standard library's pure-Python modules) that some tests call and others do not;
     never a module of the runner (but a submodule of its packages it does not load at start-up, such
-    as the `encodings.punycode` codec), a fixture's plumbing or the project itself (an installed copy
-    of it), never a private top-level module."""
+    as the `encodings.punycode` codec), a fixture's plumbing (but what suites call as a library,
+    `base.LIBRARY_PLUMBING`) or the project itself (an installed copy of it), never a private
+    top-level module."""
     calls = surface.get("calls") or {}
     project = {base.top(str(m.get("name") or "")) for m in (surface.get("modules") or {}).get("project") or []}
-    skip = base.RUNNER_MODULES | base.PLUMBING | base.LAZY_RUNNER | project
+    skip = base.RUNNER_MODULES | (base.PLUMBING - base.LIBRARY_PLUMBING) | base.LAZY_RUNNER | project
     startup = set((surface.get("modules") or {}).get("startup") or [])
     site = base.site_packages(surface)
     prefix = (base.python_info(surface).get("base_prefix") or "/usr") + "/lib/python"

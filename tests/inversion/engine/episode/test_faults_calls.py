@@ -77,12 +77,15 @@ def test_rows_of_the_runner_plumbing_and_private_modules_are_not_targets():
     surface = {**SURFACE, "calls": {"tests": 10, "functions": [
         _row("yaml.scanner", "Scanner.scan", 4), _row("_pytest.main", "main", 3), _row("_yaml_ext", "f", 2),
         _row("unittest.case", "TestCase.assertEqual", 5, "/usr/lib/python3.11/unittest/case.py"),
-        _row("tempfile", "mkdtemp", 5, "/usr/lib/python3.11/tempfile.py"),
+        _row("tempfile", "mkdtemp", 5, "/usr/lib/python3.11/tempfile.py"),  # a library tests call themselves
+        _row("getpass", "getuser", 5, "/usr/lib/python3.11/getpass.py"),  # tmp_path's plumbing: never
+        _row("encodings.unicode_escape", "Codec.encode", 2, "/usr/lib/python3.11/encodings/unicode_escape.py"),
+        _row("encodings.punycode", "adapt", 4, "/usr/lib/python3.11/encodings/punycode.py"),  # a lazy codec
         _row("mimetypes", "guess_type", 3, "/usr/lib/python3.11/mimetypes.py"),
         _row("yaml.cyaml", "load", 3, f"{SITE}/yaml/_yaml.cpython-311-x86_64-linux-gnu.so"),
     ]}}
     assert [r["function"] for r in calls.function_targets(surface, "site")] == ["Scanner.scan"]
-    assert [r["function"] for r in calls.function_targets(surface, "stdlib")] == ["guess_type"]
+    assert [r["function"] for r in calls.function_targets(surface, "stdlib")] == ["mkdtemp", "adapt", "guess_type"]
     assert not calls.function_targets({**SURFACE, "calls": {}}, "site")
 
 
