@@ -63,10 +63,12 @@ def episode_used_themes(*, repository_id: int) -> list[str]:
 def episode_used_signatures(*, gold_id: int, exclude: int | None = None) -> list[dict[str, Any]]:
     """Signatures this gold has or is about to have, oldest first: the guard against making the same
     task twice. Succeeded episodes give the signature validation wrote; episodes awaiting validation
-    give their layers ({kind: family, target}); running ones the plan their agent last claimed. Made
-    ones say how many tests they fail (`failing`: the guard's share of whole-suite tasks)."""
-    rows = (Episode.objects.filter(gold_id=gold_id, status__in=(Episode.Status.SUCCEEDED, Episode.Status.VALIDATING,
-                                                               Episode.Status.RUNNING))
+    give their layers ({kind: family, target}); running ones the plan their agent last claimed; those
+    validation refused as near-duplicates, the signature it measured. Made ones say how many tests
+    they fail (`failing`: the guard's share of whole-suite tasks)."""
+    made = Q(status__in=(Episode.Status.SUCCEEDED, Episode.Status.VALIDATING, Episode.Status.RUNNING))
+    near = Q(status=Episode.Status.NO_TASK, failed_rule="near_duplicate")  # refused, its set counts as made
+    rows = (Episode.objects.filter(made | near, gold_id=gold_id)
             .exclude(pk=exclude).order_by("pk").values_list("pk", "status", "result"))
     seen, out = set(), []
     running = []

@@ -26,6 +26,17 @@ def gold_signature_keys(*, gold_id: int) -> dict[str, str]:
     return out
 
 
+def gold_near_twin(*, gold_id: int, signature: dict[str, Any], text: str) -> tuple[Task, float] | None:
+    """The most similar task this gold has (rejected ones do not count) if it nearly duplicates a
+    break with this signature and issue text (`signature.NEAR_DUP`), else None."""
+    best: tuple[Task, float] | None = None
+    for other in Task.objects.filter(gold_id=gold_id).exclude(signature={}).exclude(state=Task.State.REJECTED):
+        score = sig.similarity(signature, other.signature, text, _text(other))
+        if score >= sig.NEAR_DUP and (best is None or score > best[1]):
+            best = (other, score)
+    return best
+
+
 def _text(task: Task) -> str:
     rev = task.current_revision
     return rev.instruction_hard if rev else ""

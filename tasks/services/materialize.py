@@ -30,7 +30,7 @@ from studio.lib.dockerctx import docker_client
 from studio.lib.text import storable
 from studio.lib.workers import worker_id
 from tasks.models import Task, TaskRevision, ValidationRun
-from tasks.selectors.diversity import gold_signature_keys
+from tasks.selectors.diversity import gold_near_twin, gold_signature_keys
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +132,23 @@ def _twin_saved_meanwhile(episode, result) -> str:
     return known_twin(gold_signature_keys(gold_id=episode.gold_id), result.signature or {})[0]
 
 
+def _near_twin(episode, result, text) -> str:
+    """Mass production never keeps a near-duplicate (a curator's or a model's episode is kept, and the
+    catalog warns with the twin linked): the guard estimates before laying, this measures the real
+    signature and issue text (cachetools, 2 faults: two pairs sharing a deep startup-hook layer with
+    different one-step partners measured 0.60 and 0.62, where the estimate said 0.45 and 0.40). The
+    refused signature stays in the episode's result, so later episodes treat its set as made."""
+    if episode.agent != Episode.Agent.BUILTIN or not result.signature:
+        return ""
+    found = gold_near_twin(gold_id=episode.gold_id, signature=result.signature, text=text.instruction_hard)
+    if found is None:
+        return ""
+    episode.result = {**(episode.result or {}), "signature": result.signature}
+    episode.save(update_fields=["result"])
+    twin, score = found
+    return f"{result.signature.get('label')} nearly repeats {twin.slug} (similarity {score:.2f})"
+
+
 @transaction.atomic
 def _save(episode, result, text, dockerfile, delta_text, category) -> Task | None:
     gold = episode.gold
@@ -139,6 +156,10 @@ def _save(episode, result, text, dockerfile, delta_text, category) -> Task | Non
     if twin:
         _fail(episode, "duplicate", f"same fault signature or families ({result.signature.get('label')}) as {twin}, "
                                     "saved while this one was validated")
+        return None
+    near = _near_twin(episode, result, text)
+    if near:
+        _fail(episode, "near_duplicate", near)
         return None
     rules = dict(result.rules)
     task = Task.objects.create(

@@ -122,3 +122,36 @@ def test_tasks_list_json_carries_the_signature_and_fault_count(gold):
     (row,) = json.loads(out.getvalue())["tasks"]
     assert row["fault_count"] == 2 and row["signature"]["key"] == task.signature_key
     assert row["signature"]["label"] == "pythonpath_stub(six)"
+
+
+def test_a_built_in_episode_that_nearly_repeats_a_task_is_refused_and_its_set_counts_as_made(gold):
+    """cachetools, 2 faults: a shared startup-hook layer with another one-step partner measured 0.60.
+    Validation measures the real signature and text: a built-in episode's near-duplicate is not kept,
+    and the guard of later episodes sees its family set; a model's episode is kept (the catalog warns)."""
+    from types import SimpleNamespace
+
+    from inversion.selectors.episodes import episode_used_signatures
+    from tasks.services.materialize import _near_twin
+    from tests.factories import EpisodeFactory
+
+    hook = ["/etc/python3.11/sitecustomize.py", "/usr/lib/python3.11/sitecustomize.py", "/opt/venv/lib/site/zz.pth"]
+    made = _task(gold, "sitecustomize_blocker", "fractions", [*hook, "/usr/lib/python3.11/fractions.py"],
+                 category="startup_hooks", more=[{"family": "stdlib_py_tab_indent", "category": "standard_library",
+                                                  "target": "fractions"}])
+    sig = signature_of(layers=[{"family": "sitecustomize_blocker", "category": "startup_hooks", "target": "fractions"},
+                               {"family": "stdlib_dpkg_diverted", "category": "package_manager", "target": "fractions"}],
+                       delta=[], touched=[*hook, "/usr/lib/python3.11/fractions.py"])
+    result, text = SimpleNamespace(signature=sig), SimpleNamespace(instruction_hard=TEXT)
+    episode = EpisodeFactory(gold=gold, status="validating", result={"layers": []})
+    reason = _near_twin(episode, result, text)
+    assert made.slug in reason and "similarity" in reason
+    episode.status, episode.failed_rule = "no_task", "near_duplicate"
+    episode.save()
+    used = episode_used_signatures(gold_id=gold.pk)
+    assert sig["key"] in [u["key"] for u in used]  # the refused set is made, for the guard
+
+    llm = EpisodeFactory(gold=gold, status="validating", agent="llm", result={"layers": []})
+    assert _near_twin(llm, result, text) == ""  # a model's near-duplicate is kept; the catalog warns
+    far = signature_of(layers=[{"family": "locale_missing", "category": "locale", "target": "de_DE"}], delta=[],
+                       touched=["/usr/lib/locale/de_DE"])
+    assert _near_twin(EpisodeFactory(gold=gold, status="validating"), SimpleNamespace(signature=far), text) == ""
