@@ -27,7 +27,23 @@ from inversion.engine.episode.faults.stdlib import PyStaleOverride, TwoTargets
 from inversion.engine.episode.faults.stdlib_targets import choose, extensions, py_files, stdlib_files
 
 
-class DpkgDiverted(TwoTargets):
+class _Aimed(base.FaultFamily):
+    """A family that applies wherever its `targets` list one module, and aims at one of them."""
+
+    @staticmethod
+    def targets(surface: dict[str, Any]) -> list[str]:
+        raise NotImplementedError
+
+    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
+        return bool(self.targets(surface))
+
+    def aim(self, ctx: base.PlanContext, rng: random.Random) -> tuple[str, str]:
+        """(module name, its file), chosen as every stdlib family chooses (`choose`)."""
+        name = choose(rng, self.targets(ctx.surface))
+        return name, stdlib_files(ctx.surface)[name]
+
+
+class DpkgDiverted(TwoTargets, _Aimed):
     name = "stdlib_dpkg_diverted"
     category = "package_manager"
     description = ("A local dpkg diversion (a customisation never finished) renamed a stdlib module some "
@@ -38,12 +54,8 @@ class DpkgDiverted(TwoTargets):
     def targets(surface: dict[str, Any]) -> list[str]:
         return py_files(surface, init=False) + extensions(surface)
 
-    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
-        return bool(self.targets(surface))
-
     def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
-        name = choose(rng, self.targets(ctx.surface))
-        path = stdlib_files(ctx.surface)[name]
+        name, path = self.aim(ctx, rng)
         f, moved = shlex.quote(path), shlex.quote(path + ".distrib")
         return self.make(
             name,
@@ -70,7 +82,7 @@ class DpkgDiverted(TwoTargets):
                          [f"if [ -L {f} ]; then rm -f {f}; fi", *plan.repair_lines], explore=plan.explore)
 
 
-class SourceReencoded(TwoTargets):
+class SourceReencoded(TwoTargets, _Aimed):
     name = "stdlib_source_reencoded"
     category = "source_encoding"
     description = ("A stdlib module some tests use re-encoded as UTF-16 by a bulk conversion: it no longer "
@@ -81,12 +93,8 @@ class SourceReencoded(TwoTargets):
     def targets(surface: dict[str, Any]) -> list[str]:
         return py_files(surface, init=False) + py_files(surface, init=True)
 
-    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
-        return bool(self.targets(surface))
-
     def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
-        name = choose(rng, self.targets(ctx.surface))
-        path = stdlib_files(ctx.surface)[name]
+        name, path = self.aim(ctx, rng)
         f, tmp = shlex.quote(path), shlex.quote(f"/tmp/.{os.path.basename(path)}.conv")
         python = base.python_executable(ctx.surface)
 
@@ -120,7 +128,7 @@ def zip_slot(surface: dict[str, Any]) -> str:
     return f"{prefix}/lib/python{base.py_version(surface).replace('.', '')}.zip"
 
 
-class ZipShadow(base.FaultFamily):
+class ZipShadow(_Aimed):
     name = "stdlib_zip_shadow"
     category = "zip_import"
     kin = "module_shadowing"  # an earlier sys.path entry hides the module, as the override dir does
@@ -135,12 +143,9 @@ class ZipShadow(base.FaultFamily):
         packages = [n for n in py_files(surface, init=True) if "." not in n]
         return PyStaleOverride.singles(surface) + packages
 
-    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
-        return bool(self.targets(surface))
-
     def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
-        name = choose(rng, self.targets(ctx.surface))
-        package = stdlib_files(ctx.surface)[name].endswith("/__init__.py")
+        name, path = self.aim(ctx, rng)
+        package = path.endswith("/__init__.py")
         entry = f"{name}/__init__.pyc" if package else f"{name}.pyc"
         slot, python = zip_slot(ctx.surface), base.python_executable(ctx.surface)
         return self.make(
