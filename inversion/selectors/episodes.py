@@ -64,8 +64,8 @@ def episode_used_signatures(*, gold_id: int, exclude: int | None = None) -> list
     """Signatures this gold has or is about to have, oldest first: the guard against making the same
     task twice. Succeeded episodes give the signature validation wrote; episodes awaiting validation
     give their layers ({kind: family, target}); running ones the plan their agent last claimed; those
-    validation refused as near-duplicates, the signature it measured. Made ones say how many tests
-    they fail (`failing`: the guard's share of whole-suite tasks)."""
+    validation refused as near-duplicates, the signature it measured. Made ones (not refused ones,
+    which are no task) say how many tests they fail (`failing`: the guard's share of whole-suite tasks)."""
     made = Q(status__in=(Episode.Status.SUCCEEDED, Episode.Status.VALIDATING, Episode.Status.RUNNING))
     near = Q(status=Episode.Status.NO_TASK, failed_rule="near_duplicate")  # refused, its set counts as made
     rows = (Episode.objects.filter(made | near, gold_id=gold_id)
@@ -85,8 +85,10 @@ def episode_used_signatures(*, gold_id: int, exclude: int | None = None) -> list
             sig = {"key": f"episode:{pk}", "label": label({"layers": layers}), "layers": layers} if layers else {}
         if sig.get("key") and sig["key"] not in seen:
             seen.add(sig["key"])
-            out.append({"key": sig["key"], "label": sig.get("label", ""), "layers": sig.get("layers") or [],
-                        "failing": len(result.get("newly_failing") or [])})
+            row = {"key": sig["key"], "label": sig.get("label", ""), "layers": sig.get("layers") or []}
+            if status != Episode.Status.NO_TASK:  # a refused twin is no task: not in the whole-suite share
+                row["failing"] = len(result.get("newly_failing") or [])
+            out.append(row)
     claims: dict[int, dict] = {}
     for episode_id, payload in (EpisodeEvent.objects.filter(episode_id__in=running, kind="thought")
                                 .order_by("seq").values_list("episode_id", "payload")):

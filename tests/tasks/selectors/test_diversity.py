@@ -148,7 +148,8 @@ def test_a_built_in_episode_that_nearly_repeats_a_task_is_refused_and_its_set_co
     episode.status, episode.failed_rule = "no_task", "near_duplicate"
     episode.save()
     used = episode_used_signatures(gold_id=gold.pk)
-    assert sig["key"] in [u["key"] for u in used]  # the refused set is made, for the guard
+    twin = next(u for u in used if u["key"] == sig["key"])  # the refused set is made, for the guard
+    assert "failing" not in twin  # but no task: it does not count in the whole-suite share
 
     llm = EpisodeFactory(gold=gold, status="validating", agent="llm", result={"layers": []})
     assert _near_twin(llm, result, text) == ""  # a model's near-duplicate is kept; the catalog warns

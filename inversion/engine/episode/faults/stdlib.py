@@ -40,22 +40,26 @@ def _objects(*plans: base.FaultPlan) -> tuple[str, ...]:
 
 
 class TwoTargets(base.FaultFamily):
-    """Multi-step variant: the same damage to a second stdlib module some other test files use (an
+    """Multi-step variant: the same damage to one or two more stdlib modules other test files use (an
     interrupted unpack or a bulk edit rarely stops at one file), one step per target, one repair.
-    Repairing the first target reveals the second one's failures."""
+    Repairing one target reveals the next one's failures."""
+
+    spread = 3  # targets of the multi-step variant at most, where the gold has that many apart
 
     def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
-        first = self.plan(ctx, rng)
-        for _ in range(6):
-            second = self.plan(ctx, rng)
-            if base.top(second.target) != base.top(first.target):
+        plans = [self.plan(ctx, rng)]
+        for _ in range(4 * self.spread):
+            if len(plans) == self.spread:
                 break
-        else:
+            more = self.plan(ctx, rng)
+            if base.top(more.target) not in {base.top(p.target) for p in plans}:
+                plans.append(more)
+        if len(plans) < 2:
             return None
-        actions = first.actions + tuple(a for a in second.actions if a not in first.actions)
-        repair = [*first.repair_lines, *second.repair_lines]
-        return self.make(first.target, f"{first.summary}; and {second.summary}", list(actions),
-                         list(dict.fromkeys(repair)), explore=first.explore, objects=_objects(first, second))
+        actions = list(dict.fromkeys(a for p in plans for a in p.actions))
+        repair = list(dict.fromkeys(line for p in plans for line in p.repair_lines))
+        summary = "; and ".join(p.summary for p in plans)
+        return self.make(plans[0].target, summary, actions, repair, explore=plans[0].explore, objects=_objects(*plans))
 
 
 class _Extension(TwoTargets):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import random
 
-from inversion.engine.episode.faults import PlanContext, family, hooks, stdlib_targets
+from inversion.engine.episode.faults import PlanContext, family, hooks, stdlib, stdlib_targets
 from inversion.engine.episode.faults import base as fb
 from inversion.engine.gold import surface as surf
 from inversion.engine.runtime.pytest_plugin import studio_pytest_plugin as plugin
@@ -159,3 +159,21 @@ def test_plugin_follows_project_modules_to_what_they_import_at_load(tmp_path, mo
     found = plugin._direct({"pkgx15", "not_loaded_anywhere"}, str(tmp_path))
     assert {"pkgx15", "pkgx15.util", "fractions", "statistics"} <= found
     assert "not_loaded_anywhere" not in found and "difflib" not in found
+
+
+def test_multi_step_variant_spreads_over_up_to_three_modules_one_step_each(monkeypatch):
+    """A bulk edit or an interrupted unpack hits several modules other test files use: the variant
+    takes three of distinct packages where the gold has three (two where it has two), a step each,
+    and one repair restores every one of them."""
+    ctx = PlanContext(SURFACE, BASELINE)
+    fam = family("stdlib_py_tab_indent")
+    tops = {fb.top(n) for n in stdlib_targets.py_files(SURFACE, init=False)}
+    assert len(tops) > 3
+    for seed in range(6):
+        plan = fam.deep_plan(ctx, random.Random(seed))
+        assert len(plan.objects) == len({fb.top(o) for o in plan.objects}) == len(plan.actions) == 3, plan.objects
+        for name in plan.objects:
+            path = stdlib_targets.stdlib_files(SURFACE)[name]
+            assert any(path in a.command for a in plan.actions) and f"{path}.orig" in plan.repair
+    monkeypatch.setattr(stdlib, "py_files", lambda surface, init: [] if init else ["mimetypes", "ssl"])
+    assert set(fam.deep_plan(ctx, random.Random(0)).objects) == {"mimetypes", "ssl"}
