@@ -14,13 +14,13 @@ Compound breaks (`faults` > 1): layers come from the multi-step variants of the 
 (`FaultFamily.deep_plan`: each step its own RUN line), the first from the least-used family; the next
 from another category, least-used first, then preferring the same target (a stub on top of a moved
 package) unless both rewrite it in place (`FaultFamily.layering`: *every layer matters* would refuse
-it). A layer counts only if it changes what fails. The repair undoes the layers outermost first.
+it), and last of all damage in place behind a layer that hides that target (`targets.aim_rank`: the
+module never loads, so nothing changes). A layer counts only if it changes what fails. The repair undoes the layers outermost first.
 """
 
 from __future__ import annotations
 
 import random
-import re
 from collections import deque
 from typing import Any
 
@@ -29,6 +29,7 @@ from inversion.engine.episode.agents.base import Agent, AgentContext, Decision, 
 from inversion.engine.episode.agents.guard import NO_UNUSED, WHOLE_SHARE, Guard
 from inversion.engine.episode.agents.observations import error_kinds, exit_code, gist
 from inversion.engine.episode.agents.ordering import order_key
+from inversion.engine.episode.agents.targets import aim_rank, related, same_object
 from inversion.engine.episode.faults import FaultFamily, FaultPlan, PlanContext, families
 from inversion.engine.episode.signature import normalise
 
@@ -223,7 +224,7 @@ class BuiltinAgent(Agent):
                 plan = (fam.deep_plan(self.plan_ctx, self.rng) if deep else None) or fam.plan(self.plan_ctx, self.rng)
             except (KeyError, IndexError, ValueError):
                 return None
-            if any(_related(plan.target, t) for t in self.inert):
+            if any(related(plan.target, t) for t in self.inert):
                 continue
             if not self.guard.aimed_alike(plan.family, plan.category, normalise(plan.target)):
                 return plan
@@ -238,7 +239,7 @@ class BuiltinAgent(Agent):
         in_place = LAYERING.get(plan.family) == "in_place"
         for a, la in ((a, la) for la in self.layers for a in plan.objects or (plan.target,)):
             for b in la.objects or (la.target,):  # every module each rewrites (json beside its target)
-                if _same_object(a, b) or (in_place and LAYERING.get(la.family) == "in_place" and _related(a, b)):
+                if same_object(a, b) or (in_place and LAYERING.get(la.family) == "in_place" and related(a, b)):
                     return False
         fams = [*(la.family for la in self.layers), plan.family]
         aimed = {p.family: normalise(p.target) for p in (*self.layers, plan)}
@@ -252,7 +253,7 @@ class BuiltinAgent(Agent):
         self._refresh()
         if self.layers:
             pool = [p for p in (self._fresh(f) for f in self.candidates) if p is not None]
-            pool += [p for p in self.deferred if not any(_related(p.target, t) for t in self.inert)]
+            pool += [p for p in self.deferred if not any(related(p.target, t) for t in self.inert)]
             self.candidates.clear()
             # a family that broke nothing here alone, or that validation found to add nothing as a
             # layer, fails *every layer matters* (jmespath: 7 of 20 episodes, a warnings policy on top)
@@ -263,7 +264,7 @@ class BuiltinAgent(Agent):
                 self.whole += 1
                 fit = fit if self.whole <= WHOLE_TRIES + 1 else []
             fit.sort(key=lambda p: (p.family in BREAKS_ALL, self.guard.rank(p.family, p.category)[0],
-                                    not any(_related(p.target, la.target) for la in self.layers), -len(p.actions)))
+                                    aim_rank(p, self.layers, LAYERING), -len(p.actions)))
             self.deferred = deque(p for p in pool if p not in fit[:1])
             return fit[0] if fit else None
         while self.candidates:
@@ -380,16 +381,3 @@ def _depth(fam: FaultFamily, ctx: PlanContext, seed: int) -> int:
         return 1
     return len(plan.actions) if plan is not None else 1
 
-
-def _same_object(a: str, b: str) -> bool:
-    """Both faults would rewrite one path or one SONAME link (a module name may carry two layers:
-    a stub on top of a moved package)."""
-    a, b = normalise(a), normalise(b)
-    return a == b and not re.fullmatch(r"[A-Za-z_][\w.]*", a.replace(".so", "/"))
-
-
-def _related(a: str, b: str) -> bool:
-    """Two targets name the same thing (`sqlite3` and `libsqlite3.so.0`, a module and its package)."""
-    a, b = normalise(a).lower(), normalise(b).lower()
-    short, long_ = sorted((a.removeprefix("lib").split(".so")[0], b.removeprefix("lib").split(".so")[0]), key=len)
-    return a == b or (len(short) >= 3 and short in long_)
