@@ -15,9 +15,11 @@ from tests.browser.conftest import login, shot
 from tests.factories import GoldFactory
 from tests.support.fixture_gold import SURFACE, ensure_gold_image, measure_baseline
 
-pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.llm]
+pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.llm, pytest.mark.timeout(1800)]
 
-EPISODE_TIMEOUT_MS = 8 * 60 * 1000
+# The episode is capped at 6 minutes, and its task's validation follows. A fresh clone's `make test`
+# beside two benches on 2 cores took longer than 8 minutes for both (stop 26); alone it takes 98 s.
+EPISODE_TIMEOUT_MS = 12 * 60 * 1000  # each wait; the test's own timeout (1800 s) is above both
 LIVE = "document.querySelector('[ws-connect]').dataset.live === 'live'"
 ENDED = {Episode.Status.SUCCEEDED, Episode.Status.NO_TASK}  # with or without a validated task
 
