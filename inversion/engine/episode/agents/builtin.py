@@ -15,7 +15,8 @@ Compound breaks (`faults` > 1): layers come from the multi-step variants of the 
 from another category, least-used first, then preferring the same target (a stub on top of a moved
 package) unless both rewrite it in place (`FaultFamily.layering`: *every layer matters* would refuse
 it), and last of all damage in place behind a layer that hides that target (`targets.aim_rank`: the
-module never loads, so nothing changes). A layer counts only if it changes what fails. The repair undoes the layers outermost first.
+module never loads, so nothing changes). A layer counts only if it changes what fails. The repair
+undoes the layers outermost first.
 """
 
 from __future__ import annotations

@@ -28,10 +28,14 @@ from inversion.engine.episode.faults.stdlib_targets import choose, extensions, p
 OVERRIDES = "site-overrides"
 
 
-def _stacked(fam: base.FaultFamily, first: base.FaultPlan, second: base.FaultPlan) -> base.FaultPlan:
-    """One plan of two: the first's steps then the second's, one repair for both, named after the first."""
-    return fam.make(first.target, f"{first.summary}; and {second.summary}", [*first.actions, *second.actions],
-                    [*first.repair_lines, *second.repair_lines], explore=first.explore, objects=_objects(first, second))
+def _stacked(fam: base.FaultFamily, *plans: base.FaultPlan) -> base.FaultPlan:
+    """One plan of several: their steps in order (a step two of them share, once), one repair for all,
+    named after the first."""
+    first = plans[0]
+    actions = list(dict.fromkeys(a for p in plans for a in p.actions))
+    repair = list(dict.fromkeys(line for p in plans for line in p.repair_lines))
+    return fam.make(first.target, "; and ".join(p.summary for p in plans), actions, repair,
+                    explore=first.explore, objects=_objects(*plans))
 
 
 def _objects(*plans: base.FaultPlan) -> tuple[str, ...]:
@@ -54,12 +58,7 @@ class TwoTargets(base.FaultFamily):
             more = self.plan(ctx, rng)
             if base.top(more.target) not in {base.top(p.target) for p in plans}:
                 plans.append(more)
-        if len(plans) < 2:
-            return None
-        actions = list(dict.fromkeys(a for p in plans for a in p.actions))
-        repair = list(dict.fromkeys(line for p in plans for line in p.repair_lines))
-        summary = "; and ".join(p.summary for p in plans)
-        return self.make(plans[0].target, summary, actions, repair, explore=plans[0].explore, objects=_objects(*plans))
+        return _stacked(self, *plans) if len(plans) > 1 else None
 
 
 class _Extension(TwoTargets):
