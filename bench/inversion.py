@@ -21,14 +21,19 @@ whole suite (<= 30%).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import docker
 
 ROOT = Path(__file__).resolve().parents[1]
 # Small real sdists with fast suites whose tests reach past pure Python: sqlite3 and asyncio/ssl
@@ -164,14 +169,20 @@ def main() -> None:
     if not golds:
         sys.exit("no gold environment is ready")
     studio_step, raw_step = (None, None) if args.skip_overhead else _step_overhead(golds[0])
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     start_embedded_worker()
     started = time.monotonic()
     episodes = []
-    for i, gold in enumerate(golds):
-        n = args.episodes if args.per_repo else args.episodes // len(golds) + (1 if i < args.episodes % len(golds) else 0)
-        episodes += episode_batch_launch(golds=[gold], count=n, agent="builtin", seed=args.seed + 100 * i,
-                                         faults=args.faults, whole_share=args.whole_share)
-    done = episode_batch_wait(episodes=episodes, timeout=7200)
+    try:
+        for i, gold in enumerate(golds):
+            n = args.episodes if args.per_repo else args.episodes // len(golds) + (1 if i < args.episodes % len(golds) else 0)
+            episodes += episode_batch_launch(golds=[gold], count=n, agent="builtin", seed=args.seed + 100 * i,
+                                             faults=args.faults, whole_share=args.whole_share)
+        done = episode_batch_wait(episodes=episodes, timeout=7200)
+    except KeyboardInterrupt:
+        _leave_nothing(130)
+    except SystemExit as stop:
+        _leave_nothing(stop.code if isinstance(stop.code, int) else 1)
     wall = time.monotonic() - started
     tasks = list(Task.objects.filter(episode__in=done))
     by_status: dict[str, int] = {}
@@ -200,6 +211,53 @@ def main() -> None:
         print(f"step: studio {studio_step * 1000:.0f} ms vs raw docker exec {raw_step * 1000:.0f} ms  ->  "
               f"{studio_step / raw_step:.2f}x   (goal <= 1.5x)")
     _diversity(done, tasks, args.faults)
+
+
+def _leave_nothing(code: int) -> None:
+    """Stopped mid-batch (SIGTERM, Ctrl-C): a sweep takes a worker's containers only once its process
+    is gone, and nothing sweeps after the bench. End its unfinished episodes with the reason, remove
+    its containers and validation images, and exit at once (a warm stop of the worker would wait for
+    the episodes). A job thread may start a container until the exit: a detached reaper removes what
+    carries this worker's label once the process is gone."""
+    from django.utils import timezone
+
+    from inversion.models import Episode
+    from studio.lib.dockerctx import endpoint
+    from studio.lib.workers import worker_id
+
+    ended = Episode.objects.filter(status__in=Episode.ACTIVE).update(  # the bench's own data dir: all are its
+        status=Episode.Status.ERROR, reason="interrupted: the bench was stopped", finished_at=timezone.now())
+    _reap(worker_id(), endpoint())
+    subprocess.Popen([sys.executable, __file__, "--reap", worker_id(), endpoint(), str(os.getpid())], start_new_session=True,
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    print(f"stopped: {ended} unfinished episodes ended, their containers removed", flush=True)
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _reap(worker: str, engine: str, pid: int | None = None) -> None:
+    """Remove the containers and validation images labelled with `worker` on `engine` (once `pid`
+    has exited)."""
+    while pid is not None and Path(f"/proc/{pid}").exists():
+        time.sleep(0.2)
+    from inversion.engine.runtime import labels as lbl
+
+    client = docker.DockerClient(base_url=engine, timeout=120)
+    mine = {"label": [f"{lbl.WORKER}={worker}"]}
+    try:
+        removals = [lambda c=c: client.api.remove_container(c["Id"], force=True, v=True)
+                    for c in client.api.containers(all=True, filters=mine)]
+        for remove in removals:
+            _quietly(remove)
+        for image in client.images.list(filters=mine):  # after the containers that use them
+            _quietly(lambda i=image: client.images.remove(i.id, force=True))
+    finally:
+        client.close()
+
+
+def _quietly(remove) -> None:
+    with contextlib.suppress(docker.errors.DockerException):  # gone meanwhile, or used by a container started since
+        remove()
 
 
 def _delta_lines(task) -> int:
@@ -235,4 +293,8 @@ def _diversity(done: list, tasks: list, faults: int) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--reap"]:  # the detached reaper `_leave_nothing` starts
+        sys.path.insert(0, str(ROOT))
+        _reap(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    else:
+        main()

@@ -113,6 +113,14 @@ def episode_dead_ends(*, gold_id: int, exclude: int | None = None) -> dict[str, 
     return dict(found)
 
 
+def episode_lone_layers(*, gold_id: int, exclude: int | None = None) -> dict[str, int]:
+    """Families that began an earlier compound episode of this gold and were undone because no
+    further layer fitted on top of them (the pairs left were made, or none showed), with how often."""
+    rows = (EpisodeEvent.objects.filter(episode__gold_id=gold_id, kind="thought", payload__has_key="lone")
+            .exclude(episode_id=exclude).values_list("payload", flat=True))
+    return dict(Counter(str(p["lone"]) for p in rows if (p or {}).get("lone")))
+
+
 def episode_row(episode: Episode) -> dict[str, Any]:
     """The CLI/JSON shape of one episode's outcome (DESIGN.md), with its fault count and signature."""
     result = episode.result or {}

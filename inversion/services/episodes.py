@@ -19,7 +19,12 @@ from inversion.engine.episode.agents.base import AgentContext, Budget
 from inversion.engine.episode.loop import EpisodeSpec, run_episode
 from inversion.engine.runtime.grading import stable_passing
 from inversion.models import Episode, EpisodeBatch, GoldEnvironment
-from inversion.selectors.episodes import episode_dead_ends, episode_used_signatures, episode_used_themes
+from inversion.selectors.episodes import (
+    episode_dead_ends,
+    episode_lone_layers,
+    episode_used_signatures,
+    episode_used_themes,
+)
 from inversion.services.events import episode_event_add
 from studio.lib.db import retry_locked
 from studio.lib.dockerctx import docker_client
@@ -152,6 +157,7 @@ def _context(episode: Episode) -> AgentContext:
         used_signatures=episode_used_signatures(gold_id=gold.pk, exclude=episode.pk),
         used_now=lambda: retry_locked(episode_used_signatures, gold_id=gold.pk, exclude=episode.pk),
         dead_ends=episode_dead_ends(gold_id=gold.pk, exclude=episode.pk),
+        lone_layers=episode_lone_layers(gold_id=gold.pk, exclude=episode.pk),
         faults=int(cfg.get("faults") or 1), whole_share=cfg.get("whole_share"),
         network=bool(cfg.get("network")))
 

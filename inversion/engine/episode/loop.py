@@ -183,6 +183,8 @@ class _Loop:
                 extra = {"claim": decision.claim} if decision.claim else {}
                 if decision.dead_end:
                     extra["dead_end"] = decision.dead_end
+                if decision.lone:
+                    extra["lone"] = decision.lone
                 self.emit("thought", {"text": decision.thought[:4000], **extra}, ms, *tokens)
                 ms, tokens = 0, (0, 0)
             action = decision.action

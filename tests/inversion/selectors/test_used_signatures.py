@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from inversion.selectors.episodes import episode_dead_ends, episode_used_signatures
+from inversion.selectors.episodes import episode_dead_ends, episode_lone_layers, episode_used_signatures
 from inversion.services.events import episode_event_add
 from tests.factories import EpisodeFactory, GoldFactory
 
@@ -65,3 +65,18 @@ def test_dead_ends_count_families_that_broke_nothing_on_this_gold_only(gold):
     assert episode_dead_ends(gold_id=gold.pk) == {"locale_missing": 2, "nss_hosts_unavailable": 1,
                                                   "warnings_policy_module": 1}
     assert "warnings_policy_module" not in episode_dead_ends(gold_id=gold.pk, exclude=refused.pk)
+
+
+def test_lone_first_layers_are_counted_per_gold_and_apart_from_dead_ends(gold):
+    """A compound's first layer undone because nothing fitted on top: later compound episodes of this
+    gold start from it last; it broke tests, so it is no dead end (it may still be a later layer)."""
+    first, second = EpisodeFactory(gold=gold, status="no_task"), EpisodeFactory(gold=gold, status="succeeded")
+    for episode, family in ((first, "conftest_import_error"), (first, "pythonpath_stub"),
+                            (second, "conftest_import_error")):
+        episode_event_add(episode_id=episode.pk, kind="thought", payload={
+            "text": f"no further layer fits, and {family} alone repeats a task this gold has", "lone": family})
+    elsewhere = EpisodeFactory(status="no_task")  # another gold
+    episode_event_add(episode_id=elsewhere.pk, kind="thought", payload={"text": "t", "lone": "site_module_stub"})
+    assert episode_lone_layers(gold_id=gold.pk) == {"conftest_import_error": 2, "pythonpath_stub": 1}
+    assert episode_lone_layers(gold_id=gold.pk, exclude=first.pk) == {"conftest_import_error": 1}
+    assert episode_dead_ends(gold_id=gold.pk) == {}

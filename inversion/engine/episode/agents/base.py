@@ -50,6 +50,9 @@ class AgentContext:
     # Families whose first fault broke nothing here, or failed a step, in earlier episodes of this
     # gold (family -> times): the built-in agent tries them after the rest.
     dead_ends: dict[str, int] = field(default_factory=dict)
+    # Families that, as the first layer of an earlier compound episode of this gold, found no further
+    # layer on top and were undone (family -> times): compound episodes start from them last.
+    lone_layers: dict[str, int] = field(default_factory=dict)
     whole_share: float | None = None  # cap on the gold's whole-suite tasks (None: the guard's default)
     faults: int = 1  # layers wanted (1..3): compound breaks where fixing one fault reveals the next
     network: bool = False  # the curator allowed network (families that need the package index)
@@ -70,6 +73,7 @@ class Decision:
     # thought, so other episodes of this gold do not start the same one meanwhile.
     claim: dict[str, Any] | None = None
     dead_end: str = ""  # the family just abandoned because it broke nothing here (or a step failed)
+    lone: str = ""  # the first layer just undone because no further layer fitted on top of it here
 
 
 class Agent:

@@ -45,6 +45,7 @@ class Guard:
         self.seen: set[str] = set()
         self.failing: list[int] = []  # how many tests each made task fails (where known)
         self.dead: Counter[str] = Counter()  # families that broke nothing here before (`dead_ends`)
+        self.lone: Counter[str] = Counter()  # first layers that found no further layer here (`lone_layers`)
         self.add(signatures)
 
     def add(self, signatures: Iterable[dict[str, Any]]) -> bool:

@@ -9,7 +9,7 @@ from collections import deque
 
 from inversion.engine.episode.actions import Finish, RunCommand, RunTests
 from inversion.engine.episode.agents.base import AgentContext, Budget, Observation
-from inversion.engine.episode.agents.builtin import BuiltinAgent
+from inversion.engine.episode.agents.builtin import BREAKS_ALL, BuiltinAgent
 from inversion.engine.episode.agents.guard import NO_UNUSED, Guard
 from inversion.engine.episode.faults import FaultPlan, families
 from tests.support.faults_fixture import PASSING, SURFACE
@@ -592,3 +592,37 @@ def test_a_batch_may_lift_the_whole_suite_cap():
                              used_signatures=made, whole_share=1.0, budget=Budget(max_steps=40)))
     agent.next_action(None)
     assert not isinstance(_lay(agent).action, RunCommand) and not agent.capped  # kept: no cap
+
+
+def test_a_first_layer_no_further_layer_fitted_on_is_marked_and_later_compounds_start_from_it_last():
+    """Every test fails under the first layer and nothing laid on top changes that: the layer is undone
+    as `lone`, and the next compound episode of this gold tries it after the rest (a single-fault
+    episode does not care)."""
+    agent = _agent(5, faults=2, steps=80)
+    decision = agent.next_action(None)
+    first = agent.plan.family
+    everything = {"newly_failing": list(PASSING), "newly_failing_total": len(PASSING)}
+    marked = None
+    for _ in range(80):
+        if isinstance(decision.action, Finish):
+            break
+        if decision.lone:
+            marked = decision
+            break
+        last = (Observation("tests", everything) if isinstance(decision.action, RunTests)
+                else Observation("command", {"exit_code": 0, "mutated": True}))
+        decision = agent.next_action(last)
+    assert marked is not None and marked.lone == first, decision.thought
+    assert "no further layer fits" in marked.thought and isinstance(marked.action, RunCommand)
+    assert not marked.dead_end  # it broke tests: a partner elsewhere, never a dead end
+
+    def order(faults, lone):
+        later = BuiltinAgent(5)
+        later.start(AgentContext(repository={"name": "fixture"}, baseline=BASELINE, surface=SURFACE, seed=5,
+                                 faults=faults, lone_layers=lone, budget=Budget(max_steps=40)))
+        return [f.name for f in later.candidates]
+
+    before, after = order(2, {}), order(2, {first: 1})
+    assert before[0] == first and after[0] != first
+    assert after.index(first) == max(i for i, n in enumerate(after) if n not in BREAKS_ALL)
+    assert order(1, {first: 1}) == order(1, {})
