@@ -287,7 +287,8 @@ def _diversity(done: list, tasks: list, faults: int) -> None:
         print(f"  near-duplicate rate: {report['near_duplicate_rate']:.0%}   (goal <= 5%)")
         top = report["largest_family"]
         print(f"  largest family: {top['name']} in {top['share']:.0%} of tasks   (goal <= 20%), "
-              f"{top['of_faults']:.0%} of the faults laid")
+              f"{top['of_faults']:.0%} of the faults laid; an even spread of these layers over the "
+              f"{len(report['families'])} families laid would put one in {top['floor']:.0%}")
         print(f"  F2P is the whole suite: {report['whole_suite_share']:.0%}   (goal <= 30%)")
         print(f"  families: {report['families']}")
 

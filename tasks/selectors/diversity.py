@@ -106,10 +106,12 @@ def diversity_of(tasks: list[Task]) -> dict[str, Any]:
         "near_duplicate_rate": round(sum(len(g) for g in groups) / n, 3) if n else 0.0,
         "fault_counts": dict(sorted(Counter(t.fault_count for t in tasks).items())),
         "compound_share": round(sum(1 for t in tasks if t.fault_count > 1) / n, 3) if n else 0.0,
-        # share: of the tasks it is in; of_faults: of every fault laid (layers sum to 1: with L layers a
-        # task over F families, some family is in at least L/F of the tasks)
+        # share: of the tasks it is in; of_faults: of every fault laid (layers sum to 1); floor: the
+        # least `share` can be with these layers over these families (L layers over F families: some
+        # family is laid ceil(L/F) times; two layers a task over ten families: 20 %)
         "largest_family": {"name": top_family[0], "share": round(top_family[1] / n, 3) if n else 0.0,
-                           "of_faults": round(top_family[1] / sum(families.values()), 3) if families else 0.0},
+                           "of_faults": round(top_family[1] / sum(families.values()), 3) if families else 0.0,
+                           "floor": round(-(-sum(families.values()) // len(families)) / n, 3) if n and families else 0.0},
         "whole_suite_share": round(sum(1 for t in tasks if _whole_suite(t)) / n, 3) if n else 0.0,
         "unsigned": sum(1 for t in tasks if not t.signature),
         "measure": f"similarity = {sig.STRUCTURE_WEIGHT} x Jaccard(kinds, env names, target-masked paths) + "

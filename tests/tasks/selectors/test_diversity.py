@@ -105,6 +105,7 @@ def test_the_diversity_report_counts_families_signatures_and_clusters(gold, root
     assert report["compound_share"] == round(1 / 3, 3) and report["whole_suite_share"] == round(1 / 3, 3)
     assert report["largest_family"]["name"] == "pythonpath_stub" and report["largest_family"]["share"] == round(2 / 3, 3)
     assert report["largest_family"]["of_faults"] == round(2 / sum(report["families"].values()), 3)
+    assert report["largest_family"]["floor"] == round(2 / 3, 3)  # 4 layers over 3 families: one is laid twice
     out = io.StringIO()
     call_command("studio", "--json", "catalog", "diversity", "main", stdout=out)
     assert json.loads(out.getvalue())["families"] == report["families"]
