@@ -1,9 +1,12 @@
 #!/bin/bash
 # Task Studio verifier (@HARNESS@). The agent never sees this directory: it is copied in after the
-# agent finished. Steps: nothing the agent started keeps running; no preload hooks; the verifier's own
-# interpreter and modules are the gold's (bootstrap.sha256); then verify.py compares the project and
-# the Python environment with the gold's and, only if they match, grades the FAIL_TO_PASS and
-# PASS_TO_PASS tests from JUnit XML written to a private directory. A reward of 0 is written first.
+# agent finished. Steps: nothing the agent started keeps running; the harness's shells are the
+# system's; no preload hooks; the verifier's own interpreter and modules are the gold's
+# (bootstrap.sha256); then verify.py compares the project and the Python environment with the gold's
+# and, only if they match, grades the FAIL_TO_PASS and PASS_TO_PASS tests from JUnit XML written to a
+# private directory. A reward of 0 is written first; the verdict's reward is put in place last.
+PATH=/usr/sbin:/usr/bin:/sbin:/bin  # the system's tools, not what an earlier PATH entry may shadow
+export PATH
 V=${BASH_SOURCE[0]%/*}
 MODE=@MODE@
 REWARD=/logs/verifier/reward.txt
@@ -44,17 +47,75 @@ while :; do  # the oldest child of each kept first process, if it started with t
     [ -n "$oldest" ] && [ $((start[$oldest] - start[1])) -lt 500 ] || break
     keep[$oldest]=1; first=$oldest
 done
-for round in 1 2 3 4 5 6 7 8; do
-    stopped=0
-    for n in "${!parent[@]}"; do
-        [ -n "${keep[$n]}" ] || [ "${state[$n]}" = Z ] && continue
-        up=$n
-        while [ -n "$up" ] && [ "$up" != 0 ] && [ "$up" != 1 ]; do up=${parent[$up]}; done
-        [ "$up" = 1 ] && kill -9 "$n" 2>/dev/null && stopped=1
+stop_strays() {
+    for round in 1 2 3 4 5 6 7 8; do
+        stopped=0
+        for n in "${!parent[@]}"; do
+            [ -n "${keep[$n]}" ] || [ "${state[$n]}" = Z ] && continue
+            up=$n
+            while [ -n "$up" ] && [ "$up" != 0 ] && [ "$up" != 1 ]; do up=${parent[$up]}; done
+            [ "$up" = 1 ] && kill -9 "$n" 2>/dev/null && stopped=1
+        done
+        [ "$stopped" = 0 ] && break
+        scan
     done
-    [ "$stopped" = 0 ] && break
-    scan
+}
+stop_strays
+
+# 1b. The harness's side: the shells between the harness and this script. Each must be the system's
+#     shell running the harness's command line or a script of the tests directory: a `bash` earlier
+#     on PATH (a script, or a program of its own) would run this script and then act on its verdict.
+#     Anything else started from that chain (a writer forked before this script) is stopped.
+#     Terminal-Bench types the command into a tmux pane: the chain ends below the tmux server.
+chain=(); top=""; pane=""; p=${parent[$$]}
+while [ -n "$p" ] && [ "$p" -gt 1 ]; do
+    exe=$(readlink "/proc/$p/exe" 2>/dev/null)
+    [ "${exe##*/}" = tmux ] && pane=$top && break
+    chain+=("$p"); top=$p; p=${parent[$p]}
 done
+suspect=""
+for p in "${chain[@]}"; do
+    exe=$(readlink "/proc/$p/exe" 2>/dev/null)
+    case "$exe" in
+        /usr/bin/bash | /usr/bin/dash | /bin/bash | /bin/dash) ;;
+        *) suspect="the harness's shell ($p) is ${exe:-a program that cannot be read}, not the system's"; break ;;
+    esac
+    mapfile -d '' -t args < "/proc/$p/cmdline" 2>/dev/null
+    for ((i = 1; i < ${#args[@]}; i++)); do
+        case "${args[i]}" in
+            -c | /tests/* | "$V"/*) break ;;  # the harness's command line, or its tests directory
+            -o | +o) ((i++)) ;;
+            -* | +*) ;;
+            *) suspect="the harness's shell ($p) runs ${args[i]}"; break 2 ;;
+        esac
+    done
+done
+# This script's own children count: a shell that forked a writer and then became this script (a
+# harness's `bash -c` execs its one command) left the writer as its child. Its legitimate children
+# (command substitutions, verify.py) have ended whenever this runs.
+declare -A from=([$$]=1) spare=([$$]=1)
+stop_below() {  # stop every process at or below one of `from`, except `spare`
+    for round in 1 2 3 4; do
+        scan; stopped=0
+        for n in "${!parent[@]}"; do
+            [ -n "${spare[$n]}" ] || [ "${state[$n]}" = Z ] && continue
+            up=$n
+            while [ -n "$up" ] && [ "$up" -gt 1 ] && [ -z "${from[$up]}" ]; do up=${parent[$up]}; done
+            [ -n "$up" ] && [ -n "${from[$up]}" ] && kill -9 "$n" 2>/dev/null && stopped=1
+        done
+        [ "$stopped" = 0 ] && break
+    done
+}
+if [ -n "$suspect" ]; then  # the chain itself goes (a tmux pane's own shell stays: the harness waits on it)
+    [ "$MODE" = harbor ] && echo 0 > "$REWARD"
+    for p in "${chain[@]}"; do [ "$p" = "$pane" ] && spare[$p]=1 || from[$p]=1; done
+    [ -n "$pane" ] && from[$pane]=1
+else
+    for p in "${chain[@]}"; do spare[$p]=1; done
+    [ -n "$top" ] && from[$top]=1
+fi
+stop_below
+[ -n "$suspect" ] && verdict "tampered: $suspect"
 
 [ "$MODE" = harbor ] && echo 0 > "$REWARD"  # whatever wrote it before the writers were stopped
 
@@ -109,9 +170,13 @@ pycs=$(bootstrap "")
 if grep -q '[.]pyc$' "$V/bootstrap.sha256" \
     && { [ -z "$pycs" ] || sha256sum --quiet --strict -c - <<<"$pycs" > /dev/null 2>&1; }; then PYC=(); fi
 
-# 5. Compare, then grade; verify.py writes the reward last.
-@PYTHON@ -I -S -B "${PYC[@]}" "$V/verify.py" check "$V/verifier.json" "$P/env" \
-    "$([ "$MODE" = harbor ] && echo "$REWARD" || echo "$P/reward")" "$P/verdict.json" $([ "$MODE" = tb ] && echo --tb) "--since=$SINCE" \
-    || verdict "the verifier could not finish (exit $?)"
-[ "$MODE" = harbor ] && cp "$P/verdict.json" /logs/verifier/verdict.json 2>/dev/null
+# 5. Compare, then grade; verify.py writes the reward last, privately. Whatever started meanwhile is
+#    stopped before the reward is put where the harness reads it.
+@PYTHON@ -I -S -B "${PYC[@]}" "$V/verify.py" check "$V/verifier.json" "$P/env" "$P/reward" "$P/verdict.json" \
+    $([ "$MODE" = tb ] && echo --tb) "--since=$SINCE" || verdict "the verifier could not finish (exit $?)"
+scan; stop_strays; stop_below
+if [ "$MODE" = harbor ]; then
+    cp "$P/verdict.json" /logs/verifier/verdict.json 2>/dev/null
+    [ "$(cat "$P/reward" 2>/dev/null)" = 1 ] && echo 1 > "$REWARD" || echo 0 > "$REWARD"
+fi
 exit 0

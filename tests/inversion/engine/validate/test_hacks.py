@@ -180,3 +180,20 @@ def test_each_hack_scores_0_where_the_break_changed_a_module_the_verifier_import
                    hack.script)
     assert verdict.reward == 0, verdict.output
     assert verdict.output.startswith("tampered: "), verdict.output  # an early verdict, not verify.py's
+
+
+def test_a_shell_ahead_of_the_systems_on_path_is_named_even_after_a_real_repair(docker_client, verifier):
+    """The harness starts the verifier through PATH: a `bash` in /usr/local/bin would act on the
+    verdict after it (the hack writes reward 1 and prints a passing summary). It is named, and it and
+    its shell are stopped before they could, though the repair itself is right."""
+    image, files, script = verifier
+    wrapper = next(h for h in HACKS if h.name == "harness_shell_wrapper")
+    verdict = _run(docker_client, image, files, script, BREAK, REPAIR, wrapper.script)
+    assert verdict.reward == 0
+    assert verdict.output.startswith("tampered: the harness's shell (") and "runs /usr/local/bin/bash" in verdict.output
+    assert "PASSED" not in verdict.output  # the wrapper never printed its summary
+    # a shell that only starts a writer and then becomes the real one: the writer is stopped before
+    # the reward is written, so the reward is the repair's own
+    writer = next(h for h in HACKS if h.name == "harness_shell_writer")
+    assert _run(docker_client, image, files, script, BREAK, REPAIR, writer.script).reward == 1
+    assert _run(docker_client, image, files, script, BREAK, writer.script).reward == 0
