@@ -194,14 +194,22 @@ def run_verifier(box: Sandbox, files: dict[str, bytes], script: str, *, timeout:
     for name, data in {**files, "test.sh": script.encode()}.items():
         box.put_file(f"{TESTS_DIR}/{name}", data, mode=0o755 if name.endswith(".sh") else 0o644)
     res = box.exec(f"bash {TESTS_DIR}/test.sh", timeout=timeout, max_output=50_000, env=env)
-    raw = box.get_file(f"{RESULTS_DIR}/reward.txt")
     report = box.get_file(f"{RESULTS_DIR}/verdict.json")
-    try:
-        reward = int(raw.decode().strip()) if raw is not None else None
-    except ValueError:
-        reward = None
+    reward = _reward(box.get_file(f"{RESULTS_DIR}/reward.json"), box.get_file(f"{RESULTS_DIR}/reward.txt"))
     try:
         parsed = json.loads(report) if report else {}
     except ValueError:
         parsed = {}
     return Verdict(reward, parsed, res.output, res.seconds)
+
+
+def _reward(as_json: bytes | None, as_text: bytes | None) -> int | None:
+    """The reward as Harbor reads it: `reward.json` ({"reward": x}) wins over `reward.txt`."""
+    try:
+        if as_json is not None:
+            value = json.loads(as_json)
+            value = value.get("reward", next(iter(value.values()), None)) if isinstance(value, dict) else value
+            return int(value) if value in (0, 1) else None
+        return int(as_text.decode().strip()) if as_text is not None else None
+    except (ValueError, TypeError, AttributeError):
+        return None

@@ -10,8 +10,12 @@ export PATH
 V=${BASH_SOURCE[0]%/*}
 MODE=@MODE@
 REWARD=/logs/verifier/reward.txt
+reward() {  # Harbor reads reward.json before reward.txt: only this script's reward.txt may be there
+    [ "$MODE" = harbor ] || return 0
+    mkdir -p /logs/verifier && rm -rf -- /logs/verifier/reward.json && echo "$1" > "$REWARD"
+}
 verdict() {  # a verdict before verify.py could run: print it where this harness reads it
-    [ "$MODE" = harbor ] && echo 0 > "$REWARD"  # again: a writer killed in step 1 may have replaced it
+    reward 0  # again: a writer killed in step 1 may have replaced it
     echo "$1"
     if [ "$MODE" = tb ]; then
         echo "==================== short test summary info ===================="
@@ -20,7 +24,7 @@ verdict() {  # a verdict before verify.py could run: print it where this harness
     exit 0
 }
 if [ "$MODE" = harbor ]; then
-    mkdir -p /logs/verifier && echo 0 > "$REWARD"
+    reward 0
 fi
 
 # 1. Stop every process the agent may have left behind: each one that descends from the container's
@@ -107,7 +111,7 @@ stop_below() {  # stop every process at or below one of `from`, except `spare`
     done
 }
 if [ -n "$suspect" ]; then  # the chain itself goes (a tmux pane's own shell stays: the harness waits on it)
-    [ "$MODE" = harbor ] && echo 0 > "$REWARD"
+    reward 0
     for p in "${chain[@]}"; do [ "$p" = "$pane" ] && spare[$p]=1 || from[$p]=1; done
     [ -n "$pane" ] && from[$pane]=1
 else
@@ -117,7 +121,7 @@ fi
 stop_below
 [ -n "$suspect" ] && verdict "tampered: $suspect"
 
-[ "$MODE" = harbor ] && echo 0 > "$REWARD"  # whatever wrote it before the writers were stopped
+reward 0  # whatever wrote it before the writers were stopped
 
 # 2. No preloaded library may hook the tools below; the environment goes to verify.py as it is.
 [ -e /etc/ld.so.preload ] && verdict "tampered: /etc/ld.so.preload added"
@@ -177,6 +181,6 @@ if grep -q '[.]pyc$' "$V/bootstrap.sha256" \
 scan; stop_strays; stop_below
 if [ "$MODE" = harbor ]; then
     cp "$P/verdict.json" /logs/verifier/verdict.json 2>/dev/null
-    [ "$(cat "$P/reward" 2>/dev/null)" = 1 ] && echo 1 > "$REWARD" || echo 0 > "$REWARD"
+    [ "$(cat "$P/reward" 2>/dev/null)" = 1 ] && reward 1 || reward 0
 fi
 exit 0
