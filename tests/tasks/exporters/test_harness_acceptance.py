@@ -20,7 +20,10 @@ from tasks.exporters.zipout import extract
 from tasks.models import Task
 from tests.support import harness_kit as kit
 
-pytestmark = [pytest.mark.docker, pytest.mark.harness, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.docker, pytest.mark.harness, pytest.mark.django_db(transaction=True),
+              # 16 rounds (oracle, nop, 14 hacks) in each of two harnesses: about 600 s alone, over
+              # 900 s with two benches beside it
+              pytest.mark.timeout(1800)]
 
 
 def test_pipeline_catalog_scores_oracle_100_nop_0(docker_client, base_image, root, tmp_path):
