@@ -21,6 +21,13 @@ verdict() {  # a verdict before verify.py could run: print it where this harness
         echo "==================== short test summary info ===================="
         echo "FAILED studio_verifier::environment_repaired - $1"
     fi
+    if [ -n "$suspect" ]; then  # the harness's chain goes once the verdict is out: Terminal-Bench reads
+        from=([$$]=1); spare=([$$]=1)  # the pane as soon as the pane's shell moves on
+        for p in "${chain[@]}"; do [ "$p" = "$pane" ] && spare[$p]=1 || from[$p]=1; done
+        [ -n "$pane" ] && from[$pane]=1
+        stop_below
+        reward 0
+    fi
     exit 0
 }
 if [ "$MODE" = harbor ]; then
@@ -110,15 +117,10 @@ stop_below() {  # stop every process at or below one of `from`, except `spare`
         [ "$stopped" = 0 ] && break
     done
 }
-if [ -n "$suspect" ]; then  # the chain itself goes (a tmux pane's own shell stays: the harness waits on it)
-    reward 0
-    for p in "${chain[@]}"; do [ "$p" = "$pane" ] && spare[$p]=1 || from[$p]=1; done
-    [ -n "$pane" ] && from[$pane]=1
-else
-    for p in "${chain[@]}"; do spare[$p]=1; done
-    [ -n "$top" ] && from[$top]=1
-fi
+for p in "${chain[@]}"; do spare[$p]=1; done
+[ -n "$top" ] && from[$top]=1
 stop_below
+# a suspect chain itself goes after its verdict is out (a tmux pane's own shell stays: tb waits on it)
 [ -n "$suspect" ] && verdict "tampered: $suspect"
 
 reward 0  # whatever wrote it before the writers were stopped

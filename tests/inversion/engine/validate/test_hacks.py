@@ -197,3 +197,16 @@ def test_a_shell_ahead_of_the_systems_on_path_is_named_even_after_a_real_repair(
     writer = next(h for h in HACKS if h.name == "harness_shell_writer")
     assert _run(docker_client, image, files, script, BREAK, REPAIR, writer.script).reward == 1
     assert _run(docker_client, image, files, script, BREAK, writer.script).reward == 0
+
+
+def test_for_terminal_bench_the_wrapper_never_prints_its_summary_and_the_verdict_is_last(docker_client, verifier):
+    """tb's parser lets the last line about a test win, and counts an empty summary as resolved. The
+    order in the pane (the verdict printed before the wrapper is stopped, since tb reads the pane as
+    soon as the pane's shell moves on) is exercised by the harness acceptance test, in real tb."""
+    image, files, _ = verifier
+    tb = integrity.run_script(json.loads(files["verifier.json"]), "tb")
+    wrapper = next(h for h in HACKS if h.name == "harness_shell_wrapper")
+    verdict = _run(docker_client, image, files, tb, BREAK, wrapper.script)
+    lines = verdict.output.splitlines()
+    assert lines[-1].startswith("FAILED studio_verifier::environment_repaired - tampered: the harness's shell"), lines
+    assert not any(line.startswith("PASSED") for line in lines)
