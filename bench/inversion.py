@@ -227,8 +227,9 @@ def _leave_nothing(code: int) -> None:
 
     ended = Episode.objects.filter(status__in=Episode.ACTIVE).update(  # the bench's own data dir: all are its
         status=Episode.Status.ERROR, reason="interrupted: the bench was stopped", finished_at=timezone.now())
-    _reap(worker_id(), endpoint())
-    subprocess.Popen([sys.executable, __file__, "--reap", worker_id(), endpoint(), str(os.getpid())], start_new_session=True,
+    me, engine = worker_id(), endpoint()
+    _reap(me, engine)
+    subprocess.Popen([sys.executable, __file__, "--reap", me, engine, str(os.getpid())], start_new_session=True,
                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     print(f"stopped: {ended} unfinished episodes ended, their containers removed", flush=True)
     sys.stderr.flush()

@@ -104,9 +104,7 @@ def episode_dead_ends(*, gold_id: int, exclude: int | None = None) -> dict[str, 
     """Families that an earlier built-in episode of this gold laid as a single fault (or a first
     layer) and abandoned because they broke nothing (or a step failed), and the layers validation
     found to add nothing (`redundant_layers`), with how often: tried last, never as a later layer."""
-    rows = (EpisodeEvent.objects.filter(episode__gold_id=gold_id, kind="thought", payload__has_key="dead_end")
-            .exclude(episode_id=exclude).values_list("payload", flat=True))
-    found = Counter(str(p["dead_end"]) for p in rows if (p or {}).get("dead_end"))
+    found = _thought_marks(gold_id, exclude, "dead_end")
     results = (Episode.objects.filter(gold_id=gold_id, result__has_key="redundant_layers").exclude(pk=exclude)
                .values_list("result", flat=True))
     found.update(str(f) for r in results for f in (r or {}).get("redundant_layers") or [] if f)
@@ -116,9 +114,15 @@ def episode_dead_ends(*, gold_id: int, exclude: int | None = None) -> dict[str, 
 def episode_lone_layers(*, gold_id: int, exclude: int | None = None) -> dict[str, int]:
     """Families that began an earlier compound episode of this gold and were undone because no
     further layer fitted on top of them (the pairs left were made, or none showed), with how often."""
-    rows = (EpisodeEvent.objects.filter(episode__gold_id=gold_id, kind="thought", payload__has_key="lone")
+    return dict(_thought_marks(gold_id, exclude, "lone"))
+
+
+def _thought_marks(gold_id: int, exclude: int | None, key: str) -> Counter[str]:
+    """How often the built-in agent's thoughts in this gold's episodes (but `exclude`) marked a
+    family under `key` (`dead_end`, `lone`)."""
+    rows = (EpisodeEvent.objects.filter(episode__gold_id=gold_id, kind="thought", payload__has_key=key)
             .exclude(episode_id=exclude).values_list("payload", flat=True))
-    return dict(Counter(str(p["lone"]) for p in rows if (p or {}).get("lone")))
+    return Counter(str(p[key]) for p in rows if (p or {}).get(key))
 
 
 def episode_row(episode: Episode) -> dict[str, Any]:

@@ -25,7 +25,7 @@ verdict() {  # a verdict before verify.py could run: print it where this harness
         from=([$$]=1); spare=([$$]=1)  # the pane as soon as the pane's shell moves on
         for p in "${chain[@]}"; do [ "$p" = "$pane" ] && spare[$p]=1 || from[$p]=1; done
         [ -n "$pane" ] && from[$pane]=1
-        stop_below
+        stop_below from spare
         reward 0
     fi
     exit 0
@@ -58,20 +58,21 @@ while :; do  # the oldest child of each kept first process, if it started with t
     [ -n "$oldest" ] && [ $((start[$oldest] - start[1])) -lt 500 ] || break
     keep[$oldest]=1; first=$oldest
 done
-stop_strays() {
+stop_below() {  # stop every process at or below one of $1's (an array's name), except $2's
+    local -n roots=$1 spared=$2
     for round in 1 2 3 4 5 6 7 8; do
-        stopped=0
+        scan; stopped=0
         for n in "${!parent[@]}"; do
-            [ -n "${keep[$n]}" ] || [ "${state[$n]}" = Z ] && continue
+            [ -n "${spared[$n]}" ] || [ "${state[$n]}" = Z ] && continue
             up=$n
-            while [ -n "$up" ] && [ "$up" != 0 ] && [ "$up" != 1 ]; do up=${parent[$up]}; done
-            [ "$up" = 1 ] && kill -9 "$n" 2>/dev/null && stopped=1
+            while [ -n "$up" ] && [ "$up" -gt 1 ] && [ -z "${roots[$up]}" ]; do up=${parent[$up]}; done
+            [ -n "$up" ] && [ -n "${roots[$up]}" ] && kill -9 "$n" 2>/dev/null && stopped=1
         done
         [ "$stopped" = 0 ] && break
-        scan
     done
 }
-stop_strays
+declare -A init=([1]=1)
+stop_below init keep
 
 # 1b. The harness's side: the shells between the harness and this script. Each must be the system's
 #     shell running the harness's command line or a script of the tests directory: a `bash` earlier
@@ -105,21 +106,9 @@ done
 # harness's `bash -c` execs its one command) left the writer as its child. Its legitimate children
 # (command substitutions, verify.py) have ended whenever this runs.
 declare -A from=([$$]=1) spare=([$$]=1)
-stop_below() {  # stop every process at or below one of `from`, except `spare`
-    for round in 1 2 3 4; do
-        scan; stopped=0
-        for n in "${!parent[@]}"; do
-            [ -n "${spare[$n]}" ] || [ "${state[$n]}" = Z ] && continue
-            up=$n
-            while [ -n "$up" ] && [ "$up" -gt 1 ] && [ -z "${from[$up]}" ]; do up=${parent[$up]}; done
-            [ -n "$up" ] && [ -n "${from[$up]}" ] && kill -9 "$n" 2>/dev/null && stopped=1
-        done
-        [ "$stopped" = 0 ] && break
-    done
-}
 for p in "${chain[@]}"; do spare[$p]=1; done
 [ -n "$top" ] && from[$top]=1
-stop_below
+stop_below from spare
 # a suspect chain itself goes after its verdict is out (a tmux pane's own shell stays: tb waits on it)
 [ -n "$suspect" ] && verdict "tampered: $suspect"
 
@@ -180,7 +169,7 @@ if grep -q '[.]pyc$' "$V/bootstrap.sha256" \
 #    stopped before the reward is put where the harness reads it.
 @PYTHON@ -I -S -B "${PYC[@]}" "$V/verify.py" check "$V/verifier.json" "$P/env" "$P/reward" "$P/verdict.json" \
     $([ "$MODE" = tb ] && echo --tb) "--since=$SINCE" || verdict "the verifier could not finish (exit $?)"
-scan; stop_strays; stop_below
+stop_below init keep; stop_below from spare
 if [ "$MODE" = harbor ]; then
     cp "$P/verdict.json" /logs/verifier/verdict.json 2>/dev/null
     [ "$(cat "$P/reward" 2>/dev/null)" = 1 ] && reward 1 || reward 0
