@@ -1,23 +1,11 @@
 """The built-in agent: breaks a gold environment offline, from the fault catalog, with no model.
 
-It acts through the same interface as the LLM agent: a read-only look at its target, the fault's
-actions one per step (the loop runs the tests after each mutating step), and, when no stably
-passing test fails, an undo of that attempt (dropped from the delta) and the next candidate family.
-Choices are seeded: least-used families first (counts over this gold's tasks, `guard.Guard`), and
-among equally used ones the first category rotates with the seed so a batch spreads across
-categories. A family this gold already has (made, awaiting validation or claimed by a running
-episode) is never laid again, whatever its target: with no unused plan left the agent finishes with
-outcome none ("no unused fault left for this gold"). A failed step (non-zero exit) abandons its plan
-(the undo drops what it wrote); a failed multi-step variant is tried again later as a plain plan.
-
-Compound breaks (`faults` > 1): layers come from the multi-step variants of the families
-(`FaultFamily.deep_plan`: each step its own RUN line), the first from the least-used family (those
-that began an earlier compound episode here and found no further layer last: `Guard.lone`); the next
-from another category, least-used first, then preferring the same target (a stub on top of a moved
-package) unless both rewrite it in place (`FaultFamily.layering`: *every layer matters* would refuse
-it), and last of all damage in place behind a layer that hides that target (`targets.aim_rank`: the
-module never loads, so nothing changes). A layer counts only if it changes what fails. The repair
-undoes the layers outermost first.
+It acts like the LLM agent: a read-only look, the fault's actions one per step (the loop runs the
+tests after each mutating step), and, when no stably passing test fails, an undo (dropped from the
+delta) and the next family. Seeded choices, least-used families first (`guard.Guard`), never a
+family or set this gold already has. Compound breaks (`faults` > 1) lay the families' multi-step
+variants, each layer from another category and only if it changes what fails; where no third layer
+shows on two, the second is swapped for another (`_swap`). docs/architecture.md has the reasons.
 """
 
 from __future__ import annotations
@@ -26,11 +14,12 @@ import random
 from collections import deque
 from typing import Any
 
-from inversion.engine.episode.actions import Finish, RunCommand, RunTests
+from inversion.engine.episode.actions import RunCommand, RunTests
 from inversion.engine.episode.agents.base import Agent, AgentContext, Decision, Observation
-from inversion.engine.episode.agents.guard import NO_UNUSED, WHOLE_SHARE, Guard
+from inversion.engine.episode.agents.finish import finish_layers, finish_none
+from inversion.engine.episode.agents.guard import WHOLE_SHARE, Guard
 from inversion.engine.episode.agents.observations import error_kinds, exit_code, gist
-from inversion.engine.episode.agents.ordering import order_key
+from inversion.engine.episode.agents.ordering import deep_steps, order_key
 from inversion.engine.episode.agents.targets import aim_rank, related, same_object
 from inversion.engine.episode.faults import FaultFamily, FaultPlan, PlanContext, families
 from inversion.engine.episode.signature import normalise
@@ -55,7 +44,7 @@ class BuiltinAgent(Agent):
         self.guard.dead.update(context.dead_ends or {})
         self.guard.lone.update(context.lone_layers or {})
         self.plan_ctx = PlanContext(surface, baseline, network=context.network)
-        self.depth = {f.name: _depth(f, self.plan_ctx, seed) for f in fams} if context.faults > 1 else {}
+        self.depth = {f.name: deep_steps(f, self.plan_ctx, seed) for f in fams} if context.faults > 1 else {}
         self.order_key = order_key(fams, seed=seed, directions=context.directions,
                                    used_themes=context.used_themes, guard=self.guard, depth=self.depth)
         self.fams = fams
@@ -78,6 +67,13 @@ class BuiltinAgent(Agent):
         self.again: set[str] = set()  # families given a second try on another target
         self.flat: set[str] = set()  # families whose multi-step variant failed a step here: plain plans
         self.hides = False  # the last layer tried made every test fail where the ones below did not
+        self.seens: list[tuple] = []  # what failed after each layer: where dropping a later one returns to
+        self.beside: deque[FaultPlan] = deque()  # the plans left beside the last second layer chosen
+        self.second: tuple[int, deque[FaultPlan]] = (0, deque())  # the second layer's start, those plans
+        self.swapped: set[str] = set()  # second layers dropped because no third layer showed on them
+        self.fallback: FaultPlan | None = None  # the last of them: laid again if no other second shows
+        self.settle = False  # that one was laid again: finish with two layers
+        self.thirds = 0  # third layers tried on the current two
 
     def next_action(self, last: Observation | None) -> Decision:
         self.steps += 1
@@ -154,9 +150,12 @@ class BuiltinAgent(Agent):
         newly = set(last.payload.get("newly_failing") or [])
         self.seen = (newly, last.payload.get("newly_failing_total") or len(newly), dict(last.payload.get("messages") or {}),
                      error_kinds(last.payload.get("output_tail") or ""))
-        if len(self.layers) < self.wanted:
+        self.seens.append(self.seen)
+        if len(self.layers) == 2:
+            self.second, self.thirds = (self.plan_start, deque(self.beside)), 0
+        if len(self.layers) < self.wanted and not self.settle:
             self.plan, self.pending = None, deque()
-            decision = self._next_plan(final=False) or self._lone_repeat()
+            decision = self._next_plan(final=False) or self._lone_repeat() or self._swap()
             if decision is not None:
                 return decision
         return self._finish(last)
@@ -196,8 +195,37 @@ class BuiltinAgent(Agent):
         self.whole = 0
         self.plan_start, candidates = self.first
         self.candidates, self.deferred, self.seen = candidates, deque(), (set(), 0, {}, set())
+        self.seens, self.fallback = [], None
         return self._abandon(f"no further layer fits, and {self.plan.family} alone repeats a task this gold has",
                              lone=True)
+
+    def _swap(self) -> Decision | None:
+        """No third layer shows on the two laid: drop the second for another plan that was left beside
+        it (markupsafe `--faults 3`: 10 of 19 episodes ended with two layers), once `THIRD_TRIES` failed
+        or none is left, at most `SWAPS` times, while the budget has room for two more layers. The
+        dropped one is laid again if no other second layer shows (`_relay`)."""
+        if self.wanted < 3 or len(self.layers) != 2 or self.whole or self.settle or len(self.swapped) >= SWAPS:
+            return None
+        start, beside = self.second
+        second = self.layers[1].family
+        pool = deque(p for p in beside if p.family not in self.swapped | {second})
+        if not pool or self.steps + SWAP_ROOM > self.context.budget.max_steps:
+            return None
+        self.plan = self.fallback = self.layers.pop()
+        self.swapped.add(second)
+        self.plan_start, self.candidates, self.deferred = start, deque(), pool
+        self.seen, self.seens = self.seens[0], self.seens[:1]
+        return self._abandon(f"no third layer shows on {self.layers[0].family} + {second}, "
+                             "so another second layer is tried")
+
+    def _relay(self) -> Decision | None:
+        """No other second layer showed after a swap: lay the dropped one again (it showed) and finish."""
+        plan = self.fallback
+        if len(self.layers) != 1 or plan is None or not self._affordable(plan):
+            return None
+        self.fallback, self.settle = None, True
+        return self._start(plan, f"laying {plan.family} again on {plan.target} (fault 2 of {self.wanted}): "
+                                 "no other second layer showed")
 
     def _sorted(self, fams) -> list[FaultFamily]:
         out = sorted(fams, key=self.order_key)
@@ -270,9 +298,13 @@ class BuiltinAgent(Agent):
             if self.whole:  # under a fault that fails every test few can show: two tries, then start over
                 self.whole += 1
                 fit = fit if self.whole <= WHOLE_TRIES + 1 else []
+            if len(self.layers) == 1:  # a second layer no third showed on is not chosen again (`_swap`)
+                fit = [p for p in fit if p.family not in self.swapped]
             fit.sort(key=lambda p: (p.family in BREAKS_ALL, self.guard.rank(p.family, p.category)[0],
                                     aim_rank(p, self.layers, LAYERING), -len(p.actions)))
             self.deferred = deque(p for p in pool if p not in fit[:1])
+            if len(self.layers) == 1:
+                self.beside = deque(self.deferred)
             return fit[0] if fit else None
         while self.candidates:
             fam = self.candidates.popleft()
@@ -303,6 +335,8 @@ class BuiltinAgent(Agent):
                    for name, cat in partners.items())
 
     def _next_plan(self, final: bool = True) -> Decision | None:
+        if len(self.layers) == 2 and self.thirds >= THIRD_TRIES and (swap := self._swap()):
+            return swap
         while True:
             plan = self._pop()
             if plan is None:
@@ -310,40 +344,34 @@ class BuiltinAgent(Agent):
             if not self._affordable(plan):
                 self.short.append(plan.family)
                 continue
-            self.plan, self.pending = plan, deque(plan.actions)
-            self.plan_start = self.steps
             self.tried.append(plan.family)
+            self.thirds += len(self.layers) == 2
             fam_note = f" (fault {len(self.layers) + 1} of {self.wanted})" if self.wanted > 1 else ""
-            thought = f"trying {plan.family} ({plan.category}) on {plan.target}{fam_note}: {plan.summary}"
-            claim = {"layers": [{"kind": p.family, "category": p.category, "target": normalise(p.target)}
-                                for p in [*self.layers, plan]]}
-            if plan.explore and not self.explored:
-                self.explored = self.looking = True
-                return Decision(RunCommand(plan.explore), thought=thought, claim=claim)
-            return Decision(self.pending.popleft(), thought=thought, claim=claim)
+            return self._start(plan, f"trying {plan.family} ({plan.category}) on {plan.target}{fam_note}: {plan.summary}")
         if not final:
             return None
         if self.layers:
-            return self._lone_repeat() or self._finish(None)
-        if self.short:
-            why = f"the step budget ran out before {', '.join(self.short)} could be tried"
-            return Decision(Finish("none", why, ""), thought=why)
-        if self.capped:  # the rest fail every test, and this gold has its share of such tasks
-            why = (f"only faults that fail every test were left ({', '.join(self.capped)}), and this gold "
-                   f"has its share of such tasks (at most {self._share():.0%})")
-            return Decision(Finish("none", why, ""), thought=why)
-        if self.skipped:  # every family left is one this gold has: never lay a duplicate
-            why = f"{NO_UNUSED} (already made here: {', '.join(self.skipped)}"
-            why += f"; tried {', '.join(self.tried)})" if self.tried else ")"
-            return Decision(Finish("none", NO_UNUSED, ""), thought=why)
-        summary = "no applicable fault family broke a stably passing test"
-        if self.tried:
-            summary += f" (tried {', '.join(self.tried)})"
-        return Decision(Finish("none", summary, ""), thought=summary)
+            return self._swap() or self._relay() or self._lone_repeat() or self._finish(None)
+        return finish_none(short=self.short, capped=self.capped, skipped=self.skipped, tried=self.tried,
+                           share=self._share())
+
+    def _start(self, plan: FaultPlan, thought: str) -> Decision:
+        """Begin laying `plan` (a read-only look first, once per episode), claimed for this gold."""
+        self.plan, self.pending = plan, deque(plan.actions)
+        self.plan_start = self.steps
+        claim = {"layers": [{"kind": p.family, "category": p.category, "target": normalise(p.target)}
+                            for p in [*self.layers, plan]]}
+        if plan.explore and not self.explored:
+            self.explored = self.looking = True
+            return Decision(RunCommand(plan.explore), thought=thought, claim=claim)
+        return Decision(self.pending.popleft(), thought=thought, claim=claim)
 
     def _affordable(self, plan: FaultPlan) -> bool:
-        budget = self.context.budget.max_steps
-        return self.steps + len(plan.actions) + 2 <= budget
+        """Room for `plan` and its tests (after a swap, another second layer leaves room to lay the
+        dropped one again: `_relay`)."""
+        back = self.fallback if len(self.layers) == 1 and plan is not self.fallback else None
+        reserve = len(back.actions) + 2 if back is not None else 0
+        return self.steps + len(plan.actions) + 2 + reserve <= self.context.budget.max_steps
 
     def _abandon(self, why: str, dead: bool = False, lone: bool = False) -> Decision:
         """Undo the attempt (its repair, tolerant of errors): the loop drops its steps from the delta.
@@ -357,36 +385,12 @@ class BuiltinAgent(Agent):
                         lone=plan.family if lone else "")
 
     def _finish(self, last: Observation | None) -> Decision:
-        layers = self.layers
-        outer = layers[-1]
-        count = self.seen[1]
-        if len(layers) == 1:
-            summary = f"{outer.summary} ({count} stably passing tests fail)"
-            info = ({"family": outer.family, "category": outer.category, "target": outer.target,
-                     "summary": outer.summary, "repair": outer.repair},)  # the target, for the signature
-            return Decision(Finish(outer.category, summary, outer.repair, fault_family=outer.family, layers=info),
-                            thought=f"{outer.family} broke {count} tests; finishing with its repair script")
-        repair = "#!/bin/bash\nset -e\n" + "".join(
-            f"# fault {i + 1}: {p.family}\n" + "".join(line + "\n" for line in p.repair_lines)
-            for i, p in reversed(list(enumerate(layers))))
-        summary = "; then ".join(p.summary for p in layers) + f" ({count} stably passing tests fail)"
-        info = tuple({"family": p.family, "category": p.category, "target": p.target, "summary": p.summary,
-                      "repair": p.repair} for p in layers)
-        families_ = "+".join(p.family for p in layers)
-        return Decision(Finish(outer.category, summary, repair, fault_family=families_[:80], layers=info),
-                        thought=f"{len(layers)} faults laid ({families_}); finishing with a repair of all of them")
-
+        return finish_layers(self.layers, self.seen[1])
 
 BREAKS_ALL = {f.name for f in families() if f.breaks_all}
 WHOLE_TRIES = 2
+SWAPS = 2  # second layers dropped per episode for want of a third
+THIRD_TRIES = 3  # third layers tried on two before the second is swapped (the likeliest come first)
+SWAP_ROOM = 12  # steps a swap needs left: the undo, then two layers of a few steps and their tests
 LAYERING = {f.name: f.layering for f in families()}
-
-
-def _depth(fam: FaultFamily, ctx: PlanContext, seed: int) -> int:
-    """Steps of the family's multi-step variant (1 without one, or when it cannot plan here)."""
-    try:
-        plan = fam.deep_plan(ctx, random.Random(seed))
-    except (KeyError, IndexError, ValueError):
-        return 1
-    return len(plan.actions) if plan is not None else 1
 

@@ -8,7 +8,7 @@ import random
 import re
 
 from inversion.engine.episode.agents.guard import Guard
-from inversion.engine.episode.faults import FaultFamily
+from inversion.engine.episode.faults import FaultFamily, PlanContext
 
 # Categories with a family that applies to nearly any gold: rotated in after the ones this gold
 # offers specifically, so a batch over several golds covers more categories.
@@ -61,3 +61,13 @@ def candidate_order(
     (`guard`), unused themes before used ones, and the first category rotated by the seed (seeds
     0..n-1 start in n different categories)."""
     return sorted(fams, key=order_key(fams, seed=seed, directions=directions, used_themes=used_themes, guard=guard))
+
+
+def deep_steps(fam: FaultFamily, ctx: PlanContext, seed: int) -> int:
+    """Steps of the family's multi-step variant (1 without one, or when it cannot plan here)."""
+    try:
+        plan = fam.deep_plan(ctx, random.Random(seed))
+    except (KeyError, IndexError, ValueError):
+        return 1
+    return len(plan.actions) if plan is not None else 1
+

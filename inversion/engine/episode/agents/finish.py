@@ -1,0 +1,49 @@
+"""The built-in agent's finish: one task from the layers it laid, with one repair for all of them."""
+
+from __future__ import annotations
+
+from inversion.engine.episode.actions import Finish
+from inversion.engine.episode.agents.base import Decision
+from inversion.engine.episode.agents.guard import NO_UNUSED
+from inversion.engine.episode.faults import FaultPlan
+
+
+def finish_layers(layers: list[FaultPlan], count: int) -> Decision:
+    """Finish with `layers` (laying order) and `count` stably passing tests failing: the outermost's
+    category, a repair undoing them outermost first, and each layer with its target (the signature
+    names every target)."""
+    outer = layers[-1]
+    info = tuple({"family": p.family, "category": p.category, "target": p.target, "summary": p.summary,
+                  "repair": p.repair} for p in layers)
+    if len(layers) == 1:
+        summary = f"{outer.summary} ({count} stably passing tests fail)"
+        return Decision(Finish(outer.category, summary, outer.repair, fault_family=outer.family, layers=info),
+                        thought=f"{outer.family} broke {count} tests; finishing with its repair script")
+    repair = "#!/bin/bash\nset -e\n" + "".join(
+        f"# fault {i + 1}: {p.family}\n" + "".join(line + "\n" for line in p.repair_lines)
+        for i, p in reversed(list(enumerate(layers))))
+    summary = "; then ".join(p.summary for p in layers) + f" ({count} stably passing tests fail)"
+    families_ = "+".join(p.family for p in layers)
+    return Decision(Finish(outer.category, summary, repair, fault_family=families_[:80], layers=info),
+                    thought=f"{len(layers)} faults laid ({families_}); finishing with a repair of all of them")
+
+
+def finish_none(*, short: list[str], capped: list[str], skipped: list[str], tried: list[str],
+                share: float) -> Decision:
+    """Finish without a task, saying why: the budget ran out, only whole-suite breaks were left where
+    the gold has its share, every family left is made here, or nothing broke a test."""
+    if short:
+        why = f"the step budget ran out before {', '.join(short)} could be tried"
+        return Decision(Finish("none", why, ""), thought=why)
+    if capped:  # the rest fail every test, and this gold has its share of such tasks
+        why = (f"only faults that fail every test were left ({', '.join(capped)}), and this gold "
+               f"has its share of such tasks (at most {share:.0%})")
+        return Decision(Finish("none", why, ""), thought=why)
+    if skipped:  # every family left is one this gold has: never lay a duplicate
+        why = f"{NO_UNUSED} (already made here: {', '.join(skipped)}"
+        why += f"; tried {', '.join(tried)})" if tried else ")"
+        return Decision(Finish("none", NO_UNUSED, ""), thought=why)
+    summary = "no applicable fault family broke a stably passing test"
+    if tried:
+        summary += f" (tried {', '.join(tried)})"
+    return Decision(Finish("none", summary, ""), thought=summary)

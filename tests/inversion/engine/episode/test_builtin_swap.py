@@ -1,0 +1,97 @@
+"""The built-in agent asked for three faults: where no third layer shows on two, the second is swapped
+for another plan that was left beside it, and the dropped one is laid again if no other shows."""
+
+from __future__ import annotations
+
+from inversion.engine.episode.actions import Finish, RunCommand
+from inversion.engine.episode.agents.base import AgentContext, Budget, Observation
+from inversion.engine.episode.agents.builtin import SWAPS, THIRD_TRIES, BuiltinAgent
+from tests.support.faults_fixture import PASSING, SURFACE
+
+BASELINE = {"stable_passing": PASSING, "flaky": [], "counts": {"passed": len(PASSING)}}
+TEST = PASSING[0]
+MESSAGES = ["ModuleNotFoundError: No module named 'six'", "AttributeError: module 'six' has no attribute 'PY3'",
+            "ImportError: cannot import name 'text_type' from 'six'", "TypeError: 'NoneType' object is not callable"]
+
+
+def _agent(seed: int, steps: int = 60) -> BuiltinAgent:
+    agent = BuiltinAgent(seed)
+    agent.start(AgentContext(repository={"name": "fixture"}, baseline=BASELINE, surface=SURFACE, seed=seed,
+                             faults=3, budget=Budget(max_steps=steps)))
+    return agent
+
+
+def _state(layers: int) -> dict:
+    """What the tests say with `layers` faults in place: one test fails, each layer changes its message."""
+    if not layers:
+        return {"newly_failing": [], "newly_failing_total": 0}
+    return {"newly_failing": [TEST], "newly_failing_total": 1, "messages": {TEST: MESSAGES[layers - 1]}}
+
+
+def _drive(agent: BuiltinAgent, shows, limit: int = 200) -> list:
+    """Run the agent against a scripted environment: once a plan's last step ran, the tests change
+    only if `shows(layers laid, plan)`. Returns every decision, the finish last."""
+    decisions = [agent.next_action(None)]
+    for _ in range(limit):
+        if isinstance(decisions[-1].action, Finish):
+            return decisions
+        laid = len(agent.layers)
+        done = agent.plan is not None and not agent.pending and not agent.looking
+        decisions.append(agent.next_action(Observation("tests", _state(laid + bool(done and shows(agent.layers, agent.plan))))))
+    raise AssertionError("the agent never finished")
+
+
+def _started(decisions: list, fault: int) -> list[tuple[int, str]]:
+    """(step, family) of each plan begun as fault `fault` of 3."""
+    return [(i + 1, d.thought.split()[1]) for i, d in enumerate(decisions)
+            if d.thought.startswith("trying ") and f"(fault {fault} of 3)" in d.thought]
+
+
+def test_no_third_layer_on_two_swaps_the_second_and_a_third_shows_on_the_new_pair():
+    agent = _agent(5)
+    decisions = _drive(agent, lambda layers, plan: len(layers) < 2 or bool(agent.swapped))
+    swaps = [(i + 1, d) for i, d in enumerate(decisions) if "another second layer" in d.thought]
+    assert len(swaps) == 1, [d.thought for d in decisions]
+    step, swap = swaps[0]
+    (start, dropped), *_ = _started(decisions, 2)
+    assert isinstance(swap.action, RunCommand) and swap.action.undoes_from == start  # its steps leave the delta
+    assert len([s for s, _ in _started(decisions, 3) if s < step]) == THIRD_TRIES
+    finish = decisions[-1].action
+    assert len(finish.layers) == 3, decisions[-1].thought
+    assert finish.layers[0]["family"] == agent.layers[0].family and finish.layers[1]["family"] != dropped
+    assert "# fault 3" in finish.repair_script and dropped not in finish.repair_script
+
+
+def test_when_no_other_second_layer_shows_the_dropped_one_is_laid_again_and_two_layers_finish():
+    agent = _agent(7)
+    first_second: list[str] = []
+
+    def shows(layers, plan):
+        if len(layers) == 1:
+            first_second[:] = first_second or [plan.family]
+            return plan.family == first_second[0]
+        return not layers
+
+    decisions = _drive(agent, shows)
+    dropped = first_second[0]
+    assert sum("another second layer" in d.thought for d in decisions) == 1  # no other second showed
+    again = [d for d in decisions if d.thought.startswith(f"laying {dropped} again")]
+    assert len(again) == 1, [d.thought for d in decisions]
+    finish = decisions[-1].action
+    assert [la["family"] for la in finish.layers][1:] == [dropped]
+    assert sum(1 for d in decisions if d.lone) == 0  # a compound was kept, not started over
+
+
+def test_swaps_are_bounded_and_an_episode_keeps_its_two_layers_when_no_third_ever_shows():
+    agent = _agent(3, steps=200)
+    decisions = _drive(agent, lambda layers, plan: len(layers) < 2, limit=400)
+    assert sum("another second layer" in d.thought for d in decisions) == SWAPS
+    finish = decisions[-1].action
+    assert len(finish.layers) == 2, decisions[-1].thought
+
+
+def test_a_swap_needs_room_for_two_more_layers_in_the_budget():
+    agent = _agent(5, steps=24)
+    decisions = _drive(agent, lambda layers, plan: len(layers) < 2)
+    assert not any("another second layer" in d.thought for d in decisions)
+    assert len(decisions[-1].action.layers) == 2 and len(decisions) <= 24
