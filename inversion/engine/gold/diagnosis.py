@@ -152,9 +152,11 @@ def _build_rules(plan: SetupPlan, log: str, ctx: Context) -> Diagnosis | None:
                              f"install {dist} first and build without isolation", plan.with_(prebuild=(dist, "setuptools", "wheel")))
     if "CERTIFICATE_VERIFY_FAILED" in log:
         return Diagnosis("TLS to the package index fails inside the build (a proxy's CA? set STUDIO_EXTRA_CA_BUNDLE)")
-    req = re.search(r"No matching distribution found for ([\w.\-\[\]]+)", log)
+    req = re.search(r"No matching distribution found for ([\w.\-\[\]]+)|Cannot install ([^\n]+?) because these "
+                    r"package versions have conflicting dependencies", log)
     if req and ("-r " in plan.install or "[" in plan.install) and _once(ctx, "bare-install"):
-        return Diagnosis(f"a declared requirement cannot be installed here ({req.group(1)})",
+        what = f"({req.group(1)})" if req.group(1) else f"together ({req.group(2)[:120]} conflict)"
+        return Diagnosis(f"the declared requirements cannot be installed here {what}",
                          "install the project and pytest only, without its extras and requirement files",
                          replace(plan, install="pip install . pytest"))
     return None
@@ -301,7 +303,7 @@ def diagnose(plan: SetupPlan, *, build_error: str, build_log: str, baseline: dic
         why = (build_error if build_error.startswith("build ") else f"build failed: {build_error}")[:300]
         if found is None:
             return Diagnosis(why)
-        return Diagnosis(why, found.change, found.plan) if found.plan else Diagnosis(f"{why}; {found.reason}")
+        return Diagnosis(f"{why}; {found.reason}", found.change, found.plan)  # the build's own words, then why
     text = _messages(baseline)
     found = _pytest_rules(plan, text, ctx) or _test_rules(plan, text, ctx)
     if found is None:

@@ -127,7 +127,28 @@ def _requirement_files(root: Path) -> list[str]:
     if not found:
         dev = ("requirements-dev*.txt", "requirements_dev*.txt", "requirements/dev*.txt", "dev-requirements*.txt")
         found = sorted({p.relative_to(root).as_posix() for pat in dev for p in root.glob(pat)})
-    return found
+    return _one_per_python(found)
+
+
+PYTHON = (3, 11)  # the base image's interpreter (Debian 12)
+_PER_PYTHON = re.compile(r"^(.*?)[-_.]?(?:py|python)?(3)[._]?(\d{1,2})\.txt$")
+
+
+def _one_per_python(files: list[str]) -> list[str]:
+    """Of files pinned per Python version (`requirements-tests36.txt`, `-tests37`, `-tests39`: pinned
+    sets that conflict with each other, so pip refuses them together), the one for the newest
+    version up to the image's, else the oldest above it; other files stay."""
+    groups: dict[str, list[tuple[tuple[int, int], str]]] = {}
+    for name in files:
+        found = _PER_PYTHON.match(name)
+        if found:
+            groups.setdefault(found.group(1), []).append(((int(found.group(2)), int(found.group(3))), name))
+    dropped = set()
+    for members in (m for m in groups.values() if len(m) > 1):
+        fitting = [m for m in members if m[0] <= PYTHON]
+        keep = max(fitting)[1] if fitting else min(members)[1]
+        dropped |= {name for _, name in members if name != keep}
+    return [name for name in files if name not in dropped]
 
 
 def _tox_deps(root: Path) -> tuple[list[str], list[str]]:

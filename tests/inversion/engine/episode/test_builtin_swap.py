@@ -28,16 +28,21 @@ def _state(layers: int) -> dict:
     return {"newly_failing": [TEST], "newly_failing_total": 1, "messages": {TEST: MESSAGES[layers - 1]}}
 
 
+EVERY = {"newly_failing": list(PASSING), "newly_failing_total": len(PASSING)}  # a layer that fails every test
+
+
 def _drive(agent: BuiltinAgent, shows, limit: int = 200) -> list:
     """Run the agent against a scripted environment: once a plan's last step ran, the tests change
-    only if `shows(layers laid, plan)`. Returns every decision, the finish last."""
+    only if `shows(layers laid, plan)` (every test fails if it says "hides"). Returns every decision, the finish last."""
     decisions = [agent.next_action(None)]
     for _ in range(limit):
         if isinstance(decisions[-1].action, Finish):
             return decisions
         laid = len(agent.layers)
         done = agent.plan is not None and not agent.pending and not agent.looking
-        decisions.append(agent.next_action(Observation("tests", _state(laid + bool(done and shows(agent.layers, agent.plan))))))
+        said = done and shows(agent.layers, agent.plan)
+        state = EVERY if said == "hides" else _state(laid + bool(said))
+        decisions.append(agent.next_action(Observation("tests", state)))
     raise AssertionError("the agent never finished")
 
 
@@ -95,3 +100,25 @@ def test_a_swap_needs_room_for_two_more_layers_in_the_budget():
     decisions = _drive(agent, lambda layers, plan: len(layers) < 2)
     assert not any("another second layer" in d.thought for d in decisions)
     assert len(decisions[-1].action.layers) == 2 and len(decisions) <= 24
+
+
+def test_a_plan_that_failed_every_test_on_top_is_not_tried_again_after_a_swap():
+    """markupsafe: the same stubs of the project, each failing every test, were tried as the third
+    layer, then again as the second after the swap (about four steps each time)."""
+    agent = _agent(5, steps=120)
+    hiders: list[tuple[str, str]] = []
+
+    def shows(layers, plan):
+        if len(layers) < 2 and not agent.swapped:
+            return True
+        if len(layers) == 2 and len(hiders) < THIRD_TRIES:
+            hiders.append((plan.family, plan.target))
+            return "hides"
+        return len(layers) < 2
+
+    decisions = _drive(agent, shows)
+    assert len(hiders) == THIRD_TRIES and any("another second layer" in d.thought for d in decisions)
+    begun = [(d.thought.split()[1], d.thought.split(" on ")[1].split(" (fault")[0]) for d in decisions
+             if d.thought.startswith("trying ")]
+    for hider in hiders:
+        assert begun.count(hider) == 1, begun  # never laid again, as a second layer or a third

@@ -112,6 +112,15 @@ def test_a_setup_py_importing_a_build_dependency_prebuilds_it_without_isolation(
     assert "RUN pip install numpy setuptools wheel" in text and "pip install --no-build-isolation . pytest" in text
 
 
+def test_requirement_files_pip_cannot_install_together_fall_back_to_the_project_and_pytest():
+    plan = SetupPlan(install="pip install . -r requirements-tests36.txt -r requirements-tests39.txt pytest")
+    log = ("ERROR: Cannot install attrs==22.2.0 and attrs==23.1.0 because these package versions have conflicting "
+           "dependencies.\nERROR: ResolutionImpossible: for help visit https://pip.pypa.io/en/latest/topics/")
+    found = diagnose(plan, build_error="x", build_log=log, baseline=None, reason="", ctx=Context())
+    assert found.plan.install == "pip install . pytest" and "attrs==22.2.0 and attrs==23.1.0" in found.reason
+    assert diagnose(PLAN, build_error="x", build_log=log, baseline=None, reason="", ctx=Context()).plan is None
+
+
 def test_no_change_is_tried_twice_and_an_unknown_failure_stops_the_loop():
     log = "src/x.c:1:10: fatal error: bzlib.h: No such file or directory"
     ctx = Context()

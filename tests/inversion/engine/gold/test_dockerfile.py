@@ -24,6 +24,20 @@ def test_requirement_files_and_setup_cfg_extras(tmp_path):
     assert deps.requirement_files == ["requirements/tests.txt"]  # test files beat dev files
 
 
+def test_of_requirement_files_pinned_per_python_version_one_is_installed(tmp_path):
+    """wcwidth 0.2.13 ships requirements-tests36/37/39.txt: pinned sets pip refuses together (attrs 22.2 and 23.1)."""
+    (tmp_path / "setup.py").write_text("")
+    for name in ("requirements-tests36.txt", "requirements-tests37.txt", "requirements-tests39.txt",
+                 "requirements-test-extra.txt"):
+        (tmp_path / name).write_text("attrs\n")
+    deps = detect_test_deps(tmp_path)
+    assert deps.requirement_files == ["requirements-test-extra.txt", "requirements-tests39.txt"]
+    for name in ("test-requirements-py3.12.txt", "test-requirements-py3.13.txt"):
+        (tmp_path / name).write_text("attrs\n")  # only newer pins than the image's Python: the oldest of them
+    assert "test-requirements-py3.12.txt" in detect_test_deps(tmp_path).requirement_files
+    assert "test-requirements-py3.13.txt" not in detect_test_deps(tmp_path).requirement_files
+
+
 def test_tox_deps_when_nothing_else_declares_them(tmp_path):
     (tmp_path / "reqs.txt").write_text("attrs\n")
     (tmp_path / "tox.ini").write_text(
