@@ -105,8 +105,16 @@ def stale_function_plan(fam: base.FaultFamily, ctx: base.PlanContext, rng: rando
         [RunCommand(edit_command(python, "stale", mine)) for mine in chosen],
         [f"{python} -m compileall -q -f {' '.join(sent_files(mine) for mine in chosen)}"],
         explore=f"ls -la {shlex.quote(os.path.dirname(srcs[0]))}/__pycache__",
-        objects=tuple(mine[0]["module"] for mine in chosen),
+        objects=candidate_modules(chosen),
     )
+
+
+def candidate_modules(chosen: list[list[dict[str, Any]]]) -> tuple[str, ...]:
+    """Every module the edit may land in: the script takes the first pair that suits it, a few of
+    other modules' among them, and the repair covers them all (wcwidth: a debugger line meant for
+    email.feedparser, a repair that also edits email/parser.py, and a diversion of that file laid
+    on top, which the repair then could not edit: *every layer matters* refused the task)."""
+    return tuple(dict.fromkeys(row["module"] for mine in chosen for row in mine[:FUNCTIONS_SENT]))
 
 
 def pick_modules(rng: random.Random, rows: list[dict[str, Any]], total: int, count: int) -> list[list[dict[str, Any]]]:
@@ -159,7 +167,7 @@ class DebuggerCallLeft(base.FaultFamily):
             # (a stale cache of json over this line in json: the verifier flagged that .pyc)
             [f"sed -i '/^[[:space:]]*{mark}\\r\\?$/d' {files}", f"{python} -m compileall -q -f {files}"],
             explore=f"ls -la {shlex.quote(os.path.dirname(chosen[0][0]['file']))}",
-            objects=tuple(mine[0]["module"] for mine in chosen),
+            objects=candidate_modules(chosen),
         )
 
 
