@@ -10,8 +10,9 @@ Aimed like the other stdlib families (a module some test files use and start-up 
   with the wrong target) re-encoded the module as UTF-16; compiling it fails on null bytes, and
   nothing names the encoding. Repair: convert it back (the bytes are the gold's again).
 - `stdlib_zip_shadow`: an embeddable distribution's `pythonXY.zip` unpacked into the prefix, in the
-  slot `sys.path` lists before the stdlib directory, with bytecode of an emptied module. Repair:
-  remove the zip.
+  slot `sys.path` lists before the stdlib directory, with bytecode of an emptied module (the
+  multi-step variant: of two or three modules other test files use, an entry each). Repair: remove
+  the zip.
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ def zip_slot(surface: dict[str, Any]) -> str:
     return f"{prefix}/lib/python{base.py_version(surface).replace('.', '')}.zip"
 
 
-class ZipShadow(_Aimed):
+class ZipShadow(TwoTargets, _Aimed):
     name = "stdlib_zip_shadow"
     category = "zip_import"
     kin = "module_shadowing"  # an earlier sys.path entry hides the module, as the override dir does

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import random
 
-from inversion.engine.episode.faults import PlanContext, family, hooks, stdlib, stdlib_targets
+from inversion.engine.episode.faults import PlanContext, family, hooks, stdlib, stdlib_targets, stdlib_tools
 from inversion.engine.episode.faults import base as fb
 from inversion.engine.gold import surface as surf
 from inversion.engine.runtime.pytest_plugin import studio_pytest_plugin as plugin
@@ -177,3 +177,11 @@ def test_multi_step_variant_spreads_over_up_to_three_modules_one_step_each(monke
             assert any(path in a.command for a in plan.actions) and f"{path}.orig" in plan.repair
     monkeypatch.setattr(stdlib, "py_files", lambda surface, init: [] if init else ["mimetypes", "ssl"])
     assert set(fam.deep_plan(ctx, random.Random(0)).objects) == {"mimetypes", "ssl"}
+
+
+def test_the_zip_shadow_variant_adds_an_entry_per_module_and_one_removal_repairs_them_all():
+    ctx = PlanContext(SURFACE, BASELINE)
+    plan = family("stdlib_zip_shadow").deep_plan(ctx, random.Random(0))
+    entries = [a.command.rsplit(" ", 1)[1] for a in plan.actions]
+    assert len(entries) == len(set(entries)) >= 2 and len({fb.top(o) for o in plan.objects}) == len(entries)
+    assert plan.repair_lines == [f"rm -f {stdlib_tools.zip_slot(SURFACE)}"]
