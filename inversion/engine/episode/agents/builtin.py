@@ -19,7 +19,7 @@ from inversion.engine.episode.agents.base import Agent, AgentContext, Decision, 
 from inversion.engine.episode.agents.finish import finish_layers, finish_none
 from inversion.engine.episode.agents.guard import WHOLE_SHARE, Guard
 from inversion.engine.episode.agents.observations import error_kinds, exit_code, gist
-from inversion.engine.episode.agents.ordering import deep_steps, order_key
+from inversion.engine.episode.agents.ordering import deep_credit, deep_steps, order_key
 from inversion.engine.episode.agents.targets import aim_rank, related, same_object
 from inversion.engine.episode.faults import FaultFamily, FaultPlan, PlanContext, families
 from inversion.engine.episode.signature import normalise
@@ -303,7 +303,7 @@ class BuiltinAgent(Agent):
                 fit = fit if self.whole <= WHOLE_TRIES + 1 else []
             if len(self.layers) == 1:  # a second layer no third showed on is not chosen again (`_swap`)
                 fit = [p for p in fit if p.family not in self.swapped]
-            fit.sort(key=lambda p: (p.family in BREAKS_ALL, self.guard.rank(p.family, p.category)[0],
+            fit.sort(key=lambda p: (p.family in BREAKS_ALL, self.guard.rank(p.family, p.category)[0] - deep_credit(len(p.actions)),
                                     aim_rank(p, self.layers, LAYERING), -len(p.actions)))
             self.deferred = deque(p for p in pool if p not in fit[:1])
             if len(self.layers) == 1:
