@@ -87,10 +87,12 @@ class BuiltinAgent(Agent):
         if self.plan is not None and last is not None:
             code = None if looked else exit_code(last)  # a read-only look may fail (no such dir)
             if code not in (0, None):  # even if the step wrote files (and the tests ran after it)
-                if len(self.plan.actions) > 1 and self.wanted > 1:  # a deeper variant may not fit: plain, later
+                deep = len(self.plan.actions) > 1 and self.wanted > 1
+                if deep:  # a deeper variant may not fit: plain, later
                     self.flat.add(self.plan.family)
                     self._again(self.plan.family)
-                return self._abandon(f"a step of {self.plan.family} failed (exit {code})", dead=self.wanted == 1)
+                # a plain first layer that fails is the gold's doing (wcwidth: two families, every episode)
+                return self._abandon(f"a step of {self.plan.family} failed (exit {code})", dead=not (deep or self.layers))
             if last.kind == "tests" and not self.pending and self._visible(last):
                 return self._confirm(last)
         if self.plan is not None and self.pending:
@@ -370,8 +372,7 @@ class BuiltinAgent(Agent):
         return Decision(self.pending.popleft(), thought=thought, claim=claim)
 
     def _affordable(self, plan: FaultPlan) -> bool:
-        """Room for `plan` and its tests (after a swap, another second layer leaves room to lay the
-        dropped one again: `_relay`)."""
+        """Room for `plan` and its tests (after a swap, with room left to lay the dropped one again)."""
         back = self.fallback if len(self.layers) == 1 and plan is not self.fallback else None
         reserve = len(back.actions) + 2 if back is not None else 0
         return self.steps + len(plan.actions) + 2 + reserve <= self.context.budget.max_steps

@@ -449,6 +449,29 @@ def test_a_multi_step_variant_that_fails_a_step_comes_back_later_as_a_plain_plan
     assert plain is not None and plain == agent.candidates[-1].plan(agent.plan_ctx, agent.rng)
 
 
+def test_in_a_compound_episode_a_plain_first_layer_whose_step_fails_is_a_dead_end_and_a_later_one_is_not():
+    """wcwidth: two project families failed their first step in every compound episode (no module
+    had a function to aim at), three to four steps each time; a layer's failing on top of another may
+    be that layer's doing instead."""
+    agent = _agent(2, faults=2)
+    agent.next_action(None)
+    while len(agent.plan.actions) != 1:  # get to a one-step plan
+        agent.plan = None
+        agent.next_action(Observation("tests", {"newly_failing": []}))
+    fam, agent.looking = agent.plan.family, False
+    agent.pending.clear()
+    failed = agent.next_action(Observation("command", {"exit_code": 1, "mutated": True}))
+    assert failed.dead_end == fam and isinstance(failed.action, RunCommand)
+    agent.next_action(None)
+    agent.layers.append(agent.plan)  # as if the next plan had shown: the one after is a later layer
+    agent.plan = agent._pop()
+    agent.pending = deque(agent.plan.actions)
+    agent.next_action(Observation("command", {"exit_code": 0, "mutated": False}))
+    agent.pending.clear()
+    later = agent.next_action(Observation("command", {"exit_code": 2, "mutated": True}))
+    assert "failed (exit 2)" in later.thought and later.dead_end == ""
+
+
 def _lay(agent):
     """Run the agent's current plan to its test run; returns the decision after a whole-suite failure."""
     last = Observation("command", {"exit_code": 0, "mutated": True})
