@@ -194,14 +194,14 @@ class BuiltinAgent(Agent):
         if not (self.whole or self.guard.taken([family]) or self.guard.near([family], self.depth, targets=aimed)):
             return None
         self.plan = self.layers.pop()
+        why = "fails every test" if self.whole else "alone repeats a task this gold has"
         if not self.whole:
             self.skipped.append(family)
         self.whole = 0
         self.plan_start, candidates = self.first
         self.candidates, self.deferred, self.seen = candidates, deque(), (set(), 0, {}, set())
         self.seens, self.fallback = [], None
-        return self._abandon(f"no further layer fits, and {self.plan.family} alone repeats a task this gold has",
-                             lone=True)
+        return self._abandon(f"no further layer fits, and {self.plan.family} {why}", lone=True)
 
     def _swap(self) -> Decision | None:
         """No third layer shows on the two laid: drop the second for another plan that was left beside

@@ -636,7 +636,7 @@ def test_a_first_layer_no_further_layer_fitted_on_is_marked_and_later_compounds_
                 else Observation("command", {"exit_code": 0, "mutated": True}))
         decision = agent.next_action(last)
     assert marked is not None and marked.lone == first, decision.thought
-    assert "no further layer fits" in marked.thought and isinstance(marked.action, RunCommand)
+    assert "no further layer fits" in marked.thought and "fails every test" in marked.thought and isinstance(marked.action, RunCommand)
     assert not marked.dead_end  # it broke tests: a partner elsewhere, never a dead end
 
     def order(faults, lone):
