@@ -73,8 +73,7 @@ class BuiltinAgent(Agent):
         self.second: tuple[int, deque[FaultPlan]] = (0, deque())  # the second layer's start, those plans
         self.swapped: set[str] = set()  # second layers dropped because no third layer showed on them
         self.fallback: FaultPlan | None = None  # the last of them: laid again if no other second shows
-        self.settle = False  # that one was laid again: finish with two layers
-        self.thirds = 0  # third layers tried on the current two
+        self.settle, self.thirds = False, 0  # that one was laid again (finish); third layers tried on two
 
     def next_action(self, last: Observation | None) -> Decision:
         self.steps += 1
