@@ -68,9 +68,8 @@ class BuiltinAgent(Agent):
         self.flat: set[str] = set()  # families whose multi-step variant failed a step here: plain plans
         self.hides = False  # the last layer tried made every test fail where the ones below did not
         self.hiding: set[tuple[str, str]] = set()  # (family, target) plans that did: they would again
-        self.seens: list[tuple] = []  # what failed after each layer: where dropping a later one returns to
         self.beside: deque[FaultPlan] = deque()  # the plans left beside the last second layer chosen
-        self.second: tuple[int, deque[FaultPlan]] = (0, deque())  # the second layer's start, those plans
+        self.second: tuple = (0, deque(), self.seen)  # its start, those plans, what failed under the first
         self.swapped: set[str] = set()  # second layers dropped because no third layer showed on them
         self.fallback: FaultPlan | None = None  # the last of them: laid again if no other second shows
         self.settle, self.thirds = False, 0  # that one was laid again (finish); third layers tried on two
@@ -150,12 +149,11 @@ class BuiltinAgent(Agent):
             # every test fails: only a fault that changes the error lines can show (tried twice, `_pop`)
             self.whole = int(self.wanted > 1 and self._whole_suite(last))
         self.layers.append(self.plan)
+        if len(self.layers) == 2:  # where a swap of this layer returns to (`_swap`)
+            self.second, self.thirds = (self.plan_start, deque(self.beside), self.seen), 0
         newly = set(last.payload.get("newly_failing") or [])
         self.seen = (newly, last.payload.get("newly_failing_total") or len(newly), dict(last.payload.get("messages") or {}),
                      error_kinds(last.payload.get("output_tail") or ""))
-        self.seens.append(self.seen)
-        if len(self.layers) == 2:
-            self.second, self.thirds = (self.plan_start, deque(self.beside)), 0
         if len(self.layers) < self.wanted and not self.settle:
             self.plan, self.pending = None, deque()
             decision = self._next_plan(final=False) or self._lone_repeat() or self._swap()
@@ -199,7 +197,7 @@ class BuiltinAgent(Agent):
         self.whole = 0
         self.plan_start, candidates = self.first
         self.candidates, self.deferred, self.seen = candidates, deque(), (set(), 0, {}, set())
-        self.seens, self.fallback = [], None
+        self.fallback = None
         return self._abandon(f"no further layer fits, and {self.plan.family} {why}", lone=True)
 
     def _swap(self) -> Decision | None:
@@ -209,7 +207,7 @@ class BuiltinAgent(Agent):
         dropped one is laid again if no other second layer shows (`_relay`)."""
         if self.wanted < 3 or len(self.layers) != 2 or self.whole or self.settle or len(self.swapped) >= SWAPS:
             return None
-        start, beside = self.second
+        start, beside, below = self.second
         second = self.layers[1].family
         pool = deque(p for p in beside if p.family not in self.swapped | {second})
         if not pool or self.steps + SWAP_ROOM > self.context.budget.max_steps:
@@ -217,7 +215,7 @@ class BuiltinAgent(Agent):
         self.plan = self.fallback = self.layers.pop()
         self.swapped.add(second)
         self.plan_start, self.candidates, self.deferred = start, deque(), pool
-        self.seen, self.seens = self.seens[0], self.seens[:1]
+        self.seen = below
         return self._abandon(f"no third layer shows on {self.layers[0].family} + {second}, "
                              "so another second layer is tried")
 
