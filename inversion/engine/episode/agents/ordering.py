@@ -73,10 +73,11 @@ def deep_credit(steps: int) -> int:
 
 
 def deep_steps(fam: FaultFamily, ctx: PlanContext, seed: int) -> int:
-    """Steps of the family's multi-step variant (1 without one, or when it cannot plan here)."""
+    """Steps of the family's multi-step variant, else of its plain plan (an environment variable and
+    the file it points at are two), 1 when it cannot plan here."""
     try:
-        plan = fam.deep_plan(ctx, random.Random(seed))
+        plan = fam.deep_plan(ctx, random.Random(seed)) or fam.plan(ctx, random.Random(seed))
     except (KeyError, IndexError, ValueError):
         return 1
-    return len(plan.actions) if plan is not None else 1
+    return len(plan.actions)
 

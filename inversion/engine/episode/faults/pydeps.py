@@ -128,6 +128,28 @@ class StaleVendoredCopy(base.FaultFamily):
             explore=f"ls {shlex.quote(sp)}",
         )
 
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        """Three steps: the truncated copy, the `.pth` putting it first, and the vendoring tool's
+        own path hook doing the same, a module a second `.pth` imports (removing the first `.pth`
+        alone still loads the copy: a tool's leftovers rarely sit in one file)."""
+        plan = self.plan(ctx, rng)
+        cmd = plan.actions[0].command
+        copy, pth = cmd.rsplit(" && echo ", 1)
+        vendor = f"/usr/local/lib/python{base.py_version(ctx.surface)}/vendored"
+        hook = f"{base.site_packages(ctx.surface)}/vendored_paths.py"
+        body = f"import sys\n\nif {vendor!r} not in sys.path:\n    sys.path.insert(0, {vendor!r})\n"
+        hook_pth = f"{base.site_packages(ctx.surface)}/zz-vendored-paths.pth"
+        return self.make(
+            plan.target,
+            plan.summary + f", and again by {hook} (imported by {hook_pth})",
+            [RunCommand(copy), RunCommand("echo " + pth),
+             RunCommand(f"printf {shlex.quote(body)} > {shlex.quote(hook)} && "
+                        f"echo 'import vendored_paths' > {shlex.quote(hook_pth)}")],
+            [*plan.repair_lines, f"rm -f {shlex.quote(hook)} {shlex.quote(hook_pth)}",
+             f"rm -f {shlex.quote(os.path.dirname(hook))}/__pycache__/vendored_paths.*.pyc"],
+            explore=plan.explore,
+        )
+
 
 class _TestbedShadow(base.FaultFamily):
     layering = "beside"

@@ -67,6 +67,49 @@ def test_tab_indent_of_a_lone_module_hits_two_blocks(gold, docker_client, faults
 
 
 @pytest.mark.docker
+def test_two_modules_of_one_package_reencoded_fail_in_turn(gold, docker_client, faults_image, monkeypatch):  # noqa: F811
+    """Where the tests reach one stdlib package only, the variant damages two of its modules: the
+    package's `__init__` imports the other, so repairing the first alone still fails the same tests."""
+    monkeypatch.setattr(stdlib_tools.SourceReencoded, "targets", staticmethod(lambda surface: ["zoneinfo", "zoneinfo._tzpath"]))
+    plan = stdlib_tools.SourceReencoded().deep_plan(PlanContext(gold["surface"], {"stable_passing": gold["passing"]}),
+                                                    random.Random(0))
+    assert set(plan.objects) == {"zoneinfo", "zoneinfo._tzpath"} and len(plan.actions) == 2
+    box, out = _box(docker_client, faults_image)
+    try:
+        for action in plan.actions:
+            assert box.exec(action.command, timeout=60).exit_code == 0
+        first = plan.repair_lines[:2]  # the first module's conversion back and its recompile
+        assert all(box.exec(line, timeout=60).exit_code == 0 for line in first)
+        still = box.exec("/opt/venv/bin/python -c 'import zoneinfo'", timeout=60)
+        assert still.exit_code != 0 and "null bytes" in still.output
+    finally:
+        box.remove()
+        out.cleanup()
+    _break_and_heal(plan, gold["passing"], docker_client, faults_image, gold["manifest"])
+
+
+@pytest.mark.docker
+def test_a_lone_package_loses_its_init_and_a_module_it_imports(gold, docker_client, faults_image, monkeypatch):  # noqa: F811
+    """With one stdlib package to aim at, its `__init__.py` and a module of it the tests use are
+    moved aside; putting `__init__.py` back alone fails on the import of the other."""
+    monkeypatch.setattr(stdlib, "py_files", lambda surface, init: ["zoneinfo"] if init else ["zoneinfo._common", "mimetypes"])
+    plan = stdlib.PackageInitMissing().deep_plan(PlanContext(gold["surface"], {"stable_passing": gold["passing"]}),
+                                                 random.Random(0))
+    assert plan.objects == ("zoneinfo", "zoneinfo._common") and len(plan.actions) == 2
+    box, out = _box(docker_client, faults_image)
+    try:
+        for action in plan.actions:
+            assert box.exec(action.command, timeout=60).exit_code == 0
+        assert box.exec(plan.repair_lines[0], timeout=60).exit_code == 0
+        still = box.exec("/opt/venv/bin/python -c 'import zoneinfo'", timeout=60)
+        assert still.exit_code != 0 and "zoneinfo._common" in still.output
+    finally:
+        box.remove()
+        out.cleanup()
+    _break_and_heal(plan, gold["passing"], docker_client, faults_image, gold["manifest"])
+
+
+@pytest.mark.docker
 def test_diversion_of_a_lone_module_adds_a_dangling_replacement_link(gold, docker_client, faults_image, monkeypatch):  # noqa: F811
     """With one module to aim at, the multi-step variant diverts it and links a replacement never
     installed in its place; dpkg refuses to remove the diversion while the link is there, so the
