@@ -21,10 +21,16 @@ TESTBED = "/testbed"
 INFO_SCRIPT = r"""
 import importlib.metadata as md, json, os, shutil, subprocess, sys
 req = json.load(open(sys.argv[1]))
-owners, packages = {}, []
+owners, packages, local = {}, [], []
 for dist in md.distributions():
     name, version = dist.metadata["Name"], dist.version
     packages.append({"name": name, "version": version})
+    try:
+        url = json.loads(dist.read_text("direct_url.json") or "{}").get("url") or ""
+    except ValueError:
+        url = ""
+    if url == "file:///testbed" or url.startswith("file:///testbed/"):
+        local.append(name)
     for f in dist.files or []:
         owners[os.path.realpath(str(dist.locate_file(f)))] = (name, version)
 files = {p: owners.get(os.path.realpath(p)) for p in req["files"]}
@@ -51,7 +57,7 @@ for cand, p in alias.items():
         debs.setdefault(p, debs[cand])
 exes = {e: (e if e.startswith("/") else shutil.which(e)) for e in req["exes"]}
 json.dump({"files": files, "debs": debs, "exes": exes, "packages": packages, "top_level": top,
-           "versions": versions}, open(sys.argv[2], "w"))
+           "versions": versions, "local": local}, open(sys.argv[2], "w"))
 """
 
 
@@ -158,6 +164,9 @@ def summarize(raw: dict, info: dict) -> dict:
         "calls": call_map(raw),
         "test_files": sorted(raw.get("per_file") or {}),
         "distributions_used": sorted({s["dist"] for s in site if s["dist"]}),
+        # distributions installed from the project's own tree (`pip install .`, not editable): their
+        # modules are the project's code as the tests load it (markupsafe builds its C extension so)
+        "project_dists": sorted(set(info.get("local") or []) & {s["dist"] for s in site if s["dist"]}),
         "deb_packages_used": sorted({v for v in (libs_pkg["package"] for libs_pkg in libs) if v}),
     }
 

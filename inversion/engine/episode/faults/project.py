@@ -30,6 +30,7 @@ from inversion.engine.episode.faults import base
 
 TESTBED = "/testbed"
 SCRIPTS = base.SCRIPTS
+SKIPPED = ("setup.py", "__main__.py", "_version.py", "version.py")
 
 
 def _script(mode: str, python: str, seed: int, tests: list[str], args: list[str]) -> str:
@@ -73,8 +74,9 @@ def _package(sources: list[tuple[str, str]]) -> str:
 
 
 def project_sources(surface: dict[str, Any]) -> list[tuple[str, str]]:
-    """(module, file) of the project's own modules the tests load from /testbed, sorted, one per file;
-    tests, conftests and packaging files excluded. A file loaded under two names (toolz's `tlz`
+    """(module, file) of the project's own modules the tests load from /testbed, or from site-packages
+    where the project was installed from its tree (`project_dists`), sorted, one per file; tests,
+    conftests and packaging files excluded. A file loaded under two names (toolz's `tlz`
     aliases every `toolz` module) keeps the name its path spells, so a target names the package
     whose files the fault changes and no file is aimed at twice."""
     tests = set(base.test_files(surface))
@@ -87,9 +89,14 @@ def project_sources(surface: dict[str, Any]) -> list[tuple[str, str]]:
         leaf = os.path.basename(path)
         if rel in tests or leaf.startswith(("test_", "conftest")) or leaf.endswith("_test.py") or "/tests/" in f"/{rel}":
             continue
-        if leaf in ("setup.py", "__main__.py", "_version.py", "version.py"):
+        if leaf in SKIPPED:
             continue
         out.append((name, path))
+    installed = set(surface.get("project_dists") or [])
+    for m in (surface.get("modules") or {}).get("site") or []:
+        path = str(m.get("file") or "")
+        if m.get("dist") in installed and path.endswith(".py") and os.path.basename(path) not in SKIPPED:
+            out.append((str(m["name"]), path))
     by_file: dict[str, str] = {}
     for name, path in sorted(out):
         spelled = "." + path[len(TESTBED) + 1:-3].removesuffix("/__init__").replace("/", ".")

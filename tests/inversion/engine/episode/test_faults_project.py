@@ -1,5 +1,6 @@
 """The project families aim only at the project's own code: never a test file, a conftest, packaging
-or a module loaded from outside /testbed; their plans carry the chooser script, not a fixed name."""
+or a module loaded from outside /testbed (unless the project was installed from it); their plans
+carry the chooser script, not a fixed name."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import types
 
 from inversion.engine.episode.faults import PlanContext, family
 from inversion.engine.episode.faults.project import project_sources
+from inversion.engine.gold import surface
 
 SURFACE = {
     "python": {"executable": "/opt/venv/bin/python", "version": "3.11.2",
@@ -29,6 +31,22 @@ SURFACE = {
 def test_only_the_projects_own_modules_are_targets():
     assert project_sources(SURFACE) == [("pkg", "/testbed/pkg/__init__.py"), ("pkg.core", "/testbed/pkg/core.py")]
     assert not family("project_stale_bytecode").applicable({**SURFACE, "modules": {"project": []}}, {})
+
+
+def test_an_installed_project_counts_by_its_distribution_and_summarize_names_it():
+    """A project `pip install .`ed from /testbed (direct_url.json names it) is its code as the tests
+    load it: its site-packages modules are sources, another distribution's are not."""
+    sp = "/opt/venv/lib/python3.11/site-packages"
+    raw = {"python": {"path": [sp], "base_prefix": "/usr"},
+           "modules": {"shop": f"{sp}/shop/__init__.py", "shop.prices": f"{sp}/shop/prices.py",
+                       "shop._speed": f"{sp}/shop/_speed.cpython-311-x86_64-linux-gnu.so",
+                       "yaml": f"{sp}/yaml/__init__.py"}}
+    owners = {f"{sp}/shop/__init__.py": ["shop-prices", "1.0"], f"{sp}/shop/prices.py": ["shop-prices", "1.0"],
+              f"{sp}/yaml/__init__.py": ["PyYAML", "6.0"]}
+    summary = surface.summarize(raw, {"files": owners, "local": ["shop-prices", "not-loaded"]})
+    assert summary["project_dists"] == ["shop-prices"]
+    assert project_sources(summary) == [("shop", f"{sp}/shop/__init__.py"), ("shop.prices", f"{sp}/shop/prices.py")]
+    assert project_sources({**summary, "project_dists": []}) == []
 
 
 def test_a_file_loaded_under_an_alias_is_one_source_named_as_its_path_spells():
