@@ -66,6 +66,18 @@ def test_tab_indent_of_a_lone_module_hits_two_blocks(gold, docker_client, faults
     _break_and_heal(plan, gold["passing"], docker_client, faults_image, gold["manifest"])
 
 
+def _repaired_in_part(plan, repair_lines, probe, docker_client, faults_image):
+    """The result of running `probe` (Python) after the plan's steps and only some repair lines."""
+    box, out = _box(docker_client, faults_image)
+    try:
+        for line in [a.command for a in plan.actions] + list(repair_lines):
+            assert box.exec(line, timeout=60).exit_code == 0, line
+        return box.exec(f"/opt/venv/bin/python -c {probe!r}", timeout=60)
+    finally:
+        box.remove()
+        out.cleanup()
+
+
 @pytest.mark.docker
 def test_two_modules_of_one_package_reencoded_fail_in_turn(gold, docker_client, faults_image, monkeypatch):  # noqa: F811
     """Where the tests reach one stdlib package only, the variant damages two of its modules: the
@@ -74,17 +86,9 @@ def test_two_modules_of_one_package_reencoded_fail_in_turn(gold, docker_client, 
     plan = stdlib_tools.SourceReencoded().deep_plan(PlanContext(gold["surface"], {"stable_passing": gold["passing"]}),
                                                     random.Random(0))
     assert set(plan.objects) == {"zoneinfo", "zoneinfo._tzpath"} and len(plan.actions) == 2
-    box, out = _box(docker_client, faults_image)
-    try:
-        for action in plan.actions:
-            assert box.exec(action.command, timeout=60).exit_code == 0
-        first = plan.repair_lines[:2]  # the first module's conversion back and its recompile
-        assert all(box.exec(line, timeout=60).exit_code == 0 for line in first)
-        still = box.exec("/opt/venv/bin/python -c 'import zoneinfo'", timeout=60)
-        assert still.exit_code != 0 and "null bytes" in still.output
-    finally:
-        box.remove()
-        out.cleanup()
+    # the first module's conversion back and its recompile
+    still = _repaired_in_part(plan, plan.repair_lines[:2], "import zoneinfo", docker_client, faults_image)
+    assert still.exit_code != 0 and "null bytes" in still.output
     _break_and_heal(plan, gold["passing"], docker_client, faults_image, gold["manifest"])
 
 
@@ -96,16 +100,8 @@ def test_a_lone_package_loses_its_init_and_a_module_it_imports(gold, docker_clie
     plan = stdlib.PackageInitMissing().deep_plan(PlanContext(gold["surface"], {"stable_passing": gold["passing"]}),
                                                  random.Random(0))
     assert plan.objects == ("zoneinfo", "zoneinfo._common") and len(plan.actions) == 2
-    box, out = _box(docker_client, faults_image)
-    try:
-        for action in plan.actions:
-            assert box.exec(action.command, timeout=60).exit_code == 0
-        assert box.exec(plan.repair_lines[0], timeout=60).exit_code == 0
-        still = box.exec("/opt/venv/bin/python -c 'import zoneinfo'", timeout=60)
-        assert still.exit_code != 0 and "zoneinfo._common" in still.output
-    finally:
-        box.remove()
-        out.cleanup()
+    still = _repaired_in_part(plan, plan.repair_lines[:1], "import zoneinfo", docker_client, faults_image)
+    assert still.exit_code != 0 and "zoneinfo._common" in still.output
     _break_and_heal(plan, gold["passing"], docker_client, faults_image, gold["manifest"])
 
 
