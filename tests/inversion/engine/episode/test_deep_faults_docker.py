@@ -66,9 +66,9 @@ def test_tab_indent_of_a_lone_module_hits_two_blocks(gold, docker_client, faults
     _break_and_heal(plan, gold["passing"], docker_client, faults_image, gold["manifest"])
 
 
-def _repaired_in_part(plan, repair_lines, probe, docker_client, faults_image):
+def _repaired_in_part(plan, repair_lines, probe, client, image):
     """The result of running `probe` (Python) after the plan's steps and only some repair lines."""
-    box, out = _box(docker_client, faults_image)
+    box, out = _box(client, image)
     try:
         for line in [a.command for a in plan.actions] + list(repair_lines):
             assert box.exec(line, timeout=60).exit_code == 0, line
