@@ -95,8 +95,11 @@ def project_sources(surface: dict[str, Any]) -> list[tuple[str, str]]:
     installed = set(surface.get("project_dists") or [])
     for m in (surface.get("modules") or {}).get("site") or []:
         path = str(m.get("file") or "")
-        if m.get("dist") in installed and path.endswith(".py") and os.path.basename(path) not in SKIPPED:
-            out.append((str(m["name"]), path))
+        name = str(m.get("name") or "")
+        if m.get("dist") not in installed or not path.endswith(".py") or os.path.basename(path) in SKIPPED:
+            continue
+        if base.top(name) not in base.RUNNER_MODULES:  # pluggy's own tests: pytest runs on it
+            out.append((name, path))
     by_file: dict[str, str] = {}
     for name, path in sorted(out):
         spelled = "." + path[len(TESTBED) + 1:-3].removesuffix("/__init__").replace("/", ".")
