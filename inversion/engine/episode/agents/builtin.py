@@ -67,7 +67,7 @@ class BuiltinAgent(Agent):
         self.again: set[str] = set()  # families given a second try on another target
         self.flat: set[str] = set()  # families whose multi-step variant failed a step here: plain plans
         self.hides = False  # the last layer tried made every test fail where the ones below did not
-        self.hiding: set[tuple[str, str]] = set()  # (family, target) plans that did: they would again
+        self.hiding: set[tuple[str, ...]] = set()  # (family, target[, first layer]) plans that did, or showed nothing behind it
         self.beside: deque[FaultPlan] = deque()  # the plans left beside the last second layer chosen
         self.second: tuple = (0, deque(), self.seen)  # its start, those plans, what failed under the first
         self.swapped: set[str] = set()  # second layers dropped because no third layer showed on them
@@ -103,6 +103,8 @@ class BuiltinAgent(Agent):
             if self.hides:
                 what, self.hides = "would fail every test and hide the faults below it", False
                 self.hiding.add((self.plan.family, normalise(self.plan.target)))
+            elif self.layers and aim_rank(self.plan, self.layers[:1], LAYERING) == 2:  # the first layer hides it, and stays
+                self.hiding.add((self.plan.family, normalise(self.plan.target), self.layers[0].summary))
             if not self.layers:
                 self.inert.add(normalise(self.plan.target))
                 self._again(self.plan.family)
@@ -294,7 +296,7 @@ class BuiltinAgent(Agent):
             # a family that broke nothing here alone, or that validation found to add nothing as a
             # layer, fails *every layer matters* (jmespath: 7 of 20 episodes, a warnings policy on top)
             fit = [p for p in pool if self._fits(p) and not self.guard.dead[p.family]
-                   and (p.family, normalise(p.target)) not in self.hiding]  # markupsafe: tried 2-3 times
+                   and not {(p.family, normalise(p.target)), (p.family, normalise(p.target), self.layers[0].summary)} & self.hiding]
             if not self.whole:  # where some tests still pass, a fault that stops every test only hides the rest
                 fit = [p for p in fit if p.family not in BREAKS_ALL]
             if self.whole:  # under a fault that fails every test few can show: two tries, then start over

@@ -122,3 +122,39 @@ def test_a_plan_that_failed_every_test_on_top_is_not_tried_again_after_a_swap():
              if d.thought.startswith("trying ")]
     for hider in hiders:
         assert begun.count(hider) == 1, begun  # never laid again, as a second layer or a third
+
+
+def test_damage_the_first_layer_hides_is_tried_once_whatever_second_layer_is_swapped_in(monkeypatch):
+    """A shadow of a stdlib module stays through every swap, so damage to that module's file behind
+    it shows nothing under any second layer (markupsafe, where the tests reach `html` alone: six such
+    plans tried again after each of two swaps)."""
+    from collections import Counter
+
+    from inversion.engine.episode.agents import builtin
+    from inversion.engine.episode.agents.targets import aim_rank
+    from inversion.engine.episode.faults import family, hooks, pydeps, stdlib, stdlib_tools
+    from inversion.engine.episode.signature import normalise
+
+    names = ["sitecustomize_blocker", "stdlib_shadow_testbed", "pythonpath_stub", "stdlib_py_tab_indent",
+             "stdlib_source_reencoded", "stdlib_dpkg_diverted"]
+    monkeypatch.setattr(builtin, "families", lambda: [family(n) for n in names])
+    for module in (stdlib, stdlib_tools):  # one stdlib module the tests reach, as on markupsafe
+        monkeypatch.setattr(module, "py_files", lambda surface, init: [] if init else ["mimetypes"])
+    monkeypatch.setattr(stdlib_tools, "extensions", lambda surface: [])
+    monkeypatch.setattr(hooks, "blockable", lambda surface: ["mimetypes"])  # the first layer: the longest
+    monkeypatch.setattr(pydeps.StdlibShadow, "candidates", lambda self, surface: ["mimetypes"])
+    hidden_tries = 0
+    for seed in range(8):
+        agent = _agent(seed, steps=120)
+        tried: Counter = Counter()
+
+        def shows(layers, plan, tried=tried):
+            if layers and aim_rank(plan, layers[:1], builtin.LAYERING) == 2:
+                tried[(plan.family, normalise(plan.target), layers[0].summary)] += 1
+                return False
+            return len(layers) < 2  # no third layer ever shows: the second is swapped
+
+        _drive(agent, shows, limit=400)
+        hidden_tries += sum(tried.values())
+        assert all(n == 1 for n in tried.values()), tried
+    assert hidden_tries  # some first layers hid some later plans
