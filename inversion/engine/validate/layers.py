@@ -13,23 +13,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from inversion.engine.episode.repairs import combined
+
 PASSED = "passed"
-HEADER = "#!/bin/bash\nset -e\n"
-
-
-def body(repair: str) -> str:
-    """A repair script without its shebang and `set -e` line."""
-    text = repair or ""
-    for prefix in ("#!/bin/bash\n", "set -e\n"):
-        text = text.removeprefix(prefix)
-    return text.rstrip("\n") + "\n"
-
-
-def combined(layers: list[dict[str, Any]], skip: int | None = None) -> str:
-    """The repairs of every layer but `skip`, outermost (last laid) first."""
-    parts = [f"# fault {i + 1}: {layer.get('family') or layer.get('category') or '?'}\n{body(layer.get('repair', ''))}"
-             for i, layer in reversed(list(enumerate(layers))) if i != skip]
-    return HEADER + "".join(parts)
 
 
 def redundant_layers(results: list[dict[str, Any]]) -> list[dict[str, Any]]:

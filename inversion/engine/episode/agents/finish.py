@@ -6,6 +6,7 @@ from inversion.engine.episode.actions import Finish
 from inversion.engine.episode.agents.base import Decision
 from inversion.engine.episode.agents.guard import NO_UNUSED
 from inversion.engine.episode.faults import FaultPlan
+from inversion.engine.episode.repairs import combined
 
 
 def finish_layers(layers: list[FaultPlan], count: int) -> Decision:
@@ -19,9 +20,7 @@ def finish_layers(layers: list[FaultPlan], count: int) -> Decision:
         summary = f"{outer.summary} ({count} stably passing tests fail)"
         return Decision(Finish(outer.category, summary, outer.repair, fault_family=outer.family, layers=info),
                         thought=f"{outer.family} broke {count} tests; finishing with its repair script")
-    repair = "#!/bin/bash\nset -e\n" + "".join(
-        f"# fault {i + 1}: {p.family}\n" + "".join(line + "\n" for line in p.repair_lines)
-        for i, p in reversed(list(enumerate(layers))))
+    repair = combined(list(info))
     summary = "; then ".join(p.summary for p in layers) + f" ({count} stably passing tests fail)"
     families_ = "+".join(p.family for p in layers)
     return Decision(Finish(outer.category, summary, repair, fault_family=families_[:80], layers=info),

@@ -10,8 +10,8 @@ import pytest
 
 from inversion.engine.episode.actions import RunCommand
 from inversion.engine.episode.faults import PlanContext, family
+from inversion.engine.episode.repairs import combined
 from inversion.engine.episode.signature import families_key
-from inversion.engine.validate.layers import combined
 from inversion.engine.validate.rules import remove_image, validate
 from inversion.engine.validate.verdicts import ValidationSpec
 from tests.support.faults_fixture import PASSING, SURFACE, ensure_faults_image
