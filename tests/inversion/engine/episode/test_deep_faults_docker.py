@@ -66,45 +66,6 @@ def test_tab_indent_of_a_lone_module_hits_two_blocks(gold, docker_client, faults
     _break_and_heal(plan, gold["passing"], docker_client, faults_image, gold["manifest"])
 
 
-def _repaired_in_part(plan, repair_lines, probe, client, image):
-    """The result of running `probe` (Python) after the plan's steps and only some repair lines."""
-    box, out = _box(client, image)
-    try:
-        for line in [a.command for a in plan.actions] + list(repair_lines):
-            assert box.exec(line, timeout=60).exit_code == 0, line
-        return box.exec(f"/opt/venv/bin/python -c {probe!r}", timeout=60)
-    finally:
-        box.remove()
-        out.cleanup()
-
-
-@pytest.mark.docker
-def test_two_modules_of_one_package_reencoded_fail_in_turn(gold, docker_client, faults_image, monkeypatch):  # noqa: F811
-    """Where the tests reach one stdlib package only, the variant damages two of its modules: the
-    package's `__init__` imports the other, so repairing the first alone still fails the same tests."""
-    monkeypatch.setattr(stdlib_tools.SourceReencoded, "targets", staticmethod(lambda surface: ["zoneinfo", "zoneinfo._tzpath"]))
-    plan = stdlib_tools.SourceReencoded().deep_plan(PlanContext(gold["surface"], {"stable_passing": gold["passing"]}),
-                                                    random.Random(0))
-    assert set(plan.objects) == {"zoneinfo", "zoneinfo._tzpath"} and len(plan.actions) == 2
-    # the first module's conversion back and its recompile
-    still = _repaired_in_part(plan, plan.repair_lines[:2], "import zoneinfo", docker_client, faults_image)
-    assert still.exit_code != 0 and "null bytes" in still.output
-    _break_and_heal(plan, gold["passing"], docker_client, faults_image, gold["manifest"])
-
-
-@pytest.mark.docker
-def test_a_lone_package_loses_its_init_and_a_module_it_imports(gold, docker_client, faults_image, monkeypatch):  # noqa: F811
-    """With one stdlib package to aim at, its `__init__.py` and a module of it the tests use are
-    moved aside; putting `__init__.py` back alone fails on the import of the other."""
-    monkeypatch.setattr(stdlib, "py_files", lambda surface, init: ["zoneinfo"] if init else ["zoneinfo._common", "mimetypes"])
-    plan = stdlib.PackageInitMissing().deep_plan(PlanContext(gold["surface"], {"stable_passing": gold["passing"]}),
-                                                 random.Random(0))
-    assert plan.objects == ("zoneinfo", "zoneinfo._common") and len(plan.actions) == 2
-    still = _repaired_in_part(plan, plan.repair_lines[:1], "import zoneinfo", docker_client, faults_image)
-    assert still.exit_code != 0 and "zoneinfo._common" in still.output
-    _break_and_heal(plan, gold["passing"], docker_client, faults_image, gold["manifest"])
-
-
 @pytest.mark.docker
 def test_diversion_of_a_lone_module_adds_a_dangling_replacement_link(gold, docker_client, faults_image, monkeypatch):  # noqa: F811
     """With one module to aim at, the multi-step variant diverts it and links a replacement never
