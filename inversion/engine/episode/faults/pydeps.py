@@ -106,49 +106,55 @@ class StaleVendoredCopy(base.FaultFamily):
         return bool(base.site_packages(surface) and site_ranked(surface, need_py=True))
 
     def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        return self._laid(ctx, rng)[0]
+
+    def _laid(self, ctx: base.PlanContext, rng: random.Random) -> tuple[base.FaultPlan, str, str]:
+        """The plain plan, and its two commands apart (the truncated copy, the `.pth` putting it
+        first), which the plain plan runs as one step."""
         sp = base.site_packages(ctx.surface)
         name = base.pick(rng, site_ranked(ctx.surface, need_py=True))
         module = base.site_modules(ctx.surface)[name]
         root = base.package_root(module)
-        vendor = f"/usr/local/lib/python{base.py_version(ctx.surface)}/vendored"
+        vendor = vendor_dir(ctx.surface)
         copy_root = f"{vendor}/{os.path.basename(root)}"
         copy_file = copy_root + module["file"][len(root):]
         f = shlex.quote(copy_file)
         pth = f"{sp}/00-vendored.pth"
-        cmd = (
-            f"mkdir -p {vendor} && cp -r {shlex.quote(root)} {shlex.quote(copy_root)} && "
-            f"n=$(wc -l < {f}) && head -n $((n / 4)) {f} > {f}.tmp && mv {f}.tmp {f} && "
-            f"echo 'import sys; sys.path.insert(0, \"{vendor}\")' > {shlex.quote(pth)}"
-        )
-        return self.make(
+        copy = (f"mkdir -p {vendor} && cp -r {shlex.quote(root)} {shlex.quote(copy_root)} && "
+                f"n=$(wc -l < {f}) && head -n $((n / 4)) {f} > {f}.tmp && mv {f}.tmp {f}")
+        first = f"echo 'import sys; sys.path.insert(0, \"{vendor}\")' > {shlex.quote(pth)}"
+        plan = self.make(
             name,
             f"an incomplete copy of {name} in {vendor} is put first on sys.path by {pth}",
-            [RunCommand(cmd)],
+            [RunCommand(f"{copy} && {first}")],
             [f"rm -f {shlex.quote(pth)}", f"rm -rf {shlex.quote(copy_root)}"],
             explore=f"ls {shlex.quote(sp)}",
         )
+        return plan, copy, first
 
     def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
         """Three steps: the truncated copy, the `.pth` putting it first, and the vendoring tool's
         own path hook doing the same, a module a second `.pth` imports (removing the first `.pth`
         alone still loads the copy: a tool's leftovers rarely sit in one file)."""
-        plan = self.plan(ctx, rng)
-        cmd = plan.actions[0].command
-        copy, pth = cmd.rsplit(" && echo ", 1)
-        vendor = f"/usr/local/lib/python{base.py_version(ctx.surface)}/vendored"
-        hook = f"{base.site_packages(ctx.surface)}/vendored_paths.py"
+        plan, copy, first = self._laid(ctx, rng)
+        vendor, sp = vendor_dir(ctx.surface), base.site_packages(ctx.surface)
+        hook, hook_pth = f"{sp}/vendored_paths.py", f"{sp}/zz-vendored-paths.pth"
         body = f"import sys\n\nif {vendor!r} not in sys.path:\n    sys.path.insert(0, {vendor!r})\n"
-        hook_pth = f"{base.site_packages(ctx.surface)}/zz-vendored-paths.pth"
         return self.make(
             plan.target,
             plan.summary + f", and again by {hook} (imported by {hook_pth})",
-            [RunCommand(copy), RunCommand("echo " + pth),
+            [RunCommand(copy), RunCommand(first),
              RunCommand(f"printf {shlex.quote(body)} > {shlex.quote(hook)} && "
                         f"echo 'import vendored_paths' > {shlex.quote(hook_pth)}")],
             [*plan.repair_lines, f"rm -f {shlex.quote(hook)} {shlex.quote(hook_pth)}",
-             f"rm -f {shlex.quote(os.path.dirname(hook))}/__pycache__/vendored_paths.*.pyc"],
+             f"rm -f {shlex.quote(sp)}/__pycache__/vendored_paths.*.pyc"],
             explore=plan.explore,
         )
+
+
+def vendor_dir(surface: dict[str, Any]) -> str:
+    """Where the stale vendored copies go: a directory no `sys.path` of the gold lists."""
+    return f"/usr/local/lib/python{base.py_version(surface)}/vendored"
 
 
 class _TestbedShadow(base.FaultFamily):
