@@ -135,6 +135,7 @@ def summarize(raw: dict, info: dict) -> dict:
         {"path": p, "name": os.path.basename(p), "package": debs.get(p), "dist": (owners.get(p) or [None])[0]}
         for p in sorted(raw.get("shared_libs") or [])
     ]
+    used = {s["dist"] for s in site if s["dist"]}  # distributions the tests load
     resolved = info.get("exes") or {}
     exes = [
         {"name": n, "path": resolved.get(n), "count": c}
@@ -163,10 +164,10 @@ def summarize(raw: dict, info: dict) -> dict:
         "per_file": raw.get("per_file") or {},
         "calls": call_map(raw),
         "test_files": sorted(raw.get("per_file") or {}),
-        "distributions_used": sorted({s["dist"] for s in site if s["dist"]}),
+        "distributions_used": sorted(used),
         # distributions installed from the project's own tree (`pip install .`, not editable): their
         # modules are the project's code as the tests load it (markupsafe builds its C extension so)
-        "project_dists": sorted(set(info.get("local") or []) & {s["dist"] for s in site if s["dist"]}),
+        "project_dists": sorted(set(info.get("local") or []) & used),
         "deb_packages_used": sorted({v for v in (libs_pkg["package"] for libs_pkg in libs) if v}),
     }
 
