@@ -45,7 +45,13 @@ def _box(client, image, network="none", env=None):
 @pytest.fixture(scope="session")
 def gold(docker_client, faults_image):
     """Baseline outcomes, the summarised surface and the verifier's manifest of the fixture project."""
-    box, out = _box(docker_client, faults_image)
+    return capture_gold(docker_client, faults_image)
+
+
+def capture_gold(client, image) -> dict:
+    """What the gold build records of `image`, as it records it: the verifier's manifest, the surface
+    of a run (with the call map of a profiled one) and the tests that passed in it."""
+    box, out = _box(client, image)
     try:
         manifest = integrity.collect_gold(box, out, testrun.DEFAULT_TEST_CMD)
         run = testrun.run_tests(box, out, surface=True)

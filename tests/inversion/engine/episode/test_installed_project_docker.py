@@ -11,9 +11,7 @@ import pytest
 
 from inversion.engine.episode.faults import PlanContext, family
 from inversion.engine.episode.faults.project import project_sources
-from inversion.engine.gold import surface as surf
-from inversion.engine.runtime import integrity, testrun
-from tests.inversion.engine.episode.test_faults_docker import _box, _break_and_heal
+from tests.inversion.engine.episode.test_faults_docker import _break_and_heal, capture_gold
 from tests.support.images import ensure_image, ensure_pytest_image
 
 IMAGE = "studio-test/installed-project:1"
@@ -89,19 +87,7 @@ def installed(docker_client, base_image):
     files = {"Dockerfile": DOCKERFILE.format(parent=ensure_pytest_image(docker_client, base_image))}
     files.update({f"testbed/{p}": textwrap.dedent(b).lstrip() for p, b in TESTBED.items()})
     image = ensure_image(docker_client, IMAGE, files, owner="installed-project", network_mode="host")
-    box, out = _box(docker_client, image)
-    try:
-        manifest = integrity.collect_gold(box, out, testrun.DEFAULT_TEST_CMD)
-        run = testrun.run_tests(box, out, surface=True)
-        calls = testrun.run_tests(box, out, calls=True).calls
-        raw = {**run.surface, "calls": calls}
-        summary = surf.summarize(raw, surf.image_info(box, out, raw))
-        passing = sorted(run.ids(testrun.PASSED))
-        return {"image": image, "surface": summary, "passing": passing,
-                "manifest": integrity.add_volatile(box, out, manifest)}
-    finally:
-        box.remove()
-        out.cleanup()
+    return {"image": image, **capture_gold(docker_client, image)}
 
 
 @pytest.mark.docker
