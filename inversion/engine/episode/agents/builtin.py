@@ -141,7 +141,7 @@ class BuiltinAgent(Agent):
         return bool(error_kinds(last.payload.get("output_tail") or "") - errors)
 
     def _confirm(self, last: Observation) -> Decision:
-        if not self.layers and self._whole_suite(last) and self._whole_full():  # a compound on it fails all too
+        if not self.layers and self.wanted == 1 and self._whole_suite(last) and self._whole_full():
             self.capped.append(self.plan.family)
             self.inert.add(normalise(self.plan.target))  # another target may leave some tests passing
             self._again(self.plan.family)
@@ -316,7 +316,7 @@ class BuiltinAgent(Agent):
             if lone and (self.wanted == 1 or not self._pairs_left(fam)):
                 self.skipped.append(fam.name)  # made here (any target), alone and with every partner
                 continue
-            if fam.breaks_all and self._whole_full():
+            if self.wanted == 1 and fam.breaks_all and self._whole_full():
                 self.capped.append(fam.name)
                 continue
             plan = self._fresh(fam)
