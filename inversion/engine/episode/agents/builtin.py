@@ -16,7 +16,7 @@ from typing import Any
 
 from inversion.engine.episode.actions import RunCommand, RunTests
 from inversion.engine.episode.agents.base import Agent, AgentContext, Decision, Observation
-from inversion.engine.episode.agents.finish import finish_layers, finish_none
+from inversion.engine.episode.agents.finish import finish_layers, finish_none, undo_left
 from inversion.engine.episode.agents.guard import WHOLE_SHARE, Guard
 from inversion.engine.episode.agents.observations import error_kinds, exit_code, gist
 from inversion.engine.episode.agents.ordering import deep_credit, deep_steps, order_key
@@ -54,13 +54,11 @@ class BuiltinAgent(Agent):
         self.short: list[str] = []  # families left untried: too few steps left in the budget
         self.capped: list[str] = []  # families that failed every test where the gold has its share of those
         self.wanted = max(1, min(3, int(context.faults or 1)))
-        self.plan: FaultPlan | None = None
-        self.pending: deque = deque()
+        self.plan, self.pending = None, deque()  # the plan being laid, its steps not yet taken
         self.layers: list[FaultPlan] = []
         self.seen: tuple[set[str], int, dict[str, str], set[str]] = (set(), 0, {}, set())
-        self.plan_start = 0
+        self.plan_start = self.steps = 0
         self.inert: set[str] = set()  # targets whose breakage changed no test here: skip them for good
-        self.steps = 0
         self.explored = self.looking = False
         self.whole = 0  # the first layer fails every test: 1 + the layers tried on top of it
         self.tried: list[str] = []
@@ -73,6 +71,7 @@ class BuiltinAgent(Agent):
         self.swapped: set[str] = set()  # second layers dropped because no third layer showed on them
         self.fallback: FaultPlan | None = None  # the last of them: laid again if no other second shows
         self.settle, self.thirds = False, 0  # that one was laid again (finish); third layers tried on two
+        self.undoing: tuple[str, set[str]] | None = None  # the plan just undone, and what failed before it
 
     def next_action(self, last: Observation | None) -> Decision:
         self.steps += 1
@@ -82,6 +81,9 @@ class BuiltinAgent(Agent):
 
     def _decide(self, last: Observation | None) -> Decision:
         looked, self.looking = self.looking, False
+        undone, self.undoing = self.undoing, None
+        if undone is not None and (stop := undo_left(*undone, last)) is not None:
+            return stop
         if self.plan is not None and last is not None:
             code = None if looked else exit_code(last)  # a read-only look may fail (no such dir)
             if code not in (0, None):  # even if the step wrote files (and the tests ran after it)
@@ -233,9 +235,8 @@ class BuiltinAgent(Agent):
     def _sorted(self, fams) -> list[FaultFamily]:
         out = sorted(fams, key=self.order_key)
         if self.context.faults > 1:  # nothing laid under a fault that stops every test from running can show
-            # and a first layer no further layer fitted on here before (`Guard.lone`: the pairs left
-            # were made, or none showed) likely finds none again: a cachetools episode spent its whole
-            # budget laying, then undoing, three such first layers (about ten steps each)
+            # and a first layer no further layer fitted on here before (`Guard.lone`) likely finds none
+            # again: a cachetools episode spent its budget laying, then undoing, three such first layers
             out.sort(key=lambda f: (f.breaks_all, self.guard.lone[f.name] > 0))
         return out
 
@@ -380,10 +381,9 @@ class BuiltinAgent(Agent):
         """Undo the attempt (its repair, tolerant of errors): the loop drops its steps from the delta.
         `dead`: a single fault that broke nothing or failed a step (later episodes try it last);
         `lone`: a first layer no further layer fitted on (later compound episodes start from it last)."""
-        plan = self.plan
-        self.plan, self.pending = None, deque()
-        undo = plan.repair.replace("set -e\n", "", 1)
-        return Decision(RunCommand(undo, undoes_from=self.plan_start),
+        plan, self.plan, self.pending = self.plan, None, deque()
+        self.undoing = (plan.family, set(self.seen[0]) if self.layers else set())  # checked by `undo_left`
+        return Decision(RunCommand(plan.repair.replace("set -e\n", "", 1), undoes_from=self.plan_start),
                         thought=f"{why}; undoing it before the next family", dead_end=plan.family if dead else "",
                         lone=plan.family if lone else "")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from inversion.engine.episode.actions import Finish
-from inversion.engine.episode.agents.base import Decision
+from inversion.engine.episode.agents.base import Decision, Observation
 from inversion.engine.episode.agents.guard import NO_UNUSED
 from inversion.engine.episode.faults import FaultPlan
 from inversion.engine.episode.repairs import combined
@@ -46,3 +46,18 @@ def finish_none(*, short: list[str], capped: list[str], skipped: list[str], trie
     if tried:
         summary += f" (tried {', '.join(tried)})"
     return Decision(Finish("none", summary, ""), thought=summary)
+
+
+def undo_left(family: str, before: set[str], last: Observation | None) -> Decision | None:
+    """Stop where undoing `family` left stably passing tests failing that passed before it (`before`
+    failed then): its repair did not restore the container, which no longer matches the delta, so
+    every later layer would be judged on a broken base (semver: a stale cache of gettext broke the
+    undo's own `compileall`, and two later "layers" only showed on that leftover)."""
+    if last is None or last.kind != "tests":
+        return None
+    left = [t for t in last.payload.get("newly_failing") or [] if t not in before]
+    if not left:
+        return None
+    why = (f"undoing {family} left {len(left)} stably passing tests "
+           f"failing (e.g. {left[0]}), so the container no longer matches its Dockerfile delta")
+    return Decision(Finish("none", why, ""), thought=why)

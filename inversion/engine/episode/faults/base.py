@@ -13,6 +13,7 @@ import importlib
 import os
 import random
 import re
+import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,6 +162,23 @@ def script_body(name: str) -> str:
 
     return "".join(body("ast_edit.py") if line.startswith(SHARED_IMPORT) else line
                    for line in body(name).splitlines(keepends=True))
+
+
+NO_CACHE = "/nonexistent/studio-pycache"  # a pycache_prefix nothing is read from (and, with -B, written to)
+RECOMPILE = ("import os, sys, py_compile\n"
+             "for f in sys.argv[1:]:\n"
+             "    d, b = os.path.split(f)\n"
+             "    c = os.path.join(d, '__pycache__', b[:-3] + '.' + sys.implementation.cache_tag + '.pyc')\n"
+             "    py_compile.compile(f, cfile=c, doraise=True)\n")
+
+
+def recompile(python: str, paths: str) -> str:
+    """A repair line that rewrites the cached bytecode of `paths` (quoted, space-separated) from their
+    sources, as `compileall -f` would, in an interpreter that reads no cached bytecode (`-X
+    pycache_prefix`) and runs no startup hook (`-I -S`): `python -m compileall` imports argparse, and
+    where a stale cache of argparse or gettext is one of the faults, it crashed (semver: the undo
+    failed, and later layers were tried on a broken base)."""
+    return f"{python} -I -S -B -X pycache_prefix={NO_CACHE} -c {shlex.quote(RECOMPILE)} {paths}"
 
 
 # ---- surface helpers -------------------------------------------------------------------------

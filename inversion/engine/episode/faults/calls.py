@@ -103,7 +103,7 @@ def stale_function_plan(fam: base.FaultFamily, ctx: base.PlanContext, rng: rando
         chosen[0][0]["module"],
         f"the cached bytecode of {' and of '.join(srcs)} holds an older body of one function some tests call",
         [RunCommand(edit_command(python, "stale", mine)) for mine in chosen],
-        [f"{python} -m compileall -q -f {' '.join(sent_files(mine) for mine in chosen)}"],
+        [base.recompile(python, ' '.join(sent_files(mine) for mine in chosen))],
         explore=f"ls -la {shlex.quote(os.path.dirname(srcs[0]))}/__pycache__",
         objects=candidate_modules(chosen),
     )
@@ -165,7 +165,7 @@ class DebuggerCallLeft(base.FaultFamily):
             [RunCommand(edit_command(python, "debugline", mine)) for mine in chosen],
             # and recompile: another layer's repair may have cached bytecode of the edited source
             # (a stale cache of json over this line in json: the verifier flagged that .pyc)
-            [f"sed -i '/^[[:space:]]*{mark}\\r\\?$/d' {files}", f"{python} -m compileall -q -f {files}"],
+            [f"sed -i '/^[[:space:]]*{mark}\\r\\?$/d' {files}", base.recompile(python, files)],
             explore=f"ls -la {shlex.quote(os.path.dirname(chosen[0][0]['file']))}",
             objects=candidate_modules(chosen),
         )

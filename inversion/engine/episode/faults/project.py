@@ -149,7 +149,7 @@ class ProjectStaleBytecode(_OneFunction):
             _package(sources),
             f"the cached bytecode of {_upto(count)} module(s) of {_package(sources)} holds an older body of one function",
             actions,
-            [f"{python} -m compileall -q -f {paths}"],
+            [base.recompile(python, paths)],
             explore=f"ls -la --time-style=full-iso {shlex.quote(os.path.dirname(sources[0][1]))}/__pycache__",
         )
 

@@ -268,7 +268,7 @@ class StaleBytecode(base.FaultFamily):
             f"the cached bytecode of {srcs[0]} holds a placeholder module" if not subs else
             f"the cached bytecode of {len(srcs)} files of {name} holds placeholder modules",
             [RunCommand(placeholder_pyc(python, src, pyc)) for src, pyc in zip(srcs, pycs, strict=True)],
-            [f"{python} -m compileall -q -f {' '.join(shlex.quote(src) for src in srcs)}"],
+            [base.recompile(python, ' '.join(shlex.quote(src) for src in srcs))],
             explore=f"ls -la {shlex.quote(os.path.dirname(srcs[0]))}/__pycache__",
         )
 

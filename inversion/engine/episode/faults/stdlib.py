@@ -332,7 +332,7 @@ class StdlibStaleBytecode(base.FaultFamily):
             names[0],
             f"the cached bytecode of {', '.join(srcs)} holds an empty placeholder module",
             [RunCommand(placeholder_pyc(python, src, pyc)) for src, pyc in zip(srcs, pycs, strict=True)],
-            [f"{python} -m compileall -q -f {' '.join(shlex.quote(s) for s in srcs)}"],
+            [base.recompile(python, ' '.join(shlex.quote(s) for s in srcs))],
             explore=f"ls -la {shlex.quote(os.path.dirname(pycs[0]))}",
             objects=tuple(names),
         )

@@ -106,7 +106,7 @@ class SourceReencoded(TwoTargets, _Aimed):
             name,
             f"{path} was re-encoded as UTF-16",
             [RunCommand(convert("UTF-8", "UTF-16"))],
-            [convert("UTF-16", "UTF-8"), f"{python} -m compileall -q -f {f}"],
+            [convert("UTF-16", "UTF-8"), base.recompile(python, f)],
             explore=f"ls -la {shlex.quote(os.path.dirname(path))}",
         )
 

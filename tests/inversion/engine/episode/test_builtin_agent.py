@@ -109,6 +109,27 @@ def test_a_fault_that_breaks_nothing_is_undone_and_the_next_is_tried():
     assert isinstance(nxt.action, RunCommand | SetEnv) and agent.plan.family != first.family
 
 
+@pytest.mark.parametrize("layers", [0, 1])
+def test_an_undo_that_leaves_tests_failing_ends_the_episode(layers):
+    """A repair that did not restore the container (semver: a stale cache of gettext broke the undo's
+    own compileall) leaves a base the delta no longer describes: stop, never lay on it."""
+    agent = BuiltinAgent(5)
+    agent.start(AgentContext(repository={"name": "fixture"}, baseline=BASELINE, surface=SURFACE, seed=5, faults=2))
+    agent.next_action(None)
+    failing = {"newly_failing": ["tests/test_six.py::test_six_text"], "newly_failing_total": 1,
+               "messages": {"tests/test_six.py::test_six_text": "ModuleNotFoundError: No module named 'six'"}}
+    if layers:  # the first fault shows; the second then changes nothing and is undone
+        _run_plan(agent, Observation("command", {"exit_code": 0, "mutated": False}))
+        agent.next_action(Observation("tests", failing))
+    _run_plan(agent, Observation("tests", failing if layers else {"newly_failing": []}))
+    undo = agent.next_action(Observation("tests", failing if layers else {"newly_failing": []}))
+    assert isinstance(undo.action, RunCommand) and "set -e" not in undo.action.command
+    left = {"newly_failing": [*failing["newly_failing"][:layers], "tests/test_store.py::test_sqlite"]}
+    stop = agent.next_action(Observation("tests", left))
+    assert isinstance(stop.action, Finish) and stop.action.category == "none"
+    assert "tests/test_store.py::test_sqlite" in stop.action.summary and "no longer matches" in stop.action.summary
+
+
 def test_command_result_without_test_run_asks_for_tests():
     agent = _started(2, directions="permissions")
     agent.next_action(None)  # explore
