@@ -116,8 +116,7 @@ class BuiltinAgent(Agent):
         return self._next_plan()
 
     def _again(self, name: str) -> None:
-        """One more try, after every other family: on a target not yet found inert (`certifi`, which
-        no test needs, says nothing about the others), or as a plain plan (`flat`)."""
+        """One more try, after every other family: on a target not yet found inert, or plain (`flat`)."""
         fam = next((f for f in self.fams if f.name == name), None)
         if fam is not None and name not in self.again:
             self.again.add(name)
@@ -139,8 +138,9 @@ class BuiltinAgent(Agent):
         now = last.payload.get("messages") or {}
         if any(t in messages and gist(now[t]) != gist(messages[t]) for t in now):
             return True
-        # tests that no longer collect have no message of their own: compare the run's error lines
-        return bool(error_kinds(last.payload.get("output_tail") or "") - errors)
+        # uncollected tests have no message: compare error lines then (semver: not a new package's error)
+        listed = (last.payload.get("newly_failing") or [])[:5]  # the ones `messages` would hold
+        return any(t not in now for t in listed) and bool(error_kinds(last.payload.get("output_tail") or "") - errors)
 
     def _confirm(self, last: Observation) -> Decision:
         if not self.layers and self.wanted == 1 and self._whole_suite(last) and self._whole_full():

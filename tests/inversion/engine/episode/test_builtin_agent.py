@@ -222,3 +222,21 @@ def test_a_second_fault_under_a_collection_error_shows_in_the_error_lines():
     stub = {**broken, "output_tail": "E   AttributeError: module 'six' has no attribute 'text_type'\n15 failed in 0.5s"}
     done = agent.next_action(Observation("tests", stub))
     assert isinstance(done.action, Finish) and len(done.action.layers) == 2
+
+
+def test_a_new_error_line_beside_failing_tests_that_keep_their_messages_is_not_a_layer():
+    """semver: a leftover package directory in docs/ failed to collect (a new error line) while the
+    graded failures kept their messages: nothing graded changed, so the layer is undone."""
+    agent = BuiltinAgent(5)
+    agent.start(AgentContext(repository={"name": "fixture"}, baseline=BASELINE, surface=SURFACE, seed=5, faults=2))
+    agent.next_action(None)
+    _run_plan(agent, Observation("command", {"exit_code": 0, "mutated": False}))
+    failing = {"newly_failing": ["tests/test_six.py::test_six_text"], "newly_failing_total": 1,
+               "messages": {"tests/test_six.py::test_six_text": "AttributeError: 'NoneType' object has no attribute 'x'"},
+               "output_tail": "FAILED tests/test_six.py::test_six_text\n1 failed in 0.4s"}
+    agent.next_action(Observation("tests", failing))
+    second = agent.plan
+    _run_plan(agent, Observation("tests", failing))
+    extra = {**failing, "output_tail": "E   ImportError: cannot import name 'read' from 'docs.conf'\n1 failed, 1 error"}
+    undo = agent.next_action(Observation("tests", extra))
+    assert isinstance(undo.action, RunCommand) and undo.action.undoes_from > 0, second.family
