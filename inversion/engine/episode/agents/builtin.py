@@ -21,7 +21,7 @@ from inversion.engine.episode.agents.guard import WHOLE_SHARE, Guard
 from inversion.engine.episode.agents.observations import error_kinds, exit_code, gist
 from inversion.engine.episode.agents.ordering import deep_credit, deep_steps, order_key
 from inversion.engine.episode.agents.targets import aim_rank, related, same_object
-from inversion.engine.episode.faults import FaultFamily, FaultPlan, PlanContext, families
+from inversion.engine.episode.faults import NO_TARGET, FaultFamily, FaultPlan, PlanContext, families
 from inversion.engine.episode.signature import normalise
 
 ROOT_SHADOW = {"stdlib_shadow_testbed", "site_module_stub"}  # rely on `python -m` putting cwd first
@@ -88,11 +88,11 @@ class BuiltinAgent(Agent):
             code = None if looked else exit_code(last)  # a read-only look may fail (no such dir)
             if code not in (0, None):  # even if the step wrote files (and the tests ran after it)
                 deep = len(self.plan.actions) > 1 and self.wanted > 1
-                if deep:  # a deeper variant may not fit: plain, later
+                if deep and code != NO_TARGET:  # a deeper variant may not fit: plain, later
                     self.flat.add(self.plan.family)
                     self._again(self.plan.family)
-                # a plain first layer that fails is the gold's doing (wcwidth: two families, every episode)
-                return self._abandon(f"a step of {self.plan.family} failed (exit {code})", dead=not (deep or self.layers))
+                return self._abandon(f"a step of {self.plan.family} failed (exit {code})",
+                                     dead=code == NO_TARGET or not (deep or self.layers))
             if last.kind == "tests" and not self.pending and self._visible(last):
                 return self._confirm(last)
         if self.plan is not None and self.pending:
@@ -242,8 +242,7 @@ class BuiltinAgent(Agent):
 
     def _refresh(self) -> None:
         """Take in what other episodes of this gold made or claimed meanwhile; re-sort if it grew."""
-        fetch = self.context.used_now
-        if fetch is None:
+        if (fetch := self.context.used_now) is None:
             return
         try:
             grew = self.guard.add(fetch())
@@ -379,7 +378,8 @@ class BuiltinAgent(Agent):
 
     def _abandon(self, why: str, dead: bool = False, lone: bool = False) -> Decision:
         """Undo the attempt (its repair, tolerant of errors): the loop drops its steps from the delta.
-        `dead`: a single fault that broke nothing or failed a step (later episodes try it last);
+        `dead`: a single fault that broke nothing or failed a step, or a step that found nothing to aim
+        at here (NO_TARGET; semver tried 17 optional stubs): later episodes try it last, never on top;
         `lone`: a first layer no further layer fitted on (later compound episodes start from it last)."""
         plan, self.plan, self.pending = self.plan, None, deque()
         self.undoing = (plan.family, set(self.seen[0]) if self.layers else set())  # checked by `undo_left`

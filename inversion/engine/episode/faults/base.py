@@ -164,12 +164,11 @@ def script_body(name: str) -> str:
                    for line in body(name).splitlines(keepends=True))
 
 
+NO_TARGET = 3  # a step's exit code (scripts/ast_edit.py): this environment has nothing the family aims at
 NO_CACHE = "/nonexistent/studio-pycache"  # a pycache_prefix nothing is read from (and, with -B, written to)
-RECOMPILE = ("import os, sys, py_compile\n"
-             "for f in sys.argv[1:]:\n"
-             "    d, b = os.path.split(f)\n"
-             "    c = os.path.join(d, '__pycache__', b[:-3] + '.' + sys.implementation.cache_tag + '.pyc')\n"
-             "    py_compile.compile(f, cfile=c, doraise=True)\n")
+RECOMPILE = ("import os, sys, py_compile; [py_compile.compile(f, doraise=True, cfile=os.path.join(os.path.dirname(f), "
+             "'__pycache__', os.path.basename(f)[:-3] + '.' + sys.implementation.cache_tag + '.pyc')) "
+             "for f in sys.argv[1:]]")  # one line: repair scripts are handled line by line
 
 
 def recompile(python: str, paths: str) -> str:

@@ -130,6 +130,22 @@ def test_an_undo_that_leaves_tests_failing_ends_the_episode(layers):
     assert "tests/test_store.py::test_sqlite" in stop.action.summary and "no longer matches" in stop.action.summary
 
 
+@pytest.mark.parametrize("code,dead", [(1, False), (3, True)])
+def test_a_later_layer_whose_step_finds_no_target_is_a_dead_end(code, dead):
+    """A step that fails on top of a layer may be the layer's doing (not a dead end); one that exits
+    NO_TARGET found nothing to aim at in this gold (semver has no optional import: 17 tries a batch)."""
+    agent = BuiltinAgent(5)
+    agent.start(AgentContext(repository={"name": "fixture"}, baseline=BASELINE, surface=SURFACE, seed=5, faults=2))
+    agent.next_action(None)
+    failing = {"newly_failing": ["tests/test_six.py::test_six_text"], "newly_failing_total": 1}
+    _run_plan(agent, Observation("command", {"exit_code": 0, "mutated": False}))
+    agent.next_action(Observation("tests", failing))
+    second = agent.plan
+    undo = agent.next_action(Observation("tests", {**failing, "after": {"exit_code": code}}))
+    assert isinstance(undo.action, RunCommand) and undo.action.undoes_from > 0
+    assert undo.dead_end == (second.family if dead else "")
+
+
 def test_command_result_without_test_run_asks_for_tests():
     agent = _started(2, directions="permissions")
     agent.next_action(None)  # explore

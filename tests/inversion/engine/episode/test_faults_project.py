@@ -150,3 +150,21 @@ def test_truncate_plan_moves_the_staged_copies_back():
     assert " truncate " in plan.actions[0].command and plan.target == "pkg"
     assert "/testbed/pkg/core.py" in plan.repair and 'mv -f "$s" "$p"' in plan.repair
     assert len(family("project_truncated_module").deep_plan(ctx, random.Random(1)).actions) == 2
+
+
+def test_a_project_without_an_optional_import_fails_the_step_with_no_target(tmp_path):
+    """The accelerator's step, run for real (this machine has no /testbed): it finds no optional
+    import and exits NO_TARGET, which tells the agent the gold has none, whatever else is laid."""
+    import os
+    import subprocess
+    import sys
+
+    from inversion.engine.episode.faults import NO_TARGET
+
+    assert not os.path.exists("/testbed")
+    plan = family("optional_accelerator_half_installed").plan(PlanContext(SURFACE, {}), random.Random(1))
+    command = plan.actions[0].command.replace("/opt/venv/bin/python", sys.executable, 1)
+    command = command.replace("/opt/venv/lib/python3.11/site-packages", str(tmp_path))
+    run = subprocess.run(["bash", "-c", command], capture_output=True, text=True)
+    assert run.returncode == NO_TARGET, run.stderr
+    assert "no optional import" in run.stderr and not list(tmp_path.iterdir())

@@ -27,7 +27,9 @@ def test_recompile_rewrites_a_stale_cache_with_the_sources_code(tmp_path):
     src.write_text("def f():\n    return 42\n")
     pyc = _stale_cache(src)
     assert verify._stale(str(pyc))
-    out = subprocess.run(["bash", "-c", recompile(sys.executable, f"'{src}'")], capture_output=True, text=True)
+    line = recompile(sys.executable, f"'{src}'")
+    assert "\n" not in line  # repairs are combined line by line (`FaultPlan.repair_lines`)
+    out = subprocess.run(["bash", "-c", line], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert not verify._stale(str(pyc))
     run = subprocess.run([sys.executable, "-c", "import mod; print(mod.f())"], cwd=src.parent,

@@ -7,8 +7,17 @@ import ast
 import importlib._bootstrap_external as ext
 import importlib.util
 import os
+import sys
 
 FUNCS = (ast.FunctionDef, getattr(ast, "AsyncFunctionDef", ast.FunctionDef))
+NO_TARGET = 3  # `faults.base.NO_TARGET`: this environment has nothing the family aims at
+
+
+def no_target(why):
+    """Fail with NO_TARGET: the step found nothing to aim at in this environment, whatever other
+    faults are laid, so the agent need not try the family here again."""
+    sys.stderr.write(why + "\n")
+    sys.exit(NO_TARGET)
 
 
 def find(tree, qualname):

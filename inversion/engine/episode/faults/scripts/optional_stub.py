@@ -69,7 +69,8 @@ def optional(rng, site):
     """A half-installed accelerator for one optional import: it imports, every function raises."""
     found = optional_imports()
     if not found:
-        sys.exit("the project has no optional import that is not installed")
+        sys.stderr.write("the project has no optional import that is not installed\n")
+        sys.exit(3)  # NO_TARGET (`faults.base`): none here, whatever else is laid
     name = rng.choice(sorted(found))
     version = f"0.{rng.randrange(4, 10)}.{rng.randrange(0, 4)}"
     os.makedirs(os.path.join(site, name), exist_ok=True)

@@ -24,7 +24,7 @@ import re
 import shutil
 import sys
 
-from ast_edit import FUNCS, find, gives_back, write_older_body  # the studio sends ast_edit.py's body here
+from ast_edit import FUNCS, find, gives_back, no_target, write_older_body  # ast_edit.py's body is sent here
 
 HOOK_TEMPLATE = globals().get("HOOK_TEMPLATE", "")
 
@@ -134,7 +134,8 @@ def workable(rng, tests, srcs, skip, count, among=(), later=None):
         done_already()
     if not skip and found:  # several at once (wrap): as many as there are
         return found
-    sys.exit(f"fewer than {skip + count} project modules have a function the tests name")
+    why = f"fewer than {skip + count} project modules have a function the tests name"
+    no_target(why) if not found else sys.exit(why)
 
 
 def done_already():
@@ -302,7 +303,7 @@ def truncate(rng, tests, skip, srcs):
         return
     if skip:
         done_already()
-    sys.exit("no project module can be cut short and still import")
+    no_target("no project module can be cut short and still import")
 
 
 def wrap(rng, tests, hook, pth, count, pairs):
