@@ -59,6 +59,44 @@ def test_plugin_maps_functions_some_tests_call_and_leaves_out_what_runs_outside_
     assert "shlex" not in data["modules"]
 
 
+def test_what_the_runner_called_before_the_plugin_loaded_is_no_target(tmp_path):
+    """pytest builds its argparse parser before `-p studio_pytest_plugin` loads; a CLI test that
+    builds one too must not make argparse's constructor or gettext targets (semver: a stale cache
+    of either failed every test), while what only the test calls (parse_args, format_help) stays."""
+    (tmp_path / "test_cli.py").write_text(textwrap.dedent("""
+        import argparse
+
+        def test_cli():
+            parser = argparse.ArgumentParser(prog="tool")
+            parser.add_argument("--n", type=int, default=1)
+            assert parser.parse_args(["--n", "2"]).n == 2
+            assert "usage" in parser.format_help()
+
+        def test_other():
+            assert True
+    """))
+    out = tmp_path / "calls.json"
+    env = {**os.environ, "PYTHONPATH": str(testrun.SUPPORT_DIR), "STUDIO_CALLS_OUT": str(out)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "studio_pytest_plugin", "-p", "no:cacheprovider",
+                    "-p", "no:randomly", str(tmp_path)], env=env, cwd=tmp_path, check=True, capture_output=True)
+    rows = {(r["module"], r["function"]) for r in json.loads(out.read_text())["functions"]}
+    assert ("argparse", "ArgumentParser.format_help") in rows
+    assert ("argparse", "ArgumentParser.__init__") not in rows
+    assert not {m for m, _ in rows} & {"gettext", "locale"}
+
+
+def test_the_plugin_counts_a_replayed_runner_start_as_outside_any_test():
+    """pytest 9 builds its parser once, before the plugin (and its profiler) loads, so the replay is
+    the only record that the runner calls argparse's constructor, its formatter check and gettext."""
+    code = ("import studio_pytest_plugin as p; "
+            "print(sorted({q for f, q in p._outside if f.endswith(('argparse.py', 'gettext.py', 'locale.py'))}))")
+    env = {**os.environ, "PYTHONPATH": str(testrun.SUPPORT_DIR), "STUDIO_CALLS_OUT": "/dev/null"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    for name in ("ArgumentParser.__init__", "HelpFormatter.__init__", "_expand_lang", "normalize"):
+        assert f"'{name}'" in out, out
+
+
 def test_a_one_file_suite_ranks_modules_some_tests_call_into_first():
     """Every test file imports each module; those the call map says only some tests call into lead
     (a stub or a block of one may leave the others passing), the rest follow."""
