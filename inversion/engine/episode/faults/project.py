@@ -30,7 +30,10 @@ from inversion.engine.episode.faults import base
 
 TESTBED = "/testbed"
 SCRIPTS = base.SCRIPTS
-SKIPPED = ("setup.py", "__main__.py", "_version.py", "version.py")
+# Packaging and generated files; a `version.py` may be the project's core (semver's Version class):
+# one a tool generated defines no function, and the in-container script passes it over.
+SKIPPED = ("setup.py", "__main__.py", "_version.py")
+NOT_CODE = ("docs/", "doc/", "examples/")  # Sphinx's conf.py and examples: no test runs them as code
 
 
 def _script(mode: str, python: str, seed: int, tests: list[str], args: list[str]) -> str:
@@ -88,6 +91,8 @@ def project_sources(surface: dict[str, Any]) -> list[tuple[str, str]]:
         rel = path[len(TESTBED) + 1:]
         leaf = os.path.basename(path)
         if rel in tests or leaf.startswith(("test_", "conftest")) or leaf.endswith("_test.py") or "/tests/" in f"/{rel}":
+            continue
+        if rel.startswith(NOT_CODE):  # semver: a cut docs/conf.py broke nothing, in episode after episode
             continue
         if leaf in SKIPPED:
             continue

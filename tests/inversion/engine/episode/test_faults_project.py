@@ -168,3 +168,15 @@ def test_a_project_without_an_optional_import_fails_the_step_with_no_target(tmp_
     run = subprocess.run(["bash", "-c", command], capture_output=True, text=True)
     assert run.returncode == NO_TARGET, run.stderr
     assert "no optional import" in run.stderr and not list(tmp_path.iterdir())
+
+
+def test_a_core_version_module_is_a_source_and_the_docs_are_not():
+    """A `version.py` may be the project's core (semver's Version class; one a tool generated
+    defines no function and the script passes it over); Sphinx's docs/conf.py and docs examples are
+    no code the tests run (semver: cutting them broke nothing, episode after episode)."""
+    modules = [*SURFACE["modules"]["project"],
+               {"name": "pkg.version", "file": "/testbed/pkg/version.py"},
+               {"name": "docs.conf", "file": "/testbed/docs/conf.py"},
+               {"name": "docs.advanced.coerce", "file": "/testbed/docs/advanced/coerce.py"}]
+    names = [n for n, _ in project_sources({**SURFACE, "modules": {"project": modules}})]
+    assert names == ["pkg", "pkg.core", "pkg.version"]
