@@ -117,9 +117,15 @@ def episode_lone_layers(*, gold_id: int, exclude: int | None = None) -> dict[str
     return dict(_thought_marks(gold_id, exclude, "lone"))
 
 
+def episode_no_targets(*, gold_id: int, exclude: int | None = None) -> set[str]:
+    """Families whose step, in an earlier built-in episode of this gold, found nothing to aim at
+    (no optional import, no project module with a function the tests name): never worth a try here."""
+    return set(_thought_marks(gold_id, exclude, "no_target"))
+
+
 def _thought_marks(gold_id: int, exclude: int | None, key: str) -> Counter[str]:
     """How often the built-in agent's thoughts in this gold's episodes (but `exclude`) marked a
-    family under `key` (`dead_end`, `lone`)."""
+    family under `key` (`dead_end`, `lone`, `no_target`)."""
     rows = (EpisodeEvent.objects.filter(episode__gold_id=gold_id, kind="thought", payload__has_key=key)
             .exclude(episode_id=exclude).values_list("payload", flat=True))
     return Counter(str(p[key]) for p in rows if (p or {}).get(key))

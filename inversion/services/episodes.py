@@ -22,6 +22,7 @@ from inversion.models import Episode, EpisodeBatch, GoldEnvironment
 from inversion.selectors.episodes import (
     episode_dead_ends,
     episode_lone_layers,
+    episode_no_targets,
     episode_used_signatures,
     episode_used_themes,
 )
@@ -158,6 +159,7 @@ def _context(episode: Episode) -> AgentContext:
         used_now=lambda: retry_locked(episode_used_signatures, gold_id=gold.pk, exclude=episode.pk),
         dead_ends=episode_dead_ends(gold_id=gold.pk, exclude=episode.pk),
         lone_layers=episode_lone_layers(gold_id=gold.pk, exclude=episode.pk),
+        no_targets=episode_no_targets(gold_id=gold.pk, exclude=episode.pk),
         faults=int(cfg.get("faults") or 1), whole_share=cfg.get("whole_share"),
         network=bool(cfg.get("network")))
 

@@ -185,6 +185,8 @@ class _Loop:
                     extra["dead_end"] = decision.dead_end
                 if decision.lone:
                     extra["lone"] = decision.lone
+                if decision.no_target:
+                    extra["no_target"] = decision.no_target
                 self.emit("thought", {"text": decision.thought[:4000], **extra}, ms, *tokens)
                 ms, tokens = 0, (0, 0)
             action = decision.action

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from inversion.selectors.episodes import episode_dead_ends, episode_lone_layers, episode_used_signatures
+from inversion.selectors.episodes import (
+    episode_dead_ends,
+    episode_lone_layers,
+    episode_no_targets,
+    episode_used_signatures,
+)
 from inversion.services.events import episode_event_add
 from tests.factories import EpisodeFactory, GoldFactory
 
@@ -80,3 +85,16 @@ def test_lone_first_layers_are_counted_per_gold_and_apart_from_dead_ends(gold):
     assert episode_lone_layers(gold_id=gold.pk) == {"conftest_import_error": 2, "pythonpath_stub": 1}
     assert episode_lone_layers(gold_id=gold.pk, exclude=first.pk) == {"conftest_import_error": 1}
     assert episode_dead_ends(gold_id=gold.pk) == {}
+
+
+def test_families_that_found_no_target_are_named_per_gold(gold):
+    """A step that exited NO_TARGET (no optional import here): later episodes of this gold skip the
+    family altogether, where a dead end is only tried last."""
+    first = EpisodeFactory(gold=gold, status="no_task")
+    episode_event_add(episode_id=first.pk, kind="thought", payload={
+        "text": "a step of optional_accelerator_half_installed failed (exit 3)",
+        "dead_end": "optional_accelerator_half_installed", "no_target": "optional_accelerator_half_installed"})
+    elsewhere = EpisodeFactory(status="no_task")  # another gold
+    episode_event_add(episode_id=elsewhere.pk, kind="thought", payload={"text": "t", "no_target": "project_truncated_module"})
+    assert episode_no_targets(gold_id=gold.pk) == {"optional_accelerator_half_installed"}
+    assert episode_no_targets(gold_id=gold.pk, exclude=first.pk) == set()

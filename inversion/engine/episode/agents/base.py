@@ -53,6 +53,8 @@ class AgentContext:
     # Families that, as the first layer of an earlier compound episode of this gold, found no further
     # layer on top and were undone (family -> times): compound episodes start from them last.
     lone_layers: dict[str, int] = field(default_factory=dict)
+    # Families whose step found nothing to aim at in this gold (`faults.NO_TARGET`): never tried again.
+    no_targets: set[str] = field(default_factory=set)
     whole_share: float | None = None  # cap on the gold's whole-suite tasks (None: the guard's default)
     faults: int = 1  # layers wanted (1..3): compound breaks where fixing one fault reveals the next
     network: bool = False  # the curator allowed network (families that need the package index)
@@ -74,6 +76,7 @@ class Decision:
     claim: dict[str, Any] | None = None
     dead_end: str = ""  # the family just abandoned because it broke nothing here (or a step failed)
     lone: str = ""  # the first layer just undone because no further layer fitted on top of it here
+    no_target: str = ""  # the family whose step just found nothing to aim at in this gold
 
 
 class Agent:

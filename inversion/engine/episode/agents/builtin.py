@@ -37,8 +37,8 @@ class BuiltinAgent(Agent):
         self.rng = random.Random(seed)
         surface, baseline = context.surface or {}, context.baseline or {}
         fams = [f for f in families() if f.applicable(surface, baseline) and (context.network or not f.needs_network)]
-        if not context.test_cmd.strip().startswith("python -m"):
-            fams = [f for f in fams if f.name not in ROOT_SHADOW]
+        skip = set(context.no_targets) | (set() if context.test_cmd.strip().startswith("python -m") else ROOT_SHADOW)
+        fams = [f for f in fams if f.name not in skip]
         self.guard = Guard(context.used_signatures or [])
         self.guard.kin.update((f.name, f.kin or f.category) for f in fams)
         self.guard.dead.update(context.dead_ends or {})
@@ -92,7 +92,7 @@ class BuiltinAgent(Agent):
                     self.flat.add(self.plan.family)
                     self._again(self.plan.family)
                 return self._abandon(f"a step of {self.plan.family} failed (exit {code})",
-                                     dead=code == NO_TARGET or not (deep or self.layers))
+                                     dead=code == NO_TARGET or not (deep or self.layers), none=code == NO_TARGET)
             if last.kind == "tests" and not self.pending and self._visible(last):
                 return self._confirm(last)
         if self.plan is not None and self.pending:
@@ -376,16 +376,16 @@ class BuiltinAgent(Agent):
         reserve = len(back.actions) + 2 if back is not None else 0
         return self.steps + len(plan.actions) + 2 + reserve <= self.context.budget.max_steps
 
-    def _abandon(self, why: str, dead: bool = False, lone: bool = False) -> Decision:
+    def _abandon(self, why: str, dead: bool = False, lone: bool = False, none: bool = False) -> Decision:
         """Undo the attempt (its repair, tolerant of errors): the loop drops its steps from the delta.
         `dead`: a single fault that broke nothing or failed a step, or a step that found nothing to aim
-        at here (NO_TARGET; semver tried 17 optional stubs): later episodes try it last, never on top;
+        at here (`none`, NO_TARGET: later episodes never try it; wcwidth tried each of three 11 times);
         `lone`: a first layer no further layer fitted on (later compound episodes start from it last)."""
         plan, self.plan, self.pending = self.plan, None, deque()
         self.undoing = (plan.family, set(self.seen[0]) if self.layers else set())  # checked by `undo_left`
         return Decision(RunCommand(plan.repair.replace("set -e\n", "", 1), undoes_from=self.plan_start),
                         thought=f"{why}; undoing it before the next family", dead_end=plan.family if dead else "",
-                        lone=plan.family if lone else "")
+                        lone=plan.family if lone else "", no_target=plan.family if none else "")
 
     def _finish(self, last: Observation | None) -> Decision:
         return finish_layers(self.layers, self.seen[1])

@@ -144,6 +144,11 @@ def test_a_later_layer_whose_step_finds_no_target_is_a_dead_end(code, dead):
     undo = agent.next_action(Observation("tests", {**failing, "after": {"exit_code": code}}))
     assert isinstance(undo.action, RunCommand) and undo.action.undoes_from > 0
     assert undo.dead_end == (second.family if dead else "")
+    assert undo.no_target == (second.family if dead else "")
+    later = BuiltinAgent(5)  # a later episode of this gold never tries it
+    later.start(AgentContext(repository={"name": "fixture"}, baseline=BASELINE, surface=SURFACE, seed=5, faults=2,
+                             no_targets={undo.no_target} - {""}))
+    assert (second.family in {f.name for f in later.candidates}) != dead
 
 
 def test_command_result_without_test_run_asks_for_tests():
