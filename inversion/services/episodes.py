@@ -184,9 +184,15 @@ def episode_run(*, episode: Episode, handoff: bool = True) -> Episode:
     episode.refresh_from_db()
     gold = episode.gold
 
+    held: list[dict] = []  # the loop's closing status event: stored once the row says so (`_record`)
+
     def emit(kind: str, payload: dict, duration_ms: int, prompt_tokens: int, completion_tokens: int) -> None:
-        episode_event_add(episode_id=episode.pk, kind=kind, payload=payload, duration_ms=duration_ms,
-                          prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+        event = {"kind": kind, "payload": payload, "duration_ms": duration_ms,
+                 "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
+        if kind == "status" and payload.get("status") != "running":
+            held.append(event)
+            return
+        episode_event_add(episode_id=episode.pk, **event)
 
     def should_cancel() -> bool:
         return retry_locked(Episode.objects.filter(pk=episode.pk, cancel_requested=True).exists)
@@ -200,17 +206,21 @@ def episode_run(*, episode: Episode, handoff: bool = True) -> Episode:
             agent = _agent(episode)
             result = run_episode(client, spec, agent, _context(episode), emit=emit, should_cancel=should_cancel)
         except Exception as exc:  # agent construction failed: recorded like any other error
-            emit("error", {"message": f"{type(exc).__name__}: {exc}"[:2000]}, 0, 0, 0)
             episode.status, episode.reason = Episode.Status.ERROR, str(exc)[:2000]
             episode.finished_at = timezone.now()
             episode.save()
+            emit("error", {"message": f"{type(exc).__name__}: {exc}"[:2000]}, 0, 0, 0)
             return episode
     finally:
         client.close()
-    return _record(episode, result, handoff=handoff)
+    return _record(episode, result, handoff=handoff, held=held)
 
 
-def _record(episode: Episode, result, *, handoff: bool) -> Episode:
+def _record(episode: Episode, result, *, handoff: bool, held: list[dict] | None = None) -> Episode:
+    """Store the episode's outcome, then its closing status event (`held`): a live viewer renders the
+    status beside that event from the row, so the row must say it first (else the page could show the
+    episode running, with no tokens, for good: the local-model browser test waited 12 minutes so),
+    then hand a break to validation, whose events follow."""
     status = {"succeeded": Episode.Status.VALIDATING, "no_task": Episode.Status.NO_TASK,
               "cancelled": Episode.Status.CANCELLED}.get(result.status, Episode.Status.ERROR)
     finish = result.finish
@@ -224,6 +234,8 @@ def _record(episode: Episode, result, *, handoff: bool) -> Episode:
     if status != Episode.Status.VALIDATING:
         episode.finished_at = timezone.now()
     retry_locked(episode.save)
+    for event in held or []:
+        episode_event_add(episode_id=episode.pk, **event)
     if status == Episode.Status.VALIDATING and handoff:
         episode_validation_dispatch(episode=episode)
     return episode

@@ -144,3 +144,40 @@ def test_llm_episode_records_tokens_and_llm_issue_text(alice, gold, chat_server)
     assert task is not None and task.current_revision.source == "llm"
     assert task.current_revision.instruction_hard.startswith("Two tests fail with ImportError.\n\nWhen the repair is graded")
     assert (task.prompt_tokens, task.completion_tokens) == (1920, 120)
+
+
+def test_the_closing_status_event_is_stored_after_the_row_says_so(alice, scripted, monkeypatch):
+    """A live viewer renders the episode's status from the row beside each event; the loop's last
+    event must find the row final (status, tokens), or the page shows it running for good (the
+    local-model browser test waited 12 minutes on such a page)."""
+    from inversion.engine.episode.loop import EpisodeResult
+    from inversion.services import episodes as service
+
+    def fake_run(client, spec, agent, context, *, emit, should_cancel):
+        emit("status", {"status": "running", "message": "container x"}, 0, 0, 0)
+        emit("error", {"message": "bad tool call"}, 5, 100, 28)
+        emit("status", {"status": "no_task", "message": "budget: 1 steps used"}, 0, 0, 0)
+        return EpisodeResult(status="no_task", reason="budget: 1 steps used", steps=1, prompt_tokens=100,
+                             completion_tokens=28)
+
+    class Client:
+        def close(self):
+            pass
+
+    seen = []
+    real_add = service.episode_event_add
+
+    def add(*, episode_id, kind, payload, **kw):
+        row = Episode.objects.get(pk=episode_id)
+        seen.append((kind, payload.get("status"), row.status, row.prompt_tokens + row.completion_tokens))
+        return real_add(episode_id=episode_id, kind=kind, payload=payload, **kw)
+
+    monkeypatch.setattr(service, "run_episode", fake_run)
+    monkeypatch.setattr(service, "docker_client", Client)
+    monkeypatch.setattr(service, "episode_event_add", add)
+    (episode,) = episode_batch_launch(golds=[GoldFactory()], count=1, agent="scripted", user=alice)
+    episode = episode_run(episode=episode)
+    assert episode.status == "no_task"
+    assert seen[-1] == ("status", "no_task", "no_task", 128)  # stored last, after the row
+    assert [kind for kind, *_ in seen] == ["status", "error", "status"]
+    assert list(episode.events.values_list("seq", flat=True)) == [1, 2, 3]
