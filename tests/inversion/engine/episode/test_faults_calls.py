@@ -190,9 +190,10 @@ def test_stale_edit_takes_the_first_function_that_gives_back_and_the_interpreter
 def test_debug_line_goes_first_in_the_body_and_the_repair_line_removes_exactly_it(tmp_path):
     src = tmp_path / "liby.py"
     whole = (b'def one():\r\n    """Doc."""\r\n    @staticmethod\r\n    def inner():\r\n        return 1\r\n'
-             b"    return inner\r\n\r\n\r\ndef short(): return 2\r\n")
+             b"    return inner\r\n\r\n\r\ndef short(): return 2\r\n"
+             b"def stub(\r\n    a: int,\r\n) -> int: ...\r\n")  # itsdangerous's overloads: a signature's last line
     src.write_bytes(whole)
-    _script().debugline([f"{src}=short", f"{src}=one"])  # `short` has no line of its own
+    _script().debugline([f"{src}=short", f"{src}=stub", f"{src}=one"])  # neither has a line of its own
     text = src.read_bytes()
     assert text.count(b"set_trace") == 1
     assert b'"""Doc."""\r\n    import ipdb; ipdb.set_trace()  # DEBUG\r\n    @staticmethod' in text  # before the decorator

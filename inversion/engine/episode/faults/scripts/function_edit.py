@@ -47,20 +47,25 @@ def stale(pairs):
     print("stale:", pyc, "holds an older", qualname)
 
 
-def first_line(node):
-    """(row from 0, first statement) where the line goes, or None: only a docstring, or a body on the
-    `def` line."""
+def first_line(node, data):
+    """(row from 0, first statement) where the line goes, or None: only a docstring, or a body on a
+    line with other code: the `def` line, or the last line of a signature split over several
+    (itsdangerous's overload stubs, `) -> bytes: ...`: a line put before it broke the syntax, and the
+    repair, which removes lines that are only the debugger call, could not take it out)."""
     body = node.body[1:] if ast.get_docstring(node) is not None else node.body
     if not body:
         return None
     first = body[0]
     row = min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", [])]) - 1
-    return None if first.col_offset == 0 or row <= node.lineno - 1 else (row, first)
+    if first.col_offset == 0 or row <= node.lineno - 1:
+        return None
+    lines = data.splitlines()
+    return (row, first) if row < len(lines) and not lines[row][: first.col_offset].strip() else None
 
 
 def debugline(pairs):
-    found = next(((s, t, q, first_line(n)) for s, t, q, n in candidates(pairs)
-                  if first_line(n) and DEBUG_LINE.encode() not in t[0]), None)
+    found = next(((s, t, q, first_line(n, t[0])) for s, t, q, n in candidates(pairs)
+                  if first_line(n, t[0]) and DEBUG_LINE.encode() not in t[0]), None)
     if found is None:
         sys.exit("none of the functions named has a statement on a line of its own")
     src, (data, _), qualname, (row, first) = found
