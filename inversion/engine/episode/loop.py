@@ -19,7 +19,7 @@ from typing import Any
 import docker
 
 from inversion.engine.episode.actions import Finish, RunCommand, RunTests, SetEnv
-from inversion.engine.episode.agents.base import Agent, AgentContext, Budget, Observation
+from inversion.engine.episode.agents.base import MESSAGED, Agent, AgentContext, Budget, Observation
 from inversion.engine.episode.categories import canonical_category
 from inversion.engine.episode.changes import WRITE_HINT, changed_paths, upper_dir, upper_fingerprint
 from inversion.engine.runtime import testrun
@@ -281,7 +281,7 @@ class _Loop:
         payload = {"selected": "all" if selected is None else len(selected), "counts": run.counts,
                    "newly_failing": newly[:200], "newly_failing_total": len(newly), "recovered": recovered[:200],
                    "output_tail": run.output[-3000:],
-                   "messages": {t: run.outcomes[t].message[:800] for t in newly[:5] if t in run.outcomes}}
+                   "messages": {t: run.outcomes[t].message[:800] for t in newly[:MESSAGED] if t in run.outcomes}}
         self.emit("tests", payload, int(run.seconds * 1000), *tokens)
         return payload
 

@@ -63,6 +63,11 @@ class AgentContext:
     test_cmd: str = "python -m pytest"
 
 
+# A tests observation carries the failure messages of its first this-many newly failing tests; one of
+# those without a message no longer collects.
+MESSAGED = 5
+
+
 @dataclass
 class Decision:
     action: Action | None

@@ -15,7 +15,7 @@ from collections import deque
 from typing import Any
 
 from inversion.engine.episode.actions import RunCommand, RunTests
-from inversion.engine.episode.agents.base import Agent, AgentContext, Decision, Observation
+from inversion.engine.episode.agents.base import MESSAGED, Agent, AgentContext, Decision, Observation
 from inversion.engine.episode.agents.finish import finish_layers, finish_none, undo_left
 from inversion.engine.episode.agents.guard import WHOLE_SHARE, Guard
 from inversion.engine.episode.agents.observations import error_kinds, exit_code, gist
@@ -139,7 +139,7 @@ class BuiltinAgent(Agent):
         if any(t in messages and gist(now[t]) != gist(messages[t]) for t in now):
             return True
         # uncollected tests have no message: compare error lines then (semver: not a new package's error)
-        listed = (last.payload.get("newly_failing") or [])[:5]  # the ones `messages` would hold
+        listed = (last.payload.get("newly_failing") or [])[:MESSAGED]  # the ones `messages` would hold
         return any(t not in now for t in listed) and bool(error_kinds(last.payload.get("output_tail") or "") - errors)
 
     def _confirm(self, last: Observation) -> Decision:

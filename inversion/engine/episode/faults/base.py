@@ -169,6 +169,7 @@ NO_CACHE = "/nonexistent/studio-pycache"  # a pycache_prefix nothing is read fro
 RECOMPILE = ("import os, sys, py_compile; [py_compile.compile(f, doraise=True, cfile=os.path.join(os.path.dirname(f), "
              "'__pycache__', os.path.basename(f)[:-3] + '.' + sys.implementation.cache_tag + '.pyc')) "
              "for f in sys.argv[1:]]")  # one line: repair scripts are handled line by line
+# (the cache path is spelled out: `importlib.util.cache_from_source` honours the prefix set above)
 
 
 def recompile(python: str, paths: str) -> str:
