@@ -36,6 +36,22 @@ SKIPPED = ("setup.py", "__main__.py", "_version.py")
 NOT_CODE = ("docs/", "doc/", "examples/")  # Sphinx's conf.py and examples: no test runs them as code
 
 
+# Rewrites each timestamp-checked cache entry of the given sources as an unchecked-hash pyc (PEP 552:
+# flags 0b01, then the source's hash) with the same code; Python < 3.7 has none and writes nothing.
+UNCHECKED = (
+    "import importlib.util, sys\n"
+    "for src in sys.argv[1:] if hasattr(importlib.util, 'source_hash') else []:\n"
+    "    pyc = importlib.util.cache_from_source(src)\n"
+    "    try:\n"
+    "        data = open(pyc, 'rb').read()\n"
+    "    except OSError:\n"
+    "        continue\n"
+    "    if len(data) > 16 and data[4:8] == bytes(4):\n"
+    "        digest = importlib.util.source_hash(open(src, 'rb').read())\n"
+    "        open(pyc, 'wb').write(data[:4] + (1).to_bytes(4, 'little') + digest + data[16:])\n"
+)
+
+
 def _script(mode: str, python: str, seed: int, tests: list[str], args: list[str]) -> str:
     """`scripts/project_break.py MODE` (`optional_stub.py` for `optional`) as one command (the
     auto-instrumentation template inlined)."""
@@ -145,14 +161,27 @@ class ProjectStaleBytecode(_OneFunction):
     keywords = ("bytecode", "pyc", "__pycache__", "stale", "cache", "checkout", "timestamp", "project")
     layering = "in_place"
 
-    def _plan(self, ctx: base.PlanContext, rng: random.Random, *, count: int) -> base.FaultPlan:
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
+        """Two or three stale modules where the project has them, one where it has one; then the caches
+        made unchecked-hash pycs, as a read-only deploy's `compileall --invalidation-mode
+        unchecked-hash` writes them: the interpreter never compares them with their sources again, so
+        touching or editing a source (the usual cure for a stale cache) changes nothing; only a
+        recompile or removing the cache does. The step adds a line where a single-module project
+        (wcwidth, parse, semver) gave the layer one."""
+        sources = len(project_sources(ctx.surface))
+        return self._plan(ctx, rng, count=min(3, sources), unchecked=True) if sources else None
+
+    def _plan(self, ctx: base.PlanContext, rng: random.Random, *, count: int, unchecked: bool = False) -> base.FaultPlan:
         """One step per stale module: the NTH module (in a seeded order) with a function to aim at.
         Two or three modules in the multi-step variant (an interrupted sync leaves more than one)."""
         sources, python, actions = _nth_steps("stale", ctx, rng, count)
         paths = " ".join(shlex.quote(path) for _, path in sources)
+        if unchecked:
+            actions.append(RunCommand(f"{python} -c {shlex.quote(UNCHECKED)} {paths}"))
         return self.make(
             _package(sources),
-            f"the cached bytecode of {_upto(count)} module(s) of {_package(sources)} holds an older body of one function",
+            f"the cached bytecode of {_upto(count)} module(s) of {_package(sources)} holds an older body of one function"
+            + (", written as unchecked-hash pycs that never compare with their sources" if unchecked else ""),
             actions,
             [base.recompile(python, paths)],
             explore=f"ls -la --time-style=full-iso {shlex.quote(os.path.dirname(sources[0][1]))}/__pycache__",

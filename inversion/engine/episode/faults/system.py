@@ -44,6 +44,11 @@ class PathWrapperShadow(base.FaultFamily):
             explore="echo $PATH",
         )
 
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
+        """A retired toolchain's wrappers: one for each of up to three programs the tests run, one
+        step each; removing the wrapper the first error names reveals the next program's."""
+        return _several(self, ctx, rng, _exe_ranked(ctx.surface, outside=WRAPPER_DIR))
+
 
 class ExecBitRemoved(base.FaultFamily):
     name = "exec_bit_removed"
@@ -65,6 +70,24 @@ class ExecBitRemoved(base.FaultFamily):
             [f"chmod 755 {real}"],
             explore=f"ls -la {shlex.quote(path)}",
         )
+
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
+        """A hardening script's `chmod a-x` over up to three programs the tests run, one step each."""
+        return _several(self, ctx, rng, _exe_ranked(ctx.surface))
+
+
+def _several(fam: base.FaultFamily, ctx: base.PlanContext, rng: random.Random, names: list[str]) -> base.FaultPlan | None:
+    """`fam`'s plan for each of up to three distinct programs (None where the tests run one), one
+    step per program, one repair; the first program is the target, all are objects (`_fits`)."""
+    if len(names) < 2:
+        return None
+    plans = [fam.plan(ctx, random.Random(rng.random())) for _ in range(12)]
+    chosen = list({p.target: p for p in plans}.values())[:3]
+    if len(chosen) < 2:
+        return None
+    return fam.make(chosen[0].target, "; ".join(p.summary for p in chosen),
+                    [a for p in chosen for a in p.actions], [line for p in chosen for line in p.repair_lines],
+                    explore=chosen[0].explore, objects=tuple(p.target for p in chosen))
 
 
 class VenvPythonSymlink(base.FaultFamily):

@@ -22,6 +22,7 @@ from inversion.engine.episode.actions import RunCommand, SetEnv
 from inversion.engine.episode.faults import base
 
 LOCALE = "en_US.UTF-8"
+LOCALE_GEN = "/etc/locale.gen"
 MIME_MARKER = "# --- legacy app server types ---"
 MIME_BLOCK = ("application/octet-stream json csv svg xml js css html htm txt png jpg jpeg gif pdf zip yaml yml md\n"
               "text/x-legacy-data dat")
@@ -46,6 +47,20 @@ class LocaleCodesetMismatch(base.FaultFamily):
             [f"localedef -i en_US -c -f UTF-8 {LOCALE} || true",
              f"test \"$(LC_ALL={LOCALE} locale charmap)\" = UTF-8"],
             explore="locale -a",
+        )
+
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        """First the provisioning line that caused it: `/etc/locale.gen` lists the locale with the
+        ASCII charmap, so `locale-gen`, the usual cure, compiles the same wrong locale again; the
+        repair drops that line too."""
+        plan = self.plan(ctx, rng)
+        line = f"{LOCALE} ANSI_X3.4-1968"
+        return self.make(
+            plan.target,
+            f"/etc/locale.gen lists {line}; {plan.summary}",
+            [RunCommand(f"echo {shlex.quote(line)} >> {LOCALE_GEN}"), *plan.actions],
+            [f"sed -i {shlex.quote(f'/^{line}$/d')} {LOCALE_GEN}", *plan.repair_lines],
+            explore=f"{plan.explore}; grep -v '^#' {LOCALE_GEN}",
         )
 
 

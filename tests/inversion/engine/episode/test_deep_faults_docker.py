@@ -14,6 +14,7 @@ from inversion.engine.episode.agents.builtin import BuiltinAgent
 from inversion.engine.episode.faults import (
     FaultPlan,
     PlanContext,
+    base,
     calls,
     families,
     family,
@@ -151,3 +152,54 @@ def test_a_failed_step_that_wrote_files_leaves_nothing_in_the_delta(gold, docker
     assert all("leftover_probe" not in str(step) for step in result.delta), result.delta
     assert all(step.get("ok", True) for step in result.delta)
     assert result.status == "succeeded" and result.finish.fault_family != "fake_failure"
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("name", ["path_wrapper_shadow", "exec_bit_removed"])
+def test_a_program_variant_breaks_each_program_the_tests_run_and_one_repair_heals_all(name, gold, docker_client, faults_image, monkeypatch):  # noqa: F811
+    """Where the tests run two programs, the multi-step variant breaks both, one step each, and the
+    one repair gives both back; where they run one, there is no such variant."""
+    programs = {"git": "/usr/bin/git", "tar": "/usr/bin/tar"}
+    monkeypatch.setattr(base, "executables", lambda surface: programs)
+    ctx = PlanContext(gold["surface"], {"stable_passing": gold["passing"]})
+    plan = family(name).deep_plan(ctx, random.Random(0))
+    assert plan is not None and len(plan.actions) == 2 and set(plan.objects) == set(programs)
+    box, out = _box(docker_client, faults_image)
+    try:
+        def works(program: str) -> bool:
+            return box.exec(f"{program} --version").exit_code == 0
+
+        assert all(works(p) for p in programs)
+        for action in plan.actions:
+            assert box.exec(action.command).exit_code == 0
+        assert not any(works(p) for p in programs)
+        box.put_file("/tmp/repair.sh", plan.repair.encode(), mode=0o755)
+        assert box.exec("/tmp/repair.sh").exit_code == 0
+        assert all(works(p) for p in programs)
+    finally:
+        box.remove()
+        out.cleanup()
+    monkeypatch.setattr(base, "executables", lambda surface: {"git": "/usr/bin/git"})
+    assert family(name).deep_plan(ctx, random.Random(0)) is None
+
+
+@pytest.mark.docker
+def test_the_locale_variant_makes_locale_gen_compile_the_wrong_charmap_again(docker_client, faults_image):  # noqa: F811
+    """The multi-step codeset variant lists the locale with the ASCII charmap in /etc/locale.gen:
+    `locale-gen`, the usual cure, compiles it wrong again; the plan's repair gives UTF-8."""
+    plan = family("locale_codeset_mismatch").deep_plan(PlanContext({}, {}), random.Random(0))
+    charmap = "LC_ALL=en_US.UTF-8 locale charmap 2>/dev/null"
+    box, out = _box(docker_client, faults_image)
+    try:
+        for action in plan.actions:
+            if isinstance(action, RunCommand):
+                assert box.exec(action.command).exit_code == 0
+        assert box.exec("locale-gen").exit_code == 0
+        assert box.exec(charmap).output.strip() == "ANSI_X3.4-1968"
+        box.put_file("/tmp/repair.sh", plan.repair.encode(), mode=0o755)
+        assert box.exec("/tmp/repair.sh").exit_code == 0
+        assert box.exec(charmap).output.strip() == "UTF-8"
+        assert "ANSI" not in box.exec("cat /etc/locale.gen").output
+    finally:
+        box.remove()
+        out.cleanup()

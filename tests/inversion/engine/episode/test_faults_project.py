@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 import types
 
-from inversion.engine.episode.faults import PlanContext, family
+from inversion.engine.episode.faults import PlanContext, family, project
 from inversion.engine.episode.faults.project import project_sources
 from inversion.engine.gold import surface
 
@@ -77,8 +77,9 @@ def test_plans_send_the_chooser_and_repair_offline():
     deep = family("instrumentation_wrapper_drops_result").deep_plan(ctx, random.Random(1))
     assert len(deep.actions) == 2 and deep.actions[1].command.startswith("mv ")
     assert "apm-autowrap.pth.off" in deep.actions[0].command
-    steps = family("project_stale_bytecode").deep_plan(ctx, random.Random(1)).actions
+    *steps, unchecked = family("project_stale_bytecode").deep_plan(ctx, random.Random(1)).actions
     assert [a.command.split(" stale ", 1)[1].split()[2] for a in steps] == ["0", "1"]  # the 1st, then the 2nd
+    assert "source_hash" in unchecked.command and all(f"/testbed/pkg/{m}.py" in unchecked.command for m in ("__init__", "core"))
     assert steps[0].command.split()[-2:] == steps[1].command.split()[-2:]  # the same seeded order
     left = family("project_leftover_package").plan(ctx, random.Random(1))
     assert " leftover " in left.actions[0].command and "/testbed/pkg/core" in left.repair
@@ -180,3 +181,36 @@ def test_a_core_version_module_is_a_source_and_the_docs_are_not():
                {"name": "docs.advanced.coerce", "file": "/testbed/docs/advanced/coerce.py"}]
     names = [n for n, _ in project_sources({**SURFACE, "modules": {"project": modules}})]
     assert names == ["pkg", "pkg.core", "pkg.version"]
+
+
+def test_the_multi_step_stale_cache_survives_a_touched_source_until_recompiled(tmp_path, monkeypatch):
+    """A single-module project still gets a second step: the stale cache is rewritten as an
+    unchecked-hash pyc, so touching the source (which cures a timestamp-checked stale cache) leaves
+    the older body running; the plan's repair heals it. Run for real, in this interpreter."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "mod.py").write_text("def first(x):\n    return x\n\n\ndef second(x):\n    return x\n")
+    (tmp_path / "test_mod.py").write_text("from mod import first, second\n\n\ndef test_a():\n    assert first(1) == 1\n\n\n"
+                                          "def test_b():\n    assert second(2) == 2\n\n\ndef test_c():\n    assert second(3) == 3\n")
+    here = dict(SURFACE, python=dict(SURFACE["python"], executable=sys.executable),
+                modules={"project": [{"name": "mod", "file": str(tmp_path / "mod.py")}]}, test_files=["test_mod.py"])
+    monkeypatch.setattr(project, "TESTBED", str(tmp_path))
+    plan = family("project_stale_bytecode").deep_plan(PlanContext(here, {}), random.Random(0))
+    assert len(plan.actions) == 2 and "unchecked-hash" in plan.summary
+
+    def run(command: str) -> None:
+        subprocess.run(["bash", "-c", command], cwd=tmp_path, check=True, capture_output=True)
+
+    def returns() -> list[str]:
+        probe = "import mod; print(mod.first(1), mod.second(2))"
+        return subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True).stdout.split()
+
+    for action in plan.actions:
+        run(action.command)
+    assert "None" in returns()
+    os.utime(tmp_path / "mod.py", (1, 1))  # a new mtime: a timestamp-checked cache would be rebuilt
+    assert "None" in returns()
+    run(plan.repair)
+    assert returns() == ["1", "2"]
