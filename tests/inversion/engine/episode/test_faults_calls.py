@@ -205,3 +205,21 @@ def test_debug_line_goes_first_in_the_body_and_the_repair_line_removes_exactly_i
         random.Random(0), count=1)
     subprocess.run(["bash", "-c", plan.repair], check=True)
     assert src.read_bytes() == whole
+
+
+def test_a_function_the_runner_calls_on_its_own_is_passed_over(tmp_path, monkeypatch):
+    """The call map may list a function tests call that pytest also calls while it starts (semver:
+    `uuid` calls `platform.system()` as pytest imports it): a debugger line there stops every test,
+    so the edit goes to the next candidate. Here a plugin pytest loads at start calls `helper`."""
+    src = tmp_path / "libstart.py"
+    whole = "def helper():\n    return 1\n\n\ndef other():\n    return 2\n"
+    src.write_text(whole)
+    (tmp_path / "startplug.py").write_text("import libstart\n\nlibstart.helper()\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.setenv("PYTEST_PLUGINS", "startplug")
+    script = _script()
+    assert {name for _, _, name in script.runner_calls({str(src)})} == {"<module>", "helper"}
+    script.debugline([f"{src}=helper", f"{src}=other"])
+    lines = src.read_text().splitlines()
+    assert lines[lines.index("def other():") + 1].strip().startswith("import ipdb")
+    assert src.read_text().count("set_trace") == 1

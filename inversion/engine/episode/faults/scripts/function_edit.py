@@ -8,10 +8,14 @@ back (an older body that returns nothing changes nothing where it never did).
 as its first line, a debugger call left from a debugging session, with a debugger this environment
 never had (`import ipdb; ipdb.set_trace()`).
 QUALNAME is "function", "Class.method" or "Outer.Inner.method"; where an old interpreter recorded a
-bare name, the first function or method of that name. No annotations: the gold's Python may be old.
+bare name, the first function or method of that name. A function the test runner calls on its own
+before any test (while pytest imports and configures itself: `uuid` calls `platform.system()` as it
+loads) is passed over: damaged, it stops every test (semver: the call map had it, as tests call it
+too). No annotations: the gold's Python may be old.
 """
 
 import ast
+import contextlib
 import os
 import sys
 
@@ -26,15 +30,64 @@ def parse(src):
     return data, ast.parse(data)
 
 
+# Run in a fresh interpreter of the gold's: every function of the given files called while pytest
+# starts and collects an empty directory, as (file, first line, name).
+PROBE = (
+    "import os, sys\n"
+    "want, seen = set(sys.argv[1:]), set()\n"
+    "def hook(frame, event, arg):\n"
+    "    code = frame.f_code\n"
+    "    if event == 'call' and code.co_filename in want:\n"
+    "        seen.add((code.co_filename, code.co_firstlineno, code.co_name))\n"
+    "sys.setprofile(hook)\n"
+    "try:\n"
+    "    import pytest\n"
+    "    pytest.main(['--collect-only', '-q', '-p', 'no:cacheprovider', os.getcwd()])\n"
+    "finally:\n"
+    "    sys.setprofile(None)\n"
+    "    print('\\nRUNNER-CALLS ' + repr(sorted(seen)))\n"
+)
+
+
+def runner_calls(sources):
+    """(file, first line, name) of the functions of `sources` pytest calls on its own; empty where
+    the probe cannot tell (no pytest for this interpreter, or an earlier layer broke what the probe
+    itself uses: a stale `tempfile` function made `mkdtemp` fail, so it needs no more than `os` and
+    `subprocess`, imported here). It writes no bytecode (`-B`): a cache it wrote could replace a
+    stale one an earlier layer laid."""
+    where = "/tmp/.studio-probe-" + str(os.getpid())
+    try:
+        import subprocess
+
+        os.mkdir(where)
+        out = subprocess.run([sys.executable, "-B", "-c", PROBE] + sorted(sources), cwd=where, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, timeout=120).stdout.decode("utf-8", "replace")
+        line = [ln for ln in out.splitlines() if ln.startswith("RUNNER-CALLS ")][-1]
+        return set(ast.literal_eval(line[len("RUNNER-CALLS "):]))
+    except Exception:  # the probe is advice: without it the first candidate is taken, as before
+        return set()
+    finally:
+        with contextlib.suppress(OSError):  # contextlib: a runner module, never a target
+            os.rmdir(where)
+
+
+def called_by_runner(src, node, calls):
+    """Whether `calls` holds `node`'s code (its first line is the first decorator's, or the def's)."""
+    first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+    return any(f == src and name == node.name and first <= line <= node.lineno for f, line, name in calls)
+
+
 def candidates(pairs):
-    """(source, its tree, qualified name, def) for each SRC=QUALNAME given that is found, in order."""
+    """(source, its tree, qualified name, def) for each SRC=QUALNAME given that is found and that the
+    runner does not call on its own, in order."""
     trees = {}
+    calls = runner_calls({pair.partition("=")[0] for pair in pairs})
     for pair in pairs:
         src, _, qualname = pair.partition("=")
         if src not in trees:
             trees[src] = parse(src)
         node = find(trees[src][1], qualname)
-        if node is not None:
+        if node is not None and not called_by_runner(src, node, calls):
             yield src, trees[src], qualname, node
 
 
