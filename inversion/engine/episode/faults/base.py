@@ -134,6 +134,17 @@ class FaultFamily:
         return FaultPlan(self.name, self.category, target, summary, tuple(actions), script, explore, objects)
 
 
+def stacked(fam: FaultFamily, *plans: FaultPlan) -> FaultPlan:
+    """One plan of several (a multi-step variant): their steps in order (a step two of them share,
+    once), one repair for all, named after the first; every object each rewrites, for `_fits`."""
+    first = plans[0]
+    actions = list(dict.fromkeys(a for p in plans for a in p.actions))
+    repair = list(dict.fromkeys(line for p in plans for line in p.repair_lines))
+    objects = tuple(dict.fromkeys(o for p in plans for o in (p.objects or (p.target,))))
+    return fam.make(first.target, "; and ".join(p.summary for p in plans), actions, repair,
+                    explore=first.explore, objects=objects)
+
+
 def families() -> list[FaultFamily]:
     """Every registered family, imported on first use (each module exports `FAMILIES`)."""
     found: list[FaultFamily] = []

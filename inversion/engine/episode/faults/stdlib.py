@@ -28,21 +28,6 @@ from inversion.engine.episode.faults.stdlib_targets import choose, extensions, p
 OVERRIDES = "site-overrides"
 
 
-def _stacked(fam: base.FaultFamily, *plans: base.FaultPlan) -> base.FaultPlan:
-    """One plan of several: their steps in order (a step two of them share, once), one repair for all,
-    named after the first."""
-    first = plans[0]
-    actions = list(dict.fromkeys(a for p in plans for a in p.actions))
-    repair = list(dict.fromkeys(line for p in plans for line in p.repair_lines))
-    return fam.make(first.target, "; and ".join(p.summary for p in plans), actions, repair,
-                    explore=first.explore, objects=_objects(*plans))
-
-
-def _objects(*plans: base.FaultPlan) -> tuple[str, ...]:
-    """Every module the plans rewrite (each plan's `objects`, else its target), for `_fits`."""
-    return tuple(dict.fromkeys(o for p in plans for o in (p.objects or (p.target,))))
-
-
 class TwoTargets(base.FaultFamily):
     """Multi-step variant: the same damage to one or two more stdlib modules other test files use (an
     interrupted unpack or a bulk edit rarely stops at one file), one step per target, one repair.
@@ -61,7 +46,7 @@ class TwoTargets(base.FaultFamily):
             more = self.plan(ctx, rng)
             if base.top(more.target) not in {base.top(p.target) for p in plans}:
                 plans.append(more)
-        return _stacked(self, *plans) if len(plans) > 1 else None
+        return base.stacked(self, *plans) if len(plans) > 1 else None
 
 
 class _Extension(TwoTargets):
@@ -211,7 +196,7 @@ class PyStaleOverride(TwoTargets):
         pyc = f"{legacy}/{first.target}.pyc"
         lay = placeholder_pyc(base.python_executable(ctx.surface), stdlib_files(ctx.surface)[first.target], pyc)
         second = _override_plan(self, first.target, f"{first.target}.pyc is a sourceless placeholder", lay, legacy, legacy_pth)
-        return _stacked(self, first, second)
+        return base.stacked(self, first, second)
 
 
 # Replace the indent of the first statement of the K-th (argv[2], default 0) module-level def/class
@@ -322,7 +307,7 @@ class StdlibStaleBytecode(base.FaultFamily):
         if count < 2 - len(names):  # two steps at least
             return None
         some = stale_function_plan(self, ctx, rng, functions, count=count)
-        return _stacked(self, self._plan(ctx, names), some) if names else some
+        return base.stacked(self, self._plan(ctx, names), some) if names else some
 
     def _plan(self, ctx: base.PlanContext, names: list[str]) -> base.FaultPlan:
         python = base.python_executable(ctx.surface)

@@ -22,18 +22,46 @@ def _exe_ranked(surface: dict[str, Any], *, outside: str = "") -> list[str]:
     return names
 
 
-class PathWrapperShadow(base.FaultFamily):
+class _Programs(base.FaultFamily):
+    """A family aimed at a program the tests run: `aimed` breaks one; the multi-step variant breaks
+    up to three of them, one step each, with one repair (fixing the program the first error names
+    reveals the next one's)."""
+
+    @staticmethod
+    def programs(surface: dict[str, Any]) -> list[str]:
+        return _exe_ranked(surface)
+
+    def aimed(self, ctx: base.PlanContext, name: str) -> base.FaultPlan:
+        raise NotImplementedError
+
+    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
+        return bool(self.programs(surface))
+
+    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        return self.aimed(ctx, rng.choice(self.programs(ctx.surface)))
+
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
+        """None where the tests run a single program."""
+        names = self.programs(ctx.surface)
+        if len(names) < 2:
+            return None
+        return base.stacked(self, *(self.aimed(ctx, n) for n in rng.sample(names, min(3, len(names)))))
+
+
+class PathWrapperShadow(_Programs):
+    """Multi-step: a retired toolchain's wrappers, one per program."""
+
     name = "path_wrapper_shadow"
     layering = "beside"
     category = "path"
     description = "A stale wrapper script earlier on PATH hides a program the tests run."
     keywords = ("path", "executable", "command", "wrapper", "binary", "environment")
 
-    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
-        return bool(_exe_ranked(surface, outside=WRAPPER_DIR))
+    @staticmethod
+    def programs(surface: dict[str, Any]) -> list[str]:
+        return _exe_ranked(surface, outside=WRAPPER_DIR)
 
-    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
-        name = rng.choice(_exe_ranked(ctx.surface, outside=WRAPPER_DIR))
+    def aimed(self, ctx: base.PlanContext, name: str) -> base.FaultPlan:
         wrapper = f"{WRAPPER_DIR}/{name}"
         body = f"#!/bin/sh\necho '{name}: this tool has moved; ask your administrator' >&2\nexit 127\n"
         return self.make(
@@ -44,23 +72,16 @@ class PathWrapperShadow(base.FaultFamily):
             explore="echo $PATH",
         )
 
-    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
-        """A retired toolchain's wrappers: one for each of up to three programs the tests run, one
-        step each; removing the wrapper the first error names reveals the next program's."""
-        return _several(self, ctx, rng, _exe_ranked(ctx.surface, outside=WRAPPER_DIR))
 
+class ExecBitRemoved(_Programs):
+    """Multi-step: a hardening script's `chmod a-x` over several programs."""
 
-class ExecBitRemoved(base.FaultFamily):
     name = "exec_bit_removed"
     category = "permissions"
     description = "Execute bits removed from a program the tests run (root is subject to them)."
     keywords = ("permission", "chmod", "mode", "executable", "ownership", "access")
 
-    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
-        return bool(_exe_ranked(surface))
-
-    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
-        name = rng.choice(_exe_ranked(ctx.surface))
+    def aimed(self, ctx: base.PlanContext, name: str) -> base.FaultPlan:
         path = base.executables(ctx.surface)[name]
         real = f'"$(readlink -f {shlex.quote(path)})"'
         return self.make(
@@ -70,24 +91,6 @@ class ExecBitRemoved(base.FaultFamily):
             [f"chmod 755 {real}"],
             explore=f"ls -la {shlex.quote(path)}",
         )
-
-    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
-        """A hardening script's `chmod a-x` over up to three programs the tests run, one step each."""
-        return _several(self, ctx, rng, _exe_ranked(ctx.surface))
-
-
-def _several(fam: base.FaultFamily, ctx: base.PlanContext, rng: random.Random, names: list[str]) -> base.FaultPlan | None:
-    """`fam`'s plan for each of up to three distinct programs (None where the tests run one), one
-    step per program, one repair; the first program is the target, all are objects (`_fits`)."""
-    if len(names) < 2:
-        return None
-    plans = [fam.plan(ctx, random.Random(rng.random())) for _ in range(12)]
-    chosen = list({p.target: p for p in plans}.values())[:3]
-    if len(chosen) < 2:
-        return None
-    return fam.make(chosen[0].target, "; ".join(p.summary for p in chosen),
-                    [a for p in chosen for a in p.actions], [line for p in chosen for line in p.repair_lines],
-                    explore=chosen[0].explore, objects=tuple(p.target for p in chosen))
 
 
 class VenvPythonSymlink(base.FaultFamily):
