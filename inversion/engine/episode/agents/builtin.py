@@ -17,15 +17,16 @@ from typing import Any
 from inversion.engine.episode.actions import RunCommand, RunTests
 from inversion.engine.episode.agents.base import MESSAGED, Agent, AgentContext, Decision, Observation
 from inversion.engine.episode.agents.finish import finish_layers, finish_none, undo_left
-from inversion.engine.episode.agents.guard import WHOLE_SHARE, Guard
+from inversion.engine.episode.agents.guard import Guard
 from inversion.engine.episode.agents.observations import error_kinds, exit_code, gist
 from inversion.engine.episode.agents.ordering import deep_credit, deep_steps, order_key
 from inversion.engine.episode.agents.targets import aim_rank, related, same_object
+from inversion.engine.episode.agents.whole_suite import WholeSuite
 from inversion.engine.episode.faults import NO_TARGET, FaultFamily, FaultPlan, PlanContext, families
 from inversion.engine.episode.signature import normalise
 
 ROOT_SHADOW = {"stdlib_shadow_testbed", "site_module_stub"}  # rely on `python -m` putting cwd first
-class BuiltinAgent(Agent):
+class BuiltinAgent(WholeSuite, Agent):
     kind = "builtin"
 
     def __init__(self, seed: int | None = None, **_: Any) -> None:
@@ -165,25 +166,6 @@ class BuiltinAgent(Agent):
                 return decision
         return self._finish(last)
 
-    def _whole_suite(self, last: Observation) -> bool:
-        return self._covers(last.payload.get("newly_failing_total") or len(last.payload.get("newly_failing") or []))
-
-    def _whole_full(self) -> bool:
-        return self._share() < 1 and self.guard.whole_full(self._stable(), self._share())
-
-    def _share(self) -> float:
-        share = self.context.whole_share
-        return WHOLE_SHARE if share is None else float(share)
-
-    def _stable(self) -> int:
-        baseline = self.context.baseline or {}
-        return baseline.get("stable_total") or len(baseline.get("stable_passing") or [])
-
-    def _covers(self, failing: int) -> bool:
-        """`failing` newly failing tests are every stably passing one."""
-        stable = self._stable()
-        return bool(stable) and failing >= stable
-
     def _lone_repeat(self) -> Decision | None:
         """A compound break that found no further layer is a single fault: where this gold has that
         family already (never a duplicate), or where it fails every test (a compound is still
@@ -234,10 +216,13 @@ class BuiltinAgent(Agent):
 
     def _sorted(self, fams) -> list[FaultFamily]:
         out = sorted(fams, key=self.order_key)
-        if self.context.faults > 1:  # nothing laid under a fault that stops every test from running can show
-            # and a first layer no further layer fitted on here before (`Guard.lone`) likely finds none
-            # again: a cachetools episode spent its budget laying, then undoing, three such first layers
-            out.sort(key=lambda f: (f.breaks_all, self.guard.lone[f.name] > 0))
+        if self.context.faults > 1:  # nothing laid under a fault that stops every test from running can show;
+            # where this gold has its share of whole-suite tasks, a family that began one here likely fails
+            # every test again; and a first layer no further layer fitted on here before (`Guard.lone`)
+            # likely finds none again: a cachetools episode spent its budget laying, then undoing, three
+            full = self._whole_full()
+            out.sort(key=lambda f: (f.breaks_all, full and self.guard.whole_first(f.name, self._stable()),
+                                    self.guard.lone[f.name] > 0))
         return out
 
     def _refresh(self) -> None:

@@ -44,6 +44,7 @@ class Guard:
         self.aimed: dict[tuple[str, str], set[str]] = {}  # (category, normalised target) -> families
         self.seen: set[str] = set()
         self.failing: list[int] = []  # how many tests each made task fails (where known)
+        self.firsts: Counter[str] = Counter()  # first layer's family -> the most tests a task made on it fails
         self.dead: Counter[str] = Counter()  # families that broke nothing here before (`dead_ends`)
         self.lone: Counter[str] = Counter()  # first layers that found no further layer here (`lone_layers`)
         self.add(signatures)
@@ -69,6 +70,7 @@ class Guard:
             self.set_targets.append({str(la["kind"]): str(la.get("target") or "") for la in layers})
             if isinstance(sig.get("failing"), int):
                 self.failing.append(sig["failing"])
+                self.firsts[kinds[0]] = max(self.firsts[kinds[0]], sig["failing"])
             if len(kinds) == 1:
                 self.singles.add(kinds[0])
             else:
@@ -136,6 +138,11 @@ class Guard:
         its share of such tasks (counted over the made tasks whose failing tests are known)."""
         whole = sum(1 for n in self.failing if stable and n >= stable)
         return whole + 1 > max(1.0, share * (len(self.failing) + 1))
+
+    def whole_first(self, family: str, stable: int) -> bool:
+        """Whether a task made here with `family` as its (first) layer fails all `stable` stably passing
+        tests: the layers above a first layer that fails every test cannot narrow it (`_visible`)."""
+        return bool(stable) and self.firsts.get(family, 0) >= stable
 
     def rank(self, family: str, category: str) -> tuple[int, int]:
         """Sort key: least-used family first, then least-used category."""

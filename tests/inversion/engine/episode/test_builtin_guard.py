@@ -652,3 +652,25 @@ def test_a_first_layer_no_further_layer_fitted_on_is_marked_and_later_compounds_
     assert before[0] == first and after[0] != first
     assert after.index(first) == max(i for i, n in enumerate(after) if n not in BREAKS_ALL)
     assert order(1, {first: 1}) == order(1, {})
+
+
+def test_where_the_gold_has_its_share_of_whole_suite_tasks_compounds_start_last_from_a_family_that_began_one():
+    """A first layer that failed every test here likely does again, and no layer above it can narrow
+    the failure: once the gold has its share of such tasks, compound episodes try it after the rest
+    (markupsafe `--faults 3`: 35 % of tasks failed the whole suite)."""
+    def order(faults, made):
+        agent = BuiltinAgent(5)
+        agent.start(AgentContext(repository={"name": "fixture"}, baseline=BASELINE, surface=SURFACE, seed=5,
+                                 faults=faults, used_signatures=made, budget=Budget(max_steps=40)))
+        return [f.name for f in agent.candidates]
+
+    a, b = [n for n in order(2, []) if n not in BREAKS_ALL][:2]
+    whole, part = len(PASSING), 1
+
+    def made(fa, fb):
+        return [{**_sig(a, "x", target="t1"), "failing": fa}, {**_sig(b, "y", target="t2"), "failing": fb}]
+
+    last = max(i for i, n in enumerate(order(2, made(whole, part))) if n not in BREAKS_ALL)
+    assert order(2, made(whole, part))[last] == a and order(2, made(part, whole))[last] == b
+    assert order(2, made(part, part)).index(a) < last and order(2, made(part, part)).index(b) < last
+    assert order(1, made(whole, part)) == order(1, made(part, whole))  # a single fault's cap is its own
