@@ -10,7 +10,9 @@
   libraries loaded per test file and in total, executables the tests started, the modules loaded
   before the first test file (start-up: the runner, conftests) and, per test file, what it imports
   itself (its `import` statements, read with `ast`, and the module-level imports of the project
-  modules those reach, so a module an earlier file loaded first still counts), and
+  modules those reach, so a module an earlier file loaded first still counts; what a test
+  package's `__init__.py` loads, counted for every test file below it: isodate's tests/__init__
+  imports every test module, so its `pickle` fails the whole suite, not just the first file), and
 * when STUDIO_CALLS_OUT is set (a run of its own: a profiler slows the suite), writes which
   functions of installed and standard-library modules each test calls (how many tests call each),
   leaving out any function called outside a test (at import, by the runner between tests), and
@@ -31,6 +33,8 @@ _per_file = {}
 _executables = {}
 _startup = []
 _parsed = {}  # project file -> what it imports at load
+_init_loads = {}  # directory of a package `__init__.py` -> modules first imported while it ran
+_abs = {}  # test file (node id part) -> its absolute path
 
 
 _CURRENT_OUT = os.environ.get("STUDIO_CURRENT_OUT")
@@ -87,6 +91,23 @@ def _audit(event, args):
         if isinstance(command, str) and command.split():
             first = command.split()[0]
             _executables[first] = _executables.get(first, 0) + 1
+    elif event == "import" and isinstance(args[0], str):
+        for directory in _running_inits():
+            _init_loads.setdefault(directory, set()).add(args[0])
+
+
+def _running_inits():
+    """Directories of the package `__init__.py` files (outside the interpreter's own trees) whose
+    module body is running now: an import made under one is needed by every module of its package."""
+    found, frame = set(), sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "<module>" and os.path.basename(code.co_filename) == "__init__.py":
+            path = code.co_filename
+            if "-packages" not in path and not path.startswith((sys.prefix + os.sep, sys.base_prefix + os.sep)):
+                found.add(os.path.dirname(os.path.abspath(path)))
+        frame = frame.f_back
+    return found
 
 
 def _imports(path, package, body_only):
@@ -277,9 +298,16 @@ if _SURFACE_OUT:
         if is_module:
             _attribute(collector.nodeid.split("::")[0], before_mods, before_libs)
             source = str(getattr(collector, "path", None) or collector.fspath)
+            _abs[collector.nodeid.split("::")[0]] = os.path.abspath(source)
             _per_file[collector.nodeid.split("::")[0]]["imports"].update(
                 _imports(source, "", body_only=False)
             )
+
+    def _package_loads(test_file):
+        """What the `__init__.py` of a package holding `test_file` imported (still loaded)."""
+        path = _abs.get(test_file)
+        return {m for d, mods in _init_loads.items() if path and path.startswith(d + os.sep)
+                for m in mods if m in sys.modules} if path else set()
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(item, nextitem):
@@ -307,7 +335,7 @@ if _SURFACE_OUT:
             "executables": _executables,
             "per_file": {
                 f: {
-                    "modules": sorted(v["modules"] | _direct(v.get("imports", ()), root)),
+                    "modules": sorted(v["modules"] | _direct(v.get("imports", ()), root) | _package_loads(f)),
                     "shared_libs": sorted(v["shared_libs"]),
                 }
                 for f, v in _per_file.items()

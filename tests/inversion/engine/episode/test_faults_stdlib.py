@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import copy
+import json
+import os
 import random
+import subprocess
+import sys
 
 from inversion.engine.episode.faults import PlanContext, family, hooks, stdlib, stdlib_targets, stdlib_tools
 from inversion.engine.episode.faults import base as fb
 from inversion.engine.gold import surface as surf
+from inversion.engine.runtime import testrun
 from inversion.engine.runtime.pytest_plugin import studio_pytest_plugin as plugin
 from tests.support.faults_fixture import PASSING, SURFACE
 
@@ -198,3 +203,27 @@ def test_the_zip_shadow_variant_adds_an_entry_per_module_and_one_removal_repairs
     entries = [a.command.rsplit(" ", 1)[1] for a in plan.actions]
     assert len(entries) == len(set(entries)) >= 2 and len({fb.top(o) for o in plan.objects}) == len(entries)
     assert plan.repair_lines == [f"rm -f {stdlib_tools.zip_slot(SURFACE)}"]
+
+
+def test_plugin_counts_what_a_test_packages_init_imports_for_every_test_file_below_it(tmp_path):
+    """isodate's tests/__init__.py imports every test module: the `pickle` one of them needs was loaded
+    while the first file was collected and looked like that file's and its own, yet blocking it
+    failed all 18 tests. What a package's `__init__.py` imports counts for every file below it; a
+    plain test package's files keep their own."""
+    for pkg, init in (("eager_t", "from . import test_b\n"), ("plain_t", "")):
+        (tmp_path / pkg).mkdir()
+        (tmp_path / pkg / "__init__.py").write_text(init)
+        for name in ("test_a", "test_c"):
+            (tmp_path / pkg / f"{name}.py").write_text(f"def {name}():\n    pass\n")
+        (tmp_path / pkg / "test_b.py").write_text("import wave\nimport tabnanny\ndef test_b():\n    pass\n")
+    out = tmp_path / "surface.json"
+    env = {**os.environ, "PYTHONPATH": str(testrun.SUPPORT_DIR), "STUDIO_SURFACE_OUT": str(out)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)  # this suite's, set by pytest-django
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "studio_pytest_plugin", "-p", "no:cacheprovider",
+                           "-p", "no:randomly", "eager_t", "plain_t"], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-2000:]
+    per_file = {f: set(v["modules"]) for f, v in json.loads(out.read_text())["per_file"].items()}
+    used = {"wave", "tabnanny"}
+    assert all(used <= per_file[f"eager_t/{name}.py"] for name in ("test_a", "test_b", "test_c")), per_file
+    assert used <= per_file["plain_t/test_b.py"]
+    assert not used & (per_file["plain_t/test_a.py"] | per_file["plain_t/test_c.py"])
