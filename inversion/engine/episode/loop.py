@@ -99,6 +99,7 @@ class _Loop:
         self.budget: Budget = context.budget
         self.result = EpisodeResult()
         self.stable = stable_passing(spec.baseline)
+        self.order = {t: i for i, t in enumerate(self.stable)}  # the baseline's order of its stable tests
         self.touched: set[str] = set()
         self.delta_steps: list[int] = []  # the loop step that kept each delta entry
         self.dirty = False  # mutated since the last test run
@@ -260,18 +261,20 @@ class _Loop:
     def _tests(self, ids: list[str] | None, *, tokens: tuple[int, int]) -> dict[str, Any]:
         selected = ids if ids is not None else select_tests(self.stable, self.touched,
                                                           self.context.surface, self.context.seed)
-        run = self._run_tests(selected)
+        run = source = self._run_tests(selected)
         checked = [t for t in (selected or self.stable) if t in set(self.stable)]
         newly = [t for t in checked if outcome_of(run, t) != testrun.PASSED]
         if newly and selected is not None:
             # A subset fails: confirm in the mode validation and the verifier grade in (the whole
             # suite), so a test that only fails when run apart from others is never a "break".
             # It also counts what fails outside the subset (a break of every test is seen as one).
-            full = self._run_tests(None)
-            confirmed = [t for t in newly if outcome_of(full, t) != testrun.PASSED]
-            seen = set(confirmed)
-            newly = confirmed + [t for t in self.stable if t not in seen and outcome_of(full, t) != testrun.PASSED] \
-                if confirmed else []
+            source = self._run_tests(None)
+            confirmed = any(outcome_of(source, t) != testrun.PASSED for t in newly)
+            newly = [t for t in self.stable if outcome_of(source, t) != testrun.PASSED] if confirmed else []
+        # in the baseline's order whatever the sample: the event keeps the first 200, and two runs
+        # failing the same tests must show the same ones (humanize, 314 failing: the sample's tests
+        # first made an undo look as if it had left 36-44 tests failing, and ended the episode)
+        newly.sort(key=self.order.__getitem__)
         recovered = [t for t in self.result.newly_failing if outcome_of(run, t) == testrun.PASSED]
         if newly:
             self.result.newly_failing = newly
@@ -281,7 +284,7 @@ class _Loop:
         payload = {"selected": "all" if selected is None else len(selected), "counts": run.counts,
                    "newly_failing": newly[:200], "newly_failing_total": len(newly), "recovered": recovered[:200],
                    "output_tail": run.output[-3000:],
-                   "messages": {t: run.outcomes[t].message[:800] for t in newly[:MESSAGED] if t in run.outcomes}}
+                   "messages": {t: source.outcomes[t].message[:800] for t in newly[:MESSAGED] if t in source.outcomes}}
         self.emit("tests", payload, int(run.seconds * 1000), *tokens)
         return payload
 
@@ -318,11 +321,12 @@ class _Loop:
         self.emit("finish", payload, 0, *tokens)
         if self.dirty:
             self._tests(None, tokens=(0, 0))
-        if r.newly_failing:
+        gave_up = action.category == GIVE_UP  # e.g. "no unused fault left for this gold"
+        if r.newly_failing and not gave_up:
             r.status, r.reason = "succeeded", f"{len(r.newly_failing)} stably passing tests now fail"
-        else:
-            gave_up = action.category == GIVE_UP and action.summary  # e.g. "no unused fault left for this gold"
-            r.status, r.reason = "no_task", f"the agent gave up: {action.summary}" if gave_up else \
+        else:  # a give-up is no task even where tests fail: no category, no repair, a base it may not trust
+            left = f" ({len(r.newly_failing)} stably passing tests fail in the container)" if r.newly_failing else ""
+            r.status, r.reason = "no_task", f"the agent gave up: {action.summary or 'no reason given'}{left}" if gave_up else \
                 "the agent finished but no stably passing test fails"
         self.emit("status", {"status": r.status, "message": r.reason}, 0, 0, 0)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from dataclasses import replace
 from typing import Any
 
 from inversion.engine.episode.actions import RunCommand, RunTests
@@ -72,7 +73,7 @@ class BuiltinAgent(WholeSuite, Agent):
         self.swapped: set[str] = set()  # second layers dropped because no third layer showed on them
         self.fallback: FaultPlan | None = None  # the last of them: laid again if no other second shows
         self.settle, self.thirds = False, 0  # that one was laid again (finish); third layers tried on two
-        self.undoing: tuple[str, set[str]] | None = None  # the plan just undone, and what failed before it
+        self.undoing: tuple[str, set[str], int] | None = None  # the plan just undone, what failed before it (`undo_left`)
 
     def next_action(self, last: Observation | None) -> Decision:
         self.steps += 1
@@ -83,8 +84,8 @@ class BuiltinAgent(WholeSuite, Agent):
     def _decide(self, last: Observation | None) -> Decision:
         looked, self.looking = self.looking, False
         undone, self.undoing = self.undoing, None
-        if undone is not None and (stop := undo_left(*undone, last)) is not None:
-            return stop
+        if undone is not None and (stop := undo_left(undone[0], undone[1], last, undone[2])) is not None:
+            return self._left(stop)
         if self.plan is not None and last is not None:
             code = None if looked else exit_code(last)  # a read-only look may fail (no such dir)
             if code not in (0, None):  # even if the step wrote files (and the tests ran after it)
@@ -115,6 +116,16 @@ class BuiltinAgent(WholeSuite, Agent):
             # a toolz batch spent 20 of their 60 steps re-laying three such families each)
             return self._abandon(f"{self.plan.family} {what}", dead=not self.layers)
         return self._next_plan()
+
+    def _left(self, stop: Decision) -> Decision:
+        """An undo left damage the delta does not hold: finish with the layers laid, which validation
+        rebuilds from the delta without that leftover (humanize: 5 of 12 episodes had ended "none" there,
+        and the loop had saved their first layer as a task without its repair). With none laid, or
+        only a set this gold has, there is no task."""
+        if not self.layers or self.guard.taken([la.family for la in self.layers]):
+            return stop
+        return replace(self._finish(None), thought=f"{stop.thought}; finishing with the {len(self.layers)} "
+                                                    "layer(s) laid before it, which the delta holds")
 
     def _again(self, name: str) -> None:
         """One more try, after every other family: on a target not yet found inert, or plain (`flat`)."""
@@ -367,7 +378,7 @@ class BuiltinAgent(WholeSuite, Agent):
         at here (`none`, NO_TARGET: later episodes never try it; wcwidth tried each of three 11 times);
         `lone`: a first layer no further layer fitted on (later compound episodes start from it last)."""
         plan, self.plan, self.pending = self.plan, None, deque()
-        self.undoing = (plan.family, set(self.seen[0]) if self.layers else set())  # checked by `undo_left`
+        self.undoing = (plan.family, set(self.seen[0]) if self.layers else set(), self.seen[1] if self.layers else 0)
         return Decision(RunCommand(plan.repair.replace("set -e\n", "", 1), undoes_from=self.plan_start),
                         thought=f"{why}; undoing it before the next family", dead_end=plan.family if dead else "",
                         lone=plan.family if lone else "", no_target=plan.family if none else "")

@@ -48,15 +48,18 @@ def finish_none(*, short: list[str], capped: list[str], skipped: list[str], trie
     return Decision(Finish("none", summary, ""), thought=summary)
 
 
-def undo_left(family: str, before: set[str], last: Observation | None) -> Decision | None:
+def undo_left(family: str, before: set[str], last: Observation | None, total: int = 0) -> Decision | None:
     """Stop where undoing `family` left stably passing tests failing that passed before it (`before`
-    failed then): its repair did not restore the container, which no longer matches the delta, so
-    every later layer would be judged on a broken base (semver: a stale cache of gettext broke the
-    undo's own `compileall`, and two later "layers" only showed on that leftover)."""
+    failed then, `total` of them where the event listed only the first ones): its repair did not
+    restore the container, which no longer matches the delta, so every later layer would be judged
+    on a broken base (semver: a stale cache of gettext broke the undo's own `compileall`, and two
+    later "layers" only showed on that leftover). Where `before` is a truncated list, only more
+    failing tests than `total` say so (one flaky test shifts the window)."""
     if last is None or last.kind != "tests":
         return None
     left = [t for t in last.payload.get("newly_failing") or [] if t not in before]
-    if not left:
+    now = last.payload.get("newly_failing_total") or len(last.payload.get("newly_failing") or [])
+    if not left or (total > len(before) and now <= total):
         return None
     why = (f"undoing {family} left {len(left)} stably passing tests "
            f"failing (e.g. {left[0]}), so the container no longer matches its Dockerfile delta")

@@ -9,6 +9,7 @@ from inversion.engine.episode.actions import Finish, RunCommand, RunTests, SetEn
 from inversion.engine.episode.agents import agent_class
 from inversion.engine.episode.agents.base import AgentContext, Budget, Observation
 from inversion.engine.episode.agents.builtin import BuiltinAgent
+from inversion.engine.episode.agents.finish import undo_left
 from inversion.engine.episode.agents.ordering import BROAD_CATEGORIES, candidate_order
 from inversion.engine.episode.faults import families
 from tests.support.faults_fixture import PASSING, SURFACE
@@ -112,7 +113,8 @@ def test_a_fault_that_breaks_nothing_is_undone_and_the_next_is_tried():
 @pytest.mark.parametrize("layers", [0, 1])
 def test_an_undo_that_leaves_tests_failing_ends_the_episode(layers):
     """A repair that did not restore the container (semver: a stale cache of gettext broke the undo's
-    own compileall) leaves a base the delta no longer describes: stop, never lay on it."""
+    own compileall) leaves a base the delta no longer describes: stop, never lay on it; the layers laid
+    before it are the task (validation rebuilds them from the delta, without the leftover)."""
     agent = BuiltinAgent(5)
     agent.start(AgentContext(repository={"name": "fixture"}, baseline=BASELINE, surface=SURFACE, seed=5, faults=2))
     agent.next_action(None)
@@ -126,8 +128,25 @@ def test_an_undo_that_leaves_tests_failing_ends_the_episode(layers):
     assert isinstance(undo.action, RunCommand) and "set -e" not in undo.action.command
     left = {"newly_failing": [*failing["newly_failing"][:layers], "tests/test_store.py::test_sqlite"]}
     stop = agent.next_action(Observation("tests", left))
-    assert isinstance(stop.action, Finish) and stop.action.category == "none"
-    assert "tests/test_store.py::test_sqlite" in stop.action.summary and "no longer matches" in stop.action.summary
+    assert isinstance(stop.action, Finish) and "no longer matches" in stop.thought
+    if not layers:
+        assert stop.action.category == "none" and "tests/test_store.py::test_sqlite" in stop.action.summary
+    else:  # the layer laid before is in the delta (the leftover is not): it is the task, with its repair
+        first = agent.layers[0]
+        assert stop.action.category == first.category and stop.action.repair_script == first.repair
+        assert [la["family"] for la in stop.action.layers] == [first.family]
+
+
+def test_an_undo_judged_on_a_truncated_list_of_failing_tests_stops_only_if_more_fail():
+    """The event lists the first 200 failing tests: with 314 failing under the layers (humanize), one
+    flaky test shifts the window, so only more failing tests than before say the undo left damage."""
+    names = [f"tests/test_t.py::test_{i:03d}" for i in range(320)]
+    before = set(names[:200])
+    shifted = Observation("tests", {"newly_failing": names[1:201], "newly_failing_total": 314})
+    assert undo_left("stale_vendored_copy", before, shifted, 314) is None
+    more = Observation("tests", {"newly_failing": names[1:201], "newly_failing_total": 320})
+    assert undo_left("stale_vendored_copy", before, more, 314) is not None
+    assert undo_left("stale_vendored_copy", set(names[:3]), Observation("tests", {"newly_failing": names[1:4]}), 3) is not None
 
 
 @pytest.mark.parametrize("code,dead", [(1, False), (3, True)])

@@ -70,14 +70,17 @@ def test_scripted_break_keeps_only_mutations_and_validates(docker_client, gold):
 @pytest.mark.docker
 def test_a_break_seen_in_a_sampled_run_counts_every_stable_test_the_full_run_fails(docker_client, gold, monkeypatch):
     """A large suite is sampled; a failure there is confirmed by the whole suite, whose failures
-    outside the sample count too (the agent then sees a break of every test as one)."""
+    outside the sample count too (the agent then sees a break of every test as one), listed in the
+    baseline's order whatever the sample (the event keeps the first 200: two runs failing the same
+    tests show the same ones)."""
     from inversion.engine.episode import loop
 
-    sample = ["tests/test_dep.py::test_double", "tests/test_core.py::test_dump"]
+    stable = [t for t in loop.stable_passing(gold["baseline"]) if t in DEP_TESTS]
+    sample = [stable[-1], "tests/test_core.py::test_dump"]
     monkeypatch.setattr(loop, "select_tests", lambda *a, **k: list(sample))
     result, events = _run(docker_client, gold, ScriptedAgent(), owner="episode:t-sample")
     assert result.status == "succeeded", result.reason
-    assert result.newly_failing[0] == sample[0] and set(result.newly_failing) == DEP_TESTS
+    assert result.newly_failing == stable and len(stable) == 2
     tests = [e[1] for e in events if e[0] == "tests" and e[1]["newly_failing"]]
     assert tests and tests[-1]["newly_failing_total"] == 2 and tests[-1]["selected"] == 2
 
@@ -135,6 +138,13 @@ def test_premature_finish_is_refused_and_giving_up_ends_the_episode(docker_clien
     quitter = ScriptedAgent([Finish("none", "found nothing to break", "")])
     result, _ = _run(docker_client, gold, quitter, owner="episode:t-quit")
     assert result.status == "no_task" and result.steps == 1
+
+    # giving up after a break is still no task: no category, no repair (humanize: an undo that left
+    # damage ended "none", and the failing tests had made a task of it without its repair)
+    leaver = ScriptedAgent([RunCommand(BREAK), Finish("none", "an undo left damage", "")])
+    result, _ = _run(docker_client, gold, leaver, owner="episode:t-leave")
+    assert result.status == "no_task" and result.newly_failing, result.reason
+    assert "gave up: an undo left damage" in result.reason and "stably passing tests fail" in result.reason
 
 
 @pytest.mark.docker
