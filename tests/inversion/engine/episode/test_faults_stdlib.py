@@ -166,6 +166,25 @@ def test_plugin_follows_project_modules_to_what_they_import_at_load(tmp_path, mo
     assert "not_loaded_anywhere" not in found and "difflib" not in found
 
 
+def test_plugin_follows_installed_packages_but_not_the_runner(tmp_path, monkeypatch):
+    """humanize, installed (not under the rootdir): the `fractions` it imports counted only for the
+    first test file that imported it, so breaking fractions looked partial and failed all 525 tests."""
+    site = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
+    (site / "instx15").mkdir(parents=True)
+    (site / "instx15" / "__init__.py").write_text("import wave\nfrom . import inner\n")
+    (site / "instx15" / "inner.py").write_text("import tabnanny\n")
+    monkeypatch.syspath_prepend(str(site))
+    import instx15  # noqa: F401
+
+    root = tmp_path / "project"
+    root.mkdir()
+    found = plugin._direct({"instx15"}, str(root))
+    assert {"instx15", "wave", "tabnanny"} <= found
+    assert "instx15.inner" not in found  # reached, not imported: its top-level name stands for it
+    assert "instx15.inner" in plugin._direct({"instx15.inner"}, str(root))
+    assert plugin._direct({"_pytest.python"}, str(root)) == {"_pytest.python"}  # the runner's: not followed
+
+
 def test_multi_step_variant_spreads_over_up_to_three_modules_one_step_each(monkeypatch):
     """A bulk edit or an interrupted unpack hits several modules other test files use: the variant
     takes three of distinct packages where the gold has three (two where it has two), a step each,
