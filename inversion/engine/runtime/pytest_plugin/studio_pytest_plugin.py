@@ -154,7 +154,7 @@ def _project_file(module, root):
     path = getattr(module, "__file__", None)
     if not isinstance(path, str) or not path.endswith(".py") or any(part in path for part in _RUNNER_PARTS):
         return None
-    if "/site-packages/" in path or "/dist-packages/" in path:
+    if _in_site(path):
         return path
     if not path.startswith(root + os.sep) or path.startswith(sys.prefix + os.sep):
         return None
@@ -184,7 +184,11 @@ def _direct(names, root):
 
 def _installed(name):
     path = getattr(sys.modules.get(name), "__file__", None)
-    return isinstance(path, str) and ("/site-packages/" in path or "/dist-packages/" in path)
+    return isinstance(path, str) and _in_site(path)
+
+
+def _in_site(path):
+    return "/site-packages/" in path or "/dist-packages/" in path
 
 
 _CALLS_OUT = os.environ.get("STUDIO_CALLS_OUT")
