@@ -163,7 +163,7 @@ def _project_file(module, root):
 
 def _direct(names, root):
     """Loaded modules among `names`, plus, through project modules and installed packages, what
-    those import at load (an installed package's submodules reached that way by their top-level
+    those import at load (an installed dependency's submodules reached that way by their top-level
     name only: a suite of 500 files importing pandas would list its 1,500 modules 500 times)."""
     own = {n for n in names if n in sys.modules}
     seen, todo = set(), list(own)
@@ -179,12 +179,19 @@ def _direct(names, root):
                 package = getattr(module, "__package__", None) or ""
                 _parsed[path] = _imports(path, package, body_only=True)
             todo.extend(n for n in _parsed[path] if n in sys.modules and n not in seen)
-    return own | {n if n in own or not _installed(n) else n.split(".")[0] for n in seen}
+    return own | {n if n in own or not _installed(n, root) else n.split(".")[0] for n in seen}
 
 
-def _installed(name):
+def _installed(name, root):
+    """An installed package's module, not the project's own installed copy (its source is under the
+    rootdir, or its `src/`): the project's modules keep their names (humanize's `__init__` imports
+    `humanize.number`, so a leftover beside it fails every test, not those that name it)."""
     path = getattr(sys.modules.get(name), "__file__", None)
-    return isinstance(path, str) and _in_site(path)
+    top = name.split(".")[0]
+    if not isinstance(path, str) or not _in_site(path):
+        return False
+    return not any(os.path.exists(os.path.join(root, *where, top + ext))
+                   for where in ((), ("src",)) for ext in ("", ".py"))
 
 
 def _in_site(path):

@@ -180,8 +180,10 @@ def test_plugin_follows_installed_packages_but_not_the_runner(tmp_path, monkeypa
     root.mkdir()
     found = plugin._direct({"instx15"}, str(root))
     assert {"instx15", "wave", "tabnanny"} <= found
-    assert "instx15.inner" not in found  # reached, not imported: its top-level name stands for it
+    assert "instx15.inner" not in found  # a dependency's, reached: its top-level name stands for it
     assert "instx15.inner" in plugin._direct({"instx15.inner"}, str(root))
+    (root / "src" / "instx15").mkdir(parents=True)  # the project's own installed copy keeps its names
+    assert "instx15.inner" in plugin._direct({"instx15"}, str(root))
     assert plugin._direct({"_pytest.python"}, str(root)) == {"_pytest.python"}  # the runner's: not followed
 
 
