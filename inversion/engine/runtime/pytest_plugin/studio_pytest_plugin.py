@@ -144,17 +144,20 @@ def _imports(path, package, body_only):
 
 
 _RUNNER_PARTS = ("/_pytest/", "/pytest/", "/pluggy/", "/py/", "/iniconfig/", "/_distutils_hack/")
+_STDLIB = os.path.dirname(os.__file__) + os.sep
 
 
-def _project_file(module, root):
-    """The source of a project module (under the rootdir) or of an installed package (the project's
-    own installed copy, or a dependency), never the runner's: what a test file needs at load reaches
-    through them (humanize, installed: the `fractions` it imports counted only for the first test
-    file that imported humanize, so a stale override of it looked partial and failed all 525 tests)."""
+def _followed_file(module, root):
+    """The source of a project module (under the rootdir), an installed package (the project's own
+    installed copy, or a dependency) or a stdlib module, never the runner's: what a test file needs
+    at load reaches through them. Installed humanize: the `fractions` it imports counted only for
+    the first test file that imported it, so a stale override looked partial and failed all 525
+    tests; xmltodict imports `xml.sax.saxutils`, which imports `urllib.request` and through it
+    `http`: blocking `http` failed all 58 tests, not only the first file's."""
     path = getattr(module, "__file__", None)
     if not isinstance(path, str) or not path.endswith(".py") or any(part in path for part in _RUNNER_PARTS):
         return None
-    if _in_site(path):
+    if _in_site(path) or path.startswith(_STDLIB):
         return path
     if not path.startswith(root + os.sep) or path.startswith(sys.prefix + os.sep):
         return None
@@ -162,9 +165,11 @@ def _project_file(module, root):
 
 
 def _direct(names, root):
-    """Loaded modules among `names`, plus, through project modules and installed packages, what
-    those import at load (an installed dependency's submodules reached that way by their top-level
-    name only: a suite of 500 files importing pandas would list its 1,500 modules 500 times)."""
+    """Loaded modules among `names`, plus, through project modules, installed packages and the
+    stdlib, what those import at load (a dependency's or stdlib package's modules reached that way
+    by their top-level name only, but a stdlib package loaded at start-up, whose submodules are
+    aimed at by full name: a suite of 500 files importing pandas would list its 1,500 modules 500
+    times)."""
     own = {n for n in names if n in sys.modules}
     seen, todo = set(), list(own)
     while todo:
@@ -173,22 +178,29 @@ def _direct(names, root):
             continue
         seen.add(name)
         module = sys.modules.get(name)
-        path = _project_file(module, root)
+        path = _followed_file(module, root)
         if path:
             if path not in _parsed:
                 package = getattr(module, "__package__", None) or ""
                 _parsed[path] = _imports(path, package, body_only=True)
             todo.extend(n for n in _parsed[path] if n in sys.modules and n not in seen)
-    return own | {n if n in own or not _installed(n, root) else n.split(".")[0] for n in seen}
+    started = _startup[0] if _startup else set()  # reached and loaded at start-up: says nothing
+    at_start = {n.split(".")[0] for n in started}
+    return own | {n if not _by_top(n, root, at_start) else n.split(".")[0] for n in seen - own - started}
 
 
-def _installed(name, root):
-    """An installed package's module, not the project's own installed copy (its source is under the
-    rootdir, or its `src/`): the project's modules keep their names (humanize's `__init__` imports
-    `humanize.number`, so a leftover beside it fails every test, not those that name it)."""
+def _by_top(name, root, at_start):
+    """Whether a module reached at load is listed by its top-level name: a dependency's (not the
+    project's own installed copy, whose source is under the rootdir or its `src/`: humanize's
+    `__init__` imports `humanize.number`, so a leftover beside it fails every test) or a stdlib
+    package's not loaded at start-up."""
     path = getattr(sys.modules.get(name), "__file__", None)
     top = name.split(".")[0]
-    if not isinstance(path, str) or not _in_site(path):
+    if not isinstance(path, str):
+        return False
+    if path.startswith(_STDLIB) and not _in_site(path):
+        return top not in at_start
+    if not _in_site(path):
         return False
     return not any(os.path.exists(os.path.join(root, *where, top + ext))
                    for where in ((), ("src",)) for ext in ("", ".py"))

@@ -187,6 +187,16 @@ def test_plugin_follows_installed_packages_but_not_the_runner(tmp_path, monkeypa
     assert plugin._direct({"_pytest.python"}, str(root)) == {"_pytest.python"}  # the runner's: not followed
 
 
+def test_plugin_follows_the_stdlib_to_what_it_imports_at_load(tmp_path):
+    """xmltodict imports xml.sax.saxutils, which imports urllib.request and through it http.client:
+    blocking `http` failed all 58 tests, yet only the first file to load it had it on record."""
+    import xml.sax.saxutils  # noqa: F401
+
+    found = plugin._direct({"xml.sax.saxutils"}, str(tmp_path))
+    assert {"xml.sax.saxutils", "urllib", "http"} <= found  # by top-level name: none was loaded at start-up here
+    assert "http.client" not in found
+
+
 def test_multi_step_variant_spreads_over_up_to_three_modules_one_step_each(monkeypatch):
     """A bulk edit or an interrupted unpack hits several modules other test files use: the variant
     takes three of distinct packages where the gold has three (two where it has two), a step each,
