@@ -325,14 +325,13 @@ class BuiltinAgent(WholeSuite, Agent):
         """Whether a family the next layer would still be drawn from (the candidates left, the plans
         kept for later) could make a new set with `fam`: another category, not one that stops every
         test (unless `fam` does) nor one that broke nothing here alone (`Guard.dead`: on toolz such
-        families never showed on top of another either) nor one with its share here (`Guard.family_full`),
-        not a set made here or near one. Asking all
+        families never showed on top of another either), not a set made here or near one. Asking all
         applicable families laid, then undid, first layers whose partners were spent (toolz, late in
         a 2-fault batch: five first layers of 4-6 steps each, until the budget ran out)."""
         partners = {o.name: o.category for o in self.candidates}
         partners.update((p.family, p.category) for p in self.deferred)
         return any(cat != fam.category and name != fam.name and (fam.breaks_all or name not in BREAKS_ALL)
-                   and not self.guard.dead[name] and not self.guard.family_full(name)
+                   and not self.guard.dead[name]
                    and not self.guard.taken([fam.name, name]) and not self.guard.near([fam.name, name], self.depth)
                    for name, cat in partners.items())
 
