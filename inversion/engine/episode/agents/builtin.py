@@ -300,7 +300,6 @@ class BuiltinAgent(WholeSuite, Agent):
                 fit = fit if self.whole <= WHOLE_TRIES + 1 else []
             if len(self.layers) == 1:  # a second layer no third showed on is not chosen again (`_swap`)
                 fit = [p for p in fit if p.family not in self.swapped]
-            fit = [p for p in fit if not self.guard.family_full(p.family)]  # a fallback everywhere: not again
             fit.sort(key=lambda p: (p.family in BREAKS_ALL, self.guard.rank(p.family, p.category)[0] - deep_credit(len(p.actions)),
                                     aim_rank(p, self.layers, LAYERING), -len(p.actions)))
             self.deferred = deque(p for p in pool if p not in fit[:1])

@@ -28,10 +28,6 @@ NEAR_SINGLE = 0.6
 # At most this share of a gold's tasks may fail its whole suite (issue 15: CLI-Gym's tasks break a
 # part of it, which is what makes a diagnosis interesting); the first such task is always allowed.
 WHOLE_SHARE = 0.3
-# At most this share of a gold's tasks may have one family as a later layer (issue 15's largest family):
-# a family that shows on top of nearly anything was the batch's fallback (isodate `--faults 3`: an
-# instrumentation wrapper in 6 of 19 tasks, where an even spread of the 17 families laid gave 16 %).
-FAMILY_SHARE = 0.2
 
 
 class Guard:
@@ -147,11 +143,6 @@ class Guard:
         """Whether a task made here with `family` as its (first) layer fails all `stable` stably passing
         tests: the layers above a first layer that fails every test cannot narrow it (`_visible`)."""
         return bool(stable) and self.firsts.get(family, 0) >= stable
-
-    def family_full(self, family: str, share: float = FAMILY_SHARE) -> bool:
-        """Whether one more task with `family` would take it past `share` of this gold's tasks (the
-        signatures here, made or claimed; two are always allowed)."""
-        return self.families[family] + 1 > max(2.0, share * (len(self.sets) + 1))
 
     def rank(self, family: str, category: str) -> tuple[int, int]:
         """Sort key: least-used family first, then least-used category."""

@@ -674,28 +674,3 @@ def test_where_the_gold_has_its_share_of_whole_suite_tasks_compounds_start_last_
     assert order(2, made(whole, part))[last] == a and order(2, made(part, whole))[last] == b
     assert order(2, made(part, part)).index(a) < last and order(2, made(part, part)).index(b) < last
     assert order(1, made(whole, part)) == order(1, made(part, whole))  # a single fault's cap is its own
-
-
-def test_a_family_with_its_share_of_this_golds_tasks_is_offered_as_no_later_layer():
-    """A family that shows on top of nearly anything became the batch's fallback (isodate: an
-    instrumentation wrapper in 6 of 19 tasks): once one more task with it would pass 20 % of this
-    gold's (at least two), it is no later layer."""
-    def offered(fam, uses):
-        made = [_sig(f"filler{i}", key=f"f{i}") for i in range(12 - uses)]
-        made += [_sig(fam, f"filler_x{i}", key=f"x{i}") for i in range(uses)]
-        agent = _agent(3, used=made, faults=3, steps=80)
-        agent.next_action(None)
-        while agent.pending:
-            agent.next_action(Observation("tests", {"newly_failing": []}))
-        agent.next_action(Observation("tests", {"newly_failing": PASSING[:1], "newly_failing_total": 1}))
-        assert len(agent.layers) == 1 and agent.layers[0].family != fam
-        got = {agent.plan.family} if agent.plan is not None else set()
-        while (plan := agent._pop()) is not None:
-            got.add(plan.family)
-        return got
-
-    fam = sorted(offered("", 0) - BREAKS_ALL)[0]
-    assert fam in offered(fam, 1)  # 2 of 13 would be 15 %
-    assert fam not in offered(fam, 2)  # 3 of 13: 23 %
-    guard = Guard([_sig("a", key="1"), _sig("a", "b", key="2")])
-    assert not guard.family_full("b") and guard.family_full("a")  # two are always allowed
