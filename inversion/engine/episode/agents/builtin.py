@@ -84,7 +84,7 @@ class BuiltinAgent(WholeSuite, Agent):
     def _decide(self, last: Observation | None) -> Decision:
         looked, self.looking = self.looking, False
         undone, self.undoing = self.undoing, None
-        if undone is not None and (stop := undo_left(undone[0], undone[1], last, undone[2])) is not None:
+        if undone is not None and (stop := undo_left(*undone, last)) is not None:
             return self._left(stop)
         if self.plan is not None and last is not None:
             code = None if looked else exit_code(last)  # a read-only look may fail (no such dir)
@@ -119,8 +119,8 @@ class BuiltinAgent(WholeSuite, Agent):
 
     def _left(self, stop: Decision) -> Decision:
         """An undo left damage the delta does not hold: finish with the layers laid, which validation
-        rebuilds from the delta without that leftover (humanize: 5 of 12 episodes had ended "none" there,
-        and the loop had saved their first layer as a task without its repair). With none laid, or
+        rebuilds from the delta without that leftover (humanize: 7 of 20 episodes had ended "none" there,
+        and the loop had saved 6 of them as tasks without repair). With none laid, or
         only a set this gold has, there is no task."""
         if not self.layers or self.guard.taken([la.family for la in self.layers]):
             return stop

@@ -48,7 +48,7 @@ def finish_none(*, short: list[str], capped: list[str], skipped: list[str], trie
     return Decision(Finish("none", summary, ""), thought=summary)
 
 
-def undo_left(family: str, before: set[str], last: Observation | None, total: int = 0) -> Decision | None:
+def undo_left(family: str, before: set[str], total: int, last: Observation | None) -> Decision | None:
     """Stop where undoing `family` left stably passing tests failing that passed before it (`before`
     failed then, `total` of them where the event listed only the first ones): its repair did not
     restore the container, which no longer matches the delta, so every later layer would be judged

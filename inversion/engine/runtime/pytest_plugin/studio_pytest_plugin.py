@@ -104,7 +104,7 @@ def _running_inits():
         code = frame.f_code
         if code.co_name == "<module>" and os.path.basename(code.co_filename) == "__init__.py":
             path = code.co_filename
-            if "-packages" not in path and not path.startswith((sys.prefix + os.sep, sys.base_prefix + os.sep)):
+            if not _in_site(path) and not path.startswith((sys.prefix + os.sep, sys.base_prefix + os.sep)):
                 found.add(os.path.dirname(os.path.abspath(path)))
         frame = frame.f_back
     return found
@@ -200,10 +200,17 @@ def _by_top(name, root, at_start):
         return False
     if path.startswith(_STDLIB) and not _in_site(path):
         return top not in at_start
-    if not _in_site(path):
-        return False
-    return not any(os.path.exists(os.path.join(root, *where, top + ext))
-                   for where in ((), ("src",)) for ext in ("", ".py"))
+    return _in_site(path) and not _project_copy(top, root)
+
+
+_copies = {}  # (rootdir, top-level name) -> whether its source is there (asked once, not per test file)
+
+
+def _project_copy(top, root):
+    if (root, top) not in _copies:
+        _copies[root, top] = any(os.path.exists(os.path.join(root, *where, top + ext))
+                                 for where in ((), ("src",)) for ext in ("", ".py"))
+    return _copies[root, top]
 
 
 def _in_site(path):
@@ -348,7 +355,7 @@ if _SURFACE_OUT:
     def _package_loads(test_file):
         """What the `__init__.py` of a package holding `test_file` imported (still loaded)."""
         path = _abs.get(test_file)
-        return {m for d, mods in _init_loads.items() if path and path.startswith(d + os.sep)
+        return {m for d, mods in _init_loads.items() if path.startswith(d + os.sep)
                 for m in mods if m in sys.modules} if path else set()
 
     @pytest.hookimpl(hookwrapper=True)

@@ -143,10 +143,10 @@ def test_an_undo_judged_on_a_truncated_list_of_failing_tests_stops_only_if_more_
     names = [f"tests/test_t.py::test_{i:03d}" for i in range(320)]
     before = set(names[:200])
     shifted = Observation("tests", {"newly_failing": names[1:201], "newly_failing_total": 314})
-    assert undo_left("stale_vendored_copy", before, shifted, 314) is None
+    assert undo_left("stale_vendored_copy", before, 314, shifted) is None
     more = Observation("tests", {"newly_failing": names[1:201], "newly_failing_total": 320})
-    assert undo_left("stale_vendored_copy", before, more, 314) is not None
-    assert undo_left("stale_vendored_copy", set(names[:3]), Observation("tests", {"newly_failing": names[1:4]}), 3) is not None
+    assert undo_left("stale_vendored_copy", before, 314, more) is not None
+    assert undo_left("stale_vendored_copy", set(names[:3]), 3, Observation("tests", {"newly_failing": names[1:4]})) is not None
 
 
 @pytest.mark.parametrize("code,dead", [(1, False), (3, True)])

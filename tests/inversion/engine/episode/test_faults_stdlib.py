@@ -182,8 +182,9 @@ def test_plugin_follows_installed_packages_but_not_the_runner(tmp_path, monkeypa
     assert {"instx15", "wave", "tabnanny"} <= found
     assert "instx15.inner" not in found  # a dependency's, reached: its top-level name stands for it
     assert "instx15.inner" in plugin._direct({"instx15.inner"}, str(root))
-    (root / "src" / "instx15").mkdir(parents=True)  # the project's own installed copy keeps its names
-    assert "instx15.inner" in plugin._direct({"instx15"}, str(root))
+    project = tmp_path / "project_of_instx15"  # the project's own installed copy keeps its names
+    (project / "src" / "instx15").mkdir(parents=True)
+    assert "instx15.inner" in plugin._direct({"instx15"}, str(project))
     assert plugin._direct({"_pytest.python"}, str(root)) == {"_pytest.python"}  # the runner's: not followed
 
 
