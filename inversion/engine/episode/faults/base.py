@@ -177,18 +177,25 @@ def script_body(name: str) -> str:
 
 NO_TARGET = 3  # a step's exit code (scripts/ast_edit.py): this environment has nothing the family aims at
 NO_CACHE = "/nonexistent/studio-pycache"  # a pycache_prefix nothing is read from (and, with -B, written to)
-RECOMPILE = ("import os, sys, py_compile; [py_compile.compile(f, doraise=True, cfile=os.path.join(os.path.dirname(f), "
-             "'__pycache__', os.path.basename(f)[:-3] + '.' + sys.implementation.cache_tag + '.pyc')) "
-             "for f in sys.argv[1:]]")  # one line: repair scripts are handled line by line
-# (the cache path is spelled out: `importlib.util.cache_from_source` honours the prefix set above)
+RECOMPILE = ("import os, sys, _frozen_importlib_external as e; m, p, w = e._calc_mode, e._code_to_timestamp_pyc, "
+             "e._write_atomic; [(os.makedirs(os.path.dirname(c), exist_ok=True), w(c, p(compile(open(f, 'rb').read(), f, "
+             "'exec', dont_inherit=True), int(os.stat(f).st_mtime), os.stat(f).st_size), m(f))) for f, c in "
+             "((f, os.path.join(os.path.dirname(f), '__pycache__', os.path.basename(f)[:-3] + '.' + "
+             "sys.implementation.cache_tag + '.pyc')) for f in sys.argv[1:])]")  # one line: repairs go line by line
+# What `py_compile.compile` does, without importing it or anything beyond the interpreter's own
+# import machinery (`_frozen_importlib_external`, not even the `importlib` package): py_compile is a
+# stdlib module like any other, a target of the stdlib families (simplejson: re-encoded as UTF-16 by
+# one layer, it crashed the recompile in every other repair, and the oracle). The cache path is
+# spelled out: `importlib.util.cache_from_source` honours the prefix set below.
 
 
 def recompile(python: str, paths: str) -> str:
     """A repair line that rewrites the cached bytecode of `paths` (quoted, space-separated) from their
     sources, as `compileall -f` would, in an interpreter that reads no cached bytecode (`-X
-    pycache_prefix`) and runs no startup hook (`-I -S`): `python -m compileall` imports argparse, and
-    where a stale cache of argparse or gettext is one of the faults, it crashed (semver: the undo
-    failed, and later layers were tried on a broken base)."""
+    pycache_prefix`), runs no startup hook (`-I -S`) and imports no stdlib module that is not loaded
+    at start-up (`RECOMPILE`): `python -m compileall` imports argparse, and where a stale cache of
+    argparse or gettext is one of the faults, it crashed (semver: the undo failed, and later layers
+    were tried on a broken base)."""
     return f"{python} -I -S -B -X pycache_prefix={NO_CACHE} -c {shlex.quote(RECOMPILE)} {paths}"
 
 

@@ -70,7 +70,7 @@ def test_plans_send_the_chooser_and_repair_offline():
     command = stale.actions[0].command
     assert command.startswith("/opt/venv/bin/python -c ") and " stale " in command
     assert "pkg/tests/test_core.py,tests/test_other.py" in command and "_PostImport" not in command
-    assert "py_compile.compile" in stale.repair and "pycache_prefix" in stale.repair
+    assert "_code_to_timestamp_pyc" in stale.repair and "pycache_prefix" in stale.repair
     wrap = family("instrumentation_wrapper_drops_result").plan(ctx, random.Random(1))
     assert "_PostImport" in wrap.actions[0].command and " wrap " in wrap.actions[0].command
     assert "rm -f /opt/venv/lib/python3.11/site-packages/apm-autowrap.pth" in wrap.repair

@@ -42,3 +42,26 @@ def test_recompile_fails_loudly_on_a_missing_source(tmp_path):
     out = subprocess.run(["bash", "-c", recompile(sys.executable, str(tmp_path / "gone.py"))],
                          capture_output=True, text=True)
     assert out.returncode != 0
+
+
+def _imported(*args: str) -> set[str]:
+    out = subprocess.run([sys.executable, "-X", "importtime", *args], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return {line.split("|")[-1].strip() for line in out.stderr.splitlines() if line.startswith("import time:")} - {"package"}
+
+
+def test_recompile_imports_nothing_the_interpreter_does_not_load_at_start_up(tmp_path):
+    """Every stdlib module may be another layer's target (simplejson: `py_compile` re-encoded as
+    UTF-16 crashed the recompile in every other repair and in the oracle), so the repair loads no
+    module beyond what the interpreter loads at start-up (`os` and the like, which the stdlib families
+    never aim at: they are in every run's start-up record)."""
+    src = tmp_path / "mod.py"
+    src.write_text("def f():\n    return 42\n")
+    _stale_cache(src)
+    bare = _imported("-I", "-c", "pass")
+    line = recompile(sys.executable, f"'{src}'").replace(f"{sys.executable} ", f"{sys.executable} -X importtime ", 1)
+    out = subprocess.run(["bash", "-c", line], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    loaded = {ln.split("|")[-1].strip() for ln in out.stderr.splitlines() if ln.startswith("import time:")} - {"package"}
+    assert loaded - bare == set()
+    assert "py_compile" not in loaded
