@@ -68,6 +68,7 @@ CATEGORY_HINTS = {
     "source_encoding": "how the Python source files on this machine are stored on disk",
     "zip_import": "every place on the module search path, not only the directories",
     "build_artifact": "what else besides the source sits in the project's package directories",
+    "local_patch": "whether the library code on disk is the code its packages shipped",
 }
 
 

@@ -9,6 +9,11 @@ whole suite is one file, which a module-level fault cannot: every test of that f
   `import ipdb; ipdb.set_trace()` as a function's first line, with a debugger this environment never
   had. Only the tests that reach that function fail (ModuleNotFoundError from deep in a dependency).
   Repair: delete the line (the file's bytes are the gold's again).
+- `hotfix_patch_misapplied`: a hotfix patch meant for another release of a module was applied with
+  `patch -b`: one function some tests call now has, in its source, the stub body the hunk carried (it
+  returns nothing), and the original sits beside the file as `FILE.orig`. Unlike a stale cache the
+  source itself is wrong; unlike a debugger line nothing names a missing module: the tests see wrong
+  values. Repair: move the `.orig` back and recompile.
 The stale-bytecode families use the same map to aim at one function (`stale_function_plan`).
 """
 
@@ -171,4 +176,27 @@ class DebuggerCallLeft(base.FaultFamily):
         )
 
 
-FAMILIES = [DebuggerCallLeft]
+class HotfixPatchMisapplied(DebuggerCallLeft):
+    name = "hotfix_patch_misapplied"
+    category = "local_patch"
+    description = ("A hotfix patch for another release, applied with `patch -b` to a module some tests call, "
+                   "left one function with a stub body that returns nothing; the original is FILE.orig.")
+    keywords = ("patch", "hotfix", "orig", "backport", "local patch", "source edit", "site-packages")
+
+    def _plan(self, ctx: base.PlanContext, rng: random.Random, *, count: int) -> base.FaultPlan:
+        chosen = pick_modules(rng, self._rows(ctx.surface), suite_size(ctx.surface), count)
+        python = base.python_executable(ctx.surface)
+        files = " ".join(sent_files(mine) for mine in chosen)
+        back = f'for f in {files}; do if [ -f "$f.orig" ]; then mv -f "$f.orig" "$f"; fi; done'
+        return self.make(
+            chosen[0][0]["module"],
+            "a hotfix patch for another release gave one function some tests call a stub body in "
+            + " and in ".join(mine[0]["file"] for mine in chosen) + " (patch -b kept each original as .orig)",
+            [RunCommand(edit_command(python, "patched", mine)) for mine in chosen],
+            [back, base.recompile(python, files)],
+            explore=f"ls -la {shlex.quote(os.path.dirname(chosen[0][0]['file']))}",
+            objects=candidate_modules(chosen),
+        )
+
+
+FAMILIES = [DebuggerCallLeft, HotfixPatchMisapplied]

@@ -135,7 +135,7 @@ def test_a_suite_in_one_file_gets_a_function_level_stale_cache():
     plan = family("stale_bytecode").plan(PlanContext(one, {}), random.Random(0))
     assert "function_edit" not in plan.actions[0].command and " stale " in plan.actions[0].command
     assert "=" in plan.actions[0].command.rsplit(" stale ", 1)[1]  # SRC=FUNCTION pairs
-    assert "py_compile.compile" in plan.repair
+    assert "_code_to_timestamp_pyc" in plan.repair
     bare = {**one, "calls": {}}
     assert "placeholder" in family("stale_bytecode").plan(PlanContext(bare, {}), random.Random(0)).summary
 
@@ -223,3 +223,42 @@ def test_a_function_the_runner_calls_on_its_own_is_passed_over(tmp_path, monkeyp
     lines = src.read_text().splitlines()
     assert lines[lines.index("def other():") + 1].strip().startswith("import ipdb")
     assert src.read_text().count("set_trace") == 1
+
+
+def test_a_misapplied_hotfix_stubs_one_function_in_the_source_keeps_the_original_and_the_repair_restores_it(
+        tmp_path, monkeypatch):
+    """`patched` passes over a function that gives nothing back and one already patched (an `.orig`
+    beside it), stubs the next in the source (docstring kept, CRLF kept, a generator stays one), and
+    the family's repair puts the original bytes back."""
+    done = tmp_path / "libdone.py"
+    done.write_text("def ready():\n    return 1\n")
+    (tmp_path / "libdone.py.orig").write_text("def ready():\n    return 1\n")
+    src = tmp_path / "libz.py"
+    whole = (b'def quiet():\r\n    print("x")\r\n\r\n\r\ndef total(v):\r\n    """Sum."""\r\n    out = 0\r\n'
+             b"    for x in v:\r\n        out += x\r\n    return out\r\n\r\n\r\ndef keep():\r\n    return 7\r\n")
+    src.write_bytes(whole)
+    os.utime(src, (1_600_000_000, 1_600_000_000))
+    _script().patched([f"{done}=ready", f"{src}=quiet", f"{src}=total"])
+    assert (tmp_path / "libz.py.orig").read_bytes() == whole and os.stat(tmp_path / "libz.py.orig").st_mtime == 1_600_000_000
+    text = src.read_bytes()
+    assert b'def total(v):\r\n    """Sum."""\r\n    return None\r\n\r\n\r\ndef keep():' in text and b"out +=" not in text
+    assert done.read_text() == "def ready():\n    return 1\n"
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import libz
+
+    assert libz.total([1, 2]) is None and libz.keep() == 7 and libz.total.__doc__ == "Sum."
+    gen = tmp_path / "libg.py"
+    gen.write_text("def items(n):\n    for i in range(n):\n        yield i\n")
+    _script().patched([f"{gen}=items"])
+    import libg
+
+    assert list(libg.items(3)) == []
+    plan = family("hotfix_patch_misapplied")._plan(
+        PlanContext({**SURFACE, "python": {**SURFACE["python"], "site_packages": [str(tmp_path)],
+                                           "executable": sys.executable},
+                     "calls": {"tests": 4, "functions": [_row("libz", "total", 2, str(src)),
+                                                         _row("libg", "items", 1, str(gen))]}}, {}),
+        random.Random(0), count=2)
+    subprocess.run(["bash", "-c", plan.repair], check=True)
+    assert src.read_bytes() == whole and not (tmp_path / "libz.py.orig").exists()
+    assert gen.read_text() == "def items(n):\n    for i in range(n):\n        yield i\n"

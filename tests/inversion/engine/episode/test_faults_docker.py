@@ -179,16 +179,18 @@ def test_stdlib_family_on_another_target(fam, gold, docker_client, faults_image)
 @pytest.mark.parametrize("where", ["site", "stdlib"])
 def test_one_function_from_the_call_map_breaks_a_part_then_heals(where, gold, docker_client, faults_image):
     """Aimed through the call map at one function of an installed (yaml, markupsafe, six) or stdlib
-    (mimetypes, locale, zoneinfo ...) module, a stale cache entry and a leftover debugger line each
-    fail only tests of the files that import that module, and their repairs heal them."""
+    (mimetypes, locale, zoneinfo ...) module, a stale cache entry, a leftover debugger line and a
+    misapplied hotfix each fail only tests of the files that import that module, and their repairs
+    heal them."""
     surface, passing = gold["surface"], gold["passing"]
     rows = calls.function_targets(surface, where)
     assert rows, f"the fixture's call map has no {where} function some tests call"
     ctx = PlanContext(surface, {"stable_passing": passing})
     stale = family("stale_bytecode" if where == "site" else "stdlib_stale_bytecode")
-    debug = family("debugger_call_left")
+    debug, patched = family("debugger_call_left"), family("hotfix_patch_misapplied")
     only = PlanContext({**surface, "calls": {**surface["calls"], "functions": rows}}, ctx.baseline)
-    for plan in [calls.stale_function_plan(stale, ctx, random.Random(3), rows), debug._plan(only, random.Random(3), count=1)]:
+    for plan in [calls.stale_function_plan(stale, ctx, random.Random(3), rows), debug._plan(only, random.Random(3), count=1),
+                 patched._plan(only, random.Random(5), count=1)]:
         users = {f for f, mods in fb.file_modules(surface).items() if fb.top(plan.target) in mods}
         _break_and_heal(plan, passing, docker_client, faults_image, gold["manifest"], users=users)
 

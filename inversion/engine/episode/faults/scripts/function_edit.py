@@ -7,6 +7,10 @@ back (an older body that returns nothing changes nothing where it never did).
 `debugline SRC=QUALNAME...`: the first of those functions with a statement on a line of its own gets,
 as its first line, a debugger call left from a debugging session, with a debugger this environment
 never had (`import ipdb; ipdb.set_trace()`).
+`patched SRC=QUALNAME...`: the first of those functions that gives something back and has its body on
+lines of its own gets, in the source, the stub body a hotfix patch for another release carried (it
+returns nothing; the docstring stays), as `patch -b` applies it: the file's original kept as
+`SRC.orig` beside it. A file that has an `.orig` already is passed over.
 QUALNAME is "function", "Class.method" or "Outer.Inner.method"; where an old interpreter recorded a
 bare name, the first function or method of that name. A function the test runner calls on its own
 before any test (while pytest imports and configures itself: `uuid` calls `platform.system()` as it
@@ -133,8 +137,35 @@ def debugline(pairs):
     print("debug line:", src, "line", row + 1, "in", qualname)
 
 
+def keep(src, data, path):
+    """`data`, `src`'s bytes, at `path` with `src`'s mode and times (no shutil: an earlier layer may
+    have damaged it, and it is fair game for one)."""
+    st = os.stat(src)
+    with open(path, "wb") as fh:
+        fh.write(data)
+    os.chmod(path, st.st_mode & 0o7777)
+    os.utime(path, (st.st_atime, st.st_mtime))
+
+
+def patched(pairs):
+    found = next(((s, t, q, n, first_line(n, t[0])) for s, t, q, n in candidates(pairs)
+                  if gives_back(n) and getattr(n, "end_lineno", None)  # Python >= 3.8 records where a def ends
+                  and not os.path.exists(s + ".orig") and first_line(n, t[0])), None)
+    if found is None:
+        sys.exit("none of the functions named gives something back from a body on lines of its own")
+    src, (data, _), qualname, node, (row, first) = found
+    lines = data.splitlines(keepends=True)
+    indent = lines[row][: first.col_offset]
+    newline = b"\r\n" if lines[row].endswith(b"\r\n") else b"\n"
+    gen = any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(node))
+    stub = [indent + b"return" + newline, indent + b"yield" + newline] if gen else [indent + b"return None" + newline]
+    keep(src, data, src + ".orig")  # what `patch -b` keeps
+    lines[row:node.end_lineno] = stub
+    with open(src, "wb") as fh:
+        fh.write(b"".join(lines))
+    print("patched:", src, qualname, "original at", src + ".orig")
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "stale":
-        stale(sys.argv[2:])
-    else:
-        debugline(sys.argv[2:])
+    mode = sys.argv[1]
+    {"stale": stale, "debugline": debugline, "patched": patched}[mode](sys.argv[2:])
