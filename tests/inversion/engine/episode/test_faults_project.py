@@ -103,12 +103,11 @@ def test_a_suite_in_one_file_still_gets_a_method_only_some_tests_call(tmp_path):
     """Counted per test function, a one-file suite keeps passing tests: a method that some tests
     call and others do not is chosen, never a decorated one or one nobody names."""
     chooser = _chooser()
-    chooser.TEXTS["tests/test_mod.py"] = text = (
+    chooser.add_tests("tests/test_mod.py", (
         "from mod import Adapter\n\n\nclass TestAdapter:\n    def test_a(self):\n        assert Adapter().fetch(1)\n\n"
         "    def test_b(self):\n        assert Adapter().close() is None\n\n\ndef test_c():\n    assert Adapter().fetch(2)\n\n\n"
         "def test_d():\n    assert Adapter().size == 3\n"
-    )
-    chooser.UNITS.extend(chooser.split_tests(text))
+    ))
     src = tmp_path / "mod.py"
     src.write_text("class Adapter:\n    def fetch(self, x):\n        return x\n\n    def close(self):\n        pass\n\n"
                    "    @property\n    def size(self):\n        return 3\n\n    def unused(self):\n        return 0\n")
@@ -125,11 +124,10 @@ def test_a_module_is_cut_where_it_still_imports_and_some_tests_still_pass(tmp_pa
     """The cut lands at a top-level statement whose tail some tests name and others do not; never
     at a tail another module names (its import would fail) and never where every test needs it."""
     chooser = _chooser()
-    chooser.TEXTS["tests/test_mod.py"] = text = (
+    chooser.add_tests("tests/test_mod.py", (
         "import mod\n\n\ndef test_a():\n    assert mod.first(1) == 1\n\n\ndef test_b():\n    assert mod.second(2) == 2\n\n\n"
         "def test_c():\n    assert mod.third(3) == 3\n"
-    )
-    chooser.UNITS.extend(chooser.split_tests(text))
+    ))
     src = tmp_path / "mod.py"
     src.write_bytes(b"import os\r\n\r\n\r\ndef first(x):\r\n    return x\r\n\r\n\r\ndef second(x):\r\n    return x\r\n\r\n\r\n"
                     b"@staticmethod\r\ndef third(x):\r\n    return x\r\n")
@@ -214,3 +212,32 @@ def test_the_multi_step_stale_cache_survives_a_touched_source_until_recompiled(t
     assert "None" in returns()
     run(plan.repair)
     assert returns() == ["1", "2"]
+
+
+def test_taking_away_a_name_a_test_file_imports_fails_that_whole_file(tmp_path):
+    """jsonpointer (one test file, `from jsonpointer import resolve_pointer, ...`): taking away a
+    function the file imports as it loads failed all 22 tests in every episode. For a leftover
+    package or a cut tail, every test of a file that imports a name it takes away (at module level,
+    also in a `try`, or by a star import where `__all__` lists it) counts as failing, so such a
+    change is no partial one; an import inside a test fails that test only."""
+    chooser = _chooser()
+    chooser.add_tests("tests/test_mod.py", text := (
+        "try:\n    from mod import first\nexcept ImportError:\n    raise\n\n\n"
+        "def test_a():\n    assert first(1) == 1\n\n\ndef test_b():\n    from mod import second\n    assert second(2) == 2\n\n\n"
+        "def test_c():\n    import mod\n    assert mod.third(3) == 3\n\n\ndef test_d():\n    assert first(4) == 4\n"
+    ))
+    assert chooser.collected_names(text) == {"first"}
+    src = tmp_path / "mod.py"
+    src.write_text("def first(x):\n    return x\n\n\ndef second(x):\n    return x\n\n\ndef third(x):\n    return x\n")
+    tests = ["tests/test_mod.py"]
+    picks = {chooser.workable(random.Random(seed), tests, [str(src)], 0, 1, among=[str(src)])[0][2] for seed in range(12)}
+    assert picks and "first" not in picks
+    assert "first" in {chooser.pick(str(src), random.Random(s), tests)[1] for s in range(12)}  # a stale body may aim there
+    src.write_text("def second(x):\n    return x\n\n\ndef first(x):\n    return x\n\n\ndef third(x):\n    return x\n")
+    cuts = {tuple(chooser.cut_point(str(src), random.Random(seed), tests, [])[1]) for seed in range(12)}
+    assert cuts == {("third",)}  # a cut at `first` would take it and `third`
+    chooser.TEXTS.clear(), chooser.UNITS.clear(), chooser.UNIT_FILES.clear(), chooser.COLLECTED.clear()
+    chooser.add_tests("tests/test_mod.py", "from mod import *\n" + text)
+    (tmp_path / "mod.py").write_text("__all__ = ['second']\n\n\ndef third(x):\n    return x\n\n\ndef second(x):\n    return x\n")
+    assert chooser.kept(chooser.ast.parse(src.read_text()), chooser.collected_names(chooser.TEXTS["tests/test_mod.py"])) == {"*", "first", "second"}
+    assert chooser.cut_point(str(src), random.Random(0), tests, []) is None  # every tail holds `second`

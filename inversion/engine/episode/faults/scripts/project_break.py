@@ -13,7 +13,8 @@ beside it as `.NAME.XXXXXX` (how rsync names the file it copies to).
 A later step (NTH > 0) that finds no further module changes nothing and exits 0: the multi-step
 variant keeps the steps the project allows.
 The function: one that some test files name (others, if any, do not) and that its module does not
-use while it loads. No annotations: the gold's Python may be old. The studio prepends `HOOK_TEMPLATE = '...'` when it sends this script
+use while it loads; where the edit takes it away (leftover, truncate), every test of a file that
+imports it by name as it loads counts as one that calls it. No annotations: the gold's Python may be old. The studio prepends `HOOK_TEMPLATE = '...'` when it sends this script
 (and puts `ast_edit.py`, the helpers it shares with `function_edit.py`, in place of their import).
 """
 
@@ -31,6 +32,8 @@ HOOK_TEMPLATE = globals().get("HOOK_TEMPLATE", "")
 
 TEXTS = {}  # the test files' sources, read once
 UNITS = []  # the tests: each test function's source (a file's whole text where it cannot be split)
+UNIT_FILES = []  # the test file of each of UNITS
+COLLECTED = {}  # test file -> the names it imports as it loads (`collected_names`)
 
 
 def split_tests(text):
@@ -59,7 +62,15 @@ def read_tests(tests):
                 TEXTS[t] = fh.read()
         except OSError:
             continue
-        UNITS.extend(split_tests(TEXTS[t]))
+        add_tests(t, TEXTS[t])
+
+
+def add_tests(name, text):
+    """Take in test file `name`'s source: its tests, each one's file."""
+    TEXTS[name] = text
+    units = split_tests(text)
+    UNITS.extend(units)
+    UNIT_FILES.extend([name] * len(units))
 
 
 def candidates(tree):
@@ -76,10 +87,45 @@ def candidates(tree):
                     yield node.name + "." + sub.name, sub
 
 
-def pick(src, rng, tests, avoid=()):
+def collected_names(text):
+    """Names a test file imports from other modules while it loads (`from jsonpointer import
+    resolve_pointer` at module level, in a class body, under an `if` or `try`; "*" for a star
+    import): a module without one of them fails to collect, and so does every test in that file."""
+    names = set()
+    try:
+        stack = list(ast.parse(text).body)
+    except (SyntaxError, ValueError):
+        return names
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.ImportFrom):
+            names.update(a.name for a in node.names)
+        elif not isinstance(node, FUNCS):  # a test's own imports fail that test only
+            stack.extend(ast.iter_child_nodes(node))
+    return names
+
+
+def kept(tree, names):
+    """`names` (from `collected_names`) with what a star import takes from `tree`'s module."""
+    return names | exported(tree) if "*" in names else names
+
+
+def users(tree, words, lost):
+    """How many tests a change fails that takes the names `lost` away from `tree`'s module (each of
+    `words` a pattern of one): those that name one, and every test of a file that imports one as it
+    loads (jsonpointer, one test file: a function taken away that it imported by name failed all 22
+    tests, in every episode, where the count of tests naming it said 6)."""
+    if lost and not COLLECTED:
+        COLLECTED.update((t, collected_names(text)) for t, text in TEXTS.items())
+    gone = {t for t in TEXTS if lost and kept(tree, COLLECTED[t]) & set(lost)}
+    return sum(1 for i, u in enumerate(UNITS) if UNIT_FILES[i] in gone or any(w.search(u) for w in words))
+
+
+def pick(src, rng, tests, avoid=(), removing=False):
     """The function to aim at: one some tests name and others do not (counted per test function,
     so a suite in one file still has some tests that pass), else one the test files name, else any
-    (`session.get` reaches an adapter's `send`)."""
+    (`session.get` reaches an adapter's `send`). `removing`: the edit takes the function away, so a
+    test file that imports it by name fails whole (`users`)."""
     read_tests(tests)
     texts = list(TEXTS.values())
     try:
@@ -99,7 +145,8 @@ def pick(src, rng, tests, avoid=()):
         if node.name in loading or name in loading or any(node.name in text for text in avoid):
             continue
         word = re.compile(r"\b" + re.escape(node.name) + r"\b")
-        used = sum(1 for u in UNITS if word.search(u))
+        # a method taken away leaves its class, which is what a test file imports
+        used = users(tree, [word], [name] if removing and "." not in name else [])
         named = any(word.search(t) for t in texts)  # by a test, or by a helper or fixture of its file
         ranked.append((0 < used < len(UNITS), named, -abs(2 * used - len(UNITS)), name))
     if not ranked:
@@ -120,12 +167,13 @@ def read(path):
 def workable(rng, tests, srcs, skip, count, among=(), later=None):
     """(source, tree, function) of the `count` sources after the first `skip` that have a function to
     aim at, in the order given (the studio shuffles it, seeded); with `among` (all the project's
-    sources), only a function no other of them names (removing it breaks no other module's import)."""
+    sources), only a function no other of them names (removing it breaks no other module's import),
+    counting as its users every test of a file that imports it by name (`users`)."""
     found = []
     texts = {other: read(other) for other in among}
     for src in srcs:
         avoid = [text for other, text in texts.items() if other != src]
-        tree, name = pick(src, rng, tests, avoid)
+        tree, name = pick(src, rng, tests, avoid, removing=bool(among))  # `among`: the edit takes it away
         if name is not None:
             found.append((src, tree, name))
         if len(found) == skip + count:
@@ -254,7 +302,7 @@ def cut_point(src, rng, tests, others):
         words = [re.compile(r"\b" + re.escape(n) + r"\b") for n in sorted(lost) if not n.startswith("__")]
         if not words or lost & needed:
             continue
-        used = sum(1 for u in UNITS if any(w.search(u) for w in words))
+        used = users(tree, words, lost)  # a test file that imports one of them fails to collect
         if 0 < used < len(UNITS):
             ranked.append((-abs(2 * used - len(UNITS)), i, sorted(lost)))
     if not ranked:
