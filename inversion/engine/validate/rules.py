@@ -150,7 +150,11 @@ class _Validator:
         return code, {t: outcome_of(run, t) for t in self.v.f2p + self.v.p2p}
 
     def check_layers(self) -> bool:
-        ok, detail, results = every_layer_matters(self.spec.layers, self.v.f2p, self.run_after, PARALLEL)
+        """Rule 8 over every graded test, P2P too: a lower layer that a later one hides (a leftover
+        package over a module whose cache is stale, jsonpointer) fails no F2P test once the others
+        are repaired, but its P2P tests fail, so the task still scores 0 without its repair."""
+        graded = self.v.f2p + self.v.p2p
+        ok, detail, results = every_layer_matters(self.spec.layers, graded, self.run_after, PARALLEL)
         for r in results:
             self.v.runs.append(RuleRun("layers", r["layer"], r["failing"] > 0 and r["exit"] == 0, r.pop("outcomes"),
                                        f"left out: fault {r['layer'] + 1} ({r['family']}); repairs exit {r['exit']}"))

@@ -29,3 +29,34 @@ def test_oracle_needs_exit_zero_and_every_test_passing():
     assert judge_oracle(passing, 0) == (True, "after the repair script: 0 of 3 tests fail")
     assert judge_oracle(passing, 1)[0] is False
     assert judge_oracle({**passing, "t::a": "failed"}, 0)[0] is False
+
+
+def test_a_layer_a_later_one_hides_matters_through_its_p2p_tests():
+    """jsonpointer: a stale cache of a module, then a leftover package that shadows that module (and
+    so the cache). In the broken image the cache's tests pass (P2P); with the package repaired they
+    fail, so without the cache's own repair the task still scores 0: the layer matters. A layer
+    whose absence leaves every graded test passing is still refused."""
+    from inversion.engine.validate.rules import _Validator
+    from inversion.engine.validate.verdicts import ValidationSpec
+
+    layers = [{"family": "project_stale_bytecode", "repair": "fix-cache\n"},
+              {"family": "project_leftover_package", "repair": "fix-package\n"}]
+
+    def after(script):  # the graded outcomes once `script` (the other layers' repairs) ran
+        cache, package = "fix-cache" not in script, "fix-package" not in script
+        return 0, {"t::broken": "failed" if package else "passed", "t::a": "failed" if cache and not package else "passed",
+                   "t::b": "passed"}
+
+    validator = _Validator(None, ValidationSpec(gold_image="gold", baseline={}, delta=[], layers=layers), None)
+    validator.v.f2p, validator.v.p2p = F2P, P2P
+    validator.run_after = after
+    assert validator.check_layers(), validator.v.rules["layers"]
+    assert [r["failing"] for r in validator.v.layers] == [1, 1]
+
+    layers[0]["repair"] = "nothing\n"  # a layer whose repair nothing needs
+    validator = _Validator(None, ValidationSpec(gold_image="gold", baseline={}, delta=[], layers=layers), None)
+    validator.v.f2p, validator.v.p2p = F2P, P2P
+    validator.run_after = lambda script: (0, {"t::broken": "failed" if "fix-package" not in script else "passed",
+                                              "t::a": "passed", "t::b": "passed"})
+    assert not validator.check_layers()
+    assert "fault 1 (project_stale_bytecode)" in validator.v.rules["layers"]["detail"]
