@@ -137,21 +137,20 @@ def module_count(rows: list[dict[str, Any]]) -> int:
     return len({r["module"] for r in rows})
 
 
-class DebuggerCallLeft(base.FaultFamily):
-    name = "debugger_call_left"
-    category = "debug_leftover"
-    description = ("A debugging session inside an installed package left `import ipdb; ipdb.set_trace()` as "
-                   "the first line of a function some tests reach; this environment never had ipdb.")
-    keywords = ("debug", "debugger", "ipdb", "pdb", "set_trace", "leftover", "site-packages", "edit")
+class _FunctionEdit(base.FaultFamily):
+    """An in-place edit of one function some tests call (`function_edit.py MODE`), in one module, or
+    one in each of two for the multi-step variant."""
+
+    mode = ""
 
     def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
-        return bool(function_targets(surface, "site") or function_targets(surface, "stdlib"))
+        return bool(self._rows(surface))
 
     def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
         return self._plan(ctx, rng, count=1)
 
     def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
-        """A longer session: the line in two functions of two modules, one step each."""
+        """A longer session: the edit in two functions of two modules, one step each."""
         return self._plan(ctx, rng, count=2) if module_count(self._rows(ctx.surface)) >= 2 else None
 
     @staticmethod
@@ -162,41 +161,54 @@ class DebuggerCallLeft(base.FaultFamily):
         chosen = pick_modules(rng, self._rows(ctx.surface), suite_size(ctx.surface), count)
         python = base.python_executable(ctx.surface)
         files = " ".join(sent_files(mine) for mine in chosen)
-        mark = DEBUG_MARK.replace(".", r"\.")
         return self.make(
             chosen[0][0]["module"],
-            "a leftover debugger call (a debugger never installed here) opens one function some tests call in "
-            + " and in ".join(mine[0]["file"] for mine in chosen),
-            [RunCommand(edit_command(python, "debugline", mine)) for mine in chosen],
+            self._what(" and in ".join(mine[0]["file"] for mine in chosen)),
+            [RunCommand(edit_command(python, self.mode, mine)) for mine in chosen],
             # and recompile: another layer's repair may have cached bytecode of the edited source
             # (a stale cache of json over this line in json: the verifier flagged that .pyc)
-            [f"sed -i '/^[[:space:]]*{mark}\\r\\?$/d' {files}", base.recompile(python, files)],
+            [self._undo(files), base.recompile(python, files)],
             explore=f"ls -la {shlex.quote(os.path.dirname(chosen[0][0]['file']))}",
             objects=candidate_modules(chosen),
         )
 
+    def _what(self, files: str) -> str:
+        raise NotImplementedError
 
-class HotfixPatchMisapplied(DebuggerCallLeft):
+    def _undo(self, files: str) -> str:
+        raise NotImplementedError
+
+
+class DebuggerCallLeft(_FunctionEdit):
+    name = "debugger_call_left"
+    category = "debug_leftover"
+    description = ("A debugging session inside an installed package left `import ipdb; ipdb.set_trace()` as "
+                   "the first line of a function some tests reach; this environment never had ipdb.")
+    keywords = ("debug", "debugger", "ipdb", "pdb", "set_trace", "leftover", "site-packages", "edit")
+    mode = "debugline"
+
+    def _what(self, files: str) -> str:
+        return f"a leftover debugger call (a debugger never installed here) opens one function some tests call in {files}"
+
+    def _undo(self, files: str) -> str:
+        mark = DEBUG_MARK.replace(".", r"\.")
+        return f"sed -i '/^[[:space:]]*{mark}\\r\\?$/d' {files}"
+
+
+class HotfixPatchMisapplied(_FunctionEdit):
     name = "hotfix_patch_misapplied"
     category = "local_patch"
     description = ("A hotfix patch for another release, applied with `patch -b` to a module some tests call, "
                    "left one function with a stub body that returns nothing; the original is FILE.orig.")
     keywords = ("patch", "hotfix", "orig", "backport", "local patch", "source edit", "site-packages")
+    mode = "patched"
 
-    def _plan(self, ctx: base.PlanContext, rng: random.Random, *, count: int) -> base.FaultPlan:
-        chosen = pick_modules(rng, self._rows(ctx.surface), suite_size(ctx.surface), count)
-        python = base.python_executable(ctx.surface)
-        files = " ".join(sent_files(mine) for mine in chosen)
-        back = f'for f in {files}; do if [ -f "$f.orig" ]; then mv -f "$f.orig" "$f"; fi; done'
-        return self.make(
-            chosen[0][0]["module"],
-            "a hotfix patch for another release gave one function some tests call a stub body in "
-            + " and in ".join(mine[0]["file"] for mine in chosen) + " (patch -b kept each original as .orig)",
-            [RunCommand(edit_command(python, "patched", mine)) for mine in chosen],
-            [back, base.recompile(python, files)],
-            explore=f"ls -la {shlex.quote(os.path.dirname(chosen[0][0]['file']))}",
-            objects=candidate_modules(chosen),
-        )
+    def _what(self, files: str) -> str:
+        return (f"a hotfix patch for another release gave one function some tests call a stub body in {files} "
+                "(patch -b kept each original as .orig)")
+
+    def _undo(self, files: str) -> str:
+        return f'for f in {files}; do if [ -f "$f.orig" ]; then mv -f "$f.orig" "$f"; fi; done'
 
 
 FAMILIES = [DebuggerCallLeft, HotfixPatchMisapplied]
