@@ -677,3 +677,20 @@ def test_where_the_gold_has_its_share_of_whole_suite_tasks_compounds_start_last_
     # but before a family that broke nothing here (xmltodict: behind five such, episodes ran out of steps)
     with_dead = order(2, made(whole, part), dead={c: 1})
     assert with_dead.index(a) < with_dead.index(c) == max(i for i, n in enumerate(with_dead) if n not in BREAKS_ALL)
+
+
+def test_a_family_that_broke_nothing_here_comes_after_one_no_further_layer_fitted_on():
+    """Late in a compound batch every family that breaks something has been a lone first layer once;
+    those that broke nothing still cannot begin a task at all, so they stay last (xmltodict: five of
+    them sorted ahead of every lone one, and 5 of 20 episodes spent their budget on them)."""
+    def order(lone, dead):
+        agent = BuiltinAgent(5)
+        agent.start(AgentContext(repository={"name": "fixture"}, baseline=BASELINE, surface=SURFACE, seed=5,
+                                 faults=3, lone_layers=lone, dead_ends=dead, budget=Budget(max_steps=40)))
+        return [f.name for f in agent.candidates]
+
+    names = [n for n in order({}, {}) if n not in BREAKS_ALL]
+    lone, dead = names[:3], names[3:5]
+    got = order(dict.fromkeys(lone, 1), dict.fromkeys(dead, 1))
+    assert max(got.index(n) for n in lone) < min(got.index(n) for n in dead)
+    assert {got[-1], got[-2]} == set(dead)  # behind even the families that stop every test
