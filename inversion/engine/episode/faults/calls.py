@@ -10,10 +10,11 @@ whole suite is one file, which a module-level fault cannot: every test of that f
   had. Only the tests that reach that function fail (ModuleNotFoundError from deep in a dependency).
   Repair: delete the line (the file's bytes are the gold's again).
 - `hotfix_patch_misapplied`: a hotfix patch meant for another release of a module was applied with
-  `patch -b`: one function some tests call now has, in its source, the stub body the hunk carried (it
-  returns nothing), and the original sits beside the file as `FILE.orig`. Unlike a stale cache the
-  source itself is wrong; unlike a debugger line nothing names a missing module: the tests see wrong
-  values. Repair: move the `.orig` back and recompile.
+  `patch -b`: one function some tests call now has, in its source, the stub body the hunk carried
+  (`raise NotImplementedError`), and the original sits beside the file as `FILE.orig`. Unlike a stale
+  cache the source itself is wrong; unlike a debugger line no missing module is named: the error
+  points into an installed file that reads like a deliberate stub. Repair: move the `.orig` back and
+  recompile.
 The stale-bytecode families use the same map to aim at one function (`stale_function_plan`).
 """
 
@@ -199,7 +200,7 @@ class HotfixPatchMisapplied(_FunctionEdit):
     name = "hotfix_patch_misapplied"
     category = "local_patch"
     description = ("A hotfix patch for another release, applied with `patch -b` to a module some tests call, "
-                   "left one function with a stub body that returns nothing; the original is FILE.orig.")
+                   "left one function with a stub body that raises NotImplementedError; the original is FILE.orig.")
     keywords = ("patch", "hotfix", "orig", "backport", "local patch", "source edit", "site-packages")
     mode = "patched"
 

@@ -3,6 +3,7 @@ plugin records, which rows qualify, and what the in-container edits do to real f
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import random
@@ -10,6 +11,8 @@ import subprocess
 import sys
 import textwrap
 import types
+
+import pytest
 
 from inversion.engine.episode.faults import PlanContext, base, calls, family
 from inversion.engine.episode.faults.base import script_body
@@ -228,8 +231,8 @@ def test_a_function_the_runner_calls_on_its_own_is_passed_over(tmp_path, monkeyp
 def test_a_misapplied_hotfix_stubs_one_function_in_the_source_keeps_the_original_and_the_repair_restores_it(
         tmp_path, monkeypatch):
     """`patched` passes over a function that gives nothing back and one already patched (an `.orig`
-    beside it), stubs the next in the source (docstring kept, CRLF kept, a generator stays one), and
-    the family's repair puts the original bytes back."""
+    beside it), stubs the next in the source with a raise (docstring kept, CRLF kept, a generator
+    stays one), and the family's repair puts the original bytes back."""
     done = tmp_path / "libdone.py"
     done.write_text("def ready():\n    return 1\n")
     (tmp_path / "libdone.py.orig").write_text("def ready():\n    return 1\n")
@@ -241,18 +244,22 @@ def test_a_misapplied_hotfix_stubs_one_function_in_the_source_keeps_the_original
     _script().patched([f"{done}=ready", f"{src}=quiet", f"{src}=total"])
     assert (tmp_path / "libz.py.orig").read_bytes() == whole and os.stat(tmp_path / "libz.py.orig").st_mtime == 1_600_000_000
     text = src.read_bytes()
-    assert b'def total(v):\r\n    """Sum."""\r\n    return None\r\n\r\n\r\ndef keep():' in text and b"out +=" not in text
+    assert b'def total(v):\r\n    """Sum."""\r\n    raise NotImplementedError\r\n\r\n\r\ndef keep():' in text and b"out +=" not in text
     assert done.read_text() == "def ready():\n    return 1\n"
     monkeypatch.syspath_prepend(str(tmp_path))
     import libz
 
-    assert libz.total([1, 2]) is None and libz.keep() == 7 and libz.total.__doc__ == "Sum."
+    with pytest.raises(NotImplementedError):
+        libz.total([1, 2])
+    assert libz.keep() == 7 and libz.total.__doc__ == "Sum."
     gen = tmp_path / "libg.py"
     gen.write_text("def items(n):\n    for i in range(n):\n        yield i\n")
     _script().patched([f"{gen}=items"])
     import libg
 
-    assert list(libg.items(3)) == []
+    assert inspect.isgeneratorfunction(libg.items)
+    with pytest.raises(NotImplementedError):
+        list(libg.items(3))
     plan = family("hotfix_patch_misapplied")._plan(
         PlanContext({**SURFACE, "python": {**SURFACE["python"], "site_packages": [str(tmp_path)],
                                            "executable": sys.executable},

@@ -9,8 +9,10 @@ as its first line, a debugger call left from a debugging session, with a debugge
 never had (`import ipdb; ipdb.set_trace()`).
 `patched SRC=QUALNAME...`: the first of those functions that gives something back and has its body on
 lines of its own gets, in the source, the stub body a hotfix patch for another release carried (it
-returns nothing; the docstring stays), as `patch -b` applies it: the file's original kept as
-`SRC.orig` beside it. A file that has an `.orig` already is passed over.
+raises NotImplementedError: a stub that returned nothing broke no test where the value only mattered
+on an error path, yaml's reader marks; the docstring stays, a generator stays one), as `patch -b`
+applies it: the file's original kept as `SRC.orig` beside it. A file that has an `.orig` already is
+passed over.
 QUALNAME is "function", "Class.method" or "Outer.Inner.method"; where an old interpreter recorded a
 bare name, the first function or method of that name. A function the test runner calls on its own
 before any test (while pytest imports and configures itself: `uuid` calls `platform.system()` as it
@@ -158,7 +160,7 @@ def patched(pairs):
     indent = lines[row][: first.col_offset]
     newline = b"\r\n" if lines[row].endswith(b"\r\n") else b"\n"
     gen = any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(node))
-    stub = [indent + b"return" + newline, indent + b"yield" + newline] if gen else [indent + b"return None" + newline]
+    stub = [indent + b"raise NotImplementedError" + newline] + ([indent + b"yield" + newline] if gen else [])
     keep(src, data, src + ".orig")  # what `patch -b` keeps
     lines[row:node.end_lineno] = stub
     with open(src, "wb") as fh:
