@@ -53,8 +53,7 @@ def write_older_body(src, tree, node):
     docstring kept) and write the module's bytecode as `src`'s cache entry, stamped with its mtime and
     size, so the interpreter trusts it; returns the cache path."""
     doc = [node.body[0]] if ast.get_docstring(node) is not None else []
-    gen = any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(node))
-    node.body = doc + ast.parse("return\nyield" if gen else "return None").body
+    node.body = doc + ast.parse("return\nyield" if is_generator(node) else "return None").body
     code = compile(ast.fix_missing_locations(tree), src, "exec")
     st = os.stat(src)
     pyc = importlib.util.cache_from_source(src)
@@ -62,3 +61,18 @@ def write_older_body(src, tree, node):
     with open(pyc, "wb") as fh:
         fh.write(ext._code_to_timestamp_pyc(code, int(st.st_mtime), st.st_size))
     return pyc
+
+
+def is_generator(node):
+    """Whether a def yields (a stub of its body must too, or it stops being a generator)."""
+    return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(node))
+
+
+def keep(src, data, path):
+    """`data`, `src`'s bytes, at `path` with `src`'s mode and times (no shutil: an earlier layer may
+    have damaged it, and it is fair game for one)."""
+    st = os.stat(src)
+    with open(path, "wb") as fh:
+        fh.write(data)
+    os.chmod(path, st.st_mode & 0o7777)
+    os.utime(path, (st.st_atime, st.st_mtime))
