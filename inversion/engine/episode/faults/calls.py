@@ -81,6 +81,22 @@ def function_targets(surface: dict[str, Any], where: str) -> list[dict[str, Any]
     return rows
 
 
+# Loaded before site.py reads the `.pth` files: a copy on a path one of them adds comes too late.
+PRE_SITE = frozenset({"abc", "codecs", "encodings", "genericpath", "io", "os", "posixpath", "site", "stat", "zipimport"})
+
+
+def shadowable(surface: dict[str, Any]) -> list[dict[str, Any]]:
+    """Stdlib call-map rows of top-level single-file modules that load after site.py: a copy of one
+    on a path a `.pth` puts first is the one imported (a submodule's copy is not: its package wins)."""
+    return [r for r in function_targets(surface, "stdlib")
+            if "." not in r["module"] and r["module"] not in PRE_SITE and os.path.basename(r["file"]) == f"{r['module']}.py"]
+
+
+def copy_command(python: str, mode: str, dest: str, rows: list[dict[str, Any]]) -> str:
+    """`function_edit.py shadowcopy|stagecopy DEST ...`: a stubbed copy of one of those modules."""
+    return edit_command(python, f"{mode} {shlex.quote(dest)}", rows)
+
+
 def choose_module(rng: random.Random, rows: list[dict[str, Any]], total: int) -> list[dict[str, Any]]:
     """A module (so one big module's many functions do not crowd out the rest), and its functions in a
     seeded order, the better half by how evenly each splits the suite first, then a few of the other

@@ -10,6 +10,13 @@ from typing import Any
 
 from inversion.engine.episode.actions import RunCommand, SetEnv
 from inversion.engine.episode.faults import base
+from inversion.engine.episode.faults.calls import (
+    candidate_modules,
+    copy_command,
+    pick_modules,
+    shadowable,
+    suite_size,
+)
 from inversion.engine.episode.faults.pydeps import site_ranked
 
 
@@ -21,14 +28,20 @@ class PythonpathStub(base.FaultFamily):
     name = "pythonpath_stub"
     layering = "beside"
     category = "environment"
-    description = "PYTHONPATH names a shared directory holding an empty stub of an imported package."
+    description = ("PYTHONPATH names a shared directory holding an empty stub of an imported package, or a copy "
+                   "of a stdlib module with one function some tests call stubbed out.")
     keywords = ("environment", "env", "variable", "pythonpath", "sys.path", "shadow")
     shared = "/opt/shared/python"
 
     def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
-        return bool(site_ranked(surface))
+        return bool(site_ranked(surface) or shadowable(surface))
 
     def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        """An empty stub of an installed package the tests import; where none is (only the standard
+        library) or half of the time, a copy of a stdlib module from another release whose one function
+        some tests call is a stub (the call map's), so only those tests fail."""
+        if shadowable(ctx.surface) and (not site_ranked(ctx.surface) or rng.random() < 0.5):
+            return self._copied(ctx, rng)
         name = base.pick(rng, site_ranked(ctx.surface))
         stub = f"{self.shared}/{name}.py"
         return self.make(
@@ -40,6 +53,20 @@ class PythonpathStub(base.FaultFamily):
             explore="env | sort",
         )
 
+
+    def _copied(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        chosen = pick_modules(rng, shadowable(ctx.surface), suite_size(ctx.surface), 1)
+        module = chosen[0][0]["module"]
+        return self.make(
+            module,
+            f"PYTHONPATH={self.shared}, where a copy of {module} (or a module beside it) from another release "
+            "has one function some tests call stubbed out",
+            [RunCommand(copy_command(base.python_executable(ctx.surface), "shadowcopy", self.shared, chosen[0])),
+             SetEnv("PYTHONPATH", self.shared)],
+            [f"rm -rf {self.shared}"],
+            explore="env | sort",
+            objects=candidate_modules(chosen),
+        )
 
     def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
         """Three steps: the stub, the variable, and a `.pth` naming the shared dir as well (so the

@@ -17,11 +17,21 @@ import os
 import random
 import re
 import shlex
+from collections.abc import Callable
 from typing import Any
 
 from inversion.engine.episode.actions import RunCommand
 from inversion.engine.episode.faults import base
-from inversion.engine.episode.faults.calls import function_targets, module_count, stale_function_plan
+from inversion.engine.episode.faults.calls import (
+    candidate_modules,
+    copy_command,
+    function_targets,
+    module_count,
+    pick_modules,
+    shadowable,
+    stale_function_plan,
+    suite_size,
+)
 from inversion.engine.episode.faults.pydeps import cache_path, placeholder_pyc
 from inversion.engine.episode.faults.stdlib_targets import choose, extensions, py_files, stdlib_files
 
@@ -36,14 +46,20 @@ class TwoTargets(base.FaultFamily):
     spread = 3  # targets of the multi-step variant at most, where the gold has that many apart
 
     def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
+        return self._spread(ctx, rng, self.plan)
+
+    def _spread(self, ctx: base.PlanContext, rng: random.Random,
+                one: Callable[[base.PlanContext, random.Random], base.FaultPlan]) -> base.FaultPlan | None:
         """Targets of distinct packages only: two modules of one package in one layer leave no other
         stdlib family a module of it (wcwidth, whose tests reach `email.parser` and
-        `email.feedparser` alone: 13-14 of 20 valid with such pairs, 15 without, fewer compounds)."""
-        plans = [self.plan(ctx, rng)]
+        `email.feedparser` alone: 13-14 of 20 valid with such pairs, 15 without, fewer compounds).
+        `one` plans each (a family with two kinds of damage passes one kind, so the variant's steps
+        do not vary with the seed)."""
+        plans = [one(ctx, rng)]
         for _ in range(4 * self.spread):
             if len(plans) == self.spread:
                 break
-            more = self.plan(ctx, rng)
+            more = one(ctx, rng)
             if base.top(more.target) not in {base.top(p.target) for p in plans}:
                 plans.append(more)
         return base.stacked(self, *plans) if len(plans) > 1 else None
@@ -132,7 +148,7 @@ def _pth_line(directory: str) -> str:
 
 
 def _override_plan(
-    fam: base.FaultFamily, target: str, damage: str, lay: str, directory: str, pth: str
+    fam: base.FaultFamily, target: str, damage: str, lay: str, directory: str, pth: str, objects: tuple[str, ...] = ()
 ) -> base.FaultPlan:
     """Lay a damaged copy in `directory` (the `lay` command), then a .pth that puts it first on
     sys.path; the repair removes both."""
@@ -142,6 +158,7 @@ def _override_plan(
         [RunCommand(lay), RunCommand(f"echo {shlex.quote(_pth_line(directory))} > {shlex.quote(pth)}")],
         [f"rm -f {shlex.quote(pth)}", f"rm -rf {shlex.quote(directory)}"],
         explore=f"ls {shlex.quote(os.path.dirname(pth))}",
+        objects=objects,
     )
 
 
@@ -163,7 +180,8 @@ class ExtOverrideShadow(_Extension):
 class PyStaleOverride(TwoTargets):
     name = "stdlib_py_stale_override"
     category = "module_shadowing"
-    description = "A .pth puts an override dir first on sys.path; it holds a half-copied stdlib module."
+    description = ("A .pth puts an override dir first on sys.path; it holds a half-copied stdlib module, or a "
+                   "copy from another release with one function some tests call stubbed out.")
     keywords = ("shadow", ".pth", "sys.path", "stdlib", "standard library", "override", "truncated")
 
     @staticmethod
@@ -172,9 +190,17 @@ class PyStaleOverride(TwoTargets):
         return [n for n in py_files(surface, init=False) if "." not in n]
 
     def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
-        return bool(self.singles(surface))
+        return bool(self.singles(surface) or shadowable(surface))
 
     def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        """A half copy of a module some test files use; where none is (a suite in one file: every test
+        imports it) or half of the time, a whole copy whose one function some tests call is a stub."""
+        rows = shadowable(ctx.surface)
+        if rows and (not self.singles(ctx.surface) or rng.random() < 0.5):
+            return self._copied(ctx, rng)
+        return self._half(ctx, rng)
+
+    def _half(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
         name = choose(rng, self.singles(ctx.surface))
         path = stdlib_files(ctx.surface)[name]
         directory, pth = _overrides(ctx)
@@ -183,14 +209,25 @@ class PyStaleOverride(TwoTargets):
         lay = f'mkdir -p {shlex.quote(os.path.dirname(copy))} && head -c "$(( $(stat -c %s {src}) / 2 ))" {src} > {c}'
         return _override_plan(self, name, f"copy of {name} stops halfway", lay, directory, pth)
 
+    def _copied(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        directory, pth = _overrides(ctx)
+        chosen = pick_modules(rng, shadowable(ctx.surface), suite_size(ctx.surface), 1)
+        lay = copy_command(base.python_executable(ctx.surface), "shadowcopy", directory, chosen[0])
+        return _override_plan(self, chosen[0][0]["module"], "copy of a module from another release stubs out one "
+                              "function some tests call", lay, directory, pth, objects=candidate_modules(chosen))
+
     def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
-        """Two targets where the gold has them; else two generations of overrides for one module:
-        the half copy, and a legacy directory whose sourceless placeholder bytecode a second `.pth`
-        puts before it (removing one `.pth` and its directory reveals the other). A step each."""
-        two = super().deep_plan(ctx, rng)
+        """Half copies of two targets where the gold has them; else two generations of overrides for
+        one module: the half copy, and a legacy directory whose sourceless placeholder bytecode a
+        second `.pth` puts before it (removing one `.pth` and its directory reveals the other). A step
+        each. Where no half copy fits (a suite in one file), stubbed copies of two modules, or none: a
+        placeholder of a whole module would fail every test there."""
+        if not self.singles(ctx.surface):
+            return self._spread(ctx, rng, self._copied) if module_count(shadowable(ctx.surface)) >= 2 else None
+        two = self._spread(ctx, rng, self._half)
         if two is not None:
             return two
-        first = self.plan(ctx, rng)
+        first = self._half(ctx, rng)
         directory, pth = _overrides(ctx)
         legacy, legacy_pth = directory.replace(OVERRIDES, "site-legacy"), pth.replace(OVERRIDES, "site-legacy")
         pyc = f"{legacy}/{first.target}.pyc"

@@ -24,6 +24,16 @@ from typing import Any
 
 from inversion.engine.episode.actions import RunCommand
 from inversion.engine.episode.faults import base
+from inversion.engine.episode.faults.calls import (
+    candidate_modules,
+    copy_command,
+    function_targets,
+    module_count,
+    pick_modules,
+    sent_files,
+    shadowable,
+    suite_size,
+)
 from inversion.engine.episode.faults.stdlib import PyStaleOverride, TwoTargets
 from inversion.engine.episode.faults.stdlib_targets import choose, extensions, py_files, stdlib_files
 
@@ -48,39 +58,80 @@ class DpkgDiverted(TwoTargets, _Aimed):
     name = "stdlib_dpkg_diverted"
     category = "package_manager"
     description = ("A local dpkg diversion (a customisation never finished) renamed a stdlib module some "
-                   "tests use to .distrib: the module is missing.")
+                   "tests use to .distrib: the module is missing, or in its place is the customised copy, "
+                   "from another release, with one function some tests call stubbed out.")
     keywords = ("dpkg", "dpkg-divert", "diversion", "package manager", "stdlib", "missing module", "debian")
 
     @staticmethod
     def targets(surface: dict[str, Any]) -> list[str]:
         return py_files(surface, init=False) + extensions(surface)
 
+    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
+        return bool(self.targets(surface) or function_targets(surface, "stdlib"))
+
     def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        """The module moved aside; where no module is some test files use and others not (a suite in
+        one file) or half of the time, the customised copy installed in its place (`_customised`)."""
+        rows = function_targets(ctx.surface, "stdlib")
+        if rows and (not self.targets(ctx.surface) or rng.random() < 0.5):
+            return self._customised(ctx, rng)
+        return self._moved(ctx, rng)
+
+    def _moved(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
         name, path = self.aim(ctx, rng)
         f, moved = shlex.quote(path), shlex.quote(path + ".distrib")
         return self.make(
             name,
             f"a local dpkg diversion renamed {path} to {os.path.basename(path)}.distrib",
             [RunCommand(f"dpkg-divert --local --rename --divert {moved} --add {f}")],
-            [f"dpkg-divert --local --rename --remove {f}"],
+            # (where a customised copy's repair in the same layer removed this diversion already: gone)
+            [f"[ ! -e {moved} ] || dpkg-divert --local --rename --remove {f}"],
             explore="dpkg-divert --list",
         )
 
+    def _customised(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        """Two steps, as a site customisation does it: a copy of a module whose one function some
+        tests call is a stub (its other functions work, so only those tests fail), staged; then a
+        diversion moves the packaged file to `.distrib` and the copy takes its place. Repair: remove
+        the copy and the diversion (dpkg moves the packaged file back), and recompile."""
+        chosen = pick_modules(rng, function_targets(ctx.surface, "stdlib"), suite_size(ctx.surface), 1)
+        python, files = base.python_executable(ctx.surface), sent_files(chosen[0])
+        stage = shlex.quote(STAGE)
+        place = (f'for f in {files}; do if [ -f {stage}"$f" ]; then dpkg-divert --local --rename --divert "$f.distrib" '
+                 f'--add "$f" && mv {stage}"$f" "$f" || exit 1; fi; done; rm -rf {stage}')
+        return self.make(
+            chosen[0][0]["module"],
+            f"a local dpkg diversion moved {chosen[0][0]['file']} (or a module beside it) to .distrib and put a "
+            "customised copy from another release in its place, one function some tests call stubbed out",
+            [RunCommand(copy_command(python, "stagecopy", STAGE, chosen[0])), RunCommand(place)],
+            [f'for f in {files}; do if [ -e "$f.distrib" ]; then rm -f "$f" && dpkg-divert --local --rename --remove "$f"; fi; done',
+             base.recompile(python, files)],
+            explore="dpkg-divert --list",
+            objects=candidate_modules(chosen),
+        )
+
     def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
-        """Two modules where the gold has two; else the customisation's second step, as `dash` does
-        for /bin/sh: a link in the module's place to the replacement, from a package never installed.
-        The import now fails on a dangling link, and dpkg refuses to remove the diversion while the
-        link is there: the repair takes both steps, in order."""
-        two = super().deep_plan(ctx, rng)
+        """Two modules moved where the gold has two; else the customisation's second step, as `dash`
+        does for /bin/sh: a link in the module's place to the replacement, from a package never
+        installed. The import now fails on a dangling link, and dpkg refuses to remove the diversion
+        while the link is there: the repair takes both steps, in order. Where no module can be moved
+        (a suite in one file), customised copies of two modules, or none (one is two steps already)."""
+        if not self.targets(ctx.surface):
+            rows = function_targets(ctx.surface, "stdlib")
+            return self._spread(ctx, rng, self._customised) if module_count(rows) >= 2 else None
+        two = self._spread(ctx, rng, self._moved)
         if two is not None:
             return two
-        plan = self.plan(ctx, rng)
+        plan = self._moved(ctx, rng)
         path = stdlib_files(ctx.surface)[plan.target]
         lib = path.split("/lib/", 1)[-1]  # python3.11/encodings/punycode.py
         f, link = shlex.quote(path), shlex.quote(f"/usr/local/share/site-custom/{lib}")
         return self.make(plan.target, f"{plan.summary}, and a link in its place points to a replacement never installed",
                          [*plan.actions, RunCommand(f"ln -s {link} {f}")],
                          [f"if [ -L {f} ]; then rm -f {f}; fi", *plan.repair_lines], explore=plan.explore)
+
+
+STAGE = "/var/tmp/site-custom"  # where a customised copy waits for its diversion
 
 
 class SourceReencoded(TwoTargets, _Aimed):
@@ -135,7 +186,8 @@ class ZipShadow(TwoTargets, _Aimed):
     kin = "module_shadowing"  # an earlier sys.path entry hides the module, as the override dir does
     layering = "beside"
     description = ("An embeddable distribution's pythonXY.zip, unpacked into the prefix ahead of the stdlib "
-                   "directory on sys.path, holds bytecode of an emptied stdlib module some tests use.")
+                   "directory on sys.path, holds bytecode of an emptied stdlib module some tests use, or of one "
+                   "from another release whose one function some tests call is a stub.")
     keywords = ("zip", "zipimport", "embeddable", "sys.path", "shadow", "stdlib", "bytecode")
 
     @staticmethod
@@ -144,7 +196,24 @@ class ZipShadow(TwoTargets, _Aimed):
         packages = [n for n in py_files(surface, init=True) if "." not in n]
         return PyStaleOverride.singles(surface) + packages
 
+    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
+        return bool(self.targets(surface) or shadowable(surface))
+
     def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        """An emptied module some test files use; where none is (a suite in one file: every test
+        imports it) or half of the time, a module whose one function some tests call is a stub."""
+        if shadowable(ctx.surface) and (not self.targets(ctx.surface) or rng.random() < 0.5):
+            return self._stubbed(ctx, rng)
+        return self._emptied(ctx, rng)
+
+    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
+        """Entries for two or three modules, of the kind the gold has (emptied where some test files
+        use a module, else stubbed), one step each."""
+        if self.targets(ctx.surface):
+            return self._spread(ctx, rng, self._emptied)
+        return self._spread(ctx, rng, self._stubbed) if module_count(shadowable(ctx.surface)) >= 2 else None
+
+    def _emptied(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
         name, path = self.aim(ctx, rng)
         package = path.endswith("/__init__.py")
         entry = f"{name}/__init__.pyc" if package else f"{name}.pyc"
@@ -155,6 +224,19 @@ class ZipShadow(TwoTargets, _Aimed):
             [RunCommand(f"{python} -c {shlex.quote(ZIP_SCRIPT)} {shlex.quote(slot)} {shlex.quote(entry)}")],
             [f"rm -f {shlex.quote(slot)}"],
             explore=f"ls -la {shlex.quote(os.path.dirname(slot))}",
+        )
+
+    def _stubbed(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
+        chosen = pick_modules(rng, shadowable(ctx.surface), suite_size(ctx.surface), 1)
+        slot, python = zip_slot(ctx.surface), base.python_executable(ctx.surface)
+        return self.make(
+            chosen[0][0]["module"],
+            f"{slot}, ahead of the stdlib directory on sys.path, holds bytecode of {chosen[0][0]['module']} (or a "
+            "module beside it) from another release, one function some tests call a stub",
+            [RunCommand(copy_command(python, "zipcopy", slot, chosen[0]))],
+            [f"rm -f {shlex.quote(slot)}"],
+            explore=f"ls -la {shlex.quote(os.path.dirname(slot))}",
+            objects=candidate_modules(chosen),
         )
 
 

@@ -14,7 +14,7 @@ import types
 
 import pytest
 
-from inversion.engine.episode.faults import PlanContext, base, calls, family
+from inversion.engine.episode.faults import PlanContext, base, calls, family, stdlib_tools
 from inversion.engine.episode.faults.base import script_body
 from inversion.engine.gold.surface import call_map
 from inversion.engine.runtime import testrun
@@ -269,3 +269,75 @@ def test_a_misapplied_hotfix_stubs_one_function_in_the_source_keeps_the_original
     subprocess.run(["bash", "-c", plan.repair], check=True)
     assert src.read_bytes() == whole and not (tmp_path / "libz.py.orig").exists()
     assert gen.read_text() == "def items(n):\n    for i in range(n):\n        yield i\n"
+
+
+def test_a_stubbed_copy_goes_elsewhere_and_leaves_the_module_itself_as_it_was(tmp_path, monkeypatch):
+    """`shadowcopy DIR` writes the module's copy as DIR/<file name>, `stagecopy DIR` as DIR/<full
+    path> (two modules with one file name stay apart); the function that gives nothing back is
+    passed over, the source is untouched and no `.orig` is left (the copy is what gets moved)."""
+    src = tmp_path / "libq.py"
+    whole = b'def quiet():\n    print("x")\n\n\ndef total(v):\n    """Sum."""\n    return sum(v)\n\n\ndef keep():\n    return 7\n'
+    src.write_bytes(whole)
+    os.utime(src, (1_600_000_000, 1_600_000_000))
+    shadow, stage = tmp_path / "over", tmp_path / "stage"
+    _script().copied([str(shadow), f"{src}=quiet", f"{src}=total"], flat=True)
+    _script().copied([str(stage), f"{tmp_path / 'gone.py'}=f", f"{src}=total"], flat=False)  # a moved file: the next
+    assert src.read_bytes() == whole and not list(tmp_path.glob("*.orig"))
+    staged = stage / str(src).lstrip("/")
+    assert staged.read_bytes() == (shadow / "libq.py").read_bytes() != whole
+    assert os.stat(staged).st_mtime == 1_600_000_000  # a customised copy keeps the times it was made with
+    monkeypatch.syspath_prepend(str(shadow))
+    import libq
+
+    with pytest.raises(NotImplementedError):
+        libq.total([1])
+    assert libq.keep() == 7 and libq.total.__doc__ == "Sum."
+    with pytest.raises(SystemExit):
+        _script().copied([str(shadow), f"{src}=quiet"], flat=True)  # nothing there gives anything back
+    archive = tmp_path / "python399.zip"
+    other = tmp_path / "libr.py"
+    other.write_text("def one():\n    return 1\n")
+    _script().zipped([str(archive), f"{src}=total"])
+    _script().zipped([str(archive), f"{other}=one"])  # a second entry joins the first
+    monkeypatch.syspath_prepend(str(archive))
+    import libr
+
+    assert libr.__file__.startswith(str(archive)) and src.read_bytes() == whole
+    with pytest.raises(NotImplementedError):
+        libr.one()
+
+
+def test_a_suite_in_one_file_gets_stubbed_copies_diverted_into_place_or_shadowing_the_module():
+    """Where every test file imports every module (one file), moving a stdlib module aside or
+    shadowing it whole fails every test: the diversion installs a customised copy, and the override
+    directory, the stdlib zip and a PYTHONPATH directory hold a whole copy, each with one call-map
+    function stubbed; the shadows only of a top-level single-file module that loads after site.py (a
+    copy of a submodule, or of `os`, is never used)."""
+    one = {**SURFACE, "per_file": {"tests/test_all.py": {"modules": sorted({m for v in SURFACE["per_file"].values()
+                                                                           for m in v["modules"]}), "shared_libs": []}},
+           "test_files": ["tests/test_all.py"]}
+    rows = calls.function_targets(one, "stdlib")
+    shadowable = calls.shadowable(one)
+    assert rows and shadowable and {r["module"] for r in shadowable} < {r["module"] for r in rows}
+    assert all("." not in r["module"] and r["module"] not in calls.PRE_SITE for r in shadowable)
+    dpkg, override = family("stdlib_dpkg_diverted"), family("stdlib_py_stale_override")
+    zipped, pythonpath = family("stdlib_zip_shadow"), family("pythonpath_stub")
+    assert not stdlib_tools.DpkgDiverted.targets(one) and not override.singles(one) and not zipped.targets(one)
+    bare = {**one, "modules": {**one["modules"], "site": []}}  # nothing installed to stub: only the copy fits
+    assert pythonpath.applicable(bare, {}) and zipped.applicable(one, {})
+    for seed in range(6):
+        ctx = PlanContext(one, {})
+        diverted, shadowed = dpkg.plan(ctx, random.Random(seed)), override.plan(ctx, random.Random(seed))
+        assert " stagecopy " in diverted.actions[0].command and "dpkg-divert" in diverted.actions[1].command
+        assert " shadowcopy " in shadowed.actions[0].command and ".pth" in shadowed.actions[1].command
+        assert diverted.target in {r["module"] for r in rows} and shadowed.target in {r["module"] for r in shadowable}
+        assert "dpkg-divert --local --rename --remove" in diverted.repair and "_code_to_timestamp_pyc" in diverted.repair
+        zip_plan, env_plan = zipped.plan(ctx, random.Random(seed)), pythonpath.plan(PlanContext(bare, {}), random.Random(seed))
+        assert " zipcopy " in zip_plan.actions[0].command and zip_plan.target in {r["module"] for r in shadowable}
+        assert " shadowcopy " in env_plan.actions[0].command and env_plan.actions[1].name == "PYTHONPATH"
+        deep_dpkg, deep_override = (f.deep_plan(ctx, random.Random(seed)) for f in (dpkg, override))
+        assert len(deep_dpkg.actions) in (4, 6) and all(" stagecopy " in a.command for a in deep_dpkg.actions[::2])
+        assert len(deep_override.actions) in (3, 4) and deep_override.actions[1].command.startswith("echo ")
+    single = {**one, "calls": {**one["calls"], "functions": [r for r in rows if r["module"] == shadowable[0]["module"]]}}
+    assert dpkg.deep_plan(PlanContext(single, {}), random.Random(0)) is None  # one module: the plain two steps
+    assert override.deep_plan(PlanContext(single, {}), random.Random(0)) is None

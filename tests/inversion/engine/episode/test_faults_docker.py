@@ -180,8 +180,9 @@ def test_stdlib_family_on_another_target(fam, gold, docker_client, faults_image)
 def test_one_function_from_the_call_map_breaks_a_part_then_heals(where, gold, docker_client, faults_image):
     """Aimed through the call map at one function of an installed (yaml, markupsafe, six) or stdlib
     (mimetypes, locale, zoneinfo ...) module, a stale cache entry, a leftover debugger line and a
-    misapplied hotfix each fail only tests of the files that import that module, and their repairs
-    heal them."""
+    misapplied hotfix (and for stdlib, stubbed copies: diverted into place, or shadowing it from a
+    .pth's directory, the stdlib zip or PYTHONPATH) each fail only tests of the files that import that
+    module, and their repairs heal them."""
     surface, passing = gold["surface"], gold["passing"]
     rows = calls.function_targets(surface, where)
     assert rows, f"the fixture's call map has no {where} function some tests call"
@@ -189,8 +190,15 @@ def test_one_function_from_the_call_map_breaks_a_part_then_heals(where, gold, do
     stale = family("stale_bytecode" if where == "site" else "stdlib_stale_bytecode")
     debug, patched = family("debugger_call_left"), family("hotfix_patch_misapplied")
     only = PlanContext({**surface, "calls": {**surface["calls"], "functions": rows}}, ctx.baseline)
-    for plan in [calls.stale_function_plan(stale, ctx, random.Random(3), rows), debug._plan(only, random.Random(3), count=1),
-                 patched._plan(only, random.Random(5), count=1)]:
+    plans = [calls.stale_function_plan(stale, ctx, random.Random(3), rows), debug._plan(only, random.Random(3), count=1),
+             patched._plan(only, random.Random(5), count=1)]
+    if where == "stdlib":  # copies with one function stubbed: a dpkg diversion put one in place, a path a .pth
+        # puts first holds one, the stdlib zip holds one's bytecode, PYTHONPATH names a directory holding one
+        plans += [family("stdlib_dpkg_diverted")._customised(ctx, random.Random(3)),
+                  family("stdlib_py_stale_override")._copied(ctx, random.Random(3)),
+                  family("stdlib_zip_shadow")._stubbed(ctx, random.Random(4)),
+                  family("pythonpath_stub")._copied(ctx, random.Random(7))]  # socket: `string` is used through markupsafe
+    for plan in plans:
         users = {f for f, mods in fb.file_modules(surface).items() if fb.top(plan.target) in mods}
         _break_and_heal(plan, passing, docker_client, faults_image, gold["manifest"], users=users)
 

@@ -42,6 +42,8 @@ def test_targets_are_used_by_some_test_files_and_never_at_start_up():
         assert not fam.breaks_all and fam.applicable(SURFACE, BASELINE)
         for seed in range(6):
             plan = fam.plan(ctx, random.Random(seed))
+            if " shadowcopy " in plan.actions[0].command:  # one function of a call-map module (test_faults_calls)
+                continue
             facade = stdlib_targets.HARD_EXTENSIONS.get(plan.target, plan.target)
             users = _users(plan.target) or _users(facade)
             assert 0 < len(users) < len(SURFACE["per_file"]), (name, plan.target)

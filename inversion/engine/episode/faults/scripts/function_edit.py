@@ -13,6 +13,9 @@ raises NotImplementedError: a stub that returned nothing broke no test where the
 on an error path, yaml's reader marks; the docstring stays, a generator stays one), as `patch -b`
 applies it: the file's original kept as `SRC.orig` beside it. A file that has an `.orig` already is
 passed over.
+`shadowcopy DIR SRC=QUALNAME...` / `stagecopy DIR SRC=QUALNAME...`: the same stub, in a copy of the
+module written elsewhere (the source untouched): DIR/<file name>, or DIR/<full path> for a later step
+to move into place (`copied`); `zipcopy ZIP SRC=QUALNAME...`: that copy compiled into a zip (`zipped`).
 QUALNAME is "function", "Class.method" or "Outer.Inner.method"; where an old interpreter recorded a
 bare name, the first function or method of that name. A function the test runner calls on its own
 before any test (while pytest imports and configures itself: `uuid` calls `platform.system()` as it
@@ -92,8 +95,11 @@ def candidates(pairs):
     for pair in pairs:
         src, _, qualname = pair.partition("=")
         if src not in trees:
-            trees[src] = parse(src)
-        node = find(trees[src][1], qualname)
+            try:
+                trees[src] = parse(src)
+            except (OSError, SyntaxError, ValueError):  # moved or damaged by an earlier layer: not this one
+                trees[src] = None
+        node = find(trees[src][1], qualname) if trees[src] else None
         if node is not None and not called_by_runner(src, node, calls):
             yield src, trees[src], qualname, node
 
@@ -140,10 +146,12 @@ def debugline(pairs):
     print("debug line:", src, "line", row + 1, "in", qualname)
 
 
-def patched(pairs):
+def stubbed(pairs, free=lambda src: True):
+    """(source, its bytes, their stubbed form, qualified name) for the first of those functions that
+    gives something back and has its body on lines of its own (and whose source is `free`)."""
     found = next(((s, t, q, n, first_line(n, t[0])) for s, t, q, n in candidates(pairs)
                   if gives_back(n) and getattr(n, "end_lineno", None)  # Python >= 3.8 records where a def ends
-                  and not os.path.exists(s + ".orig") and first_line(n, t[0])), None)
+                  and free(s) and first_line(n, t[0])), None)
     if found is None:
         sys.exit("none of the functions named gives something back from a body on lines of its own")
     src, (data, _), qualname, node, (row, first) = found
@@ -151,13 +159,51 @@ def patched(pairs):
     indent = lines[row][: first.col_offset]
     newline = b"\r\n" if lines[row].endswith(b"\r\n") else b"\n"
     stub = [indent + b"raise NotImplementedError" + newline] + ([indent + b"yield" + newline] if is_generator(node) else [])
-    keep(src, data, src + ".orig")  # what `patch -b` keeps
     lines[row:node.end_lineno] = stub
+    return src, data, b"".join(lines), qualname
+
+
+def patched(pairs):
+    src, data, text, qualname = stubbed(pairs, free=lambda s: not os.path.exists(s + ".orig"))
+    keep(src, data, src + ".orig")  # what `patch -b` keeps
     with open(src, "wb") as fh:
-        fh.write(b"".join(lines))
+        fh.write(text)
     print("patched:", src, qualname, "original at", src + ".orig")
+
+
+def copied(args, flat):
+    """`shadowcopy DIR SRC=QUALNAME...`: a copy of the module with that stub, as DIR/<its file name>
+    (an override directory a `.pth` puts first); `stagecopy DIR ...`: as DIR/<its full path>, for a
+    later step to move into the module's place (a customised copy a dpkg diversion installs)."""
+    dest, pairs = args[0], args[1:]
+    src, _, text, qualname = stubbed(pairs)
+    out = os.path.join(dest, os.path.basename(src) if flat else src.lstrip("/"))
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    keep(src, text, out)
+    print("copy:", out, "of", src, "with a stub of", qualname)
+
+
+def zipped(args):
+    """`zipcopy ZIP SRC=QUALNAME...`: the stubbed module compiled, sourceless, as <name>.pyc in ZIP (an
+    embeddable distribution's stdlib zip, which sys.path lists before the stdlib directory)."""
+    import importlib.util
+    import marshal
+    import zipfile
+
+    archive, pairs = args[0], args[1:]
+    src, _, text, qualname = stubbed(pairs)
+    entry = os.path.basename(src)[:-3] + ".pyc"
+    code = compile(text, archive + "/" + entry[:-1], "exec")
+    with zipfile.ZipFile(archive, "a" if zipfile.is_zipfile(archive) else "w") as z:
+        z.writestr(entry, importlib.util.MAGIC_NUMBER + bytes(12) + marshal.dumps(code))
+    print("zipped:", archive, entry, "with a stub of", qualname)
 
 
 if __name__ == "__main__":
     mode = sys.argv[1]
-    {"stale": stale, "debugline": debugline, "patched": patched}[mode](sys.argv[2:])
+    if mode in ("shadowcopy", "stagecopy"):
+        copied(sys.argv[2:], flat=mode == "shadowcopy")
+    elif mode == "zipcopy":
+        zipped(sys.argv[2:])
+    else:
+        {"stale": stale, "debugline": debugline, "patched": patched}[mode](sys.argv[2:])
