@@ -694,3 +694,24 @@ def test_a_family_that_broke_nothing_here_comes_after_one_no_further_layer_fitte
     got = order(dict.fromkeys(lone, 1), dict.fromkeys(dead, 1))
     assert max(got.index(n) for n in lone) < min(got.index(n) for n in dead)
     assert {got[-1], got[-2]} == set(dead)  # behind even the families that stop every test
+
+
+def test_over_a_first_layer_some_tests_pass_under_a_family_that_failed_every_test_as_a_first_layer_here_comes_last():
+    """Such a family likely fails every test again as a later layer, which only hides the partial
+    layer below (xmltodict: four such tries, twelve steps, in one episode): it is tried after the
+    other families that fit, never dropped."""
+    def second(seed, whole_first=""):
+        agent = _agent(seed, faults=2, steps=80)
+        if whole_first:  # as `Guard.add` records a made task whose first layer failed every test
+            agent.guard.firsts[whole_first] = len(PASSING)
+        agent.next_action(None)
+        first = agent.plan.family
+        _lay_partial(agent)
+        return first, agent.plan.family if agent.plan else None, [p.family for p in agent.deferred]
+
+    for seed in range(4):
+        first, chosen, rest = second(seed)
+        assert chosen and rest, (seed, chosen)
+        first_again, instead, _ = second(seed, whole_first=chosen)
+        assert first_again == first and instead not in (chosen, None), (seed, chosen, instead)
+        assert instead in rest  # the next that fitted
