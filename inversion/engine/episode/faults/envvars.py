@@ -10,13 +10,7 @@ from typing import Any
 
 from inversion.engine.episode.actions import RunCommand, SetEnv
 from inversion.engine.episode.faults import base
-from inversion.engine.episode.faults.calls import (
-    candidate_modules,
-    copy_command,
-    pick_modules,
-    shadowable,
-    suite_size,
-)
+from inversion.engine.episode.faults.calls import candidate_modules, copy_command, one_module, shadowable
 from inversion.engine.episode.faults.pydeps import site_ranked
 
 
@@ -53,19 +47,18 @@ class PythonpathStub(base.FaultFamily):
             explore="env | sort",
         )
 
-
     def _copied(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
-        chosen = pick_modules(rng, shadowable(ctx.surface), suite_size(ctx.surface), 1)
-        module = chosen[0][0]["module"]
+        chosen = one_module(rng, ctx.surface, shadowable(ctx.surface))
+        module = chosen[0]["module"]
         return self.make(
             module,
             f"PYTHONPATH={self.shared}, where a copy of {module} (or a module beside it) from another release "
             "has one function some tests call stubbed out",
-            [RunCommand(copy_command(base.python_executable(ctx.surface), "shadowcopy", self.shared, chosen[0])),
+            [RunCommand(copy_command(base.python_executable(ctx.surface), "shadowcopy", self.shared, chosen)),
              SetEnv("PYTHONPATH", self.shared)],
             [f"rm -rf {self.shared}"],
             explore="env | sort",
-            objects=candidate_modules(chosen),
+            objects=candidate_modules([chosen]),
         )
 
     def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:

@@ -27,10 +27,9 @@ from inversion.engine.episode.faults.calls import (
     copy_command,
     function_targets,
     module_count,
-    pick_modules,
+    one_module,
     shadowable,
     stale_function_plan,
-    suite_size,
 )
 from inversion.engine.episode.faults.pydeps import cache_path, placeholder_pyc
 from inversion.engine.episode.faults.stdlib_targets import choose, extensions, py_files, stdlib_files
@@ -211,10 +210,10 @@ class PyStaleOverride(TwoTargets):
 
     def _copied(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
         directory, pth = _overrides(ctx)
-        chosen = pick_modules(rng, shadowable(ctx.surface), suite_size(ctx.surface), 1)
-        lay = copy_command(base.python_executable(ctx.surface), "shadowcopy", directory, chosen[0])
-        return _override_plan(self, chosen[0][0]["module"], "copy of a module from another release stubs out one "
-                              "function some tests call", lay, directory, pth, objects=candidate_modules(chosen))
+        chosen = one_module(rng, ctx.surface, shadowable(ctx.surface))
+        lay = copy_command(base.python_executable(ctx.surface), "shadowcopy", directory, chosen)
+        return _override_plan(self, chosen[0]["module"], "copy of a module from another release stubs out one "
+                              "function some tests call", lay, directory, pth, objects=candidate_modules([chosen]))
 
     def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
         """Half copies of two targets where the gold has them; else two generations of overrides for

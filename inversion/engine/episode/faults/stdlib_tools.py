@@ -29,10 +29,9 @@ from inversion.engine.episode.faults.calls import (
     copy_command,
     function_targets,
     module_count,
-    pick_modules,
+    one_module,
     sent_files,
     shadowable,
-    suite_size,
 )
 from inversion.engine.episode.faults.stdlib import PyStaleOverride, TwoTargets
 from inversion.engine.episode.faults.stdlib_targets import choose, extensions, py_files, stdlib_files
@@ -84,7 +83,7 @@ class DpkgDiverted(TwoTargets, _Aimed):
             name,
             f"a local dpkg diversion renamed {path} to {os.path.basename(path)}.distrib",
             [RunCommand(f"dpkg-divert --local --rename --divert {moved} --add {f}")],
-            # (where a customised copy's repair in the same layer removed this diversion already: gone)
+            # gone already where a customised copy's repair in the same layer removed this diversion
             [f"[ ! -e {moved} ] || dpkg-divert --local --rename --remove {f}"],
             explore="dpkg-divert --list",
         )
@@ -94,20 +93,20 @@ class DpkgDiverted(TwoTargets, _Aimed):
         tests call is a stub (its other functions work, so only those tests fail), staged; then a
         diversion moves the packaged file to `.distrib` and the copy takes its place. Repair: remove
         the copy and the diversion (dpkg moves the packaged file back), and recompile."""
-        chosen = pick_modules(rng, function_targets(ctx.surface, "stdlib"), suite_size(ctx.surface), 1)
-        python, files = base.python_executable(ctx.surface), sent_files(chosen[0])
+        chosen = one_module(rng, ctx.surface, function_targets(ctx.surface, "stdlib"))
+        python, files = base.python_executable(ctx.surface), sent_files(chosen)
         stage = shlex.quote(STAGE)
         place = (f'for f in {files}; do if [ -f {stage}"$f" ]; then dpkg-divert --local --rename --divert "$f.distrib" '
                  f'--add "$f" && mv {stage}"$f" "$f" || exit 1; fi; done; rm -rf {stage}')
         return self.make(
-            chosen[0][0]["module"],
-            f"a local dpkg diversion moved {chosen[0][0]['file']} (or a module beside it) to .distrib and put a "
+            chosen[0]["module"],
+            f"a local dpkg diversion moved {chosen[0]['file']} (or a module beside it) to .distrib and put a "
             "customised copy from another release in its place, one function some tests call stubbed out",
-            [RunCommand(copy_command(python, "stagecopy", STAGE, chosen[0])), RunCommand(place)],
+            [RunCommand(copy_command(python, "stagecopy", STAGE, chosen)), RunCommand(place)],
             [f'for f in {files}; do if [ -e "$f.distrib" ]; then rm -f "$f" && dpkg-divert --local --rename --remove "$f"; fi; done',
              base.recompile(python, files)],
             explore="dpkg-divert --list",
-            objects=candidate_modules(chosen),
+            objects=candidate_modules([chosen]),
         )
 
     def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
@@ -227,16 +226,16 @@ class ZipShadow(TwoTargets, _Aimed):
         )
 
     def _stubbed(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
-        chosen = pick_modules(rng, shadowable(ctx.surface), suite_size(ctx.surface), 1)
+        chosen = one_module(rng, ctx.surface, shadowable(ctx.surface))
         slot, python = zip_slot(ctx.surface), base.python_executable(ctx.surface)
         return self.make(
-            chosen[0][0]["module"],
-            f"{slot}, ahead of the stdlib directory on sys.path, holds bytecode of {chosen[0][0]['module']} (or a "
+            chosen[0]["module"],
+            f"{slot}, ahead of the stdlib directory on sys.path, holds bytecode of {chosen[0]['module']} (or a "
             "module beside it) from another release, one function some tests call a stub",
-            [RunCommand(copy_command(python, "zipcopy", slot, chosen[0]))],
+            [RunCommand(copy_command(python, "zipcopy", slot, chosen))],
             [f"rm -f {shlex.quote(slot)}"],
             explore=f"ls -la {shlex.quote(os.path.dirname(slot))}",
-            objects=candidate_modules(chosen),
+            objects=candidate_modules([chosen]),
         )
 
 
