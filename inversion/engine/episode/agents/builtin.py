@@ -21,13 +21,14 @@ from inversion.engine.episode.agents.finish import finish_layers, finish_none, u
 from inversion.engine.episode.agents.guard import Guard
 from inversion.engine.episode.agents.observations import error_kinds, exit_code, gist
 from inversion.engine.episode.agents.ordering import deep_credit, deep_steps, order_key
+from inversion.engine.episode.agents.restarts import Restarts
 from inversion.engine.episode.agents.targets import aim_rank, related, same_object
 from inversion.engine.episode.agents.whole_suite import WholeSuite
 from inversion.engine.episode.faults import NO_TARGET, FaultFamily, FaultPlan, PlanContext, families
 from inversion.engine.episode.signature import normalise
 
 ROOT_SHADOW = {"stdlib_shadow_testbed", "site_module_stub"}  # rely on `python -m` putting cwd first
-class BuiltinAgent(WholeSuite, Agent):
+class BuiltinAgent(Restarts, WholeSuite, Agent):
     kind = "builtin"
 
     def __init__(self, seed: int | None = None, **_: Any) -> None:
@@ -176,54 +177,6 @@ class BuiltinAgent(WholeSuite, Agent):
             if decision is not None:
                 return decision
         return self._finish(last)
-
-    def _lone_repeat(self) -> Decision | None:
-        """A compound break that found no further layer is a single fault: where this gold has that
-        family already (never a duplicate), or where it fails every test (a compound is still
-        possible from another first layer), undo it and start again from the next first layer."""
-        if len(self.layers) != 1 or self.wanted == 1:
-            return None
-        family = self.layers[0].family
-        aimed = {family: normalise(self.layers[0].target)}
-        if not (self.whole or self.guard.taken([family]) or self.guard.near([family], self.depth, targets=aimed)):
-            return None
-        self.plan = self.layers.pop()
-        why = "fails every test" if self.whole else "alone repeats a task this gold has"
-        if not self.whole:
-            self.skipped.append(family)
-        self.whole = 0
-        self.plan_start, candidates = self.first
-        self.candidates, self.deferred, self.seen = candidates, deque(), (set(), 0, {}, set())
-        self.fallback = None
-        return self._abandon(f"no further layer fits, and {self.plan.family} {why}", lone=True)
-
-    def _swap(self) -> Decision | None:
-        """No third layer shows on the two laid: drop the second for another plan that was left beside
-        it (markupsafe `--faults 3`: 10 of 19 episodes ended with two layers), once `THIRD_TRIES` failed
-        or none is left, at most `SWAPS` times, while the budget has room for two more layers. The
-        dropped one is laid again if no other second layer shows (`_relay`)."""
-        if self.wanted < 3 or len(self.layers) != 2 or self.whole or self.settle or len(self.swapped) >= SWAPS:
-            return None
-        start, beside, below = self.second
-        second = self.layers[1].family
-        pool = deque(p for p in beside if p.family not in self.swapped | {second})
-        if not pool or self.steps + SWAP_ROOM > self.context.budget.max_steps:
-            return None
-        self.plan = self.fallback = self.layers.pop()
-        self.swapped.add(second)
-        self.plan_start, self.candidates, self.deferred = start, deque(), pool
-        self.seen = below
-        return self._abandon(f"no third layer shows on {self.layers[0].family} + {second}, "
-                             "so another second layer is tried")
-
-    def _relay(self) -> Decision | None:
-        """No other second layer showed after a swap: lay the dropped one again (it showed) and finish."""
-        plan = self.fallback
-        if len(self.layers) != 1 or plan is None or not self._affordable(plan):
-            return None
-        self.fallback, self.settle = None, True
-        return self._start(plan, f"laying {plan.family} again on {plan.target} (fault 2 of {self.wanted}): "
-                                 "no other second layer showed")
 
     def _sorted(self, fams) -> list[FaultFamily]:
         out = sorted(fams, key=self.order_key)
@@ -392,8 +345,6 @@ class BuiltinAgent(WholeSuite, Agent):
 
 BREAKS_ALL = {f.name for f in families() if f.breaks_all}
 WHOLE_TRIES = 2
-SWAPS = 2  # second layers dropped per episode for want of a third
 THIRD_TRIES = 3  # third layers tried on two before the second is swapped (the likeliest come first)
-SWAP_ROOM = 12  # steps a swap needs left: the undo, then two layers of a few steps and their tests
 LAYERING = {f.name: f.layering for f in families()}
 

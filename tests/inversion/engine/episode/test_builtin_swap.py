@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from inversion.engine.episode.actions import Finish, RunCommand
 from inversion.engine.episode.agents.base import AgentContext, Budget, Observation
-from inversion.engine.episode.agents.builtin import SWAPS, THIRD_TRIES, BuiltinAgent
+from inversion.engine.episode.agents.builtin import THIRD_TRIES, BuiltinAgent
+from inversion.engine.episode.agents.restarts import SWAPS
 from tests.support.faults_fixture import PASSING, SURFACE
 
 BASELINE = {"stable_passing": PASSING, "flaky": [], "counts": {"passed": len(PASSING)}}
