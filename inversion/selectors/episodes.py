@@ -123,9 +123,15 @@ def episode_no_targets(*, gold_id: int, exclude: int | None = None) -> set[str]:
     return set(_thought_marks(gold_id, exclude, "no_target"))
 
 
+def episode_hiders(*, gold_id: int, exclude: int | None = None) -> set[str]:
+    """Later layers ("family|normalised target") that, in an earlier built-in episode of this gold,
+    failed every test over a first layer some tests passed under, and were undone."""
+    return set(_thought_marks(gold_id, exclude, "hides"))
+
+
 def _thought_marks(gold_id: int, exclude: int | None, key: str) -> Counter[str]:
     """How often the built-in agent's thoughts in this gold's episodes (but `exclude`) marked a
-    family under `key` (`dead_end`, `lone`, `no_target`)."""
+    family under `key` (`dead_end`, `lone`, `no_target`, `hides`)."""
     rows = (EpisodeEvent.objects.filter(episode__gold_id=gold_id, kind="thought", payload__has_key=key)
             .exclude(episode_id=exclude).values_list("payload", flat=True))
     return Counter(str(p[key]) for p in rows if (p or {}).get(key))

@@ -188,6 +188,8 @@ class _Loop:
                     extra["lone"] = decision.lone
                 if decision.no_target:
                     extra["no_target"] = decision.no_target
+                if decision.hides:
+                    extra["hides"] = decision.hides
                 self.emit("thought", {"text": decision.thought[:4000], **extra}, ms, *tokens)
                 ms, tokens = 0, (0, 0)
             action = decision.action

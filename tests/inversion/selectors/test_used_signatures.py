@@ -7,6 +7,7 @@ import pytest
 
 from inversion.selectors.episodes import (
     episode_dead_ends,
+    episode_hiders,
     episode_lone_layers,
     episode_no_targets,
     episode_used_signatures,
@@ -98,3 +99,14 @@ def test_families_that_found_no_target_are_named_per_gold(gold):
     episode_event_add(episode_id=elsewhere.pk, kind="thought", payload={"text": "t", "no_target": "project_truncated_module"})
     assert episode_no_targets(gold_id=gold.pk) == {"optional_accelerator_half_installed"}
     assert episode_no_targets(gold_id=gold.pk, exclude=first.pk) == set()
+
+
+def test_later_layers_that_hid_a_partial_one_are_named_per_gold(gold):
+    """family|target marks of layers undone for failing every test over a partial first layer."""
+    first = EpisodeFactory(gold=gold, status="no_task")
+    episode_event_add(episode_id=first.pk, kind="thought", payload={
+        "text": "site_module_stub would fail every test and hide the faults below it", "hides": "site_module_stub|lxml"})
+    elsewhere = EpisodeFactory(status="no_task")  # another gold
+    episode_event_add(episode_id=elsewhere.pk, kind="thought", payload={"text": "t", "hides": "pythonpath_stub|lxml"})
+    assert episode_hiders(gold_id=gold.pk) == {"site_module_stub|lxml"}
+    assert episode_hiders(gold_id=gold.pk, exclude=first.pk) == set()

@@ -55,6 +55,9 @@ class AgentContext:
     lone_layers: dict[str, int] = field(default_factory=dict)
     # Families whose step found nothing to aim at in this gold (`faults.NO_TARGET`): never tried again.
     no_targets: set[str] = field(default_factory=set)
+    # Later layers ("family|normalised target") that, in earlier episodes of this gold, failed every test
+    # over a first layer some tests passed under: over such a layer, never tried again.
+    hiders: set[str] = field(default_factory=set)
     whole_share: float | None = None  # cap on the gold's whole-suite tasks (None: the guard's default)
     faults: int = 1  # layers wanted (1..3): compound breaks where fixing one fault reveals the next
     network: bool = False  # the curator allowed network (families that need the package index)
@@ -82,6 +85,7 @@ class Decision:
     dead_end: str = ""  # the family just abandoned because it broke nothing here (or a step failed)
     lone: str = ""  # the first layer just undone because no further layer fitted on top of it here
     no_target: str = ""  # the family whose step just found nothing to aim at in this gold
+    hides: str = ""  # "family|target" of a later layer just undone: it failed every test over a partial layer
 
 
 class Agent:

@@ -105,6 +105,7 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
             if last is None or last.kind != "tests":
                 return Decision(RunTests(), thought="check whether any stably passing test fails now")
             what = "changed nothing that fails" if self.layers else "broke no stably passing test"
+            hid = self.hides  # marked for the gold's later episodes too (`AgentContext.hiders`)
             if self.hides:
                 what, self.hides = "would fail every test and hide the faults below it", False
                 self.hiding.add((self.plan.family, normalise(self.plan.target)))
@@ -115,7 +116,7 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
                 self._again(self.plan.family)
             # a first layer that broke nothing is a dead end whatever was asked (compound episodes of
             # a toolz batch spent 20 of their 60 steps re-laying three such families each)
-            return self._abandon(f"{self.plan.family} {what}", dead=not self.layers)
+            return self._abandon(f"{self.plan.family} {what}", dead=not self.layers, hid=hid)
         return self._next_plan()
 
     def _left(self, stop: Decision) -> Decision:
@@ -248,8 +249,10 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
             # layer, fails *every layer matters* (jmespath: 7 of 20 episodes, a warnings policy on top)
             fit = [p for p in pool if self._fits(p) and not self.guard.dead[p.family]
                    and not {(p.family, normalise(p.target)), (p.family, normalise(p.target), self.layers[0].summary)} & self.hiding]
-            if not self.whole:  # where some tests still pass, a fault that stops every test only hides the rest
-                fit = [p for p in fit if p.family not in BREAKS_ALL]
+            if not self.whole:  # where some tests still pass, a fault that stops every test only hides the rest,
+                # as does one that failed every test over a partial layer in an earlier episode here (cssselect:
+                # six that block the one test file's lxml, tried on top in turn, 50 steps in one episode)
+                fit = [p for p in fit if p.family not in BREAKS_ALL and f"{p.family}|{normalise(p.target)}" not in self.context.hiders]
             if self.whole:  # under a fault that fails every test few can show: two tries, then start over
                 self.whole += 1
                 fit = fit if self.whole <= WHOLE_TRIES + 1 else []
@@ -329,16 +332,18 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
         reserve = len(back.actions) + 2 if back is not None else 0
         return self.steps + len(plan.actions) + 2 + reserve <= self.context.budget.max_steps
 
-    def _abandon(self, why: str, dead: bool = False, lone: bool = False, none: bool = False) -> Decision:
+    def _abandon(self, why: str, dead: bool = False, lone: bool = False, none: bool = False, hid: bool = False) -> Decision:
         """Undo the attempt (its repair, tolerant of errors): the loop drops its steps from the delta.
         `dead`: a single fault that broke nothing or failed a step, or a step that found nothing to aim
         at here (`none`, NO_TARGET: later episodes never try it; wcwidth tried each of three 11 times);
-        `lone`: a first layer no further layer fitted on (later compound episodes start from it last)."""
+        `lone`: a first layer no further layer fitted on (later compound episodes start from it last);
+        `hid`: a later layer that failed every test over a partial one (later episodes skip it there)."""
         plan, self.plan, self.pending = self.plan, None, deque()
         self.undoing = (plan.family, set(self.seen[0]) if self.layers else set(), self.seen[1] if self.layers else 0)
         return Decision(RunCommand(plan.repair.replace("set -e\n", "", 1), undoes_from=self.plan_start),
                         thought=f"{why}; undoing it before the next family", dead_end=plan.family if dead else "",
-                        lone=plan.family if lone else "", no_target=plan.family if none else "")
+                        lone=plan.family if lone else "", no_target=plan.family if none else "",
+                        hides=f"{plan.family}|{normalise(plan.target)}" if hid else "")
 
     def _finish(self, last: Observation | None) -> Decision:
         return finish_layers(self.layers, self.seen[1])

@@ -12,6 +12,7 @@ from inversion.engine.episode.agents.builtin import BuiltinAgent
 from inversion.engine.episode.agents.finish import undo_left
 from inversion.engine.episode.agents.ordering import BROAD_CATEGORIES, candidate_order
 from inversion.engine.episode.faults import families
+from inversion.engine.episode.signature import normalise
 from tests.support.faults_fixture import PASSING, SURFACE
 
 BASELINE = {"stable_passing": PASSING, "flaky": [], "counts": {"passed": len(PASSING)}}
@@ -168,6 +169,33 @@ def test_a_later_layer_whose_step_finds_no_target_is_a_dead_end(code, dead):
     later.start(AgentContext(repository={"name": "fixture"}, baseline=BASELINE, surface=SURFACE, seed=5, faults=2,
                              no_targets={undo.no_target} - {""}))
     assert (second.family in {f.name for f in later.candidates}) != dead
+
+
+def test_a_later_layer_that_failed_every_test_over_a_partial_one_is_marked_and_later_episodes_skip_it():
+    """It hid the layer below (refused by `_visible`): the undo says which plan, and later episodes of
+    this gold never lay that family on that target over a partial first layer (cssselect: six families
+    blocking the one test file's lxml, tried on top in turn, about 50 steps in each of five episodes)."""
+    def second_layer(hiders=frozenset()):
+        agent = BuiltinAgent(5)
+        agent.start(AgentContext(repository={"name": "fixture"}, baseline=BASELINE, surface=SURFACE, seed=5,
+                                 faults=2, hiders=set(hiders), budget=Budget(max_steps=80)))
+        agent.next_action(None)
+        _run_plan(agent, Observation("command", {"exit_code": 0, "mutated": False}))
+        agent.next_action(Observation("tests", {"newly_failing": [PASSING[0]], "newly_failing_total": 1}))
+        return agent
+
+    agent = second_layer()
+    second = agent.plan
+    _run_plan(agent, Observation("command", {"exit_code": 0, "mutated": True}))
+    undo = agent.next_action(Observation("tests", {"newly_failing": list(PASSING), "newly_failing_total": len(PASSING)}))
+    assert isinstance(undo.action, RunCommand) and "hide the faults below" in undo.thought
+    assert undo.hides == f"{second.family}|{normalise(second.target)}" and not undo.dead_end
+    later = second_layer({undo.hides})
+    assert later.plan is not None and (later.plan.family, normalise(later.plan.target)) != (second.family, normalise(second.target))
+    quiet = second_layer()  # a layer that only changed nothing is no such mark
+    _run_plan(quiet, Observation("command", {"exit_code": 0, "mutated": True}))
+    unmarked = quiet.next_action(Observation("tests", {"newly_failing": [PASSING[0]], "newly_failing_total": 1}))
+    assert "changed nothing" in unmarked.thought and unmarked.hides == ""
 
 
 def test_command_result_without_test_run_asks_for_tests():
