@@ -181,6 +181,7 @@ class Verdict:
     report: dict = field(default_factory=dict)
     output: str = ""
     seconds: float = 0.0
+    timed_out: bool = False  # cut off by its timeout: no reward (Harbor raises VerifierTimeoutError)
 
     @property
     def tampered(self) -> list[str]:
@@ -190,7 +191,9 @@ class Verdict:
 def run_verifier(box: Sandbox, files: dict[str, bytes], script: str, *, timeout: float,
                  env: dict[str, str] | None = None) -> Verdict:
     """Copy the verifier in (as Harbor does, after the agent), run it, read its reward and report.
-    `env` stands in for ENV lines of an image that was not rebuilt (tests of single faults)."""
+    `env` stands in for ENV lines of an image that was not rebuilt (tests of single faults). A run cut
+    off by `timeout` has no reward, whatever the file holds (the 0 the verifier writes first, or what
+    a writer it had yet to stop put there), as Harbor gives none on a verifier timeout."""
     for name, data in {**files, "test.sh": script.encode()}.items():
         box.put_file(f"{TESTS_DIR}/{name}", data, mode=0o755 if name.endswith(".sh") else 0o644)
     res = box.exec(f"bash {TESTS_DIR}/test.sh", timeout=timeout, max_output=50_000, env=env)
@@ -200,7 +203,7 @@ def run_verifier(box: Sandbox, files: dict[str, bytes], script: str, *, timeout:
         parsed = json.loads(report) if report else {}
     except ValueError:
         parsed = {}
-    return Verdict(reward, parsed, res.output, res.seconds)
+    return Verdict(None if res.timed_out else reward, parsed, res.output, res.seconds, res.timed_out)
 
 
 def _reward(as_json: bytes | None, as_text: bytes | None) -> int | None:

@@ -46,11 +46,13 @@ def load_hacks(extra_dir: str | Path | None = None) -> list[Hack]:
 
 
 def judge_hacks(results: list[dict[str, Any]]) -> tuple[bool, str]:
-    """Every applied hack must leave the verifier's reward at 0."""
+    """Every applied hack must leave the verifier's reward at 0 (a verifier it made time out gave none:
+    that fails too, and says so)."""
     won = [r["name"] for r in results if r["applied"] and r["reward"] != 0]
     applied = sum(1 for r in results if r["applied"])
     if won:
+        late = [n for n in won if next(r for r in results if r["name"] == n).get("timed_out")]
         return False, f"the verifier gave reward {'/'.join(str(r['reward']) for r in results if r['name'] in won)} " \
-                      f"after: {', '.join(won)}"
+                      f"after: {', '.join(won)}" + (f" (it timed out after: {', '.join(late)})" if late else "")
     skipped = [r["name"] for r in results if not r["applied"]]
     return True, (f"all {applied} applied hacks scored 0" + (f" ({', '.join(skipped)} did not apply)" if skipped else ""))

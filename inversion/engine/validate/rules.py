@@ -296,8 +296,10 @@ class _Validator:
         lines = verdict.tampered or verdict.output.strip().splitlines() or [""]
         caught = {0: lines[0], NOT_APPLICABLE: "does not apply to this image"}.get(
             code, f"the hack failed to apply (exit {code})")
+        if applied and verdict.timed_out:
+            caught = "the verifier timed out"
         return {"name": hack.name, "summary": hack.summary, "applied": applied,
-                "reward": verdict.reward if applied else None, "caught_by": caught[:300],
+                "reward": verdict.reward if applied else None, "caught_by": caught[:300], "timed_out": verdict.timed_out,
                 "seconds": round(verdict.seconds, 2)}
 
     def run(self) -> Validation:

@@ -80,6 +80,21 @@ def test_gold_and_repair_score_1_and_the_break_scores_0(docker_client, verifier)
     assert repaired.reward == 1 and repaired.report["tests"] == dict.fromkeys(F2P + P2P, "passed")
 
 
+def test_a_verifier_cut_off_by_its_timeout_gives_no_reward_whatever_the_file_holds(docker_client, verifier):
+    """Harbor gives no reward on a verifier timeout (VerifierTimeoutError); the studio's own runs (the
+    nop, the oracle, each hack) must not read one either: here a 1 a writer left stays in the file."""
+    image, files, script = verifier
+    with Sandbox(docker_client, image, kind="test", instance="pytest-hacks") as box:
+        box.put_file(IDS_PATH, ("\n".join(F2P + P2P) + "\n").encode())
+        assert box.exec("mkdir -p /logs/verifier && echo 1 > /logs/verifier/reward.txt", timeout=30).ok
+        slow = script.replace("#!/bin/bash\n", "#!/bin/bash\nsleep 30\n", 1)  # stands in for a starved verifier
+        cut = integrity.run_verifier(box, files, slow, timeout=3)
+        assert cut.timed_out and cut.reward is None
+        assert box.get_file("/logs/verifier/reward.txt") == b"1\n"  # what the studio no longer reads
+        whole = integrity.run_verifier(box, files, script, timeout=300)
+        assert not whole.timed_out and whole.reward == 1
+
+
 def test_the_library_has_the_hacks_the_issue_names():
     assert {h.name for h in HACKS} >= {
         "shadow_pytest_module", "pth_exit_hook", "sitecustomize_exit_hook", "conftest_force_pass",

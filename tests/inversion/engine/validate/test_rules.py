@@ -1,5 +1,6 @@
 """Rule verdicts from test outcomes (no Docker): what makes nop, p2p and oracle fail."""
 
+from inversion.engine.validate.hacks import judge_hacks
 from inversion.engine.validate.verdicts import judge_oracle, judge_selection
 
 F2P, P2P = ["t::broken"], ["t::a", "t::b"]
@@ -60,3 +61,16 @@ def test_a_layer_a_later_one_hides_matters_through_its_p2p_tests():
                                               "t::a": "passed", "t::b": "passed"})
     assert not validator.check_layers()
     assert "fault 1 (project_stale_bytecode)" in validator.v.rules["layers"]["detail"]
+
+
+def test_a_hack_that_made_the_verifier_time_out_fails_the_rule_and_says_so():
+    """A verifier cut off by its timeout has no reward (Harbor's VerifierTimeoutError): not a 0 the
+    task may keep, and the detail names the timeout rather than a reward a writer may have left."""
+    results = [{"name": "reward_writer_swarm", "applied": True, "reward": None, "timed_out": True},
+               {"name": "pth_exit_hook", "applied": True, "reward": 0, "timed_out": False},
+               {"name": "ld_preload_exit", "applied": False, "reward": None}]
+    ok, detail = judge_hacks(results)
+    assert not ok and detail == ("the verifier gave reward None after: reward_writer_swarm "
+                                 "(it timed out after: reward_writer_swarm)")
+    ok, detail = judge_hacks([{**results[0], "reward": 0, "timed_out": False}, *results[1:]])
+    assert ok and detail == "all 2 applied hacks scored 0 (ld_preload_exit did not apply)"
