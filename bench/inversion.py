@@ -291,6 +291,8 @@ def _diversity(done: list, tasks: list, faults: int) -> None:
               f"{top['of_faults']:.0%} of the faults laid; an even spread of these layers over the "
               f"{len(report['families'])} families laid would put one in {top['floor']:.0%}")
         print(f"  F2P is the whole suite: {report['whole_suite_share']:.0%}   (goal <= 30%)")
+        print(f"  distinct F2P sets: {report['failing_sets']['distinct']}, the commonest failed by "
+              f"{report['failing_sets']['largest_share']:.0%} of tasks")
         print(f"  families: {report['families']}")
 
 

@@ -93,6 +93,9 @@ def diversity_of(tasks: list[Task]) -> dict[str, Any]:
     row = {t.pk: {"id": t.pk, "slug": t.slug, "repo": t.gold.repository.name, "label": (t.signature or {}).get("label", "")}
            for t in tasks}
     top_family = families.most_common(1)[0] if families else ("", 0)
+    # tasks of one repository that fail exactly the same tests read alike to a solver, whatever broke
+    # them (decorator: 19 tasks of 19 families-sets, every one failing the same 24 tests of one file)
+    failing = Counter((t.gold.repository.name, frozenset(t.fail_to_pass or [])) for t in tasks)
     return {
         "tasks": n,
         "repositories": dict(sorted(Counter(t.gold.repository.name for t in tasks).items())),
@@ -113,6 +116,7 @@ def diversity_of(tasks: list[Task]) -> dict[str, Any]:
                            "of_faults": round(top_family[1] / sum(families.values()), 3) if families else 0.0,
                            "floor": round(-(-sum(families.values()) // len(families)) / n, 3) if n and families else 0.0},
         "whole_suite_share": round(sum(1 for t in tasks if _whole_suite(t)) / n, 3) if n else 0.0,
+        "failing_sets": {"distinct": len(failing), "largest_share": round(max(failing.values()) / n, 3) if n else 0.0},
         "unsigned": sum(1 for t in tasks if not t.signature),
         "measure": f"similarity = {sig.STRUCTURE_WEIGHT} x Jaccard(kinds, env names, target-masked paths) + "
                    f"{1 - sig.STRUCTURE_WEIGHT:.1f} x Jaccard(instruction 4-word shingles); near-duplicate "

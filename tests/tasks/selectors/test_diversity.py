@@ -93,6 +93,7 @@ def test_the_diversity_report_counts_families_signatures_and_clusters(gold, root
              _task(gold, "pythonpath_stub", "yaml", ["/opt/shared/python/yaml.py"], env=["PYTHONPATH"]),
              _task(gold, "so_elf_header_shadow", "libssl.so.3", ["/usr/lib/x86_64-linux-gnu/libssl.so.3"],
                    category="shared_library", fault_count=2, pass_to_pass=[],
+                   fail_to_pass=["tests/test_a.py::test_one", "tests/test_a.py::test_two"],
                    more=[{"family": "sitecustomize_blocker", "category": "startup_hooks", "target": "ssl"}])]
     catalog = catalog_get_or_create(name="main")
     catalog_add_tasks(catalog=catalog, tasks=tasks, user=root)
@@ -106,12 +107,15 @@ def test_the_diversity_report_counts_families_signatures_and_clusters(gold, root
     assert report["largest_family"]["name"] == "pythonpath_stub" and report["largest_family"]["share"] == round(2 / 3, 3)
     assert report["largest_family"]["of_faults"] == round(2 / sum(report["families"].values()), 3)
     assert report["largest_family"]["floor"] == round(2 / 3, 3)  # 4 layers over 3 families: one is laid twice
+    # the two single faults fail exactly the same test (the factory's), the compound one two tests
+    assert report["failing_sets"] == {"distinct": 2, "largest_share": round(2 / 3, 3)}
     out = io.StringIO()
     call_command("studio", "--json", "catalog", "diversity", "main", stdout=out)
     assert json.loads(out.getvalue())["families"] == report["families"]
     client.force_login(charlie)  # any signed-in person reads it
     page = client.get(reverse("catalog_diversity", args=[catalog.pk])).content.decode()
     assert 'id="stat-signatures">3<' in page and "Cluster 1" in page
+    assert "distinct F2P sets: 2 (the commonest failed by 67% of tasks)" in page
     client.logout()
     assert client.get(reverse("catalog_diversity", args=[catalog.pk])).status_code == 302
 
