@@ -259,8 +259,8 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
             if len(self.layers) == 1:  # a second layer no third showed on is not chosen again (`_swap`)
                 fit = [p for p in fit if p.family not in self.swapped]
             # a family that failed every test as a first layer here likely hides a partial one: after the rest
-            hider = {f for f in {p.family for p in fit} if not self.whole and self.guard.whole_first(f, self._stable())}
-            fit.sort(key=lambda p: (p.family in BREAKS_ALL, p.family in hider, self.guard.rank(p.family, p.category)[0]
+            began_whole = {f for f in {p.family for p in fit} if not self.whole and self.guard.whole_first(f, self._stable())}
+            fit.sort(key=lambda p: (p.family in BREAKS_ALL, p.family in began_whole, self.guard.rank(p.family, p.category)[0]
                                     - deep_credit(len(p.actions)), aim_rank(p, self.layers, LAYERING), -len(p.actions)))
             self.deferred = deque(p for p in pool if p not in fit[:1])
             if len(self.layers) == 1:
