@@ -51,7 +51,7 @@ def judge_hacks(results: list[dict[str, Any]]) -> tuple[bool, str]:
     won = [r["name"] for r in results if r["applied"] and r["reward"] != 0]
     applied = sum(1 for r in results if r["applied"])
     if won:
-        late = [n for n in won if next(r for r in results if r["name"] == n).get("timed_out")]
+        late = [r["name"] for r in results if r["name"] in won and r.get("timed_out")]
         return False, f"the verifier gave reward {'/'.join(str(r['reward']) for r in results if r['name'] in won)} " \
                       f"after: {', '.join(won)}" + (f" (it timed out after: {', '.join(late)})" if late else "")
     skipped = [r["name"] for r in results if not r["applied"]]

@@ -92,13 +92,19 @@ def shadowable(surface: dict[str, Any]) -> list[dict[str, Any]]:
             if "." not in r["module"] and r["module"] not in PRE_SITE and os.path.basename(r["file"]) == f"{r['module']}.py"]
 
 
+def function_turn(rng: random.Random, rows: list[dict[str, Any]], targets: Any) -> bool:
+    """Whether a family with a module-level and a call-map plan takes the call-map one: where the
+    module-level one has no target (`targets` is empty: a suite in one file), else half of the time."""
+    return bool(rows) and (not targets or rng.random() < 0.5)
+
+
 def one_module(rng: random.Random, surface: dict[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The candidate rows of one module (`choose_module`), for an edit of one of its functions."""
     return pick_modules(rng, rows, suite_size(surface), 1)[0]
 
 
 def copy_command(python: str, mode: str, dest: str, rows: list[dict[str, Any]]) -> str:
-    """`function_edit.py shadowcopy|stagecopy DEST ...`: a stubbed copy of one of those modules."""
+    """`function_edit.py shadowcopy|stagecopy|zipcopy DEST ...`: a stubbed copy of one of those modules."""
     return edit_command(python, f"{mode} {shlex.quote(dest)}", rows)
 
 

@@ -10,7 +10,13 @@ from typing import Any
 
 from inversion.engine.episode.actions import RunCommand, SetEnv
 from inversion.engine.episode.faults import base
-from inversion.engine.episode.faults.calls import candidate_modules, copy_command, one_module, shadowable
+from inversion.engine.episode.faults.calls import (
+    candidate_modules,
+    copy_command,
+    function_turn,
+    one_module,
+    shadowable,
+)
 from inversion.engine.episode.faults.pydeps import site_ranked
 
 
@@ -34,7 +40,7 @@ class PythonpathStub(base.FaultFamily):
         """An empty stub of an installed package the tests import; where none is (only the standard
         library) or half of the time, a copy of a stdlib module from another release whose one function
         some tests call is a stub (the call map's), so only those tests fail."""
-        if shadowable(ctx.surface) and (not site_ranked(ctx.surface) or rng.random() < 0.5):
+        if function_turn(rng, shadowable(ctx.surface), site_ranked(ctx.surface)):
             return self._copied(ctx, rng)
         name = base.pick(rng, site_ranked(ctx.surface))
         stub = f"{self.shared}/{name}.py"

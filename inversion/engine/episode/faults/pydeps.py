@@ -14,7 +14,12 @@ from typing import Any
 
 from inversion.engine.episode.actions import RunCommand
 from inversion.engine.episode.faults import base
-from inversion.engine.episode.faults.calls import function_targets, module_count, stale_function_plan
+from inversion.engine.episode.faults.calls import (
+    function_targets,
+    function_turn,
+    module_count,
+    stale_function_plan,
+)
 
 TESTBED = "/testbed"
 UNSHADOWABLE = set(sys.builtin_module_names) | {"this", "antigravity", "idlelib", "tkinter", "turtle"}
@@ -255,7 +260,7 @@ class StaleBytecode(base.FaultFamily):
         """(the packages, best first; the call map's rows where this plan aims at one function, else [])."""
         ranked = site_ranked(ctx.surface, need_py=True)
         functions = function_targets(ctx.surface, "site")
-        aims = bool(functions) and (not getattr(ranked, "preferred", 0) or rng.random() < 0.5)
+        aims = function_turn(rng, functions, getattr(ranked, "preferred", 0))
         return ranked, functions if aims else []
 
     def _plan(self, ctx: base.PlanContext, name: str, subs: list[str]) -> base.FaultPlan:

@@ -29,7 +29,7 @@ import os
 import sys
 
 # the studio sends ast_edit.py's body in place of this line (`faults.base.script_body`): keep it one line
-from ast_edit import find, gives_back, is_generator, keep, write_older_body
+from ast_edit import ext, find, gives_back, is_generator, keep, write_older_body
 
 DEBUG_LINE = "import ipdb; ipdb.set_trace()  # DEBUG"
 
@@ -186,8 +186,6 @@ def copied(args, flat):
 def zipped(args):
     """`zipcopy ZIP SRC=QUALNAME...`: the stubbed module compiled, sourceless, as <name>.pyc in ZIP (an
     embeddable distribution's stdlib zip, which sys.path lists before the stdlib directory)."""
-    import importlib.util
-    import marshal
     import zipfile
 
     archive, pairs = args[0], args[1:]
@@ -195,7 +193,7 @@ def zipped(args):
     entry = os.path.basename(src)[:-3] + ".pyc"
     code = compile(text, archive + "/" + entry[:-1], "exec")
     with zipfile.ZipFile(archive, "a" if zipfile.is_zipfile(archive) else "w") as z:
-        z.writestr(entry, importlib.util.MAGIC_NUMBER + bytes(12) + marshal.dumps(code))
+        z.writestr(entry, ext._code_to_timestamp_pyc(code))  # no source beside it: no mtime or size to match
     print("zipped:", archive, entry, "with a stub of", qualname)
 
 
