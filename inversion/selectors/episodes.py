@@ -129,9 +129,15 @@ def episode_hiders(*, gold_id: int, exclude: int | None = None) -> set[str]:
     return set(_thought_marks(gold_id, exclude, "hides"))
 
 
+def episode_blind_layers(*, gold_id: int, exclude: int | None = None) -> dict[str, int]:
+    """Families that, as a later layer of an earlier compound episode of this gold, changed nothing
+    that fails over the layers below and were undone, with how often."""
+    return dict(_thought_marks(gold_id, exclude, "blind"))
+
+
 def _thought_marks(gold_id: int, exclude: int | None, key: str) -> Counter[str]:
     """How often the built-in agent's thoughts in this gold's episodes (but `exclude`) marked a
-    family under `key` (`dead_end`, `lone`, `no_target`, `hides`)."""
+    family under `key` (`agents.base.MARKS`)."""
     rows = (EpisodeEvent.objects.filter(episode__gold_id=gold_id, kind="thought", payload__has_key=key)
             .exclude(episode_id=exclude).values_list("payload", flat=True))
     return Counter(str(p[key]) for p in rows if (p or {}).get(key))

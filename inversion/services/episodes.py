@@ -20,6 +20,7 @@ from inversion.engine.episode.loop import EpisodeSpec, run_episode
 from inversion.engine.runtime.grading import stable_passing
 from inversion.models import Episode, EpisodeBatch, GoldEnvironment
 from inversion.selectors.episodes import (
+    episode_blind_layers,
     episode_dead_ends,
     episode_hiders,
     episode_lone_layers,
@@ -162,6 +163,7 @@ def _context(episode: Episode) -> AgentContext:
         lone_layers=episode_lone_layers(gold_id=gold.pk, exclude=episode.pk),
         no_targets=episode_no_targets(gold_id=gold.pk, exclude=episode.pk),
         hiders=episode_hiders(gold_id=gold.pk, exclude=episode.pk),
+        blind_layers=episode_blind_layers(gold_id=gold.pk, exclude=episode.pk),
         faults=int(cfg.get("faults") or 1), whole_share=cfg.get("whole_share"),
         network=bool(cfg.get("network")))
 

@@ -19,7 +19,7 @@ from typing import Any
 import docker
 
 from inversion.engine.episode.actions import Finish, RunCommand, RunTests, SetEnv
-from inversion.engine.episode.agents.base import MESSAGED, Agent, AgentContext, Budget, Observation
+from inversion.engine.episode.agents.base import MARKS, MESSAGED, Agent, AgentContext, Budget, Observation
 from inversion.engine.episode.categories import canonical_category
 from inversion.engine.episode.changes import WRITE_HINT, changed_paths, upper_dir, upper_fingerprint
 from inversion.engine.runtime import testrun
@@ -182,14 +182,7 @@ class _Loop:
             tokens = (decision.prompt_tokens, decision.completion_tokens)
             if decision.thought:
                 extra = {"claim": decision.claim} if decision.claim else {}
-                if decision.dead_end:
-                    extra["dead_end"] = decision.dead_end
-                if decision.lone:
-                    extra["lone"] = decision.lone
-                if decision.no_target:
-                    extra["no_target"] = decision.no_target
-                if decision.hides:
-                    extra["hides"] = decision.hides
+                extra.update((mark, getattr(decision, mark)) for mark in MARKS if getattr(decision, mark))
                 self.emit("thought", {"text": decision.thought[:4000], **extra}, ms, *tokens)
                 ms, tokens = 0, (0, 0)
             action = decision.action

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from inversion.selectors.episodes import (
+    episode_blind_layers,
     episode_dead_ends,
     episode_hiders,
     episode_lone_layers,
@@ -110,3 +111,17 @@ def test_later_layers_that_hid_a_partial_one_are_named_per_gold(gold):
     episode_event_add(episode_id=elsewhere.pk, kind="thought", payload={"text": "t", "hides": "pythonpath_stub|lxml"})
     assert episode_hiders(gold_id=gold.pk) == {"site_module_stub|lxml"}
     assert episode_hiders(gold_id=gold.pk, exclude=first.pk) == set()
+
+
+def test_later_layers_that_changed_nothing_are_counted_per_gold(gold):
+    """`blind` marks: later layers undone because nothing that fails changed; no dead end."""
+    first, second = EpisodeFactory(gold=gold, status="no_task"), EpisodeFactory(gold=gold, status="succeeded")
+    for episode in (first, first, second):
+        episode_event_add(episode_id=episode.pk, kind="thought", payload={
+            "text": "instrumentation_wrapper_drops_result changed nothing that fails",
+            "blind": "instrumentation_wrapper_drops_result"})
+    elsewhere = EpisodeFactory(status="no_task")  # another gold
+    episode_event_add(episode_id=elsewhere.pk, kind="thought", payload={"text": "t", "blind": "stale_bytecode"})
+    assert episode_blind_layers(gold_id=gold.pk) == {"instrumentation_wrapper_drops_result": 3}
+    assert episode_blind_layers(gold_id=gold.pk, exclude=first.pk) == {"instrumentation_wrapper_drops_result": 1}
+    assert episode_dead_ends(gold_id=gold.pk) == {}

@@ -58,6 +58,9 @@ class AgentContext:
     # Later layers ("family|normalised target") that, in earlier episodes of this gold, failed every test
     # over a first layer some tests passed under: over such a layer, never tried again.
     hiders: set[str] = field(default_factory=set)
+    # Families that, as a later layer in earlier episodes of this gold, changed nothing that fails over
+    # the layers below (family -> times): later layers of compound episodes try them after the rest.
+    blind_layers: dict[str, int] = field(default_factory=dict)
     whole_share: float | None = None  # cap on the gold's whole-suite tasks (None: the guard's default)
     faults: int = 1  # layers wanted (1..3): compound breaks where fixing one fault reveals the next
     network: bool = False  # the curator allowed network (families that need the package index)
@@ -86,6 +89,11 @@ class Decision:
     lone: str = ""  # the first layer just undone because no further layer fitted on top of it here
     no_target: str = ""  # the family whose step just found nothing to aim at in this gold
     hides: str = ""  # "family|target" of a later layer just undone: it failed every test over a partial layer
+    blind: str = ""  # the later layer just undone because it changed nothing that fails over the ones below
+
+
+# The marks a decision may carry, recorded with its thought for the gold's later episodes (selectors.episodes).
+MARKS = ("dead_end", "lone", "no_target", "hides", "blind")
 
 
 class Agent:

@@ -46,6 +46,7 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
         self.guard.kin.update((f.name, f.kin or f.category) for f in fams)
         self.guard.dead.update(context.dead_ends or {})
         self.guard.lone.update(context.lone_layers or {})
+        self.guard.blind.update(context.blind_layers or {})
         self.plan_ctx = PlanContext(surface, baseline, network=context.network)
         self.depth = {f.name: deep_steps(f, self.plan_ctx, seed) for f in fams} if context.faults > 1 else {}
         self.order_key = order_key(fams, seed=seed, directions=context.directions,
@@ -116,7 +117,8 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
                 self._again(self.plan.family)
             # a first layer that broke nothing is a dead end whatever was asked (compound episodes of
             # a toolz batch spent 20 of their 60 steps re-laying three such families each)
-            return self._abandon(f"{self.plan.family} {what}", dead=not self.layers, hid=hid)
+            return self._abandon(f"{self.plan.family} {what}", dead=not self.layers, hid=hid,
+                                 blind=bool(self.layers) and not hid)
         return self._next_plan()
 
     def _left(self, stop: Decision) -> Decision:
@@ -260,7 +262,8 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
                 fit = [p for p in fit if p.family not in self.swapped]
             # a family that failed every test as a first layer here likely hides a partial one: after the rest
             began_whole = {f for f in {p.family for p in fit} if not self.whole and self.guard.whole_first(f, self._stable())}
-            fit.sort(key=lambda p: (p.family in BREAKS_ALL, p.family in began_whole, self.guard.rank(p.family, p.category)[0]
+            fit.sort(key=lambda p: (p.family in BREAKS_ALL, self.guard.seldom_shows(p.family), p.family in began_whole,
+                                    self.guard.rank(p.family, p.category)[0]
                                     - deep_credit(len(p.actions)), aim_rank(p, self.layers, LAYERING), -len(p.actions)))
             self.deferred = deque(p for p in pool if p not in fit[:1])
             if len(self.layers) == 1:
@@ -332,18 +335,21 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
         reserve = len(back.actions) + 2 if back is not None else 0
         return self.steps + len(plan.actions) + 2 + reserve <= self.context.budget.max_steps
 
-    def _abandon(self, why: str, dead: bool = False, lone: bool = False, none: bool = False, hid: bool = False) -> Decision:
+    def _abandon(self, why: str, dead: bool = False, lone: bool = False, none: bool = False, hid: bool = False,
+                 blind: bool = False) -> Decision:
         """Undo the attempt (its repair, tolerant of errors): the loop drops its steps from the delta.
         `dead`: a single fault that broke nothing or failed a step, or a step that found nothing to aim
         at here (`none`, NO_TARGET: later episodes never try it; wcwidth tried each of three 11 times);
         `lone`: a first layer no further layer fitted on (later compound episodes start from it last);
-        `hid`: a later layer that failed every test over a partial one (later episodes skip it there)."""
+        `hid`: a later layer that failed every test over a partial one (later episodes skip it there);
+        `blind`: a later layer that changed nothing that fails (tried after the rest once it seldom shows)."""
         plan, self.plan, self.pending = self.plan, None, deque()
+        self.guard.blind[plan.family] += blind
         self.undoing = (plan.family, set(self.seen[0]) if self.layers else set(), self.seen[1] if self.layers else 0)
         return Decision(RunCommand(plan.repair.replace("set -e\n", "", 1), undoes_from=self.plan_start),
                         thought=f"{why}; undoing it before the next family", dead_end=plan.family if dead else "",
                         lone=plan.family if lone else "", no_target=plan.family if none else "",
-                        hides=f"{plan.family}|{normalise(plan.target)}" if hid else "")
+                        hides=f"{plan.family}|{normalise(plan.target)}" if hid else "", blind=plan.family if blind else "")
 
     def _finish(self, last: Observation | None) -> Decision:
         return finish_layers(self.layers, self.seen[1])

@@ -28,6 +28,8 @@ NEAR_SINGLE = 0.6
 # At most this share of a gold's tasks may fail its whole suite (issue 15: CLI-Gym's tasks break a
 # part of it, which is what makes a diagnosis interesting); the first such task is always allowed.
 WHOLE_SHARE = 0.3
+# A later layer that showed nothing this many times per time it was made one here is tried after the rest.
+BLIND_RATIO = 2
 
 
 class Guard:
@@ -47,6 +49,8 @@ class Guard:
         self.firsts: Counter[str] = Counter()  # first layer's family -> the most tests a task made on it fails
         self.dead: Counter[str] = Counter()  # families that broke nothing here before (`dead_ends`)
         self.lone: Counter[str] = Counter()  # first layers that found no further layer here (`lone_layers`)
+        self.blind: Counter[str] = Counter()  # later layers that changed nothing that fails here (`blind_layers`)
+        self.later: Counter[str] = Counter()  # families made here as a second or third layer
         self.add(signatures)
 
     def add(self, signatures: Iterable[dict[str, Any]]) -> bool:
@@ -61,6 +65,7 @@ class Guard:
             grew = True
             kinds = [str(la["kind"]) for la in layers]
             self.families.update(kinds)
+            self.later.update(kinds[1:])
             self.categories.update(str(la.get("category") or "") for la in layers if la.get("category"))
             for la in (la for la in layers if la.get("category")):  # the agent's families say better
                 self.kin.setdefault(str(la["kind"]), str(la["category"]))
@@ -143,6 +148,13 @@ class Guard:
         """Whether a task made here with `family` as its (first) layer fails all `stable` stably passing
         tests: the layers above a first layer that fails every test cannot narrow it (`_visible`)."""
         return bool(stable) and self.firsts.get(family, 0) >= stable
+
+    def seldom_shows(self, family: str) -> bool:
+        """Whether `family`, as a later layer here, changed nothing that fails at least twice as often
+        as it was made one (plus once): the layers a gold's first layers leave room for are few
+        (termcolor, one module: an instrumentation wrapper tried 14 times on top of module-level
+        first layers, never showing, 4-6 steps each, as the least-used family always first)."""
+        return self.blind[family] >= BLIND_RATIO * (self.later[family] + 1)
 
     def rank(self, family: str, category: str) -> tuple[int, int]:
         """Sort key: least-used family first, then least-used category."""

@@ -10,6 +10,7 @@ from inversion.engine.episode.agents import agent_class
 from inversion.engine.episode.agents.base import AgentContext, Budget, Observation
 from inversion.engine.episode.agents.builtin import BuiltinAgent
 from inversion.engine.episode.agents.finish import undo_left
+from inversion.engine.episode.agents.guard import Guard
 from inversion.engine.episode.agents.ordering import BROAD_CATEGORIES, candidate_order
 from inversion.engine.episode.faults import families
 from inversion.engine.episode.signature import normalise
@@ -196,6 +197,41 @@ def test_a_later_layer_that_failed_every_test_over_a_partial_one_is_marked_and_l
     _run_plan(quiet, Observation("command", {"exit_code": 0, "mutated": True}))
     unmarked = quiet.next_action(Observation("tests", {"newly_failing": [PASSING[0]], "newly_failing_total": 1}))
     assert "changed nothing" in unmarked.thought and unmarked.hides == ""
+
+
+def test_a_later_layer_that_changed_nothing_is_marked_blind_and_later_episodes_try_it_after_the_rest():
+    """Where the first layer fails (nearly) every test at import, a layer on a function below it cannot
+    show (termcolor, one module: an instrumentation wrapper tried 14 times as a later layer, never
+    showing, as the least-used family always first). Marked `blind`, never a dead end: once it showed
+    nothing twice per time it was made a later layer here (plus once), it comes after the rest."""
+    def second_layer(blind=None):
+        agent = BuiltinAgent(5)
+        agent.start(AgentContext(repository={"name": "fixture"}, baseline=BASELINE, surface=SURFACE, seed=5,
+                                 faults=2, blind_layers=dict(blind or {}),
+                                 budget=Budget(max_steps=80)))
+        agent.next_action(None)
+        _run_plan(agent, Observation("command", {"exit_code": 0, "mutated": False}))
+        agent.next_action(Observation("tests", {"newly_failing": [PASSING[0]], "newly_failing_total": 1}))
+        return agent
+
+    agent = second_layer()
+    first, second = agent.layers[0].family, agent.plan.family
+    _run_plan(agent, Observation("command", {"exit_code": 0, "mutated": True}))
+    undo = agent.next_action(Observation("tests", {"newly_failing": [PASSING[0]], "newly_failing_total": 1}))
+    assert "changed nothing" in undo.thought and undo.blind == second and not undo.dead_end and not undo.hides
+    assert agent.guard.blind[second] == 1  # this episode's own count too
+    once = second_layer({second: 1})
+    assert once.plan.family == second  # once is no pattern
+    twice = second_layer({second: 2})
+    assert twice.layers[0].family == first and twice.plan.family != second
+    assert second in [p.family for p in twice.deferred]  # after the rest, not dropped
+    made_later = {"key": "k", "label": "", "layers": [{"kind": "elsewhere_first", "category": "x", "target": "t"},
+                                                      {"kind": second, "category": "y", "target": "t"}]}
+    guard = Guard([made_later])  # it did show here once as a later layer: 2 x (1 + 1) blind tries to yield
+    guard.blind[second] = 3
+    assert not guard.seldom_shows(second) and not guard.seldom_shows("elsewhere_first")
+    guard.blind[second] = 4
+    assert guard.seldom_shows(second)
 
 
 def test_command_result_without_test_run_asks_for_tests():
