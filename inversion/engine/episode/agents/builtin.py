@@ -263,7 +263,7 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
             # a family that failed every test as a first layer here likely hides a partial one: after the rest
             began_whole = {f for f in {p.family for p in fit} if not self.whole and self.guard.whole_first(f, self._stable())}
             fit.sort(key=lambda p: (p.family in BREAKS_ALL, self.guard.seldom_shows(p.family), p.family in began_whole,
-                                    self.guard.rank(p.family, p.category)[0]
+                                    self.guard.over_share(p.family), self.guard.rank(p.family, p.category)[0]
                                     - deep_credit(len(p.actions)), aim_rank(p, self.layers, LAYERING), -len(p.actions)))
             self.deferred = deque(p for p in pool if p not in fit[:1])
             if len(self.layers) == 1:

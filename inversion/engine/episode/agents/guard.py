@@ -28,6 +28,9 @@ NEAR_SINGLE = 0.6
 # At most this share of a gold's tasks may fail its whole suite (issue 15: CLI-Gym's tasks break a
 # part of it, which is what makes a diagnosis interesting); the first such task is always allowed.
 WHOLE_SHARE = 0.3
+# The most a family should be in of a gold's tasks: the depth credit may not lift one past it (unseen
+# funcy, 20 tasks: three-step families credited one use each reached 5 tasks where the even spread is 4).
+FAMILY_SHARE = 0.2
 # A later layer that showed nothing this many times per time it was made one here is tried after the rest.
 BLIND_RATIO = 2
 
@@ -155,6 +158,12 @@ class Guard:
         (termcolor, one module: an instrumentation wrapper tried 14 times on top of module-level
         first layers, never showing, 4-6 steps each, as the least-used family always first)."""
         return self.blind[family] >= BLIND_RATIO * (self.later[family] + 1)
+
+    def over_share(self, family: str) -> bool:
+        """Whether one more task with `family` would put it in more than `FAMILY_SHARE` of this gold's
+        tasks (issue 15's goal for a batch): such a family yields to any that would not, whatever the
+        depth credit (`ordering.deep_credit`) says; among families all over it, least-used first."""
+        return self.families[family] + 1 > FAMILY_SHARE * (len(self.sets) + 1)
 
     def rank(self, family: str, category: str) -> tuple[int, int]:
         """Sort key: least-used family first, then least-used category."""

@@ -49,7 +49,7 @@ def order_key(fams: list[FaultFamily], *, seed: int, directions: str = "", used_
         counts = guard.rank(f.name, f.category) if guard is not None else (0, 0)
         dead = guard is not None and guard.dead[f.name] > 0  # broke nothing here before: after the rest
         steps = (depth or {}).get(f.name, 1)
-        counts = (counts[0] - deep_credit(steps), counts[1])
+        counts = (guard is not None and guard.over_share(f.name), counts[0] - deep_credit(steps), counts[1])
         return (-score, dead, counts, -steps, is_used, cat_rank.get(f.category, len(cat_rank)), jitter.get(f.name, 1.0))
 
     return key

@@ -11,6 +11,7 @@ from inversion.engine.episode.actions import Finish, RunCommand, RunTests
 from inversion.engine.episode.agents.base import AgentContext, Budget, Observation
 from inversion.engine.episode.agents.builtin import BREAKS_ALL, BuiltinAgent
 from inversion.engine.episode.agents.guard import NO_UNUSED, Guard
+from inversion.engine.episode.agents.ordering import order_key
 from inversion.engine.episode.faults import FaultPlan, families
 from tests.support.faults_fixture import PASSING, SURFACE
 
@@ -715,3 +716,25 @@ def test_over_a_first_layer_some_tests_pass_under_a_family_that_failed_every_tes
         first_again, instead, _ = second(seed, whole_first=chosen)
         assert first_again == first and instead not in (chosen, None), (seed, chosen, instead)
         assert instead in rest  # the next that fitted
+
+
+def test_the_depth_credit_never_lifts_a_family_past_its_share_of_the_golds_tasks():
+    """A multi-step family counts as used once less (`deep_credit`), so compound layers stay deep; but
+    not past `FAMILY_SHARE` of the gold's tasks (unseen funcy: credited families reached 5 of 20 tasks
+    where the even spread is 4): there a one-step family used less comes first."""
+    fams = [f for f in families() if not f.breaks_all][:2]
+    deep, flat = fams[0], fams[1]
+    depth = {deep.name: 3, flat.name: 1}
+
+    def keys(tasks):
+        made = [_sig(deep.name, key="d1"), _sig(deep.name, "o1", key="d2"), _sig(flat.name, "o2", key="f1")]
+        made += [_sig(f"other{i}", key=f"o{i}") for i in range(tasks - len(made))]
+        guard = Guard(made)
+        key = order_key(fams, seed=0, guard=guard, depth=depth)
+        return guard, key(deep), key(flat)
+
+    guard, k_deep, k_flat = keys(9)  # 2 of 9 tasks: a third would be 3 of 10, over 20 %
+    assert guard.over_share(deep.name) and not guard.over_share(flat.name)
+    assert k_flat < k_deep
+    guard, k_deep, k_flat = keys(20)  # 3 of 21 is under it: the credit decides again
+    assert not guard.over_share(deep.name) and k_deep < k_flat
