@@ -290,7 +290,8 @@ def _diversity(done: list, tasks: list, faults: int) -> None:
         print(f"  largest family: {top['name']} in {top['share']:.0%} of tasks   (goal <= 20%), "
               f"{top['of_faults']:.0%} of the faults laid; an even spread of these layers over the "
               f"{len(report['families'])} families laid would put one in {top['floor']:.0%}")
-        print(f"  F2P is the whole suite: {report['whole_suite_share']:.0%}   (goal <= 30%)")
+        print(f"  F2P is the whole suite: {report['whole_suite_share']:.0%}   (goal <= 30%); 90% of it or more: "
+              f"{report['near_whole_share']:.0%}")
         print(f"  distinct F2P sets: {report['failing_sets']['distinct']}, the commonest failed by "
               f"{report['failing_sets']['largest_share']:.0%} of tasks")
         print(f"  families: {report['families']}")

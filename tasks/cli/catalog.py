@@ -43,7 +43,7 @@ def _diversity(options, stdout) -> CliResult:
              f"{report['distinct_signatures']} distinct signatures",
              f"compound {report['compound_share']:.0%} · largest family {top['name'] or '-'} {top['share']:.0%} of tasks ({top['of_faults']:.0%} of faults; "
              f"even spread {top['floor']:.0%}) · "
-             f"whole-suite F2P {report['whole_suite_share']:.0%} · distinct F2P sets {report['failing_sets']['distinct']} "
+             f"whole-suite F2P {report['whole_suite_share']:.0%} (90 %+ of it {report['near_whole_share']:.0%}) · distinct F2P sets {report['failing_sets']['distinct']} "
              f"(commonest {report['failing_sets']['largest_share']:.0%}) · near-duplicate rate {report['near_duplicate_rate']:.0%}"]
     for title in ("categories", "families", "repositories"):
         lines.append(f"{title}: " + ", ".join(f"{k} {n}" for k, n in report[title].items()))

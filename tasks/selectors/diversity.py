@@ -70,8 +70,18 @@ def task_categories(task: Task) -> set[str]:
     return found or {task.category}
 
 
+# A task failing this share of its graded tests or more fails "nearly the whole suite": the whole-suite
+# goal counts only all of them, and unseen termcolor's 63-of-64 tasks read as partial there.
+NEAR_WHOLE = 0.9
+
+
 def _whole_suite(task: Task) -> bool:
     return bool(task.fail_to_pass) and not task.pass_to_pass
+
+
+def _near_whole(task: Task) -> bool:
+    failing = len(task.fail_to_pass or [])
+    return bool(failing) and failing >= NEAR_WHOLE * (failing + len(task.pass_to_pass or []))
 
 
 def diversity_of(tasks: list[Task]) -> dict[str, Any]:
@@ -116,6 +126,7 @@ def diversity_of(tasks: list[Task]) -> dict[str, Any]:
                            "of_faults": round(top_family[1] / sum(families.values()), 3) if families else 0.0,
                            "floor": round(-(-sum(families.values()) // len(families)) / n, 3) if n and families else 0.0},
         "whole_suite_share": round(sum(1 for t in tasks if _whole_suite(t)) / n, 3) if n else 0.0,
+        "near_whole_share": round(sum(1 for t in tasks if _near_whole(t)) / n, 3) if n else 0.0,  # whole ones too
         "failing_sets": {"distinct": len(failing), "largest_share": round(max(failing.values()) / n, 3) if n else 0.0},
         "unsigned": sum(1 for t in tasks if not t.signature),
         "measure": f"similarity = {sig.STRUCTURE_WEIGHT} x Jaccard(kinds, env names, target-masked paths) + "

@@ -53,6 +53,7 @@ def test_diversity_report_and_the_signature_on_the_task_page(live_url, browser, 
     assert "encoding" in page.inner_text("#by-category") and "ld_conf_stale_cache" in page.inner_text("#by-family")
     assert "No duplicates and no near-duplicates" in page.inner_text("#near-duplicates")
     assert "40%" in page.inner_text("#diversity-summary")  # compound share: 2 of 5
+    assert "90 % of it or more" in page.inner_text("#diversity-summary")
     shot(page, "catalog-diversity")
 
     page.goto(f"{live_url}/tasks/{twin.pk}/")

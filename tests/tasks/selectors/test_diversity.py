@@ -13,7 +13,7 @@ from django.urls import reverse
 from inversion.engine.episode.signature import families_key, signature_of
 from studio.lib.exceptions import ApplicationError
 from tasks.models import Task
-from tasks.selectors.diversity import catalog_diversity, gold_signature_keys, task_twins
+from tasks.selectors.diversity import catalog_diversity, diversity_of, gold_signature_keys, task_twins
 from tasks.services.catalogs import catalog_add_tasks, catalog_approve_into, catalog_get_or_create
 from tasks.services.review import task_transition_checked
 from tests.factories import GoldFactory, TaskFactory
@@ -104,11 +104,17 @@ def test_the_diversity_report_counts_families_signatures_and_clusters(gold, root
     assert report["categories"] == {"environment": 2, "shared_library": 1, "startup_hooks": 1}
     assert [[t["id"] for t in c] for c in report["near_duplicate_clusters"]] == [[tasks[0].pk, tasks[1].pk]]
     assert report["compound_share"] == round(1 / 3, 3) and report["whole_suite_share"] == round(1 / 3, 3)
+    assert report["near_whole_share"] == round(1 / 3, 3)  # the singles fail one of their two tests
     assert report["largest_family"]["name"] == "pythonpath_stub" and report["largest_family"]["share"] == round(2 / 3, 3)
     assert report["largest_family"]["of_faults"] == round(2 / sum(report["families"].values()), 3)
     assert report["largest_family"]["floor"] == round(2 / 3, 3)  # 4 layers over 3 families: one is laid twice
     # the two single faults fail exactly the same test (the factory's), the compound one two tests
     assert report["failing_sets"] == {"distinct": 2, "largest_share": round(2 / 3, 3)}
+    # failing 9 of 10 graded tests is no whole-suite task, but nearly one
+    near = _task(gold, "stale_bytecode", "yaml", ["/opt/venv/lib/yaml/__pycache__/x.pyc"],
+                 fail_to_pass=[f"tests/test_a.py::test_{i}" for i in range(9)], pass_to_pass=["tests/test_b.py::test_x"])
+    both = diversity_of([*tasks, near])
+    assert both["whole_suite_share"] == round(1 / 4, 3) and both["near_whole_share"] == round(2 / 4, 3)
     out = io.StringIO()
     call_command("studio", "--json", "catalog", "diversity", "main", stdout=out)
     assert json.loads(out.getvalue())["families"] == report["families"]
