@@ -42,7 +42,7 @@ FAMILY_MODULES = (
 # Modules the runner itself needs; breaking them breaks everything and tells nothing.
 RUNNER_MODULES = {
     "pytest", "_pytest", "pluggy", "iniconfig", "packaging", "py", "_distutils_hack", "setuptools",
-    "pip", "pkg_resources", "tomli", "exceptiongroup", "colorama", "pygments", "studio_pytest_plugin",
+    "pip", "pkg_resources", "tomli", "exceptiongroup", "colorama", "pygments", "studio_pytest_plugin", "studio_pytest_calls",
     "site", "sitecustomize", "usercustomize", "__main__", "encodings", "importlib", "os", "sys", "io",
     "abc", "codecs", "typing", "re", "enum", "functools", "collections", "types", "warnings",
 }

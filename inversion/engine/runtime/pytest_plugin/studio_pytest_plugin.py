@@ -13,16 +13,13 @@
   modules those reach, so a module an earlier file loaded first still counts; what a test
   package's `__init__.py` loads, counted for every test file below it: isodate's tests/__init__
   imports every test module, so its `pickle` fails the whole suite, not just the first file), and
-* when STUDIO_CALLS_OUT is set (a run of its own: a profiler slows the suite), writes which
-  functions of installed and standard-library modules each test calls (how many tests call each),
-  leaving out any function called outside a test (at import, by the runner between tests), and
-  for each top-level module how many tests called any of its functions (where not all did), and
+* when STUDIO_CALLS_OUT is set (a run of its own: a profiler slows the suite), writes the call map
+  (`studio_pytest_calls`, beside this file and imported only then), and
 * when STUDIO_CURRENT_OUT is set, keeps there the id of the test now running, so a run killed for
   its memory or its time still says which test it was in.
 """
 
 import ast
-import atexit
 import json
 import os
 import sys
@@ -217,113 +214,11 @@ def _in_site(path):
     return "/site-packages/" in path or "/dist-packages/" in path
 
 
-_CALLS_OUT = os.environ.get("STUDIO_CALLS_OUT")
-_calls = {}  # (file, qualified name) -> how many tests called it; "" -> how many tests ran
-_wanted = {}  # file -> whether it is a module of interest (cached per file)
-_now = [set()]  # the calls of the test now running, or the set of calls made outside any test
-_module_tests = {}  # top-level module -> how many tests called any of its functions
-_top_of = {}  # file -> top-level module name (None: no module has that file)
-_outside = _now[0]
-_SKIP_PARTS = ("/_pytest/", "/pluggy/", "/py/", "/iniconfig/", "studio_pytest_plugin", "/_distutils_hack/")
-
-
-def _interesting(path):
-    keep = (path.endswith(".py") and path.startswith(("/usr/lib/python", "/usr/local/lib/python", sys.base_prefix + "/lib/python",
-                                                      sys.prefix + "/lib/python"))
-            and not any(part in path for part in _SKIP_PARTS) and "/testbed/" not in path)
-    _wanted[path] = keep
-    return keep
-
-
-def _top(path):
-    """The top-level name of the module whose file `path` is (looked up in sys.modules on a miss)."""
-    if path not in _top_of:
-        for name, module in list(sys.modules.items()):
-            f = getattr(module, "__file__", None)
-            if isinstance(f, str) and f not in _top_of:
-                _top_of[f] = name.split(".")[0]
-        _top_of.setdefault(path, None)
-    return _top_of[path]
-
-
-def _profile(frame, event, arg):
-    if event != "call":
-        return
-    code = frame.f_code
-    path = code.co_filename
-    keep = _wanted.get(path)
-    if keep is None:
-        keep = _interesting(path)
-    if keep:
-        _now[0].add((path, getattr(code, "co_qualname", code.co_name)))
-
-
-def _replay_runner_start():
-    """Build and use a command-line parser as pytest did before this plugin loaded (and so before the
-    profiler ran), so that what it calls counts as called outside any test: argparse's constructor,
-    the help formatter it checks each option with, gettext and locale.normalize behind its strings.
-    On semver, whose CLI tests use argparse, those were call-map targets, and a stale cache or a
-    debugger line in any of them failed every test instead of the 14 CLI ones. Best effort: pytest's
-    own `Parser` (a private API) where it has one, else a plain argparse parser."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            from _pytest.config.argparsing import Parser
-
-            try:
-                parser = Parser(usage="%(prog)s [options]", _ispytest=True)
-            except TypeError:  # before pytest 7
-                parser = Parser(usage="%(prog)s [options]")
-            group = parser.getgroup("general")
-            group.addoption("--studio-flag", action="store_true", help="replayed")
-            group.addoption("--studio-list", action="append", default=[], help="replayed")
-            parser.parse_known_args(["--studio-flag", "--studio-list=a", "x"])
-        except Exception:
-            import argparse
-
-            plain = argparse.ArgumentParser(prog="pytest", usage="%(prog)s [options]", add_help=False)
-            plain.add_argument_group("general").add_argument("--studio-flag", action="store_true", help="replayed")
-            plain.parse_known_args(["--studio-flag", "x"])
-
-
-if _CALLS_OUT:
-    import pytest as _pytest_for_calls
-
-    sys.setprofile(_profile)
-    atexit.register(sys.setprofile, None)  # a run that never reaches unconfigure (a usage error)
-    _replay_runner_start()
-
-    @_pytest_for_calls.hookimpl(hookwrapper=True)
-    def pytest_runtest_call(item):
-        _now[0] = mine = set()
-        try:
-            yield
-        finally:
-            _now[0] = _outside
-            for key in mine:
-                _calls[key] = _calls.get(key, 0) + 1
-            _calls[""] = _calls.get("", 0) + 1
-            for top in {_top(path) for path, _ in mine} - {None}:
-                _module_tests[top] = _module_tests.get(top, 0) + 1
-
-    def pytest_unconfigure(config):
-        sys.setprofile(None)
-        files = {}
-        for name, module in list(sys.modules.items()):
-            path = getattr(module, "__file__", None)
-            if isinstance(path, str):
-                files.setdefault(path, name)
-        tests = _calls.pop("", 0)
-        functions = [
-            {"module": files[path], "file": path, "function": qual, "tests": n}
-            for (path, qual), n in _calls.items()
-            if (path, qual) not in _outside and path in files and n < tests and "<" not in qual
-        ]
-        with open(_CALLS_OUT, "w") as fh:
-            modules = {top: n for top, n in _module_tests.items() if n < tests}
-            json.dump({"tests": tests, "functions": functions, "modules": modules}, fh)
+if os.environ.get("STUDIO_CALLS_OUT"):  # the call map: beside this file, never exported
+    from studio_pytest_calls import (  # noqa: F401 (hooks pytest finds here)
+        pytest_runtest_call,
+        pytest_unconfigure,
+    )
 
 
 if _SURFACE_OUT:

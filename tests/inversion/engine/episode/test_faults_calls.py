@@ -89,10 +89,46 @@ def test_what_the_runner_called_before_the_plugin_loaded_is_no_target(tmp_path):
     assert not {m for m, _ in rows} & {"gettext", "locale"}
 
 
+def test_the_call_map_leaves_out_what_the_runner_calls_at_start_up_and_says_what_gives_back(tmp_path):
+    """pytest calls `textwrap.dedent` while it starts, before the plugin's profiler runs; a test that
+    calls it too made it a call-map target that every edit refused (xmltodict: a stale cache, a
+    shadowing copy and a stub each failed their step there). Another function of the module stays."""
+    (tmp_path / "test_wrap.py").write_text(textwrap.dedent("""
+        import textwrap
+
+        def test_dedent():
+            assert textwrap.dedent("  a") == "a" and textwrap.fill("a b", 10) == "a b"
+            wrapper = textwrap.TextWrapper(width=10)  # __init__ gives back nothing
+            assert wrapper.wrap("a b") == ["a b"]
+
+        def test_other():
+            assert True
+    """))
+    out = tmp_path / "calls.json"
+    env = {**os.environ, "PYTHONPATH": str(testrun.SUPPORT_DIR), "STUDIO_CALLS_OUT": str(out)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "studio_pytest_plugin", "-p", "no:cacheprovider",
+                    "-p", "no:randomly", str(tmp_path)], env=env, cwd=tmp_path, check=True, capture_output=True)
+    rows = {(r["module"], r["function"]): r["gives"] for r in json.loads(out.read_text())["functions"]}
+    assert ("textwrap", "dedent") not in rows
+    # whether each gave back a value: an edit dropping what a function returns needs one that does
+    assert rows[("textwrap", "fill")] is True and rows[("textwrap", "TextWrapper.wrap")] is True
+    assert rows[("textwrap", "TextWrapper.__init__")] is False
+    surface = {**SURFACE, "calls": {"tests": 2, "functions": [
+        {"module": "textwrap", "file": "/usr/lib/python3.11/textwrap.py", "function": f, "tests": 1, "gives": g}
+        for (_, f), g in rows.items() if _ == "textwrap"]}}
+    kept = {r["function"] for r in calls.function_targets(surface, "stdlib")}
+    assert "TextWrapper.wrap" in kept and "TextWrapper.__init__" not in kept  # a stub or older body there changes nothing
+    assert "TextWrapper.__init__" in {r["function"] for r in calls.function_targets(surface, "stdlib", gives=False)}
+    debugger, hotfix = family("debugger_call_left"), family("hotfix_patch_misapplied")
+    assert "TextWrapper.__init__" in {r["function"] for r in debugger._rows(surface)}  # a statement to go before is all
+    assert "TextWrapper.__init__" not in {r["function"] for r in hotfix._rows(surface)}
+
+
 def test_the_plugin_counts_a_replayed_runner_start_as_outside_any_test():
     """pytest 9 builds its parser once, before the plugin (and its profiler) loads, so the replay is
     the only record that the runner calls argparse's constructor, its formatter check and gettext."""
-    code = ("import studio_pytest_plugin as p; "
+    code = ("import studio_pytest_calls as p; "
             "print(sorted({q for f, q in p._outside if f.endswith(('argparse.py', 'gettext.py', 'locale.py'))}))")
     env = {**os.environ, "PYTHONPATH": str(testrun.SUPPORT_DIR), "STUDIO_CALLS_OUT": "/dev/null"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
