@@ -9,7 +9,7 @@ import docker
 
 from tests.support.images import ensure_image, ensure_pytest_image
 
-IMAGE = "studio-test/faults:4"
+IMAGE = "studio-test/faults:5"
 DOCKERFILE = """FROM {parent}
 RUN /opt/venv/bin/pip install -q pyyaml==6.0.2 markupsafe==3.0.2 six==1.17.0
 COPY testbed/ /testbed/
@@ -115,6 +115,7 @@ TESTBED = {
             server = socket.socket()
             server.bind(("localhost", 0))
             server.listen(1)
+            server.settimeout(10)  # a broken client fails the test rather than hanging the suite
             client = socket.create_connection(("localhost", server.getsockname()[1]))
             conn, _ = server.accept()
             client.sendall(b"ping")
