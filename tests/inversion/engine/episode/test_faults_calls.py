@@ -28,6 +28,16 @@ def _row(module, function, tests, file=None):
             "file": file or f"{SITE}/{module.replace('.', '/')}.py"}
 
 
+def _call_map(tmp_path):
+    """The call map a real pytest run with the plugin writes for the suite in `tmp_path`."""
+    out = tmp_path / "calls.json"
+    env = {**os.environ, "PYTHONPATH": str(testrun.SUPPORT_DIR), "STUDIO_CALLS_OUT": str(out)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)  # this suite's, set by pytest-django
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "studio_pytest_plugin", "-p", "no:cacheprovider",
+                    "-p", "no:randomly", str(tmp_path)], env=env, cwd=tmp_path, check=True, capture_output=True)
+    return json.loads(out.read_text())
+
+
 def test_plugin_maps_functions_some_tests_call_and_leaves_out_what_runs_outside_a_test(tmp_path):
     """A real pytest run with the plugin: `textwrap.indent` (one test of two) is in the map with its
     count; `json.dumps`, which the module under test calls at import, and what every test calls
@@ -45,12 +55,7 @@ def test_plugin_maps_functions_some_tests_call_and_leaves_out_what_runs_outside_
         def test_two():
             assert shlex.quote("a b") == "'a b'"
     """))
-    out = tmp_path / "calls.json"
-    env = {**os.environ, "PYTHONPATH": str(testrun.SUPPORT_DIR), "STUDIO_CALLS_OUT": str(out)}
-    env.pop("DJANGO_SETTINGS_MODULE", None)  # this suite's, set by pytest-django
-    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "studio_pytest_plugin", "-p", "no:cacheprovider",
-                    "-p", "no:randomly", str(tmp_path)], env=env, cwd=tmp_path, check=True, capture_output=True)
-    data = json.loads(out.read_text())
+    data = _call_map(tmp_path)
     rows = {(r["module"], r["function"]): r["tests"] for r in data["functions"]}
     assert data["tests"] == 2
     assert rows.get(("textwrap", "indent")) == 1
@@ -78,12 +83,8 @@ def test_what_the_runner_called_before_the_plugin_loaded_is_no_target(tmp_path):
         def test_other():
             assert True
     """))
-    out = tmp_path / "calls.json"
-    env = {**os.environ, "PYTHONPATH": str(testrun.SUPPORT_DIR), "STUDIO_CALLS_OUT": str(out)}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "studio_pytest_plugin", "-p", "no:cacheprovider",
-                    "-p", "no:randomly", str(tmp_path)], env=env, cwd=tmp_path, check=True, capture_output=True)
-    rows = {(r["module"], r["function"]) for r in json.loads(out.read_text())["functions"]}
+    data = _call_map(tmp_path)
+    rows = {(r["module"], r["function"]) for r in data["functions"]}
     assert ("argparse", "ArgumentParser.format_help") in rows
     assert ("argparse", "ArgumentParser.__init__") not in rows
     assert not {m for m, _ in rows} & {"gettext", "locale"}
@@ -104,12 +105,8 @@ def test_the_call_map_leaves_out_what_the_runner_calls_at_start_up_and_says_what
         def test_other():
             assert True
     """))
-    out = tmp_path / "calls.json"
-    env = {**os.environ, "PYTHONPATH": str(testrun.SUPPORT_DIR), "STUDIO_CALLS_OUT": str(out)}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "studio_pytest_plugin", "-p", "no:cacheprovider",
-                    "-p", "no:randomly", str(tmp_path)], env=env, cwd=tmp_path, check=True, capture_output=True)
-    rows = {(r["module"], r["function"]): r["gives"] for r in json.loads(out.read_text())["functions"]}
+    data = _call_map(tmp_path)
+    rows = {(r["module"], r["function"]): r["gives"] for r in data["functions"]}
     assert ("textwrap", "dedent") not in rows
     # whether each gave back a value: an edit dropping what a function returns needs one that does
     assert rows[("textwrap", "fill")] is True and rows[("textwrap", "TextWrapper.wrap")] is True
