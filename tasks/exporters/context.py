@@ -30,14 +30,16 @@ def _copy_sources(dockerfile: str) -> list[str]:
 
 
 def _tree(root: Path, prefix: str) -> Files:
-    """The snapshot as the gold build sent it (same file set; symlinks are not shipped).
+    """The snapshot as the gold build sent it (same file set; symlinks are not shipped). A loose `.pyc`
+    goes too (funcy's sdist ships `tests/__init__.pyc`): the verifier's manifest of the gold lists it,
+    and a rebuild without it was "tampered" even under the oracle (reward 0 in real Harbor).
 
     Modes are 0644/0755; sdists unpacked with tarfile's data filter already have these, which keeps
     the harness rebuild's COPY layer identical to the gold's, so cached install layers are reused.
     """
     files: Files = {}
     for path in iter_files(root):
-        if path.is_symlink() or not path.is_file() or path.suffix == ".pyc":
+        if path.is_symlink() or not path.is_file():
             continue
         mode = SCRIPT if os.access(path, os.X_OK) else DATA
         files[f"{prefix}{path.relative_to(root).as_posix()}"] = (path.read_bytes(), mode)
