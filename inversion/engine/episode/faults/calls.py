@@ -173,6 +173,7 @@ class _FunctionEdit(base.FaultFamily):
     one in each of two for the multi-step variant."""
 
     mode = ""
+    gives = True  # the edit drops what the function gives back: only functions that gave back a value qualify
 
     def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
         return bool(self._rows(surface))
@@ -185,8 +186,7 @@ class _FunctionEdit(base.FaultFamily):
         return self._plan(ctx, rng, count=2) if module_count(self._rows(ctx.surface)) >= 2 else None
 
     def _rows(self, surface: dict[str, Any]) -> list[dict[str, Any]]:
-        gives = self.mode != "debugline"  # a debugger line needs only a statement to go before
-        return function_targets(surface, "site", gives) or function_targets(surface, "stdlib", gives)
+        return function_targets(surface, "site", self.gives) or function_targets(surface, "stdlib", self.gives)
 
     def _plan(self, ctx: base.PlanContext, rng: random.Random, *, count: int) -> base.FaultPlan:
         chosen = pick_modules(rng, self._rows(ctx.surface), suite_size(ctx.surface), count)
@@ -217,6 +217,7 @@ class DebuggerCallLeft(_FunctionEdit):
                    "the first line of a function some tests reach; this environment never had ipdb.")
     keywords = ("debug", "debugger", "ipdb", "pdb", "set_trace", "leftover", "site-packages", "edit")
     mode = "debugline"
+    gives = False  # a debugger line needs only a statement to go before
 
     def _what(self, files: str) -> str:
         return f"a leftover debugger call (a debugger never installed here) opens one function some tests call in {files}"
