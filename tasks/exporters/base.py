@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# arcname -> (content, mode); modes are 0o644 for data and 0o755 for scripts.
+# arcname -> (content, mode); modes are 0o644 for data and 0o755 for scripts; a symbolic link is
+# LINK with its target as the content (a project's `docs/README.md -> ../README.md`: the gold build
+# sent it as a link, so the rebuilt image must hold the same link or the verifier finds it changed).
 Files = dict[str, tuple[bytes, int]]
 
 DATA = 0o644
 SCRIPT = 0o755
+LINK = 0o120777
 FORMATS = ("harbor", "tb1", "jsonl")
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from inversion.engine.gold.dockerfile import CA_FILE, SOURCE_DIR
 from inversion.engine.gold.sources import iter_files
 from studio.lib.exceptions import ApplicationError
-from tasks.exporters.base import DATA, SCRIPT, Files
+from tasks.exporters.base import DATA, LINK, SCRIPT, Files
 
 
 def _copy_sources(dockerfile: str) -> list[str]:
@@ -30,7 +30,8 @@ def _copy_sources(dockerfile: str) -> list[str]:
 
 
 def _tree(root: Path, prefix: str) -> Files:
-    """The snapshot as the gold build sent it (same file set; symlinks are not shipped). A loose `.pyc`
+    """The snapshot as the gold build sent it: the same files and the same links, targets unchanged
+    (the gold's `COPY` copied a link as a link; left out, the verifier found it removed). A loose `.pyc`
     goes too (funcy's sdist ships `tests/__init__.pyc`): the verifier's manifest of the gold lists it,
     and a rebuild without it was "tampered" even under the oracle (reward 0 in real Harbor).
 
@@ -39,10 +40,11 @@ def _tree(root: Path, prefix: str) -> Files:
     """
     files: Files = {}
     for path in iter_files(root):
-        if path.is_symlink() or not path.is_file():
-            continue
-        mode = SCRIPT if os.access(path, os.X_OK) else DATA
-        files[f"{prefix}{path.relative_to(root).as_posix()}"] = (path.read_bytes(), mode)
+        name = f"{prefix}{path.relative_to(root).as_posix()}"
+        if path.is_symlink():
+            files[name] = (os.fsencode(os.readlink(path)), LINK)
+        elif path.is_file():
+            files[name] = (path.read_bytes(), SCRIPT if os.access(path, os.X_OK) else DATA)
     return files
 
 

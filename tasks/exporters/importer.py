@@ -7,14 +7,17 @@ Returns the manifest rows and, per task, the build context its task directory ca
 from __future__ import annotations
 
 import json
+import posixpath
 import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
+from inversion.engine.gold.dockerfile import SOURCE_DIR
 from studio.lib.exceptions import ApplicationError
-from tasks.exporters.base import DATA, SCRIPT, Files
+from tasks.exporters.base import DATA, LINK, SCRIPT, Files
+from tasks.exporters.ondisk import link_parents
 
 MAX_MEMBER_BYTES = 64 * 1024 * 1024
 MAX_TOTAL_BYTES = 512 * 1024 * 1024
@@ -33,15 +36,28 @@ class CatalogArchive:
     verifiers: dict[str, dict[str, bytes]] = field(default_factory=dict)  # task id -> verifier.json, bootstrap
 
 
-def _check_member(info: zipfile.ZipInfo) -> None:
+def _check_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
     name = info.filename
     path = PurePosixPath(name)
     if name.startswith("/") or "\\" in name or ".." in path.parts or (path.parts and ":" in path.parts[0]):
         raise ApplicationError(f"refused: unsafe path in zip: {name!r}")
     if stat.S_ISLNK(info.external_attr >> 16):
-        raise ApplicationError(f"refused: symlink in zip: {name!r}")
+        _check_link(zf, info)
     if info.file_size > MAX_MEMBER_BYTES:
         raise ApplicationError(f"refused: {name!r} is {info.file_size} bytes (limit {MAX_MEMBER_BYTES})")
+
+
+def _check_link(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """A link may only be a project's own (in a task's build context) and point inside its snapshot
+    (`src/` when the context has the gold layout): the snapshot restored from it is read and built."""
+    parts = PurePosixPath(info.filename).parts
+    if len(parts) < 4 or parts[0] not in ("harbor", "tb1") or parts[2] != "environment" or info.file_size > 4096:
+        raise ApplicationError(f"refused: symlink in zip outside a build context: {info.filename!r}")
+    target = _read_capped(zf, info).decode("utf-8", "replace")
+    context = "/".join(parts[:4] if parts[3] == SOURCE_DIR else parts[:3])
+    where = posixpath.normpath(posixpath.join(posixpath.dirname(info.filename), target))
+    if target.startswith("/") or "\0" in target or not where.startswith(context + "/"):
+        raise ApplicationError(f"refused: symlink in zip points outside its build context: {info.filename!r} -> {target!r}")
 
 
 def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
@@ -65,7 +81,9 @@ def read_catalog_zip(fileobj: BinaryIO) -> CatalogArchive:
         if len(infos) > MAX_MEMBERS:
             raise ApplicationError(f"refused: {len(infos)} members (limit {MAX_MEMBERS})")
         for info in infos:
-            _check_member(info)
+            _check_member(zf, info)
+        if bad := link_parents({i.filename: (b"", LINK if stat.S_ISLNK(i.external_attr >> 16) else DATA) for i in infos}):
+            raise ApplicationError(f"refused: symlink in zip with members below it: {bad[0]!r}")
         if sum(i.file_size for i in infos) > MAX_TOTAL_BYTES:
             raise ApplicationError(f"refused: archive expands beyond {MAX_TOTAL_BYTES} bytes")
         names = {i.filename for i in infos}
@@ -98,7 +116,8 @@ def _context(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], task_id: str) ->
                 name = info.filename[len(root):]
                 if name in NOT_CONTEXT:
                     continue
-                mode = SCRIPT if (info.external_attr >> 16) & 0o111 else DATA
+                attr = info.external_attr >> 16
+                mode = LINK if stat.S_ISLNK(attr) else SCRIPT if attr & 0o111 else DATA
                 files[name] = (_read_capped(zf, info), mode)
             return files
     return {}

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import stat
 import zipfile
+from pathlib import Path
 
-from tasks.exporters.base import Files
+from tasks.exporters.base import LINK, Files
+from tasks.exporters.ondisk import write_files
 
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -25,22 +28,24 @@ def write_zip(files: Files, out: io.BufferedIOBase | io.BytesIO) -> None:
             info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3  # unix, so external_attr carries the mode
-            info.external_attr = (0o100000 | mode) << 16
+            info.external_attr = (mode if mode == LINK else 0o100000 | mode) << 16  # a link as unzip restores it
             zf.writestr(info, content)
 
 
 def extract(archive, dest) -> None:
-    """Unpack an export keeping each file's mode, as `unzip` does. Python's `extractall` drops the
-    modes: a project script loses its executable bit and the verifier rightly reports it changed."""
-    from pathlib import Path
-
+    """Unpack an export keeping each file's mode and link, as `unzip` does. Python's `extractall` drops
+    the modes (a project script loses its executable bit and the verifier rightly reports it changed)
+    and writes a link as a file holding its target."""
     root = Path(dest).resolve()
+    files: Files = {}
     with zipfile.ZipFile(archive) as zf:
         for info in zf.infolist():
-            target = (root / info.filename).resolve()
-            if not target.is_relative_to(root):
+            if not (root / info.filename).resolve().is_relative_to(root):
                 raise ValueError(f"unsafe member {info.filename!r}")
-            zf.extract(info, root)
-            mode = (info.external_attr >> 16) & 0o777
-            if mode and not info.is_dir():
-                target.chmod(mode)
+            if info.is_dir():
+                (root / info.filename).mkdir(parents=True, exist_ok=True)
+                continue
+            attr = info.external_attr >> 16
+            mode = LINK if stat.S_ISLNK(attr) else (attr & 0o777 or 0o644)
+            files[info.filename] = (zf.read(info), mode)
+    write_files(root, files)

@@ -26,8 +26,9 @@ from inversion.models import GoldEnvironment, Repository
 from inversion.services.repositories import parse_spec
 from studio.lib.exceptions import ApplicationError
 from studio.lib.roles import is_reviewer
-from tasks.exporters.base import SCRIPT, Files
+from tasks.exporters.base import DATA, LINK, SCRIPT, Files
 from tasks.exporters.importer import read_catalog_zip
+from tasks.exporters.ondisk import write_files
 from tasks.models import Catalog, CatalogEntry, CatalogVersion, Task, TaskActivity, TaskRevision
 
 RESTORE_KEYS = ("repair_script", "test_cmd", "gold_dockerfile", "catalog", "catalog_version", "revision", "integrity")
@@ -59,11 +60,7 @@ def _write_snapshot(name: str, files: Files) -> Path:
         return root
     tmp = root.with_name(root.name + ".part")
     shutil.rmtree(tmp, ignore_errors=True)
-    for rel, (data, mode) in files.items():
-        path = tmp / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        path.chmod(0o755 if mode == SCRIPT else 0o644)
+    write_files(tmp, {rel: (data, mode if mode in (SCRIPT, LINK) else DATA) for rel, (data, mode) in files.items()})
     tmp.rename(root)
     return root
 

@@ -23,6 +23,7 @@ from studio.lib.text import storable
 from studio.lib.workers import worker_id
 from tasks.engine.harbor import BASELINE_AGENTS, HarborRun, Progress, RunSpec, TrialResult, harness_env
 from tasks.exporters.harbor import harbor_files
+from tasks.exporters.ondisk import write_files
 from tasks.models import CatalogEntry, CatalogVersion, SolverRun, Trial
 from tasks.services.catalogs import catalog_version_check
 from tasks.services.difficulty import task_difficulty_update
@@ -146,11 +147,7 @@ def solver_dataset_write(
     """The version's tasks as Harbor task directories under `root` (the exporter's own files)."""
     by_id = {}
     for entry in entries:
-        for name, (data, mode) in harbor_files(task_export_record(entry=entry, version=version), "").items():
-            path = root / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-            path.chmod(mode)
+        write_files(root, harbor_files(task_export_record(entry=entry, version=version), ""))
         by_id[entry.export_id] = entry
     return by_id
 

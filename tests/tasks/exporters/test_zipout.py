@@ -8,6 +8,7 @@ import zipfile
 
 import pytest
 
+from tasks.exporters.base import LINK
 from tasks.exporters.zipout import extract, write_zip
 
 
@@ -28,3 +29,17 @@ def test_a_member_outside_the_target_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unsafe member"):
         extract(io.BytesIO(buf.getvalue()), tmp_path / "out")
     assert not (tmp_path / "escape.txt").exists()
+
+
+def test_a_link_comes_back_as_a_link_and_never_carries_files_below_it(tmp_path):
+    buf = io.BytesIO()
+    write_zip({"env/src/README": (b"hi\n", 0o644), "env/src/docs/README": (b"../README", LINK)}, buf)
+    extract(io.BytesIO(buf.getvalue()), tmp_path / "kept")
+    assert os.readlink(tmp_path / "kept/env/src/docs/README") == "../README"
+    assert (tmp_path / "kept/env/src/docs/README").read_text() == "hi\n"
+    (tmp_path / "outside").mkdir()
+    buf = io.BytesIO()
+    write_zip({"env/up": (str(tmp_path / "outside").encode(), LINK), "env/up/evil.txt": (b"no", 0o644)}, buf)
+    with pytest.raises(ValueError, match="link with files below it"):
+        extract(io.BytesIO(buf.getvalue()), tmp_path / "out")
+    assert not (tmp_path / "outside" / "evil.txt").exists()

@@ -2,8 +2,10 @@
 bytes); unsafe, unknown or incomplete archives create nothing."""
 
 import io
+import os
 import stat
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -51,6 +53,7 @@ def _forget_everything():
 
 def test_export_import_export_gives_the_same_bytes(tmp_path, bob):
     gold = make_gold(tmp_path)
+    (Path(gold.repository.snapshot_path) / "tests" / "README").symlink_to("../tiny.py")  # a project's own link
     tasks = [make_task(gold, "tiny-shared_library-aaaa"), make_task(gold, "tiny-config-bbbb", category="config")]
     version = catalog_add_tasks(catalog=catalog_get_or_create(name="main"), tasks=tasks, note="first cut")
     first = _export(version)
@@ -61,6 +64,8 @@ def test_export_import_export_gives_the_same_bytes(tmp_path, bob):
     again = Catalog.objects.get(name="main").versions.get()
     assert again.number == version.number
     assert _export(again) == first
+    restored = Path(imported[0].gold.repository.snapshot_path)
+    assert os.readlink(restored / "tests" / "README") == "../tiny.py"
 
 
 def test_import_needs_a_reviewer_and_the_build_context(tmp_path, alice, bob):
@@ -94,7 +99,8 @@ def test_an_existing_catalog_name_is_refused_unless_renamed(tmp_path, bob):
 @pytest.mark.parametrize(("members", "symlink", "message"), [
     ({"manifest.jsonl": ROW, "../evil.sh": b"x"}, None, "unsafe path"),
     ({"manifest.jsonl": ROW, "/etc/evil": b"x"}, None, "unsafe path"),
-    ({"manifest.jsonl": ROW}, "harbor/link", "symlink"),
+    ({"manifest.jsonl": ROW}, "harbor/link", "symlink in zip outside a build context"),
+    ({"manifest.jsonl": ROW}, "harbor/x-y-1/environment/src/link", "points outside its build context"),
     ({"harbor/t/task.toml": b"x"}, None, "unknown format"),
     ({"manifest.jsonl": b'{"task_id": "a"}\n'}, None, "lacks"),
 ])
