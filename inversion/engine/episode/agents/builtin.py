@@ -47,7 +47,7 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
         self.guard.dead.update(context.dead_ends or {})
         self.guard.lone.update(context.lone_layers or {})
         self.guard.blind.update(context.blind_layers or {})
-        self.plan_ctx = PlanContext(surface, baseline, network=context.network)
+        self.plan_ctx = PlanContext(surface, baseline, network=context.network, aim_calls=self._whole_full())
         self.depth = {f.name: deep_steps(f, self.plan_ctx, seed) for f in fams} if context.faults > 1 else {}
         self.order_key = order_key(fams, seed=seed, directions=context.directions,
                                    used_themes=context.used_themes, guard=self.guard, depth=self.depth)
@@ -204,6 +204,7 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
             return
         if grew:
             self.candidates = deque(self._sorted(self.candidates))
+            self.plan_ctx.aim_calls = self._whole_full()
 
     def _fresh(self, fam: FaultFamily) -> FaultPlan | None:
         """A plan of `fam` (its multi-step variant for a compound break), a few seeded tries, never

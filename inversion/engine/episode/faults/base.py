@@ -96,6 +96,10 @@ class PlanContext:
     surface: dict[str, Any]
     baseline: dict[str, Any] = field(default_factory=dict)
     network: bool = False  # the episode may reach the package index
+    # this gold has its share of tasks that fail every test (`Guard.whole_full`): a family with a
+    # module-level and a call-map plan takes the call-map one, which fails only the tests calling
+    # one function (a module-level break of a suite in one or two files fails every test)
+    aim_calls: bool = False
 
 
 class FaultFamily:

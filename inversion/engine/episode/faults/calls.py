@@ -95,10 +95,11 @@ def shadowable(surface: dict[str, Any]) -> list[dict[str, Any]]:
             if "." not in r["module"] and r["module"] not in PRE_SITE and os.path.basename(r["file"]) == f"{r['module']}.py"]
 
 
-def function_turn(rng: random.Random, rows: list[dict[str, Any]], targets: Any) -> bool:
+def function_turn(ctx: base.PlanContext, rng: random.Random, rows: list[dict[str, Any]], targets: Any) -> bool:
     """Whether a family with a module-level and a call-map plan takes the call-map one: where the
-    module-level one has no target (`targets` is empty: a suite in one file), else half of the time."""
-    return bool(rows) and (not targets or rng.random() < 0.5)
+    module-level one has no target (`targets` is empty: a suite in one file) or the gold has its share
+    of whole-suite tasks (`PlanContext.aim_calls`), else half of the time."""
+    return bool(rows) and (not targets or ctx.aim_calls or rng.random() < 0.5)
 
 
 def one_module(rng: random.Random, surface: dict[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -40,7 +40,7 @@ class PythonpathStub(base.FaultFamily):
         """An empty stub of an installed package the tests import; where none is (only the standard
         library) or half of the time, a copy of a stdlib module from another release whose one function
         some tests call is a stub (the call map's), so only those tests fail."""
-        if function_turn(rng, shadowable(ctx.surface), site_ranked(ctx.surface)):
+        if function_turn(ctx, rng, shadowable(ctx.surface), site_ranked(ctx.surface)):
             return self._copied(ctx, rng)
         name = base.pick(rng, site_ranked(ctx.surface))
         stub = f"{self.shared}/{name}.py"

@@ -260,7 +260,7 @@ class StaleBytecode(base.FaultFamily):
         """(the packages, best first; the call map's rows where this plan aims at one function, else [])."""
         ranked = site_ranked(ctx.surface, need_py=True)
         functions = function_targets(ctx.surface, "site")
-        aims = function_turn(rng, functions, getattr(ranked, "preferred", 0))
+        aims = function_turn(ctx, rng, functions, getattr(ranked, "preferred", 0))
         return ranked, functions if aims else []
 
     def _plan(self, ctx: base.PlanContext, name: str, subs: list[str]) -> base.FaultPlan:

@@ -195,7 +195,7 @@ class PyStaleOverride(TwoTargets):
     def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
         """A half copy of a module some test files use; where none is (a suite in one file: every test
         imports it) or half of the time, a whole copy whose one function some tests call is a stub."""
-        if function_turn(rng, shadowable(ctx.surface), self.singles(ctx.surface)):
+        if function_turn(ctx, rng, shadowable(ctx.surface), self.singles(ctx.surface)):
             return self._copied(ctx, rng)
         return self._half(ctx, rng)
 
@@ -326,7 +326,7 @@ class StdlibStaleBytecode(base.FaultFamily):
         """A placeholder module some test files use; where none is (a suite in one file) or half of
         the time, an older body of one function some tests call, from the call map."""
         targets, functions = self.targets(ctx.surface), function_targets(ctx.surface, "stdlib")
-        if function_turn(rng, functions, targets):
+        if function_turn(ctx, rng, functions, targets):
             return stale_function_plan(self, ctx, rng, functions)
         return self._plan(ctx, [choose(rng, targets)])
 

@@ -72,7 +72,7 @@ class DpkgDiverted(TwoTargets, _Aimed):
     def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
         """The module moved aside; where no module is some test files use and others not (a suite in
         one file) or half of the time, the customised copy installed in its place (`_customised`)."""
-        if function_turn(rng, function_targets(ctx.surface, "stdlib"), self.targets(ctx.surface)):
+        if function_turn(ctx, rng, function_targets(ctx.surface, "stdlib"), self.targets(ctx.surface)):
             return self._customised(ctx, rng)
         return self._moved(ctx, rng)
 
@@ -201,7 +201,7 @@ class ZipShadow(TwoTargets, _Aimed):
     def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
         """An emptied module some test files use; where none is (a suite in one file: every test
         imports it) or half of the time, a module whose one function some tests call is a stub."""
-        if function_turn(rng, shadowable(ctx.surface), self.targets(ctx.surface)):
+        if function_turn(ctx, rng, shadowable(ctx.surface), self.targets(ctx.surface)):
             return self._stubbed(ctx, rng)
         return self._emptied(ctx, rng)
 

@@ -513,6 +513,19 @@ def test_a_break_failing_every_test_is_undone_where_the_gold_has_its_share_and_t
     assert fresh.plan.family == first and not isinstance(_lay(fresh).action, RunCommand)
 
 
+def test_where_the_gold_has_its_share_of_whole_suite_tasks_plans_aim_at_one_function():
+    """The agent tells its families (`PlanContext.aim_calls`) once the gold has its share, also when
+    another episode of the batch made the task that filled it."""
+    assert not _agent(1).plan_ctx.aim_calls
+    assert _agent(1, used=[{**_sig("someone_else_whole"), "failing": len(PASSING)}]).plan_ctx.aim_calls
+    made: list[dict] = []
+    agent = _agent(5, faults=2, used_now=lambda: made)
+    assert not agent.plan_ctx.aim_calls
+    made.append({**_sig("someone_else_whole"), "failing": len(PASSING)})
+    agent._refresh()
+    assert agent.plan_ctx.aim_calls
+
+
 def test_with_only_whole_suite_breaks_left_the_episode_ends_saying_so():
     names = _applicable()
     made = [{**_sig(n), "failing": len(PASSING)} for n in names[1:]]
