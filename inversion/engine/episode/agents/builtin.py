@@ -261,6 +261,8 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
                 fit = fit if self.whole <= WHOLE_TRIES + 1 else []
             if len(self.layers) == 1:  # a second layer no third showed on is not chosen again (`_swap`)
                 fit = [p for p in fit if p.family not in self.swapped]
+            if len(self.layers) >= 2:  # the task is compound already: a third layer within its family's share
+                fit = [p for p in fit if not self.guard.over_cap(p.family)]
             # a family that failed every test as a first layer here likely hides a partial one: after the rest
             began_whole = {f for f in {p.family for p in fit} if not self.whole and self.guard.whole_first(f, self._stable())}
             fit.sort(key=lambda p: (p.family in BREAKS_ALL, self.guard.seldom_shows(p.family), p.family in began_whole,

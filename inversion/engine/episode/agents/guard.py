@@ -31,6 +31,8 @@ WHOLE_SHARE = 0.3
 # The most a family should be in of a gold's tasks: the depth credit may not lift one past it (unseen
 # funcy, 20 tasks: three-step families credited one use each reached 5 tasks where the even spread is 4).
 FAMILY_SHARE = 0.2
+# From this many tasks of a gold (the next one counted) a third layer is never one past its family's share.
+CAP_FROM = 5
 # A later layer that showed nothing this many times per time it was made one here is tried after the rest.
 BLIND_RATIO = 2
 
@@ -164,6 +166,12 @@ class Guard:
         tasks (issue 15's goal for a batch): such a family yields to any that would not, whatever the
         depth credit (`ordering.deep_credit`) says; among families all over it, least-used first."""
         return self.families[family] + 1 > FAMILY_SHARE * (len(self.sets) + 1)
+
+    def over_cap(self, family: str) -> bool:
+        """`over_share`, once the gold has enough tasks for one more use to say something (`CAP_FROM`):
+        a third layer is a bonus, so one over its share is not laid (unseen toml: the two families that
+        showed on top of most pairs were each in 6 of 18 tasks, 4 times as the third layer)."""
+        return len(self.sets) + 1 >= CAP_FROM and self.over_share(family)
 
     def rank(self, family: str, category: str) -> tuple[int, int]:
         """Sort key: least-used family first, then least-used category."""

@@ -12,7 +12,7 @@ from inversion.engine.episode.agents.base import AgentContext, Budget, Observati
 from inversion.engine.episode.agents.builtin import BREAKS_ALL, BuiltinAgent
 from inversion.engine.episode.agents.guard import NO_UNUSED, Guard
 from inversion.engine.episode.agents.ordering import order_key
-from inversion.engine.episode.faults import FaultPlan, families
+from inversion.engine.episode.faults import FaultPlan, families, family
 from tests.support.faults_fixture import PASSING, SURFACE
 
 BASELINE = {"stable_passing": PASSING, "flaky": [], "counts": {"passed": len(PASSING)}}
@@ -610,6 +610,26 @@ def test_two_layers_never_rewrite_one_module_in_place_even_beside_their_targets(
     debug = FaultPlan("debugger_call_left", "debug_leftover", "json.decoder", "", (), "", "", ("json.decoder",))
     elsewhere = FaultPlan("debugger_call_left", "debug_leftover", "csv", "", (), "", "", ("csv",))
     assert not agent._fits(debug) and agent._fits(elsewhere)
+
+
+def test_a_third_layer_is_never_one_past_its_familys_share_of_the_gold():
+    """A third layer is a bonus on a compound task: where the family that would show is already in
+    its share of the gold's tasks (unseen toml: two families in 6 of 18 tasks each, 4 times as the
+    third layer), the task keeps two layers; a second layer is only sorted after the rest."""
+    def pop(used, layers):
+        agent = _agent(0, faults=3, used=used)
+        agent.layers = layers[:]
+        agent.candidates, agent.deferred = deque([family("pythonpath_stub")]), deque()
+        plan = agent._pop()
+        return plan and plan.family
+
+    two = [FaultPlan("stdlib_stale_bytecode", "bytecode_cache", "random", "", (), "", "", ("random",)),
+           FaultPlan("debugger_call_left", "debug_leftover", "csv", "", (), "", "", ("csv",))]
+    others = [_sig(k) for k in "abcdefghi"]
+    assert pop(others + [_sig("pythonpath_stub", "z")], two) == "pythonpath_stub"  # in 2 of 11 tasks
+    assert pop(others + [_sig("pythonpath_stub", k) for k in "zy"], two) is None  # 3 of 12
+    assert pop(others + [_sig("pythonpath_stub", k) for k in "zy"], two[:1]) == "pythonpath_stub"
+    assert pop([_sig("pythonpath_stub", k) for k in "zy"], two) == "pythonpath_stub"  # too few tasks to say
 
 
 def _lay_partial(agent):
