@@ -219,16 +219,33 @@ class SetupPlan:
     test_args: tuple[str, ...] = ()  # appended to the test command
 
     def with_(self, **changes) -> SetupPlan:
-        """A copy with `changes` appended to the tuple fields (kept once, in order) or replacing others."""
+        """A copy with `changes` appended to the tuple fields (kept once, in order) or replacing others.
+        Test arguments are kept once per option with its values: `-W a -W b` keeps both `-W` (kept
+        once per word, unseen blinker's `-W ignore::PendingDeprecationWarning` lost its flag, and pytest
+        took the filter for a test path)."""
         merged = {}
         for key, value in changes.items():
             old = getattr(self, key)
-            merged[key] = tuple(dict.fromkeys((*old, *value))) if isinstance(old, tuple) else value
+            if key == "test_args":
+                merged[key] = tuple(a for group in dict.fromkeys((*_option_groups(old), *_option_groups(value))) for a in group)
+            else:
+                merged[key] = tuple(dict.fromkeys((*old, *value))) if isinstance(old, tuple) else value
         return replace(self, **merged)
 
     def as_dict(self) -> dict:
         return {"install": self.install, "packages": list(self.packages), "apt": list(self.apt),
                 "env": [list(kv) for kv in self.env], "prebuild": list(self.prebuild), "test_args": list(self.test_args)}
+
+
+def _option_groups(args) -> list[tuple[str, ...]]:
+    """Command-line words grouped as an option and the values after it (`-W`, `ignore::X`)."""
+    groups: list[tuple[str, ...]] = []
+    for arg in args:
+        if groups and not arg.startswith("-") and groups[-1][0].startswith("-"):
+            groups[-1] = (*groups[-1], arg)
+        else:
+            groups.append((arg,))
+    return groups
 
 
 def synthesize(*, base_image: str, install_cmd: str, with_ca: bool) -> str:

@@ -86,6 +86,21 @@ def test_a_warning_filter_naming_a_missing_plugin_installs_it():
     assert found.plan.packages == ("pytest-asyncio",)
 
 
+def test_warnings_made_errors_are_ignored_by_two_whole_filters_in_the_test_command():
+    """Unseen blinker 1.6.2 (`filterwarnings = ["error"]`): today's pytest-asyncio warns while pytest
+    configures. The second `-W` was dropped as a repeated word, and pytest took the filter for a test
+    path ("file or directory not found: ignore::PendingDeprecationWarning"): the gold failed."""
+    console = ("INTERNALERROR>     warnings.warn(PytestDeprecationWarning(_DEFAULT_FIXTURE_LOOP_SCOPE_UNSET))\n"
+               "INTERNALERROR> pytest.PytestDeprecationWarning: The configuration option "
+               '"asyncio_default_fixture_loop_scope" is unset.')
+    found = _after_tests(_no_results(console), Context(), PLAN.with_(test_args=("-p", "no:cacheprovider")))
+    assert found.plan.test_args == ("-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning",
+                                    "-W", "ignore::PendingDeprecationWarning")
+    assert found.plan.with_(test_args=("-W", "ignore::DeprecationWarning")).test_args == found.plan.test_args
+    assert plan_test_command("python -m pytest", found.plan).endswith(
+        " -W ignore::DeprecationWarning -W ignore::PendingDeprecationWarning")
+
+
 def test_a_fixture_from_a_missing_plugin_installs_it():
     found = _after_tests(_failing(**{"t.py::test_c": "file t.py, line 1\nE       fixture 'mocker' not found"}))
     assert found.plan.packages == ("pytest-mock",)
