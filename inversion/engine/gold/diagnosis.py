@@ -165,7 +165,7 @@ def _build_rules(plan: SetupPlan, log: str, ctx: Context) -> Diagnosis | None:
 def _pytest_rules(plan: SetupPlan, text: str, ctx: Context) -> Diagnosis | None:
     incompatible = re.search(
         r"PluginValidationError|unknown hook|PytestRemovedIn\d+Warning|has no attribute '(?:yield_fixture|fspath|"
-        r"warns?|funcargnames)'|unexpected keyword argument '(?:path|fspath)'|hookimpl definition|"
+        r"warns?|funcargnames|funcargs)'|unexpected keyword argument '(?:path|fspath)'|hookimpl definition|"
         r"Argument\(s\) \{'path'\} are declared in the hookimpl|Duplicate parametrization IDs|"
         r"strict_parametrization_ids", text)
     if not incompatible:
