@@ -24,6 +24,7 @@ IMPORT_TO_DIST = {
     "trustme": "trustme", "flaky": "flaky", "parameterized": "parameterized", "ddt": "ddt", "toml": "toml",
     "tomli": "tomli", "typing_extensions": "typing_extensions", "importlib_metadata": "importlib-metadata",
     "importlib_resources": "importlib-resources", "zope": "zope.interface", "sortedcontainers": "sortedcontainers",
+    "railroad": "railroad-diagrams",  # PyPI's `railroad` is another project (unseen pyparsing 3.1.0's diagrams)
 }
 
 # a header or tool named by a failed C build -> the Debian package that ships it (keys ending in "/"

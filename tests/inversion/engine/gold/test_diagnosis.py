@@ -112,6 +112,14 @@ def test_warnings_made_errors_are_ignored_by_two_whole_filters_in_the_test_comma
         " -W ignore::DeprecationWarning -W ignore::PendingDeprecationWarning")
 
 
+def test_a_module_whose_name_on_the_index_is_another_project_installs_its_real_distribution():
+    """Unseen pyparsing 3.1.0: its diagram tests import `railroad`; PyPI's `railroad` is an unrelated
+    project, so installing it left 7 tests failing and one file uncollected in the gold."""
+    found = _after_tests(_failing(**{"tests/test_diagram.py": "collection failure\nE   ModuleNotFoundError: "
+                                                               "No module named 'railroad'"}))
+    assert found.plan.packages == ("railroad-diagrams",)
+
+
 def test_a_fixture_from_a_missing_plugin_installs_it():
     found = _after_tests(_failing(**{"t.py::test_c": "file t.py, line 1\nE       fixture 'mocker' not found"}))
     assert found.plan.packages == ("pytest-mock",)
