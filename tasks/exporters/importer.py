@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import posixpath
-import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -18,6 +17,7 @@ from inversion.engine.gold.dockerfile import SOURCE_DIR
 from studio.lib.exceptions import ApplicationError
 from tasks.exporters.base import DATA, LINK, SCRIPT, Files
 from tasks.exporters.ondisk import link_parents
+from tasks.exporters.zipout import member_mode
 
 MAX_MEMBER_BYTES = 64 * 1024 * 1024
 MAX_TOTAL_BYTES = 512 * 1024 * 1024
@@ -41,7 +41,7 @@ def _check_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
     path = PurePosixPath(name)
     if name.startswith("/") or "\\" in name or ".." in path.parts or (path.parts and ":" in path.parts[0]):
         raise ApplicationError(f"refused: unsafe path in zip: {name!r}")
-    if stat.S_ISLNK(info.external_attr >> 16):
+    if member_mode(info) == LINK:
         _check_link(zf, info)
     if info.file_size > MAX_MEMBER_BYTES:
         raise ApplicationError(f"refused: {name!r} is {info.file_size} bytes (limit {MAX_MEMBER_BYTES})")
@@ -82,7 +82,7 @@ def read_catalog_zip(fileobj: BinaryIO) -> CatalogArchive:
             raise ApplicationError(f"refused: {len(infos)} members (limit {MAX_MEMBERS})")
         for info in infos:
             _check_member(zf, info)
-        if bad := link_parents({i.filename: (b"", LINK if stat.S_ISLNK(i.external_attr >> 16) else DATA) for i in infos}):
+        if bad := link_parents({i.filename: (b"", member_mode(i)) for i in infos}):
             raise ApplicationError(f"refused: symlink in zip with members below it: {bad[0]!r}")
         if sum(i.file_size for i in infos) > MAX_TOTAL_BYTES:
             raise ApplicationError(f"refused: archive expands beyond {MAX_TOTAL_BYTES} bytes")
@@ -116,8 +116,8 @@ def _context(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], task_id: str) ->
                 name = info.filename[len(root):]
                 if name in NOT_CONTEXT:
                     continue
-                attr = info.external_attr >> 16
-                mode = LINK if stat.S_ISLNK(attr) else SCRIPT if attr & 0o111 else DATA
+                mode = member_mode(info)
+                mode = mode if mode == LINK else SCRIPT if mode & 0o111 else DATA
                 files[name] = (_read_capped(zf, info), mode)
             return files
     return {}

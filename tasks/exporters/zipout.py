@@ -32,6 +32,13 @@ def write_zip(files: Files, out: io.BufferedIOBase | io.BytesIO) -> None:
             zf.writestr(info, content)
 
 
+def member_mode(info: zipfile.ZipInfo) -> int:
+    """A member's mode as `write_zip` stored it: `LINK` for a unix link, else its permission bits
+    (0 where the zip carries none)."""
+    attr = info.external_attr >> 16
+    return LINK if stat.S_ISLNK(attr) else attr & 0o777
+
+
 def extract(archive, dest) -> None:
     """Unpack an export keeping each file's mode and link, as `unzip` does. Python's `extractall` drops
     the modes (a project script loses its executable bit and the verifier rightly reports it changed)
@@ -45,7 +52,5 @@ def extract(archive, dest) -> None:
             if info.is_dir():
                 (root / info.filename).mkdir(parents=True, exist_ok=True)
                 continue
-            attr = info.external_attr >> 16
-            mode = LINK if stat.S_ISLNK(attr) else (attr & 0o777 or 0o644)
-            files[info.filename] = (zf.read(info), mode)
+            files[info.filename] = (zf.read(info), member_mode(info) or 0o644)
     write_files(root, files)

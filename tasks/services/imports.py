@@ -26,7 +26,7 @@ from inversion.models import GoldEnvironment, Repository
 from inversion.services.repositories import parse_spec
 from studio.lib.exceptions import ApplicationError
 from studio.lib.roles import is_reviewer
-from tasks.exporters.base import DATA, LINK, SCRIPT, Files
+from tasks.exporters.base import Files
 from tasks.exporters.importer import read_catalog_zip
 from tasks.exporters.ondisk import write_files
 from tasks.models import Catalog, CatalogEntry, CatalogVersion, Task, TaskActivity, TaskRevision
@@ -60,7 +60,7 @@ def _write_snapshot(name: str, files: Files) -> Path:
         return root
     tmp = root.with_name(root.name + ".part")
     shutil.rmtree(tmp, ignore_errors=True)
-    write_files(tmp, {rel: (data, mode if mode in (SCRIPT, LINK) else DATA) for rel, (data, mode) in files.items()})
+    write_files(tmp, files)  # the importer gives every file DATA, SCRIPT or LINK
     tmp.rename(root)
     return root
 
