@@ -101,7 +101,8 @@ def run_setup(client: docker.DockerClient, inputs: SetupInputs, *, on_line: Line
             outcome.best, best_result = attempt, result
         else:
             outcome.discarded.append(attempt.image)
-        stop = diagnosis.plan is None or (outcome.best is not None and not improved)
+        stop = diagnosis.plan is None or (outcome.best is not None and not improved
+                                          and not _moved_on(attempt, outcome.attempts, outcome.best))
         if stop or n == limit:
             if diagnosis.plan is not None and n == limit and outcome.best is None:
                 on_line(f"no attempts left; the next would have been: {diagnosis.change}")
@@ -118,6 +119,15 @@ def run_setup(client: docker.DockerClient, inputs: SetupInputs, *, on_line: Line
     count = len(outcome.attempts)
     outcome.error = last.reason if count == 1 else f"gave up after {count} attempts: {last.reason}"
     return outcome
+
+
+def _moved_on(attempt: Attempt, attempts: list[Attempt], best: Attempt) -> bool:
+    """A usable attempt that kept every test the best one passes and fails for a new reason: the
+    change fixed what it aimed at and uncovered the next gap (pyparsing's diagram tests: once
+    `railroad` is installed, `jinja2` is missing), so the loop goes on rather than settling."""
+    before = attempts[-2] if len(attempts) > 1 else None
+    return (attempt.status == "ready" and attempt.passing >= best.passing and before is not None
+            and bool(attempt.reason) and attempt.reason != before.reason)
 
 
 def _attempt(client: docker.DockerClient, inputs: SetupInputs, attempt: Attempt, plan: SetupPlan | None,

@@ -75,3 +75,14 @@ def test_a_build_that_hangs_is_a_clear_timeout_and_leaves_no_image(tmp_path, set
     assert gold.status == GoldEnvironment.Status.FAILED and gold.failure_kind == "timeout"
     assert gold.error == "build exceeded its 20 s timeout" and len(gold.attempts) == 1
     assert not docker_client.images.list(name=gold.attempts[0]["image"])
+
+
+def test_a_usable_gold_goes_on_while_each_change_uncovers_the_next_missing_import(docker_client, base_image):
+    gold = _gold(f"path:{FIXTURES / 'setup_chained'}")
+    changes = [a["change"] for a in gold.attempts]
+    # the first attempt is usable (2 pass) and yaml is missing; with PyYAML the count stays 2 and
+    # toml is missing instead: the loop must not settle for the first attempt there
+    assert gold.attempts[0]["status"] == "ready" and gold.attempts[0]["passing"] == 2
+    assert "PyYAML" in changes[1] and "toml" in changes[2], changes
+    assert gold.attempts[1]["passing"] == 2 and "toml" in gold.attempts[1]["reason"]
+    assert gold.counts["passed"] == 4 and "toml" in gold.dockerfile and "PyYAML" in gold.dockerfile
