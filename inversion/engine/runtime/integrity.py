@@ -2,7 +2,9 @@
 
 The manifest is taken in a pristine gold container (`collect_gold`): every file under the project,
 the directories on the test interpreter's sys.path, the venv, the user site, sitecustomize's home,
-the interpreter's link chain and pytest's rootdir candidates above /testbed, with content hashes,
+the interpreter's link chain, pytest's rootdir candidates above /testbed and the shared libraries
+the interpreter and its extension modules need (with where the loader's cache sends their sonames),
+with content hashes,
 plus the bootstrap list (the verifier's own interpreter and the modules it imports, full sha256).
 After the gold's test suite ran in the same container, what it wrote is the `volatile` set.
 
@@ -46,6 +48,20 @@ print(json.dumps({"path": [p for p in sys.path if p.startswith("/")], "prefix": 
 """
 
 
+# The shared libraries the interpreter ($0) and every extension module under the directories given
+# need, as the loader resolves them in the pristine gold: "soname path-with-its-directory-resolved
+# realpath" a line (/lib is a link to usr/lib on Debian; a root must not pass through a link).
+LIBS_PROBE = r"""
+interp=$0
+{ ldd "$interp"; for d in "$@"; do [ -d "$d" ] && find "$d" -xdev -type f -name '*.so*'; done | head -n 3000 \
+  | xargs -r -d '\n' ldd; } 2>/dev/null | sed -n 's/^[[:space:]]*\([^ ]*\) => \(\/[^ ]*\) (0x.*/\1 \2/p' | sort -u \
+  | while read -r name path; do
+      printf '%s %s/%s %s\n' "$name" "$(readlink -f "$(dirname "$path")")" "$(basename "$path")" "$(readlink -f "$path")"
+    done
+"""
+MAX_LIBS = 400
+
+
 class IntegrityError(Exception):
     """The gold container did not answer the probe or the collector (the image is not a usable gold)."""
 
@@ -71,10 +87,23 @@ def _probe(box: Sandbox, test_cmd: str) -> dict:
     return {**json.loads(res.output.strip().splitlines()[-1]), "interpreter_name": name, "interpreter": resolved}
 
 
-def _collect(box: Sandbox, out: testrun.OutDir, roots: list[str], env: dict[str, str] | None = None) -> dict:
+def _native_libs(box: Sandbox, interpreter: str, dirs: list[str]) -> tuple[list[str], list[str]]:
+    """The sonames the interpreter and the extension modules under `dirs` load, and their files
+    (link and target). A library Python loads lazily (libbz2 through shutil, libcrypto through
+    hashlib) is outside every Python root, and a shim of one runs its constructor in pytest or in
+    `verify.py` after the comparison: so the files are manifested and the cache's answer recorded."""
+    res = box.exec(f"bash -c {shlex.quote(LIBS_PROBE)} {shlex.quote(interpreter)} "
+                   + " ".join(shlex.quote(d) for d in dirs), timeout=300)
+    rows = [line.split(" ") for line in res.output.splitlines() if res.ok and line.count(" ") == 2]
+    rows = [r for r in rows if all(p.startswith("/") for p in r[1:])][:MAX_LIBS]
+    return sorted({r[0] for r in rows}), sorted({p for r in rows for p in r[1:]})
+
+
+def _collect(box: Sandbox, out: testrun.OutDir, roots: list[str], env: dict[str, str] | None = None,
+             sonames: list[str] | None = None) -> dict:
     (out.path / "verify.py").write_text(VERIFY.read_text())
     (out.path / "collect.py").write_text(COLLECT.read_text())
-    (out.path / "collect.json").write_text(json.dumps({"roots": roots}))
+    (out.path / "collect.json").write_text(json.dumps({"roots": roots, "sonames": sonames or []}))
     mount = testrun.OUT_MOUNT
     res = box.exec(f"/usr/bin/env python3 -I -S -B {mount}/collect.py collect {mount}/collect.json {mount}/manifest.json",
                    timeout=300, env=env)
@@ -88,10 +117,11 @@ def collect_gold(box: Sandbox, out: testrun.OutDir, test_cmd: str) -> dict:
     """The pristine gold's manifest (call before any test run in `box`)."""
     info = _probe(box, test_cmd)
     site_config = f"/etc/python{info['version']}"
-    roots = sorted({"/testbed", info["prefix"], info["usersite"], site_config, "/etc/ld.so.preload",
-                    *info["path"], *info["chain"], *ROOTDIR_CANDIDATES})
-    found = _collect(box, out, roots)
     verifier_python = info["chain"][-1]
+    sonames, libs = _native_libs(box, verifier_python, sorted({"/testbed", info["prefix"], *info["path"]}))
+    roots = sorted({"/testbed", info["prefix"], info["usersite"], site_config, "/etc/ld.so.preload",
+                    *info["path"], *info["chain"], *ROOTDIR_CANDIDATES, *libs})
+    found = _collect(box, out, roots, sonames=sonames)
     res = box.exec(f"{verifier_python} -I -S -B -X pycache_prefix=/tmp/.studio-probe {testrun.OUT_MOUNT}/collect.py imports",
                    timeout=60)
     files = json.loads(res.output.strip().splitlines()[-1]) if res.ok else []
@@ -101,7 +131,8 @@ def collect_gold(box: Sandbox, out: testrun.OutDir, test_cmd: str) -> dict:
     box.exec("rm -rf /tmp/.studio-probe")
     return {"roots": roots, "entries": found["entries"], "derived": found["derived"], "volatile": [],
             "volatile_dirs": [], "interpreter": info["interpreter"], "interpreter_name": info["interpreter_name"],
-            "verifier_python": verifier_python, "bootstrap": sums.output.strip() + "\n"}
+            "verifier_python": verifier_python, "bootstrap": sums.output.strip() + "\n",
+            "loader": found.get("loader") or {}}
 
 
 def add_volatile(box: Sandbox, out: testrun.OutDir, manifest: dict) -> dict:
@@ -153,7 +184,7 @@ def verifier_config(manifest: dict, task_part: dict, grading: Grading) -> dict:
         "derived": {**manifest["derived"], **(task_part.get("derived") or {})},
         "volatile": manifest["volatile"], "volatile_dirs": manifest["volatile_dirs"],
         "interpreter": manifest["interpreter"], "interpreter_name": manifest["interpreter_name"],
-        "verifier_python": manifest["verifier_python"], "grade_cmd": command, "workdir": grading.workdir, "timeout": grading.timeout,
+        "verifier_python": manifest["verifier_python"], "loader": manifest.get("loader") or {}, "grade_cmd": command, "workdir": grading.workdir, "timeout": grading.timeout,
         "fail_to_pass": sorted(grading.fail_to_pass), "pass_to_pass": sorted(grading.pass_to_pass),
         **({"dirty": sorted(task_part["dirty"])} if "dirty" in task_part else {}),
     }

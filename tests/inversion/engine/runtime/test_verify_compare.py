@@ -229,3 +229,29 @@ def test_a_directory_moves_only_by_copy_on_an_overlay_without_redirects(verify, 
     files = {"/proc/self/mounts": mounts.encode(), "/sys/module/overlay/parameters/redirect_dir": module}
     monkeypatch.setattr(verify, "_read", lambda path: files[path])
     assert verify._moves_copy(["/testbed", "/opt/venv"]) is copies
+
+
+def test_the_loader_cache_reads_as_ldconfig_prints_it(verify):
+    """The verifier reads /etc/ld.so.cache itself (no tool an agent could replace): on this machine's
+    real cache it finds every soname ldconfig lists, with the same paths in the same order."""
+    import re
+    import subprocess
+
+    listed: dict[str, list[str]] = {}
+    out = subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True, text=True, check=True).stdout
+    for name, path in re.findall(r"^\s+(\S+) \([^)]*\) => (\S+)$", out, re.M):
+        listed.setdefault(name, []).append(path)
+    assert len(listed) > 20
+    found = verify.loader_map([*listed, "libnot-there.so.9"])
+    assert {n: [row.split(" ", 1)[1] for row in rows] for n, rows in found.items()} == {**listed, "libnot-there.so.9": []}
+    assert verify.loader_map(["libc.so.6"], cache=os.devnull) == {"libc.so.6": []}
+
+
+def test_a_soname_the_cache_resolves_elsewhere_is_named(verify, tmp_path):
+    real = verify.loader_map(["libc.so.6"])
+    moved = {"libc.so.6": [real["libc.so.6"][0].split(" ")[0] + " /opt/vendor/libc.so.6"]}
+    config = {"loader": moved, "interpreter_name": "sh", "interpreter": "/bin/sh"}
+    assert verify.compare(config, {"PATH": "/bin"}, found={}) == [
+        f"tampered: the loader's cache resolves libc.so.6 to {real['libc.so.6'][0].split(' ', 1)[1]} "
+        "(gold: /opt/vendor/libc.so.6)"]
+    assert verify.compare({**config, "loader": real}, {"PATH": "/bin"}, found={}) == []
