@@ -175,6 +175,10 @@ def failure_reason(baseline: dict, minimum: int) -> str:
 def _key_line(message: str) -> str:
     """The most telling line of a failure: the last `SomeError: ...` line, else the first line."""
     lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
+    exits = re.findall(r'File "([^"]+\.py)", line \d+, in <module>', message)
+    if lines and lines[-1].startswith("SystemExit") and exits:  # pytest's internal error, raised in collection
+        return (f"{exits[-1]} exits when imported ({lines[-1]}; a module-level unittest.main() or sys.exit()): "
+                "pytest cannot collect it")[:300]
     for line in reversed(lines):
         stripped = re.sub(r"^E\s+", "", line)
         if re.match(r"^[A-Za-z_.]*(Error|Exception|Exit|Warning)\b:?|^Duplicate parametrization|^import file mismatch"

@@ -199,6 +199,15 @@ def _no_results_reason(result: ExecResult, running: str = "") -> str:
     return f"pytest wrote no results (exit {result.exit_code}): {joined}"
 
 
+def clip(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """A long message's head and tail: a traceback names its exception last, and the set-up loop's
+    rules read that line (a missing module under a deep import chain, a `SystemExit` in collection)."""
+    if len(text) <= limit:
+        return text
+    head = limit // 4
+    return f"{text[:head]}\n[...]\n{text[len(text) - (limit - head - 7):]}"
+
+
 def parse_junit(data: bytes) -> dict[str, TestOutcome]:
     """Parse pytest JUnit XML; ids come from the plugin's `nodeid` property when present."""
     root = ET.fromstring(data)
@@ -211,7 +220,7 @@ def parse_junit(data: bytes) -> dict[str, TestOutcome]:
             if node is not None:
                 outcome = kind
                 text = (node.get("message") or "") + "\n" + (node.text or "")
-                message = text.strip()[:MESSAGE_LIMIT]
+                message = clip(text.strip())
                 break
         previous = outcomes.get(tid)
         if previous is not None and previous.outcome in (FAILED, ERROR):

@@ -105,3 +105,34 @@ def test_a_run_killed_in_a_test_names_that_test(suite_box):
     assert run.error.startswith("the test run was killed after its timeout (")
     assert re.search(r" s\) while running tests/test_hang.py::test_waits_forever \(for [5-9] s\)$", run.error), run.error
     assert not list(out.path.glob("*.current"))  # nothing left in the output mount
+
+
+def test_a_module_that_exits_when_imported_is_named_from_the_end_of_the_report(tmp_path):
+    """A real pytest report of a test module calling unittest.main() at import (as unseen ply 3.11's
+    do): an internal error whose exception is the traceback's last line. The message keeps its head
+    and tail (until stop 37 only the first 4000 characters, where "internal error" was all the set-up
+    loop could say) and the failure reason names the module."""
+    import subprocess
+    import sys
+
+    from inversion.engine.gold import baseline
+
+    (tmp_path / "testmain.py").write_text(textwrap.dedent("""
+        import unittest
+
+        class TestMain(unittest.TestCase):
+            def test_a(self):
+                pass
+
+        unittest.main()
+    """))
+    junit = tmp_path / "junit.xml"
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+                    "-o", "python_files=testmain.py", f"--junitxml={junit}", "testmain.py"], cwd=tmp_path,
+                   capture_output=True, timeout=120, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    outcomes = testrun.parse_junit(junit.read_bytes())
+    message = outcomes["pytest::internal"].message
+    assert len(message) <= testrun.MESSAGE_LIMIT and message.rstrip().endswith("SystemExit: 2")
+    tests = {t: {"outcome": o.outcome, "message": o.message} for t, o in outcomes.items()}
+    reason = baseline.failure_reason({"counts": {"total": 1, "error": 1}, "stable_passing": [], "tests": tests}, 1)
+    assert reason.startswith("0 of 1 tests pass: ") and f"{tmp_path}/testmain.py exits when imported" in reason, reason
