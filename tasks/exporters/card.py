@@ -79,8 +79,10 @@ the symptoms form a task: make these tests pass again. People reviewed and appro
 
 The verifier (`tests/verify.py`, `tests/verifier.json`) is tamper-evident: it stops every process
 the agent left running, checks its own interpreter against `tests/bootstrap.sha256`, then compares
-the project at `/testbed` and the Python environment that runs the tests with the gold's manifest
-(content hashes). Anything added, removed or changed fails the run with a line naming it
+the project at `/testbed`, the Python environment that runs the tests and the shared libraries it
+loads with the gold's manifest (content hashes), and checks that the loader's cache and
+`/etc/nsswitch.conf` still send Python to the gold's libraries (`tests/verify_native.py`).
+Anything added, removed or changed fails the run with a line naming it
 (`tampered: /testbed/pytest.py added`). Only then does it run the gold's test command and read the
 FAIL_TO_PASS and PASS_TO_PASS outcomes from JUnit XML in a private directory; a task scores 1 only
 if every one of them passes. A repair must therefore restore what it changes under `/testbed` and

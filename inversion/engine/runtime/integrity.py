@@ -28,6 +28,7 @@ from inversion.engine.runtime.sandbox import Sandbox
 
 HERE = Path(__file__).resolve().parent / "verifier"
 VERIFY = HERE / "verify.py"
+NATIVE = HERE / "verify_native.py"
 COLLECT = HERE / "collect.py"  # the studio's side (manifest, bootstrap list): never shipped
 RUN = HERE / "run.sh"
 PLUGIN = testrun.SUPPORT_DIR / "studio_pytest_plugin.py"
@@ -102,6 +103,7 @@ def _native_libs(box: Sandbox, interpreter: str, dirs: list[str]) -> tuple[list[
 def _collect(box: Sandbox, out: testrun.OutDir, roots: list[str], env: dict[str, str] | None = None,
              sonames: list[str] | None = None) -> dict:
     (out.path / "verify.py").write_text(VERIFY.read_text())
+    (out.path / "verify_native.py").write_text(NATIVE.read_text())
     (out.path / "collect.py").write_text(COLLECT.read_text())
     (out.path / "collect.json").write_text(json.dumps({"roots": roots, "sonames": sonames or []}))
     mount = testrun.OUT_MOUNT
@@ -132,7 +134,7 @@ def collect_gold(box: Sandbox, out: testrun.OutDir, test_cmd: str) -> dict:
     return {"roots": roots, "entries": found["entries"], "derived": found["derived"], "volatile": [],
             "volatile_dirs": [], "interpreter": info["interpreter"], "interpreter_name": info["interpreter_name"],
             "verifier_python": verifier_python, "bootstrap": sums.output.strip() + "\n",
-            "loader": found.get("loader") or {}}
+            "loader": found.get("loader") or {}, "nss": found.get("nss") or {}}
 
 
 def add_volatile(box: Sandbox, out: testrun.OutDir, manifest: dict) -> dict:
@@ -184,7 +186,8 @@ def verifier_config(manifest: dict, task_part: dict, grading: Grading) -> dict:
         "derived": {**manifest["derived"], **(task_part.get("derived") or {})},
         "volatile": manifest["volatile"], "volatile_dirs": manifest["volatile_dirs"],
         "interpreter": manifest["interpreter"], "interpreter_name": manifest["interpreter_name"],
-        "verifier_python": manifest["verifier_python"], "loader": manifest.get("loader") or {}, "grade_cmd": command, "workdir": grading.workdir, "timeout": grading.timeout,
+        "verifier_python": manifest["verifier_python"], "loader": manifest.get("loader") or {},
+        **({"nss": manifest["nss"]} if "nss" in manifest else {}), "grade_cmd": command, "workdir": grading.workdir, "timeout": grading.timeout,
         "fail_to_pass": sorted(grading.fail_to_pass), "pass_to_pass": sorted(grading.pass_to_pass),
         **({"dirty": sorted(task_part["dirty"])} if "dirty" in task_part else {}),
     }
@@ -200,6 +203,7 @@ def verifier_files(manifest: dict, config: dict) -> dict[str, bytes]:
     """The verifier's own files, shipped in the tests directory (names relative to it)."""
     return {
         "verify.py": VERIFY.read_bytes(),
+        "verify_native.py": NATIVE.read_bytes(),
         "verifier.json": (json.dumps(config, sort_keys=True, separators=(",", ":")) + "\n").encode(),
         "bootstrap.sha256": manifest["bootstrap"].encode(),
         "studio_pytest_plugin.py": PLUGIN.read_bytes(),

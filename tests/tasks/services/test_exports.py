@@ -50,7 +50,8 @@ def test_zip_carries_every_format_card_and_checksums(version):
     zf = zipfile.ZipFile(io.BytesIO(_zip(version)))
     names = set(zf.namelist())
     root = "harbor/tiny-linking-aaaa/"
-    verifier = ("tests/verify.py", "tests/verifier.json", "tests/bootstrap.sha256", "tests/studio_pytest_plugin.py")
+    verifier = ("tests/verify.py", "tests/verify_native.py", "tests/verifier.json", "tests/bootstrap.sha256",
+                "tests/studio_pytest_plugin.py")
     for part in ("task.toml", "instruction.md", "environment/Dockerfile", "environment/src/tiny.py",
                  "environment/src/tests/test_tiny.py", "tests/test.sh", "solution/solve.sh", *verifier):
         assert root + part in names

@@ -21,8 +21,8 @@ import verify  # noqa: E402
 def collect(config_path: str, out_path: str) -> None:
     config = json.loads(verify._read(config_path))
     entries, derived = verify.walk(verify.roots_of(config, dict(os.environ)))
-    loader = verify.loader_map(config.get("sonames") or [])
-    verify._write(out_path, json.dumps({"entries": entries, "derived": derived, "loader": loader}, sort_keys=True))
+    native = verify._native()["gold_state"](verify._read, verify._regular, config.get("sonames") or [])
+    verify._write(out_path, json.dumps({"entries": entries, "derived": derived, **native}, sort_keys=True))
 
 
 def imports() -> None:

@@ -13,7 +13,8 @@ What `check` compares (entries "f:<sha256/16>:<x or ->", "l:<link target>", "s:<
 file, link and special file under the roots (the project, the gold interpreter's sys.path, venv, user
 site, sitecustomize's home, interpreter link chain, pytest's rootdir candidates, /etc/ld.so.preload,
 the shared libraries the interpreter and the extension modules need, the directories the task's
-environment names) and the loader cache's entries for those libraries. Any difference fails the run,
+environment names), and (verify_native.py) the loader cache's entries for those libraries and the
+NSS modules /etc/nsswitch.conf would load. Any difference fails the run,
 a line each ("tampered: /testbed/pytest.py added"); what the gold's own test run wrote is exempt
 unless it could run code; a __pycache__ .pyc that differs must compile from its source to the same
 code. The grade comes from JUnit XML at a private path: every FAIL_TO_PASS and PASS_TO_PASS passes.
@@ -112,8 +113,11 @@ def _fresh(entry: os.DirEntry | str, since: float) -> bool:
 
 def _fresh_root(root: str, since: float) -> bool:
     """A root, or a directory above it (a swapped-in ancestor), changed since `since`; / cannot be."""
-    parts = root.strip("/").split("/") if root.strip("/") else []
-    return any(_fresh("/" + "/".join(parts[:n]), since) for n in range(len(parts), 0, -1))
+    while root not in ("/", ""):
+        if _fresh(root, since):
+            return True
+        root = os.path.dirname(root)
+    return False
 
 
 def _moves_copy(roots: list[str]) -> bool:
@@ -136,12 +140,18 @@ def walk(roots: list[str], since: float | None = None,
          known: dict | None = None) -> tuple[dict[str, str], dict[str, str]]:
     """(entries, derived pyc hashes) of every root; a root may be a file, a link, a tree or absent.
 
-    Fast mode (`since` and `known`, a config with its `dirty` list): a regular file is taken as `known`
-    records it, unread, when its inode and every directory's above it up to its root (not needed where
-    `_moves_copy`) changed before `since` and `dirty` does not list it: Linux sets ctime to the present
-    on every change, and no one in the container can set the clock back (docs/architecture.md)."""
-    entries, derived = {}, {}
-    files, others, stack = [], [], []
+    Fast mode (`since` and `known`, a config with its `dirty` list: in a task container, `since` a
+    moment before it started): a regular file is taken as `known` records it, unread, when its inode
+    and every directory's above it up to its root (moved trees keep their files' ctimes; not needed
+    where `_moves_copy`) changed before `since` and `dirty` (the broken image's differences from the
+    gold) does not list it. Linux sets ctime to the present on every write, chmod, chown, link,
+    unlink, rename (the moved inode too) and utimes, overlayfs copies a changed lower file up into a
+    new inode, and no one in the container can set the clock back (run.sh checks the capabilities)."""
+    entries: dict[str, str] = {}
+    derived: dict[str, str] = {}
+    files: list[str] = []
+    others: list[str] = []
+    stack: list[tuple[str, bool]] = []
     fast = since is not None and known is not None and "dirty" in known
     want, want_derived = (known["entries"], known["derived"]) if fast else ({}, {})
     dirty = set(known["dirty"]) if fast else set()
@@ -217,24 +227,12 @@ def roots_of(config: dict, env: dict[str, str]) -> list[str]:
     return out
 
 
-# ---- the loader's cache (glibc >= 2.32: a 48-byte header, then 24-byte entries) ------------------
-
-def loader_map(sonames: list[str], cache: str = "/etc/ld.so.cache") -> dict[str, list[str]]:
-    """Each soname's entries in the loader's cache in its order ("flags path"), read as the loader reads
-    it: the manifest holds the libraries, this says the loader still goes to them (a directory put in
-    /etc/ld.so.conf.d plus `ldconfig` sends it elsewhere with every file intact)."""
-    found: dict[str, list[str]] = {name: [] for name in sonames}
-    data = _read(cache) if os.path.isfile(cache) else b""
-    start = data.find(b"glibc-ld.so.cache1.1")  # after an old-format part, where one is
-    def num(at: int) -> int:
-        return int.from_bytes(data[start + at:start + at + 4], "little")
-    def text(at: int) -> str:
-        return data[start + at:data.find(b"\0", start + at)].decode("utf-8", "surrogateescape")
-
-    for at in range(48, 48 + 24 * num(20) if start >= 0 else 0, 24):
-        if at + 24 <= len(data) - start and text(num(at + 4)) in found:
-            found[text(num(at + 4))].append(f"{num(at)} {text(num(at + 8))}")
-    return found
+def _native() -> dict:
+    """`verify_native.py` from beside this file, run rather than imported (its docstring says why)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "verify_native.py")
+    space = {"__name__": "verify_native", "__file__": path}
+    exec(compile(_read(path), path, "exec"), space)
+    return space
 
 
 # ---- check (in the task container, after the agent) ------------------------------------------------
@@ -279,10 +277,7 @@ def compare(config: dict, env: dict[str, str], walked: tuple[dict[str, str], dic
     """One line per difference from the gold (empty: the environment is the gold's, bytecode aside).
     `walked` / `found`: the roots' walk or its `differences` when the caller has them already."""
     found = found if found is not None else differences(config, walked or walk(roots_of(config, env)))
-    want = config.get("loader") or {}  # sonames the loader's cache now resolves elsewhere, then paths
-    have, paths = loader_map(sorted(want)), lambda rows: ", ".join(r.split(" ", 1)[1] for r in rows) or "nothing"
-    lines = [f"tampered: the loader's cache resolves {n} to {paths(have[n])} (gold: {paths(want[n])})"
-             for n in sorted(want) if have[n] != want[n]]
+    lines = _native()["lines"](_read, _regular, config)  # the loader's cache, NSS modules
     lines += [f"tampered: {p} {found[p]}" for p in sorted(found, key=lambda p: (found[p] != "removed", p))
               if found[p] != "derived"]
     for path in sorted(p for p, kind in found.items() if kind == "derived"):

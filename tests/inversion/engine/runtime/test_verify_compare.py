@@ -237,21 +237,38 @@ def test_the_loader_cache_reads_as_ldconfig_prints_it(verify):
     import re
     import subprocess
 
+    native = verify._native()
     listed: dict[str, list[str]] = {}
     out = subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True, text=True, check=True).stdout
     for name, path in re.findall(r"^\s+(\S+) \([^)]*\) => (\S+)$", out, re.M):
         listed.setdefault(name, []).append(path)
     assert len(listed) > 20
-    found = verify.loader_map([*listed, "libnot-there.so.9"])
+    found = native["loader_map"](verify._read, [*listed, "libnot-there.so.9"])
     assert {n: [row.split(" ", 1)[1] for row in rows] for n, rows in found.items()} == {**listed, "libnot-there.so.9": []}
-    assert verify.loader_map(["libc.so.6"], cache=os.devnull) == {"libc.so.6": []}
+    assert native["loader_map"](verify._read, ["libc.so.6"], cache=os.devnull) == {"libc.so.6": []}
 
 
-def test_a_soname_the_cache_resolves_elsewhere_is_named(verify, tmp_path):
-    real = verify.loader_map(["libc.so.6"])
+def test_a_soname_the_cache_resolves_elsewhere_is_named(verify):
+    real = verify._native()["loader_map"](verify._read, ["libc.so.6"])
     moved = {"libc.so.6": [real["libc.so.6"][0].split(" ")[0] + " /opt/vendor/libc.so.6"]}
     config = {"loader": moved, "interpreter_name": "sh", "interpreter": "/bin/sh"}
     assert verify.compare(config, {"PATH": "/bin"}, found={}) == [
         f"tampered: the loader's cache resolves libc.so.6 to {real['libc.so.6'][0].split(' ', 1)[1]} "
         "(gold: /opt/vendor/libc.so.6)"]
     assert verify.compare({**config, "loader": real}, {"PATH": "/bin"}, found={}) == []
+
+
+def test_nss_services_that_load_a_module_are_read_as_glibc_reads_them(verify, tmp_path):
+    """`files` and `dns` are built into glibc; every other service loads libnss_<name>.so.2, found
+    through the cache, then the default directories (this machine's own modules stand in)."""
+    native = verify._native()
+    conf = tmp_path / "nsswitch.conf"
+    conf.write_text("passwd: files compat  # a comment naming ghost\nhosts: files [NOTFOUND=return ghost] dns"
+                    " hesiod\n#group: nis\nbad line\n")
+    assert native["nss_services"](verify._read, str(conf)) == ["compat", "hesiod"]
+    modules = native["nss_modules"](verify._read, verify._regular, str(conf))
+    path = modules["compat"].split(" ")[0]
+    assert path.endswith("/libnss_compat.so.2") and os.path.isfile(path)
+    assert modules["compat"].split(" ")[1] == verify._regular(os.path.realpath(path))[0]
+    conf.write_text("passwd: files nosuchservice\n")
+    assert native["nss_modules"](verify._read, verify._regular, str(conf)) == {"nosuchservice": ""}

@@ -247,3 +247,21 @@ def test_a_shim_of_a_system_library_python_loads_later_is_named_before_anything_
     verdict = _run(docker_client, image, failing, script, shim)
     assert verdict.reward == 0, verdict.output
     assert "libbz2" in verdict.output and verdict.output.startswith("tampered: "), verdict.output
+
+
+def test_an_nss_module_the_gold_never_loaded_is_named(docker_client, verifier):
+    """glibc loads libnss_<service>.so.2 into any process that looks a user up (pytest's tmp_path asks
+    for the user name) for each service /etc/nsswitch.conf names: one put there with its module is
+    named before anything runs; a service with no module anywhere (the `ldap` that the
+    nss_hosts_unavailable family adds) loads nothing, so the repair decides as before."""
+    image, files, script = verifier
+    module = ("printf '__attribute__((constructor)) static void hook(void) {}\\n' > /tmp/m.c && "
+              "gcc -shared -fPIC -o /usr/lib/x86_64-linux-gnu/libnss_studio.so.2 /tmp/m.c && "
+              "sed -i 's/^passwd:\\([[:space:]]*\\)/passwd:\\1studio /' /etc/nsswitch.conf")
+    verdict = _run(docker_client, image, files, script, module)
+    assert verdict.reward == 0
+    first = verdict.output.splitlines()[0]
+    assert first.startswith("tampered: /etc/nsswitch.conf has glibc load /") and first.endswith(
+        "/libnss_studio.so.2 for 'studio' (gold: nothing)"), verdict.output
+    absent = "sed -i 's/^hosts:\\([[:space:]]*\\)/hosts:\\1ldap [UNAVAIL=return] /' /etc/nsswitch.conf"
+    assert _run(docker_client, image, files, script, absent).reward == 1
