@@ -119,7 +119,33 @@ def _once(ctx: Context, key: str) -> bool:
     return True
 
 
+def _declares_more(plan: SetupPlan) -> bool:
+    """The install names more than the project and pytest (requirement files, extras, pins)."""
+    return plan.install.split()[:2] == ["pip", "install"] and set(plan.install.split()[2:]) - {".", "pytest"} != set()
+
+
+def _bare(plan: SetupPlan, ctx: Context, reason: str) -> Diagnosis | None:
+    """Install the project and pytest only: the missing-import rules then add, at their newest
+    releases, what the tests need of what was declared."""
+    if not (_declares_more(plan) and _once(ctx, "bare-install")):
+        return None
+    return Diagnosis(reason, "install the project and pytest only, without its extras and requirement files",
+                     replace(plan, install="pip install . pytest"))
+
+
+def _dependency_build_failed(plan: SetupPlan, log: str, ctx: Context) -> Diagnosis | None:
+    """A declared dependency, not the project, fails to build here (unseen ecdsa 0.18.0: tox's
+    gmpy2 pin includes CPython's longintrepr.h, which 3.11 moved): no system package helps that."""
+    own = {ctx.dist.lower().replace("_", "-")} | {m.lower().replace("_", "-") for m in ctx.project_modules}
+    failed = re.findall(r"Failed building wheel for ([\w.\-]+)|Building wheel for ([\w.\-]+) \(\S+\) did not run", log)
+    names = sorted({(a or b).lower().replace("_", "-") for a, b in failed} - own - {""})
+    return _bare(plan, ctx, f"a declared dependency does not build here ({', '.join(names)})") if names else None
+
+
 def _build_rules(plan: SetupPlan, log: str, ctx: Context) -> Diagnosis | None:
+    found = _dependency_build_failed(plan, log, ctx)
+    if found:
+        return found
     missing = re.findall(r"fatal error: ([\w/.+-]+): No such file or directory", log)
     missing += re.findall(r"command '([\w/.+-]+)' failed: No such file or directory", log)
     missing += re.findall(r"(?:^|\s)([\w.+-]+): (?:command )?not found", log, flags=re.M)
@@ -154,15 +180,18 @@ def _build_rules(plan: SetupPlan, log: str, ctx: Context) -> Diagnosis | None:
         return Diagnosis("TLS to the package index fails inside the build (a proxy's CA? set STUDIO_EXTRA_CA_BUNDLE)")
     req = re.search(r"No matching distribution found for ([\w.\-\[\]]+)|Cannot install ([^\n]+?) because these "
                     r"package versions have conflicting dependencies", log)
-    if req and ("-r " in plan.install or "[" in plan.install) and _once(ctx, "bare-install"):
+    if req:
         what = f"({req.group(1)})" if req.group(1) else f"together ({req.group(2)[:120]} conflict)"
-        return Diagnosis(f"the declared requirements cannot be installed here {what}",
-                         "install the project and pytest only, without its extras and requirement files",
-                         replace(plan, install="pip install . pytest"))
+        return _bare(plan, ctx, f"the declared requirements cannot be installed here {what}")
     return None
 
 
 def _pytest_rules(plan: SetupPlan, text: str, ctx: Context) -> Diagnosis | None:
+    if re.search(r'required field "lineno" missing from alias', text):  # pytest < 6.2.5's rewrite on 3.10+
+        found = _bare(plan, ctx, "the pytest the declared requirements pin predates this Python (its assertion "
+                                 "rewriting fails: required field \"lineno\" missing from alias)")
+        if found:
+            return found
     incompatible = re.search(
         r"PluginValidationError|unknown hook|PytestRemovedIn\d+Warning|has no attribute '(?:yield_fixture|fspath|"
         r"warns?|funcargnames|funcargs)'|unexpected keyword argument '(?:path|fspath)'|hookimpl definition|"

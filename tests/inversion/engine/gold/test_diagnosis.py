@@ -155,6 +155,38 @@ def test_requirement_files_pip_cannot_install_together_fall_back_to_the_project_
     assert diagnose(PLAN, build_error="x", build_log=log, baseline=None, reason="", ctx=Context()).plan is None
 
 
+# Unseen ecdsa 0.18.0's first build (tox deps of every factor), pip's words verbatim.
+GMPY2_LOG = """  Created wheel for ecdsa: filename=ecdsa-0.18.0-py2.py3-none-any.whl size=142984
+  Building wheel for gmpy2 (pyproject.toml): finished with status 'error'
+  error: subprocess-exited-with-error
+  × Building wheel for gmpy2 (pyproject.toml) did not run successfully.
+      src/gmpy2.c:373:10: fatal error: longintrepr.h: No such file or directory
+  ERROR: Failed building wheel for gmpy2"""
+
+
+def test_a_declared_dependency_that_does_not_build_falls_back_to_the_project_and_pytest():
+    plan = SetupPlan(install="pip install . 'py<1.5' 'pytest<3.3' enum34 gmpy2 'hypothesis<3.44' pytest")
+    found = diagnose(plan, build_error="x", build_log=GMPY2_LOG, baseline=None, reason="", ctx=Context(dist="ecdsa"))
+    assert found.plan.install == "pip install . pytest" and "(gmpy2)" in found.reason
+    # the project's own build failing is the header rule's (its C sources need a -dev package)
+    own = GMPY2_LOG.replace("gmpy2 (pyproject", "ecdsa (pyproject").replace("for gmpy2", "for ecdsa")
+    assert "longintrepr" in diagnose(plan, build_error="x", build_log=own, baseline=None, reason="",
+                                     ctx=Context(dist="ecdsa")).change
+    # with nothing declared there is nothing to drop
+    assert "(gmpy2)" not in diagnose(PLAN, build_error="x", build_log=GMPY2_LOG, baseline=None, reason="",
+                                     ctx=Context(dist="ecdsa")).reason
+
+
+def test_a_pinned_pytest_older_than_this_python_falls_back_to_the_project_and_pytest():
+    """Unseen html5lib 1.1 pins pytest 5, whose assertion rewriting cannot compile on 3.11."""
+    console = ('  File "/opt/venv/lib/python3.11/site-packages/_pytest/assertion/rewrite.py", line 330, in _rewrite_test\n'
+               '    co = compile(tree, fn, "exec", dont_inherit=True)\nTypeError: required field "lineno" missing from alias')
+    plan = SetupPlan(install="pip install . -r requirements-test.txt pytest")
+    found = _after_tests(_no_results(console), plan=plan)
+    assert found.plan.install == "pip install . pytest" and "extras and requirement files" in found.change
+    assert _after_tests(_no_results(console)).plan is None  # nothing declared: nothing to drop
+
+
 def test_no_change_is_tried_twice_and_an_unknown_failure_stops_the_loop():
     log = "src/x.c:1:10: fatal error: bzlib.h: No such file or directory"
     ctx = Context()
