@@ -196,7 +196,7 @@ def _pytest_rules(plan: SetupPlan, text: str, ctx: Context) -> Diagnosis | None:
         r"PluginValidationError|unknown hook|PytestRemovedIn\d+Warning|has no attribute '(?:yield_fixture|fspath|"
         r"warns?|funcargnames|funcargs)'|unexpected keyword argument '(?:path|fspath)'|hookimpl definition|"
         r"Argument\(s\) \{'path'\} are declared in the hookimpl|Duplicate parametrization IDs|"
-        r"strict_parametrization_ids", text)
+        r"strict_parametrization_ids|exceptions must be derived from Warning, not <class 'NoneType'>", text)
     if not incompatible:
         return None
     if _once(ctx, "era"):

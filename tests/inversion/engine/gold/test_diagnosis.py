@@ -177,6 +177,15 @@ def test_a_declared_dependency_that_does_not_build_falls_back_to_the_project_and
                                      ctx=Context(dist="ecdsa")).reason
 
 
+def test_pytest_warns_none_gets_pytest_as_of_the_release():
+    """`pytest.warns(None)`, removed in pytest 8: unseen ecdsa 0.18.0 was gold with 4 such tests failing."""
+    message = ("TypeError: exceptions must be derived from Warning, not <class 'NoneType'>\n"
+               "    def test_new_call_convention(self):\n>       with pytest.warns(None) as warns:")
+    ctx = Context(era_pins=lambda names: ("pytest==7.1.2",), newest=lambda name: "9.0.1")
+    found = _after_tests(_failing(**{"src/ecdsa/test_der.py::TestEncodeBitstring::test_new_call_convention": message}), ctx)
+    assert found.plan.packages == ("pytest==7.1.2",)
+
+
 def test_a_pinned_pytest_older_than_this_python_falls_back_to_the_project_and_pytest():
     """Unseen html5lib 1.1 pins pytest 5, whose assertion rewriting cannot compile on 3.11."""
     console = ('  File "/opt/venv/lib/python3.11/site-packages/_pytest/assertion/rewrite.py", line 330, in _rewrite_test\n'
