@@ -218,6 +218,9 @@ def _test_rules(plan: SetupPlan, text: str, ctx: Context) -> Diagnosis | None:
     if re.search(r"module 'py' has no attribute|No module named 'py\.", text) and _once(ctx, "pip:py"):
         return Diagnosis("the tests use the retired `py` library beyond the shim pytest still ships",
                          "install py", plan.with_(packages=("py",)))
+    if "locale.Error: unsupported locale setting" in text and _once(ctx, "apt:locales-all"):
+        return Diagnosis("the tests set a locale the base image does not have (locale.Error)",  # unseen natsort 8.4.0
+                         "install the Debian package locales-all (every locale, compiled)", plan.with_(apt=("locales-all",)))
     test, how = _hogging_test(text)
     if test and _once(ctx, f"deselect:{test}"):
         return Diagnosis(f"one test takes the whole run down ({how}): {test}",

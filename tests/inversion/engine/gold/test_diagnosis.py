@@ -186,6 +186,15 @@ def test_pytest_warns_none_gets_pytest_as_of_the_release():
     assert found.plan.packages == ("pytest==7.1.2",)
 
 
+def test_a_locale_the_tests_set_installs_every_locale():
+    """Unseen natsort 8.4.0: 59 tests error in a fixture that sets en_US.UTF-8."""
+    message = ('failed on setup with "locale.Error: unsupported locale setting"\n'
+               "    def with_locale_en_us() -> Iterator[None]:")
+    found = _after_tests(_failing(**{"tests/test_final_data_transform_factory.py::test_default[0]": message}))
+    assert found.plan.apt == ("locales-all",)
+    assert "locales-all" in render(found.plan, base_image="local/bookworm-py:base2", with_ca=False)
+
+
 def test_a_pinned_pytest_older_than_this_python_falls_back_to_the_project_and_pytest():
     """Unseen html5lib 1.1 pins pytest 5, whose assertion rewriting cannot compile on 3.11."""
     console = ('  File "/opt/venv/lib/python3.11/site-packages/_pytest/assertion/rewrite.py", line 330, in _rewrite_test\n'
