@@ -204,8 +204,8 @@ def clip(text: str, limit: int = MESSAGE_LIMIT) -> str:
     rules read that line (a missing module under a deep import chain, a `SystemExit` in collection)."""
     if len(text) <= limit:
         return text
-    head = limit // 4
-    return f"{text[:head]}\n[...]\n{text[len(text) - (limit - head - 7):]}"
+    head, cut = limit // 4, "\n[...]\n"
+    return text[:head] + cut + text[len(text) - (limit - head - len(cut)):]
 
 
 def parse_junit(data: bytes) -> dict[str, TestOutcome]:
