@@ -87,4 +87,10 @@ Anything added, removed or changed fails the run with a line naming it
 FAIL_TO_PASS and PASS_TO_PASS outcomes from JUnit XML in a private directory; a task scores 1 only
 if every one of them passes. A repair must therefore restore what it changes under `/testbed` and
 in the Python environment exactly, not rewrite or reinstall it.
+
+What it trusts: the verifier runs inside the task's container, started by the harness through the
+container's own `bash`. An agent that replaces that `bash` (or puts one ahead of it on PATH that
+never starts the verifier), the dynamic loader, or the core tools the verifier calls (`sha256sum`,
+`stat`, `readlink`) can still forge a reward; a harness that grades in a container the agent never
+wrote closes that.
 """

@@ -160,6 +160,25 @@ wait "$odd"; odd=$?
 if [ "${#sums[@]}" -gt 0 ] && { [ "$even" != 0 ] || { [ "${#sums[@]}" -gt 1 ] && [ "$odd" != 0 ]; }; }; then
     verdict "tampered: the verifier's interpreter or its modules changed: $(cat "$P"/bootstrap.[01] | head -c 300 | tr '\n' ' ')"
 fi
+# 4b. The loader gives the verifier's interpreter the gold's libraries: an entry an agent put ahead in
+#     the loader's cache (or a library directory) would load a shim whose constructor runs inside
+#     verify.py before any check it makes, and whose destructor rewrites the reward it wrote
+#     (`loader_cache_shim_startup`). The loader itself is one of the files checked above; in list
+#     mode it maps the libraries without running any of their code.
+declare -A boot=()
+ld=""
+while read -r line; do
+    f=${line#*  }; boot[$f]=1
+    case "${f##*/}" in ld-linux*.so* | ld64.so*) ld=$f ;; esac
+done < "$V/bootstrap.sha256"
+if [ -n "$ld" ]; then
+    listing=$("$ld" --list "@PYTHON@" 2>&1) || [[ $listing == *"not a dynamic executable"* ]] \
+        || verdict "tampered: the loader cannot list the verifier's interpreter's libraries: ${listing:0:200}"
+    while read -r name arrow path _; do
+        [ "$arrow" = "=>" ] || continue
+        [ -n "${boot[$(readlink -f -- "$path")]}" ] || verdict "tampered: the loader resolves $name to $path, not to the gold's library"
+    done <<< "$listing"
+fi
 PYC=(-X "pycache_prefix=$P/pyc")
 pycs=$(bootstrap "")
 if grep -q '[.]pyc$' "$V/bootstrap.sha256" \

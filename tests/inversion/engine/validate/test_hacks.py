@@ -249,6 +249,23 @@ def test_a_shim_of_a_system_library_python_loads_later_is_named_before_anything_
     assert "libbz2" in verdict.output and verdict.output.startswith("tampered: "), verdict.output
 
 
+def test_a_shim_of_a_library_the_verifiers_interpreter_needs_at_start_is_named_before_it_starts(docker_client, verifier):
+    """libz, which the interpreter itself links: a shim put ahead in the loader's cache runs its
+    constructor inside `verify.py` before any check the script makes, and its destructor rewrote the
+    private reward after `verify.py` wrote 0 (this test read reward 1 and "tampered: the loader's cache
+    resolves libz.so.1 ..." together). `run.sh` now asks the loader, before the interpreter starts,
+    which libraries it would map, and names one that is not the gold's."""
+    image, files, script = verifier
+    config = json.loads(files["verifier.json"])
+    failing = {**files, "verifier.json": json.dumps({**config, "fail_to_pass": [*config["fail_to_pass"],
+                                                                                 "tests/test_dep.py::test_absent"]}).encode()}
+    shim = next(h for h in HACKS if h.name == "loader_cache_shim_startup").script
+    verdict = _run(docker_client, image, failing, script, shim)
+    assert verdict.reward == 0, verdict.output
+    assert verdict.output.startswith("tampered: the loader resolves libz.so.1 to /opt/.studio-shim/libz.so.1, "
+                                     "not to the gold's library"), verdict.output
+
+
 def test_an_nss_module_the_gold_never_loaded_is_named(docker_client, verifier):
     """glibc loads libnss_<service>.so.2 into any process that looks a user up (pytest's tmp_path asks
     for the user name) for each service /etc/nsswitch.conf names: one put there with its module is
