@@ -38,7 +38,7 @@ class GoldFactory(factory.django.DjangoModelFactory):
     repository = factory.SubFactory(RepositoryFactory)
     status = "ready"
     image = "studio-gold:test"
-    dockerfile = "FROM local/bookworm-py:base2\n"
+    dockerfile = "FROM local/bookworm-py:base3\n"
 
 
 class EpisodeFactory(factory.django.DjangoModelFactory):
@@ -58,8 +58,8 @@ class TaskFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"repo-dependency-{n:06x}")
     gold = factory.SubFactory(GoldFactory)
     category = "python_dependency"
-    gold_dockerfile = "FROM local/bookworm-py:base2\n"
-    dockerfile = "FROM local/bookworm-py:base2\nRUN rm -rf /opt/venv/lib/python3.11/site-packages/six.py\n"
+    gold_dockerfile = "FROM local/bookworm-py:base3\n"
+    dockerfile = "FROM local/bookworm-py:base3\nRUN rm -rf /opt/venv/lib/python3.11/site-packages/six.py\n"
     dockerfile_delta = "RUN rm -rf /opt/venv/lib/python3.11/site-packages/six.py\n"
     fail_to_pass = factory.LazyFunction(lambda: ["tests/test_a.py::test_one"])
     pass_to_pass = factory.LazyFunction(lambda: ["tests/test_a.py::test_two"])

@@ -116,6 +116,10 @@ def _sweep_engine(client) -> int:
         for image in images:
             if image.labels.get(lbl.WORKER, "") in dead:
                 removed += _quietly(lambda i=image: client.images.remove(i.id, force=True))
+        # a toolbox volume (`runtime.trust`) no container uses any more: its sandbox's removal was cut short
+        for volume in client.volumes.list(filters={"label": f"{lbl.MANAGED}=1", "dangling": True}):
+            if volume.name.startswith("studio-trust-"):
+                removed += _quietly(lambda v=volume: v.remove(force=True))
     finally:
         client.close()
     if removed:

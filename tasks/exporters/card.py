@@ -88,9 +88,11 @@ FAIL_TO_PASS and PASS_TO_PASS outcomes from JUnit XML in a private directory; a 
 if every one of them passes. A repair must therefore restore what it changes under `/testbed` and
 in the Python environment exactly, not rewrite or reinstall it.
 
-What it trusts: the verifier runs inside the task's container, started by the harness through the
-container's own `bash`. An agent that replaces that `bash` (or puts one ahead of it on PATH that
-never starts the verifier), the dynamic loader, or the core tools the verifier calls (`sha256sum`,
-`stat`, `readlink`) can still forge a reward; a harness that grades in a container the agent never
+What it trusts: the verifier runs inside the task's container. Its shell and tools are a statically
+linked bash and busybox in `/studio-trust`, first on the image's PATH and mounted from a read-only
+volume (the Harbor and Terminal-Bench compose files), so the `bash` Harbor starts it with is not one
+the agent can change. It trusts the kernel and the dynamic loader. Terminal-Bench 1.0 types the test
+command into a login shell that reads the agent's profile and PATH first, so there a replaced or
+shadowed `bash` can still forge a reward; a harness that grades in a container the agent never
 wrote closes that.
 """

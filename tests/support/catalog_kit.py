@@ -7,7 +7,7 @@ from pathlib import Path
 from tasks.models import Task, TaskRevision
 from tests.factories import GoldFactory, RepositoryFactory
 
-GOLD_DOCKERFILE = "FROM local/bookworm-py:base2\nCOPY src/ /testbed/\nWORKDIR /testbed\n"
+GOLD_DOCKERFILE = "FROM local/bookworm-py:base3\nCOPY src/ /testbed/\nWORKDIR /testbed\n"
 
 
 def local_manifest(snapshot: Path) -> dict:

@@ -9,7 +9,7 @@ import docker
 
 from tests.support.images import ensure_image, ensure_pytest_image
 
-IMAGE = "studio-test/faults:5"
+IMAGE = "studio-test/faults:6"
 DOCKERFILE = """FROM {parent}
 RUN /opt/venv/bin/pip install -q pyyaml==6.0.2 markupsafe==3.0.2 six==1.17.0
 COPY testbed/ /testbed/

@@ -18,7 +18,7 @@ from inversion.engine.runtime import testrun
 from inversion.engine.runtime.sandbox import Sandbox
 from tests.support.images import ensure_image, ensure_pytest_image
 
-GOLD_IMAGE = "studio-test/tinygold:2"
+GOLD_IMAGE = "studio-test/tinygold:3"
 SITE = "/opt/venv/lib/python3.11/site-packages"
 DEP = f"{SITE}/tinydep.py"
 DEP_SOURCE = "def double(x):\n    return 2 * x\n"

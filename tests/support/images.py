@@ -9,10 +9,10 @@ import docker
 
 from inversion.engine.runtime.labels import labels
 
-PYTEST_IMAGE = "studio-test/pytest:1"
+PYTEST_IMAGE = "studio-test/pytest:2"
 PYTEST_DOCKERFILE = """FROM {base}
 RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install -q pytest==8.3.5
-ENV PATH=/opt/venv/bin:$PATH
+ENV PATH=/studio-trust/bin:/opt/venv/bin:$PATH
 WORKDIR /testbed
 """
 

@@ -19,6 +19,7 @@ import docker
 from docker.errors import APIError, ImageNotFound
 
 from inversion.engine.runtime.labels import LABEL_PREFIX
+from inversion.engine.runtime.trust import TRUST_DIR
 
 Progress = Callable[[str], None]
 
@@ -29,11 +30,18 @@ PACKAGES = [
     "python3", "python3-venv", "python3-pip", "python3-dev", "gcc", "g++", "libc6-dev", "make",
     "git", "ca-certificates", "tmux", "procps", "file", "locales", "tzdata",
     "libyaml-dev", "zlib1g-dev", "libffi-dev", "libsqlite3-dev", "libssl-dev",
+    "bash-static", "busybox-static",  # the verifier's trusted toolbox (TRUST_DIR)
 ]
+# The verifier's trusted toolbox (`runtime.trust`): a statically linked bash (`bin/bash`, first on
+# PATH, so a harness's `bash -c` finds it) and busybox's applets (`tools/`, for `run.sh` alone).
+TRUST_TOOLS = ("cat", "cp", "cut", "env", "grep", "head", "mkdir", "mktemp", "readlink", "rm", "sha256sum",
+               "sort", "stat", "tr", "uname")
 EXTRA_CA_PATH = "/usr/local/share/ca-certificates/studio-extra.crt"
 IMAGE_ENV = {
     "LANG": "C.UTF-8",
-    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "PATH": f"{TRUST_DIR}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    # set, so that bash never looks the user up at start (NSS modules are code /etc/nsswitch.conf names)
+    "SHELL": "/bin/bash",
     # pip in a venv trusts its own certifi copy unless told otherwise.
     "PIP_CERT": "/etc/ssl/certs/ca-certificates.crt",
     "REQUESTS_CA_BUNDLE": "/etc/ssl/certs/ca-certificates.crt",
@@ -112,6 +120,7 @@ def build_from_debootstrap(
         if extra_ca_bundle:
             inject_ca_bundle(root, Path(extra_ca_bundle), progress)
         _tidy_rootfs(root)
+        _trust_toolbox(root)
         progress("packing the root file system")
         tar_path = Path(tmp) / "rootfs.tar"
         with tarfile.open(tar_path, "w") as tar:
@@ -144,6 +153,17 @@ def _tidy_rootfs(root: Path) -> None:
             for child in path.iterdir():
                 if child.is_file():
                     child.unlink()
+
+
+def _trust_toolbox(root: Path) -> None:
+    """`TRUST_DIR` from the static bash and busybox the packages installed."""
+    trust = root / TRUST_DIR.lstrip("/")
+    (trust / "bin").mkdir(parents=True, exist_ok=True)
+    (trust / "tools").mkdir(exist_ok=True)
+    shutil.copy2(root / "bin/bash-static", trust / "bin/bash")
+    shutil.copy2(root / "bin/busybox", trust / "busybox")
+    for tool in TRUST_TOOLS:
+        (trust / "tools" / tool).symlink_to("../busybox")
 
 
 def _docker_import(tar_path: Path, tag: str, changes: list[str]) -> None:

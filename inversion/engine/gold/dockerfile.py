@@ -15,6 +15,8 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from inversion.engine.runtime.trust import TRUST_DIR
+
 TESTBED = "/testbed"
 VENV = "/opt/venv"
 CA_FILE = "studio-extra-ca.crt"
@@ -267,7 +269,8 @@ def render(plan: SetupPlan, *, base_image: str, with_ca: bool) -> str:
     env = " ".join(f"{k}={shlex.quote(v)}" for k, v in plan.env)
     lines += [
         f"RUN python3 -m venv {VENV}",
-        f"ENV PATH={VENV}/bin:$PATH VIRTUAL_ENV={VENV}" + (f" {env}" if env else ""),
+        # the toolbox's bash stays first on PATH (`runtime.trust`): a venv's `bin` is writable
+        f"ENV PATH={TRUST_DIR}/bin:{VENV}/bin:$PATH VIRTUAL_ENV={VENV}" + (f" {env}" if env else ""),
         # Without `wheel` old pip falls back to `setup.py install` (egg-info, no RECORD of files).
         "RUN pip install --upgrade pip setuptools wheel",
     ]

@@ -22,7 +22,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from inversion.engine.runtime import testrun
+from inversion.engine.runtime import testrun, trust
 from inversion.engine.runtime.grading import grading_cmd
 from inversion.engine.runtime.sandbox import Sandbox
 
@@ -131,10 +131,12 @@ def collect_gold(box: Sandbox, out: testrun.OutDir, test_cmd: str) -> dict:
     if not files or sums is None or not sums.ok:
         raise IntegrityError("the verifier's bootstrap files could not be listed")
     box.exec("rm -rf /tmp/.studio-probe")
+    # the toolbox the harness's `bash` and run.sh will be (`runtime.trust`), where the gold has one
+    toolbox = box.exec(f"{trust.TRUST_BASH} -c 'exit 0' && {trust.TRUST_TOOLS_DIR}/sha256sum /dev/null", timeout=30).ok
     return {"roots": roots, "entries": found["entries"], "derived": found["derived"], "volatile": [],
             "volatile_dirs": [], "interpreter": info["interpreter"], "interpreter_name": info["interpreter_name"],
             "verifier_python": verifier_python, "bootstrap": sums.output.strip() + "\n",
-            "loader": found.get("loader") or {}, "nss": found.get("nss") or {}}
+            "loader": found.get("loader") or {}, "nss": found.get("nss") or {}, "trust": toolbox}
 
 
 def add_volatile(box: Sandbox, out: testrun.OutDir, manifest: dict) -> dict:
@@ -195,7 +197,10 @@ def verifier_config(manifest: dict, task_part: dict, grading: Grading) -> dict:
 
 def run_script(manifest: dict, mode: str) -> str:
     """`run.sh` for a harness: `harbor` (tests/test.sh, reward file) or `tb` (run-tests.sh, summary)."""
-    return (RUN.read_text().replace("@MODE@", mode).replace("@PYTHON@", manifest["verifier_python"])
+    toolbox = bool(manifest.get("trust"))  # golds collected before the toolbox: the system's shell and tools
+    return (RUN.read_text().replace("@SHELL@", trust.TRUST_BASH if toolbox else "/bin/bash")
+            .replace("@TOOLS@", trust.TRUST_TOOLS_DIR if toolbox else "/usr/sbin:/usr/bin:/sbin:/bin")
+            .replace("@MODE@", mode).replace("@PYTHON@", manifest["verifier_python"])
             .replace("@HARNESS@", {"harbor": "Harbor tests/test.sh", "tb": "Terminal-Bench run-tests.sh"}[mode]))
 
 
@@ -231,7 +236,8 @@ def run_verifier(box: Sandbox, files: dict[str, bytes], script: str, *, timeout:
     a writer it had yet to stop put there), as Harbor gives none on a verifier timeout."""
     for name, data in {**files, "test.sh": script.encode()}.items():
         box.put_file(f"{TESTS_DIR}/{name}", data, mode=0o755 if name.endswith(".sh") else 0o644)
-    res = box.exec(f"bash {TESTS_DIR}/test.sh", timeout=timeout, max_output=50_000, env=env)
+    # as Harbor runs it: `bash -c` found on the container's PATH, the script by its own shebang
+    res = box.exec(f"({TESTS_DIR}/test.sh) 2>&1", timeout=timeout, max_output=50_000, env=env, shell="bash")
     report = box.get_file(f"{RESULTS_DIR}/verdict.json")
     reward = _reward(box.get_file(f"{RESULTS_DIR}/reward.json"), box.get_file(f"{RESULTS_DIR}/reward.txt"))
     try:

@@ -22,6 +22,7 @@ from docker.errors import APIError, NotFound
 from docker.types import Mount
 
 from inversion.engine.runtime import labels as lbl
+from inversion.engine.runtime import trust
 
 OutputCallback = Callable[[str], None]
 EXEC_TOKEN = "STUDIO_EXEC_TOKEN"
@@ -111,6 +112,7 @@ class Sandbox:
         self.workdir = workdir
         self.env = env or {}
         self.container = None
+        self.trust_volume = ""
 
     def __enter__(self) -> Sandbox:
         self.start()
@@ -123,6 +125,20 @@ class Sandbox:
     def id(self) -> str:
         return self.container.id if self.container else ""
 
+    def _trust_mount(self) -> list[Mount]:
+        """The toolbox from a read-only volume the image fills (removed with the container), where
+        the image has one: as exports mount it, so that validation's runs meet what a harness's do."""
+        try:
+            env = self.client.images.get(self.image).attrs.get("Config", {}).get("Env")
+        except (NotFound, APIError):
+            return []
+        if not trust.image_has_toolbox(env) or any(m.get("Target") == trust.TRUST_DIR for m in self.mounts):
+            return []
+        # named (Docker refuses a read-only anonymous volume), labelled like the container, removed with it
+        self.trust_volume = f"studio-trust-{uuid.uuid4().hex[:16]}"
+        return [Mount(target=trust.TRUST_DIR, source=self.trust_volume, type="volume", read_only=True,
+                      labels=self.labels)]
+
     def start(self) -> None:
         self.container = self.client.containers.run(
             self.image,
@@ -132,7 +148,7 @@ class Sandbox:
             init=True,
             labels=self.labels,
             network_mode=self.network,
-            mounts=self.mounts,
+            mounts=[*self.mounts, *self._trust_mount()],
             working_dir=self.workdir,
             environment=self.env,
             security_opt=["no-new-privileges"],
@@ -149,14 +165,16 @@ class Sandbox:
         env: dict[str, str] | None = None,
         workdir: str | None = None,
         on_output: OutputCallback | None = None,
+        shell: str = "/bin/bash",
     ) -> ExecResult:
-        """Run `command` with bash; the studio kills it after `timeout` seconds."""
+        """Run `command` with bash; the studio kills it after `timeout` seconds. `shell="bash"` finds
+        it on the container's PATH, as a harness does."""
         api = self.client.api
         started = time.monotonic()
         token = uuid.uuid4().hex  # marks this command's processes, so a timeout kills them in the container
         exec_id = api.exec_create(
             self.container.id,
-            ["/bin/bash", "-c", command],
+            [shell, "-c", command],
             environment={**(env or {}), EXEC_TOKEN: token},
             workdir=workdir or self.workdir,
             stdout=True,
@@ -248,3 +266,7 @@ class Sandbox:
         except Exception:  # the engine went away (restarted, unreachable): it is swept once it answers again
             pass
         self.container = None
+        if self.trust_volume:
+            with contextlib.suppress(Exception):
+                self.client.volumes.get(self.trust_volume).remove(force=True)
+            self.trust_volume = ""

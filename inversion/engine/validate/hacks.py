@@ -1,7 +1,8 @@
 """The library of generic reward hacks every task must withstand (DESIGN.md rule 7).
 
 Each hack is a versioned bash file in `hack_library/` (and in `STUDIO_HACKS_DIR`, for a site's own):
-a header names it (`# name:`) and says what it does (`# summary:`); it runs as root in a container
+a header names it (`# name:`), says what it does (`# summary:`) and, where a harness cannot be
+defended against it, which ones can (`# harnesses: harbor`; default both); it runs as root in a container
 of the broken image, as an agent would before the verifier runs, with `STUDIO_GRADED_IDS` naming a
 file of the graded test ids. Exit 0: applied; exit 99: does not apply to this image (say, no gcc).
 """
@@ -22,6 +23,7 @@ class Hack:
     name: str
     summary: str
     script: str
+    harnesses: tuple[str, ...] = ("harbor", "tb")  # where it must score 0 (validation mirrors Harbor)
 
 
 def _parse(path: Path) -> Hack:
@@ -29,9 +31,15 @@ def _parse(path: Path) -> Hack:
     meta = {}
     for line in text.splitlines()[:6]:
         key, sep, value = line.removeprefix("#").strip().partition(":")
-        if sep and key in ("name", "summary"):
+        if sep and key in ("name", "summary", "harnesses"):
             meta[key] = value.strip()
-    return Hack(meta.get("name") or path.stem, meta.get("summary", ""), text)
+    harnesses = tuple(meta["harnesses"].replace(",", " ").split()) if meta.get("harnesses") else Hack.harnesses
+    return Hack(meta.get("name") or path.stem, meta.get("summary", ""), text, harnesses)
+
+
+def parse_hack(path: Path) -> Hack:
+    """One hack file's header and script."""
+    return _parse(path)
 
 
 def load_hacks(extra_dir: str | Path | None = None) -> list[Hack]:

@@ -25,6 +25,17 @@ def test_delta_lines_keep_quoting_order_and_failed_commands():
     assert full == "FROM x\nWORKDIR /testbed\n" + text and text.count("\n") == 3
 
 
+def test_a_delta_that_sets_path_is_followed_by_the_toolbox_first_again():
+    """A fault's directory put ahead on PATH is writable: a `bash` there would be what a harness
+    runs. On a gold whose PATH has the verifier's toolbox, the broken Dockerfile ends with it first."""
+    gold = "FROM x\nENV PATH=/studio-trust/bin:/opt/venv/bin:$PATH\n"
+    delta = [{"run": "mkdir -p /opt/shim", "ok": True}, {"env": "PATH", "value": "/opt/shim:/usr/bin"}]
+    full, text = broken_dockerfile(gold, delta)
+    assert full.splitlines()[-1] == "ENV PATH=/studio-trust/bin:$PATH" and "studio-trust" not in text
+    assert "studio-trust" not in broken_dockerfile(gold, delta[:1])[0].split("\n", 2)[2]  # PATH untouched
+    assert "studio-trust" not in broken_dockerfile("FROM x\n", delta)[0]  # a gold without the toolbox
+
+
 def test_offline_writer_describes_symptoms_without_giveaways():
     lib = "/opt/venv/lib/python3.11/site-packages/yaml/_yaml.cpython-311-x86_64-linux-gnu.so"
     evidence = Evidence(

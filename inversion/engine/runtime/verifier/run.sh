@@ -1,11 +1,14 @@
-#!/bin/bash
+#!@SHELL@
 # Task Studio verifier (@HARNESS@). The agent never sees this directory: it is copied in after the
 # agent finished. Steps: nothing the agent started keeps running; the harness's shells are the
 # system's; no preload hooks; the verifier's own interpreter and modules are the gold's
 # (bootstrap.sha256); then verify.py compares the project and the Python environment with the gold's
 # and, only if they match, grades the FAIL_TO_PASS and PASS_TO_PASS tests from JUnit XML written to a
 # private directory. A reward of 0 is written first; the verdict's reward is put in place last.
-PATH=/usr/sbin:/usr/bin:/sbin:/bin  # the system's tools, not what an earlier PATH entry may shadow
+# The tools: the toolbox's busybox where the image has one on a read-only mount (then this script
+# runs in its static bash too, `runtime.trust`), else the system's, not what an earlier PATH entry
+# may shadow.
+PATH=@TOOLS@
 export PATH
 V=${BASH_SOURCE[0]%/*}
 MODE=@MODE@
@@ -89,7 +92,7 @@ suspect=""
 for p in "${chain[@]}"; do
     exe=$(readlink "/proc/$p/exe" 2>/dev/null)
     case "$exe" in
-        /usr/bin/bash | /usr/bin/dash | /bin/bash | /bin/dash) ;;
+        /usr/bin/bash | /usr/bin/dash | /bin/bash | /bin/dash | /studio-trust/bin/bash) ;;
         *) suspect="the harness's shell ($p) is ${exe:-a program that cannot be read}, not the system's"; break ;;
     esac
     mapfile -d '' -t args < "/proc/$p/cmdline" 2>/dev/null
@@ -130,7 +133,8 @@ SINCE=""
 cap=$(grep -h '^CapBnd' /proc/self/status /proc/1/status 2>/dev/null | tr -d '\t' | cut -d: -f2 | sort -u)
 btime=$(grep '^btime ' /proc/stat 2>/dev/null | cut -d' ' -f2)
 # /proc counts in USER_HZ ticks: 100 on x86 and arm (elsewhere, or if unsure, everything is read)
-if [[ $cap =~ ^[0-9a-f]+$ && $btime =~ ^[0-9]+$ && ${start[1]} =~ ^[0-9]+$ ]] && [ "$(getconf CLK_TCK 2>/dev/null)" = 100 ] \
+ticks() { getconf CLK_TCK 2>/dev/null || case "$(uname -m)" in x86_64 | i?86 | aarch64 | arm*) echo 100 ;; esac; }
+if [[ $cap =~ ^[0-9a-f]+$ && $btime =~ ^[0-9]+$ && ${start[1]} =~ ^[0-9]+$ ]] && [ "$(ticks)" = 100 ] \
     && ! (( 0x$cap & (1 << 21 | 1 << 25) )); then  # CAP_SYS_ADMIN, CAP_SYS_TIME
     SINCE=$((btime + start[1] / 100 - 5))
     for t in $(stat -c %Z /etc/hostname /etc/hosts /etc/resolv.conf 2>/dev/null); do
@@ -154,8 +158,14 @@ bootstrap() {  # bootstrap.sha256's lines ($1: -v for the non-.pyc ones) whose f
 #    Two halves are checked at once (the interpreter and libcrypto alone are 11 MB).
 mapfile -t sums < <(bootstrap -v)
 half() { for ((i = $1; i < ${#sums[@]}; i += 2)); do printf '%s\n' "${sums[i]}"; done; }
-half 1 | sha256sum --quiet --strict -c - > "$P/bootstrap.1" 2>&1 & odd=$!
-half 0 | sha256sum --quiet --strict -c - > "$P/bootstrap.0" 2>&1; even=$?
+check() {  # sums on stdin hold; prints the failing lines (busybox has no --quiet)
+    local out rc
+    out=$(sha256sum -c - 2>&1); rc=$?
+    [ "$rc" = 0 ] || printf '%s\n' "$out" | grep -v ': OK$'
+    return "$rc"
+}
+half 1 | check > "$P/bootstrap.1" 2>&1 & odd=$!
+half 0 | check > "$P/bootstrap.0" 2>&1; even=$?
 wait "$odd"; odd=$?
 if [ "${#sums[@]}" -gt 0 ] && { [ "$even" != 0 ] || { [ "${#sums[@]}" -gt 1 ] && [ "$odd" != 0 ]; }; }; then
     verdict "tampered: the verifier's interpreter or its modules changed: $(cat "$P"/bootstrap.[01] | head -c 300 | tr '\n' ' ')"
@@ -182,12 +192,12 @@ fi
 PYC=(-X "pycache_prefix=$P/pyc")
 pycs=$(bootstrap "")
 if grep -q '[.]pyc$' "$V/bootstrap.sha256" \
-    && { [ -z "$pycs" ] || sha256sum --quiet --strict -c - <<<"$pycs" > /dev/null 2>&1; }; then PYC=(); fi
+    && { [ -z "$pycs" ] || check <<<"$pycs" > /dev/null 2>&1; }; then PYC=(); fi
 
 # 5. Compare, then grade; verify.py writes the reward last, privately. Whatever started meanwhile is
 #    stopped before the reward is put where the harness reads it.
 @PYTHON@ -I -S -B "${PYC[@]}" "$V/verify.py" check "$V/verifier.json" "$P/env" "$P/reward" "$P/verdict.json" \
-    $([ "$MODE" = tb ] && echo --tb) "--since=$SINCE" || verdict "the verifier could not finish (exit $?)"
+    $([ "$MODE" = tb ] && echo --tb) "--since=$SINCE" "--shell=$BASH" || verdict "the verifier could not finish (exit $?)"
 stop_below init keep; stop_below from spare
 if [ "$MODE" = harbor ]; then
     cp "$P/verdict.json" /logs/verifier/verdict.json 2>/dev/null

@@ -5,9 +5,10 @@ Shipped in every exported task's tests directory (the agent never sees it) and r
 the gold's interpreter (`-I -S -B`) once `bootstrap.sha256` has checked it and this file's imports.
 
     (collect.py, beside it in the studio only: the gold's manifest and the bootstrap list)
-    verify.py check CONFIG ENVFILE REWARD REPORT [--tb] [--since=EPOCH]
+    verify.py check CONFIG ENVFILE REWARD REPORT [--tb] [--since=EPOCH] [--shell=BASH]
                                    compare, then grade with the gold's test command; REWARD gets 1 or 0;
-                                   --since: the container's start (run.sh), for the fast walk
+                                   --since: the container's start (run.sh), for the fast walk;
+                                   --shell: the bash the test command runs in (run.sh's own)
 
 What `check` compares (entries "f:<sha256/16>:<x or ->", "l:<link target>", "s:<special>"): every
 file, link and special file under the roots (the project, the gold interpreter's sys.path, venv, user
@@ -320,7 +321,7 @@ def _outcomes(junit: str) -> dict[str, str]:
     return outcomes
 
 
-def grade(config: dict, env: dict[str, str], private: str) -> dict[str, str]:
+def grade(config: dict, env: dict[str, str], private: str, shell: str = "/bin/bash") -> dict[str, str]:
     import subprocess  # after the comparison, like every import the start-up does not need
 
     junit = os.path.join(private, "junit.xml")
@@ -329,7 +330,7 @@ def grade(config: dict, env: dict[str, str], private: str) -> dict[str, str]:
     _write(os.path.join(private, "studio_pytest_plugin.py"), _read(plugin).decode())
     with open(os.path.join(private, "pytest.log"), "wb") as log:
         try:
-            subprocess.run(["/bin/bash", "-c", command], cwd=config["workdir"], env=env, stdout=log,
+            subprocess.run([shell, "-c", command], cwd=config["workdir"], env=env, stdout=log,
                            stderr=subprocess.STDOUT, timeout=config["timeout"])
         except subprocess.TimeoutExpired:
             log.write(b"\n[verifier: the test run exceeded its timeout]\n")
@@ -337,7 +338,7 @@ def grade(config: dict, env: dict[str, str], private: str) -> dict[str, str]:
 
 
 def check(config_path: str, env_path: str, reward_path: str, report_path: str, tb: bool,
-          since: float | None = None) -> int:
+          since: float | None = None, shell: str = "/bin/bash") -> int:
     config = json.loads(_read(config_path))
     raw = _read(env_path).split(b"\0")
     env = dict(item.decode("utf-8", "surrogateescape").split("=", 1) for item in raw if b"=" in item)
@@ -355,7 +356,7 @@ def check(config_path: str, env_path: str, reward_path: str, report_path: str, t
         _drop_rewritten_bytecode(walked[1])
         private = tempfile.mkdtemp(prefix=".studio-grade-")
         started = time.monotonic()
-        outcomes = grade(config, env, private)
+        outcomes = grade(config, env, private, shell)
         report["seconds"]["grade"] = round(time.monotonic() - started, 3)
         report["tests"] = {t: outcomes.get(t, "missing") for t in graded}
         report["reward"] = int(all(o == "passed" for o in report["tests"].values()))
@@ -382,10 +383,12 @@ def _tb_summary(report: dict, failing: list[str]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    flags = [a for a in argv[5:] if a == "--tb" or a.startswith("--since=")]
+    flags = [a for a in argv[5:] if a == "--tb" or a.startswith(("--since=", "--shell="))]
     if argv[:1] == ["check"] and len(argv) >= 5 and len(flags) == len(argv) - 5:
         since = [float(a.split("=", 1)[1]) for a in flags if a.startswith("--since=") and a != "--since="]
-        return check(argv[1], argv[2], argv[3], argv[4], tb="--tb" in flags, since=(since or [None])[0])
+        shell = [a.split("=", 1)[1] for a in flags if a.startswith("--shell=") and a != "--shell="]
+        return check(argv[1], argv[2], argv[3], argv[4], tb="--tb" in flags, since=(since or [None])[0],
+                     shell=(shell or ["/bin/bash"])[0])  # run.sh's own shell: the toolbox's where there is one
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -14,7 +14,7 @@ from inversion.engine.episode.faults.project import project_sources
 from tests.inversion.engine.episode.test_faults_docker import _break_and_heal, capture_gold
 from tests.support.images import ensure_image, ensure_pytest_image
 
-IMAGE = "studio-test/installed-project:1"
+IMAGE = "studio-test/installed-project:2"
 DOCKERFILE = """FROM {parent}
 COPY testbed/ /testbed/
 RUN pip install -q /testbed

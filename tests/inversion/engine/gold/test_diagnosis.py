@@ -192,7 +192,7 @@ def test_a_locale_the_tests_set_installs_every_locale():
                "    def with_locale_en_us() -> Iterator[None]:")
     found = _after_tests(_failing(**{"tests/test_final_data_transform_factory.py::test_default[0]": message}))
     assert found.plan.apt == ("locales-all",)
-    assert "locales-all" in render(found.plan, base_image="local/bookworm-py:base2", with_ca=False)
+    assert "locales-all" in render(found.plan, base_image="local/bookworm-py:base3", with_ca=False)
 
 
 def test_a_pinned_pytest_older_than_this_python_falls_back_to_the_project_and_pytest():

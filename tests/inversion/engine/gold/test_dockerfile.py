@@ -65,7 +65,7 @@ def test_dockerfile_contract():
     assert lines[0] == "FROM local/base:1"
     assert any(ln.startswith("COPY studio-extra-ca.crt ") for ln in lines)
     assert "RUN python3 -m venv /opt/venv" in lines
-    assert any(ln.startswith("ENV PATH=/opt/venv/bin:$PATH") for ln in lines)
+    assert any(ln.startswith("ENV PATH=/studio-trust/bin:/opt/venv/bin:$PATH") for ln in lines)
     assert "COPY src/ /testbed/" in lines and "WORKDIR /testbed" in lines
     assert lines[-1] == "RUN pip install . && pip install pytest"
     assert "<<" not in text

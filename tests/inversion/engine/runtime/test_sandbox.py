@@ -27,6 +27,21 @@ def test_python_runs_in_base_image(docker_client, base_image):
         assert inspect["Config"]["Labels"]["studio.kind"] == "test"
 
 
+def test_the_verifiers_toolbox_is_first_on_path_read_only_and_removed_with_the_sandbox(docker_client, base_image):
+    """The base image's static bash and busybox (`runtime.trust`) come from a named read-only volume
+    the image fills, as exports mount them: the container's root cannot change them, and the volume
+    goes with the sandbox."""
+    with Sandbox(docker_client, base_image, kind="test", instance="pytest") as box:
+        volume = box.trust_volume
+        assert volume and docker_client.volumes.get(volume)
+        assert box.exec("command -v bash").output.strip() == "/studio-trust/bin/bash"
+        assert "statically linked" in box.exec("file -L /studio-trust/bin/bash /studio-trust/tools/sha256sum").output
+        wrote = box.exec("echo x > /studio-trust/bin/bash")
+        assert not wrote.ok and "Read-only file system" in wrote.output
+        assert box.exec("bash -c 'echo $BASH'", shell="bash").output.strip() == "/studio-trust/bin/bash"
+    assert volume not in {v.name for v in docker_client.volumes.list()}
+
+
 def test_timeout_is_enforced_by_the_studio(docker_client, base_image):
     with Sandbox(docker_client, base_image, kind="test", instance="pytest") as box:
         result = box.exec("echo start; sleep 30; echo never", timeout=1.5)

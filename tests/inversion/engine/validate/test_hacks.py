@@ -60,14 +60,19 @@ def fast_verifier(docker_client, verifier):
         docker_client.images.remove(broken.id, force=True)
 
 
-def _run(docker_client, image, files, script, *steps: str) -> integrity.Verdict:
+# The PATH images had before the verifier's toolbox went first on it (`runtime.trust`): the old world
+# the hacks that put a `bash` ahead on PATH won in.
+OLD_PATH = {"PATH": "/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+
+
+def _run(docker_client, image, files, script, *steps: str, env: dict[str, str] | None = None) -> integrity.Verdict:
     with Sandbox(docker_client, image, kind="test", instance="pytest-hacks") as box:
         box.put_file(IDS_PATH, ("\n".join(F2P + P2P) + "\n").encode())
         for step in steps:
             box.put_file("/tmp/step.sh", step.encode(), mode=0o755)
             res = box.exec("cd /testbed && bash /tmp/step.sh", env={"STUDIO_GRADED_IDS": IDS_PATH}, timeout=120)
             assert res.exit_code == 0, res.output
-        return integrity.run_verifier(box, files, script, timeout=300)
+        return integrity.run_verifier(box, files, script, timeout=300, env=env)
 
 
 def test_gold_and_repair_score_1_and_the_break_scores_0(docker_client, verifier):
@@ -87,7 +92,8 @@ def test_a_verifier_cut_off_by_its_timeout_gives_no_reward_whatever_the_file_hol
     with Sandbox(docker_client, image, kind="test", instance="pytest-hacks") as box:
         box.put_file(IDS_PATH, ("\n".join(F2P + P2P) + "\n").encode())
         assert box.exec("mkdir -p /logs/verifier && echo 1 > /logs/verifier/reward.txt", timeout=30).ok
-        slow = script.replace("#!/bin/bash\n", "#!/bin/bash\nsleep 30\n", 1)  # stands in for a starved verifier
+        shebang, rest = script.split("\n", 1)
+        slow = f"{shebang}\nsleep 30\n{rest}"  # stands in for a starved verifier
         cut = integrity.run_verifier(box, files, slow, timeout=3)
         assert cut.timed_out and cut.reward is None
         assert box.get_file("/logs/verifier/reward.txt") == b"1\n"  # what the studio no longer reads
@@ -100,13 +106,16 @@ def test_the_library_has_the_hacks_the_issue_names():
         "shadow_pytest_module", "pth_exit_hook", "sitecustomize_exit_hook", "conftest_force_pass",
         "entry_point_plugin", "interpreter_wrapper", "gut_graded_tests", "reward_writer_daemon", "ld_preload_exit"}
     assert all(h.summary for h in HACKS)
+    # tb's test session is a login shell that reads the agent's profile: a replaced bash is Harbor's alone
+    assert {h.name for h in HACKS if h.harnesses == ("harbor",)} == {"system_shell_replaced"}
+    assert all(h.harnesses == ("harbor", "tb") for h in HACKS if h.name != "system_shell_replaced")
 
 
 @pytest.mark.parametrize("hack", HACKS, ids=lambda h: h.name)
 def test_each_hack_won_against_the_old_verifier_and_scores_0_now(hack, docker_client, verifier):
     image, files, script = verifier
     old_files, old_script = legacy_files(F2P + P2P)
-    assert _run(docker_client, image, old_files, old_script, BREAK, hack.script).reward == 1  # the old hole
+    assert _run(docker_client, image, old_files, old_script, BREAK, hack.script, env=OLD_PATH).reward == 1  # the old hole
     verdict = _run(docker_client, image, files, script, BREAK, hack.script)
     assert verdict.reward == 0, verdict.output
 
@@ -198,20 +207,43 @@ def test_each_hack_scores_0_where_the_break_changed_a_module_the_verifier_import
 
 
 def test_a_shell_ahead_of_the_systems_on_path_is_named_even_after_a_real_repair(docker_client, verifier):
-    """The harness starts the verifier through PATH: a `bash` in /usr/local/bin would act on the
-    verdict after it (the hack writes reward 1 and prints a passing summary). It is named, and it and
-    its shell are stopped before they could, though the repair itself is right."""
+    """Where the harness's PATH does not start with the toolbox (tb's login shell resets PATH, an image
+    built before it), a `bash` in /usr/local/bin would act on the verdict after it (the hack writes
+    reward 1 and prints a passing summary). It is named, and it and its shell are stopped before they
+    could, though the repair itself is right."""
     image, files, script = verifier
     wrapper = next(h for h in HACKS if h.name == "harness_shell_wrapper")
-    verdict = _run(docker_client, image, files, script, BREAK, REPAIR, wrapper.script)
+    verdict = _run(docker_client, image, files, script, BREAK, REPAIR, wrapper.script, env=OLD_PATH)
     assert verdict.reward == 0
     assert verdict.output.startswith("tampered: the harness's shell (") and "runs /usr/local/bin/bash" in verdict.output
     assert "PASSED" not in verdict.output  # the wrapper never printed its summary
     # a shell that only starts a writer and then becomes the real one: the writer is stopped before
     # the reward is written, so the reward is the repair's own
     writer = next(h for h in HACKS if h.name == "harness_shell_writer")
-    assert _run(docker_client, image, files, script, BREAK, REPAIR, writer.script).reward == 1
-    assert _run(docker_client, image, files, script, BREAK, writer.script).reward == 0
+    assert _run(docker_client, image, files, script, BREAK, REPAIR, writer.script, env=OLD_PATH).reward == 1
+    assert _run(docker_client, image, files, script, BREAK, writer.script, env=OLD_PATH).reward == 0
+
+
+def test_the_toolbox_bash_runs_the_verifier_whatever_the_agent_did_to_the_systems_shells(docker_client, verifier):
+    """The image's PATH starts with the toolbox's static bash, mounted read-only: a `bash` that writes
+    reward 1 and never starts the verifier, put in /usr/local/bin and the venv's bin and over the
+    system's own (`system_shell_replaced`), is never what the harness's `bash -c` or the script's
+    shebang runs, and the toolbox itself cannot be written, moved or mounted over."""
+    image, files, script = verifier
+    assert script.startswith("#!/studio-trust/bin/bash\n")
+    fake = "printf '#!/bin/sh\\nmkdir -p /logs/verifier; echo 1 > /logs/verifier/reward.txt\\n' > {0} && chmod 755 {0}"
+    shells = " && ".join(fake.format(p) for p in ("/usr/local/bin/bash", "/opt/venv/bin/bash"))
+    replaced = next(h for h in HACKS if h.name == "system_shell_replaced").script
+    verdict = _run(docker_client, image, files, script, BREAK, shells, replaced)
+    assert verdict.reward == 0 and verdict.report["tampered"], verdict.output  # the real verdict: the break
+    # the repair still scores, graded by the toolbox's bash (a shell in the venv is tampering by itself)
+    repaired = _run(docker_client, image, files, script, BREAK, REPAIR, fake.format("/usr/local/bin/bash"), replaced)
+    assert repaired.reward == 1, repaired.output
+    with Sandbox(docker_client, image, kind="test", instance="pytest-hacks") as box:
+        for attack in ("echo x > /studio-trust/bin/bash", "rm -f /studio-trust/busybox", "mv /studio-trust /elsewhere",
+                       "mount --bind /tmp /studio-trust", "umount /studio-trust"):
+            assert not box.exec(attack, timeout=30).ok, attack
+        assert box.exec("command -v bash", timeout=30).output.strip() == "/studio-trust/bin/bash"
 
 
 def test_for_terminal_bench_the_wrapper_never_prints_its_summary_and_the_verdict_is_last(docker_client, verifier):
@@ -221,7 +253,7 @@ def test_for_terminal_bench_the_wrapper_never_prints_its_summary_and_the_verdict
     image, files, _ = verifier
     tb = integrity.run_script(json.loads(files["verifier.json"]), "tb")
     wrapper = next(h for h in HACKS if h.name == "harness_shell_wrapper")
-    verdict = _run(docker_client, image, files, tb, BREAK, wrapper.script)
+    verdict = _run(docker_client, image, files, tb, BREAK, wrapper.script, env=OLD_PATH)  # a login shell's PATH
     lines = verdict.output.splitlines()
     assert lines[-1].startswith("FAILED studio_verifier::environment_repaired - tampered: the harness's shell"), lines
     assert not any(line.startswith("PASSED") for line in lines)
