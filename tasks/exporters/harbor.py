@@ -10,17 +10,18 @@ SCHEMA_VERSION = "1.4"
 
 # Merged by Harbor over its own compose files: only the *build* uses the host network (as the gold
 # build does: pip installs the test tooling then); the container keeps Harbor's network mode. The
-# verifier's toolbox (a static bash first on the image's PATH, busybox for run.sh) comes from an
-# anonymous read-only volume that Docker fills from the image: the agent, root in the container,
-# cannot change the `bash` Harbor's `bash -c` finds, nor the shell and tools run.sh runs with.
+# verifier's toolbox (a static bash first on the image's PATH, busybox for run.sh) comes from a
+# read-only volume that Docker fills from the image (a named one: Docker refuses a read-only
+# anonymous volume): the agent, root in the container, cannot change the `bash` Harbor's `bash -c`
+# finds, nor the shell and tools run.sh runs with.
 BUILD_OVERRIDE = """services:
   main:
     build:
       network: host
     volumes:
-      - type: volume
-        target: /studio-trust
-        read_only: true
+      - studio-trust:/studio-trust:ro
+volumes:
+  studio-trust: {}
 """
 
 

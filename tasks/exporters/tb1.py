@@ -22,9 +22,9 @@ COMPOSE = """services:
     volumes:
       - ${T_BENCH_TASK_LOGS_PATH}:${T_BENCH_CONTAINER_LOGS_PATH}
       - ${T_BENCH_TASK_AGENT_LOGS_PATH}:${T_BENCH_CONTAINER_AGENT_LOGS_PATH}
-      - type: volume
-        target: /studio-trust
-        read_only: true
+      - studio-trust:/studio-trust:ro
+volumes:
+  studio-trust: {}
 """
 
 
