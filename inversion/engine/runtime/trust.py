@@ -20,8 +20,3 @@ def image_has_toolbox(env: list[str] | None) -> bool:
             return f"{TRUST_DIR}/bin" in item[5:].split(":")
     return False
 
-
-def path_first(path: str) -> str:
-    """`path` with the toolbox's bin directory first (once)."""
-    rest = [p for p in path.split(":") if p and p != f"{TRUST_DIR}/bin"]
-    return ":".join([f"{TRUST_DIR}/bin", *rest])
