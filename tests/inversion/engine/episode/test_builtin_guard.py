@@ -632,6 +632,28 @@ def test_a_third_layer_is_never_one_past_its_familys_share_of_the_gold():
     assert pop([_sig("pythonpath_stub", k) for k in "zy"], two) == "pythonpath_stub"  # too few tasks to say
 
 
+def test_a_second_layer_past_its_familys_share_goes_after_those_that_seldom_show():
+    """A second layer past its family's share of the gold's tasks is tried after the families that
+    are not, even those that seldom showed on top here (unseen semver, 20 tasks: the one family that
+    showed on most first layers was the second layer of 9, 6 in a row; with this order 5); where it
+    is the only one left, it is still laid."""
+    first = [FaultPlan("stdlib_stale_bytecode", "bytecode_cache", "random", "", (), "", "", ("random",))]
+
+    def pop(used, blind, names):
+        agent = _agent(0, faults=2, used=used)
+        agent.guard.blind.update(blind)
+        agent.layers = first[:]
+        agent.candidates, agent.deferred = deque(family(n) for n in names), deque()
+        plan = agent._pop()
+        return plan and plan.family
+
+    crowded = [_sig(k) for k in "abcdefgh"] + [_sig(p, "pythonpath_stub", target=k) for p, k in (("pth_module_block", "z"), ("warnings_policy_module", "y"))]
+    seldom = {"debugger_call_left": 5}
+    assert pop(crowded, seldom, ["pythonpath_stub", "debugger_call_left"]) == "debugger_call_left"  # 2 of 10: past 20 %
+    assert pop(crowded[:-1], seldom, ["pythonpath_stub", "debugger_call_left"]) == "pythonpath_stub"  # 1 of 9: within
+    assert pop(crowded, seldom, ["pythonpath_stub"]) == "pythonpath_stub"  # the only one: still laid
+
+
 def _lay_partial(agent):
     last = Observation("command", {"exit_code": 0, "mutated": True})
     while agent.pending:
