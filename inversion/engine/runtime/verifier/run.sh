@@ -63,15 +63,20 @@ while :; do  # the oldest child of each kept first process, if it started with t
 done
 stop_below() {  # stop every process at or below one of $1's (an array's name), except $2's
     local -n roots=$1 spared=$2
+    local hit
     for round in 1 2 3 4 5 6 7 8; do
-        scan; stopped=0
+        scan; hit=()
         for n in "${!parent[@]}"; do
             [ -n "${spared[$n]}" ] || [ "${state[$n]}" = Z ] && continue
             up=$n
             while [ -n "$up" ] && [ "$up" -gt 1 ] && [ -z "${roots[$up]}" ]; do up=${parent[$up]}; done
-            [ -n "$up" ] && [ -n "${roots[$up]}" ] && kill -9 "$n" 2>/dev/null && stopped=1
+            [ -n "$up" ] && [ -n "${roots[$up]}" ] && hit+=("$n")
         done
-        [ "$stopped" = 0 ] && break
+        # all stopped first, then killed: killed one by one (in the array's hash order), a wrapper whose
+        # child died first woke and printed after the verdict ("Killed ..." as the pane's last line)
+        [ "${#hit[@]}" -gt 0 ] || break
+        kill -STOP "${hit[@]}" 2>/dev/null
+        kill -9 "${hit[@]}" 2>/dev/null
     done
 }
 declare -A init=([1]=1)
