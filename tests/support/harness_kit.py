@@ -56,11 +56,21 @@ def run_tb(dataset: Path, agent: str, runs: Path, task_ids: list[str], hack: Pat
     started = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, env=HARNESS_ENV)
     seconds = time.monotonic() - started
+    _drop_volumes(run_id)
     results = runs / run_id / "results.json"
     assert results.exists(), f"tb wrote no results.json: {proc.stdout[-2000:]} {proc.stderr[-2000:]}"
     rows = [{"task": r["task_id"], "resolved": r["is_resolved"], "failure_mode": r["failure_mode"],
              "tests": r.get("parser_results")} for r in json.loads(results.read_text())["results"]]
     return rows, seconds
+
+
+def _drop_volumes(run_id: str) -> None:
+    """tb's `--no-cleanup` (the images are kept for the next round) leaves each trial's compose volume,
+    the verifier's toolbox (4 MB): removed here, as Harbor's `down --volumes` does."""
+    found = subprocess.run(["docker", "volume", "ls", "-q", "--filter", f"name={run_id}"], capture_output=True, text=True)
+    names = found.stdout.split()
+    if names:
+        subprocess.run(["docker", "volume", "rm", "-f", *names], capture_output=True, timeout=120)
 
 
 SDISTS = ("pypi:six==1.16.0", "pypi:markupsafe==2.1.5")
