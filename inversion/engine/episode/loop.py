@@ -25,6 +25,7 @@ from inversion.engine.episode.changes import WRITE_HINT, changed_paths, upper_di
 from inversion.engine.runtime import testrun
 from inversion.engine.runtime.grading import grading_cmd, outcome_of, stable_passing
 from inversion.engine.runtime.sandbox import Limits, Sandbox
+from inversion.engine.runtime.trust import shell_startup_refusal
 
 Emit = Callable[[str, dict, int, int, int], None]
 OUTPUT_CAP = 16_000
@@ -196,6 +197,9 @@ class _Loop:
                 refusal = self._premature(action)
                 if not refusal:
                     return self._finish(action, tokens)
+                self.emit("error", {"message": refusal}, ms, *tokens)
+                last = Observation("error", {"message": refusal})
+            elif isinstance(action, SetEnv) and (refusal := shell_startup_refusal(action.name)):
                 self.emit("error", {"message": refusal}, ms, *tokens)
                 last = Observation("error", {"message": refusal})
             elif isinstance(action, SetEnv):

@@ -20,3 +20,18 @@ def image_has_toolbox(env: list[str] | None) -> bool:
             return f"{TRUST_DIR}/bin" in item[5:].split(":")
     return False
 
+
+
+# Variables the toolbox's bash acts on before it runs a line of the command it was given: a harness
+# runs the verifier as `bash -c ...` with the image's ENV, so a task whose Dockerfile set one of these
+# would have bash source (BASH_ENV, ENV in POSIX mode), trace through (SHELLOPTS/BASHOPTS xtrace with a
+# PS4 that expands `$(...)`) or import functions from (BASH_FUNC_*) something the agent may rewrite.
+SHELL_STARTUP_ENV = frozenset({"BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "BASH_XTRACEFD"})
+
+
+def shell_startup_refusal(name: str) -> str:
+    """Why an ENV line may not set `name` in a task's image ('' when it may)."""
+    if name in SHELL_STARTUP_ENV or name.startswith("BASH_FUNC_"):
+        return (f"{name} is read by every bash at start, the verifier's too: an agent could make the "
+                "verifier run its code, so a task's image may not set it")
+    return ""

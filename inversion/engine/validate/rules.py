@@ -30,6 +30,7 @@ from inversion.engine.runtime import integrity, testrun
 from inversion.engine.runtime import labels as lbl
 from inversion.engine.runtime.grading import grading_cmd, outcome_of, stable_passing
 from inversion.engine.runtime.sandbox import Sandbox
+from inversion.engine.runtime.trust import shell_startup_refusal
 from inversion.engine.validate.hacks import IDS_PATH, NOT_APPLICABLE, Hack, judge_hacks
 from inversion.engine.validate.layers import every_layer_matters
 from inversion.engine.validate.verdicts import (
@@ -77,6 +78,9 @@ class _Validator:
         try:
             box.start()
             for n, step in enumerate(self.spec.delta, start=1):
+                if "env" in step and (refusal := shell_startup_refusal(step["env"])):
+                    ok, detail = False, f"step {n}: {refusal}"
+                    break
                 if "env" in step:
                     env[step["env"]] = str(step["value"])
                     log.append(f"ENV {step['env']}={step['value']}")

@@ -105,6 +105,29 @@ def test_unbuildable_delta_fails_rebuild(docker_client, gold):
 
 
 @pytest.mark.docker
+@pytest.mark.parametrize("name", ["BASH_ENV", "SHELLOPTS", "BASH_FUNC_python%%"])
+def test_a_variable_bash_reads_at_start_never_enters_a_delta_and_validation_refuses_one(docker_client, gold, name):
+    """A harness runs the verifier as `bash -c` with the image's ENV: a BASH_ENV naming a file the
+    agent may rewrite (or xtrace with a PS4 that runs `$(...)`, or an exported function) would run
+    the agent's code in the verifier's shell. The loop refuses the step (the agent is told why) and
+    validation refuses a delta that holds one (an older or hand-made episode)."""
+    from inversion.engine.episode.actions import Finish, SetEnv
+    from tests.support.fixture_gold import BREAK, REPAIR
+
+    agent = ScriptedAgent([SetEnv(name, "/tmp/agent-writes-this.sh"), RunCommand(BREAK),
+                           Finish("python_dependency", "corrupted tinydep", REPAIR)])
+    result, events = _run(docker_client, gold, agent, owner="episode:t-shellenv")
+    assert result.status == "succeeded", result.reason
+    assert result.delta == [{"run": BREAK, "ok": True}]
+    assert agent.seen[1].kind == "error" and name in agent.seen[1].payload["message"]
+    v = validate(docker_client, ValidationSpec(gold_image=gold["image"], baseline=gold["baseline"],
+                                               delta=[{"run": BREAK, "ok": True}, {"env": name, "value": "/tmp/x.sh"}],
+                                               repair_script=REPAIR, instance="pytest"))
+    assert not v.ok and v.failed_rule == "rebuild" and not v.image
+    assert f"step 2: {name} is read by every bash at start" in v.rules["rebuild"]["detail"]
+
+
+@pytest.mark.docker
 def test_budget_bad_replies_and_cancel_stop_the_loop(docker_client, gold):
     explorer = ScriptedAgent([RunCommand("true")] * 10)
     result, _ = _run(docker_client, gold, explorer, budget=Budget(max_steps=3), owner="episode:t2")
