@@ -267,7 +267,10 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
             fit = [p for p in fit if not self.guard.over_cap(p.family)]
             # a family that failed every test as a first layer here likely hides a partial one: after the rest
             began_whole = {f for f in {p.family for p in fit} if not self.whole and self.guard.whole_first(f, self._stable())}
-            fit.sort(key=lambda p: (p.family in BREAKS_ALL, self.guard.seldom_shows(p.family), p.family in began_whole,
+            # where no failing test ran (the files it is in did not load), a fault in a function's body never shows
+            unloaded = bool(self.seen[0]) and not self.seen[2]
+            fit.sort(key=lambda p: (p.family in BREAKS_ALL, unloaded and ACTS[p.family] == "call",
+                                    self.guard.seldom_shows(p.family), p.family in began_whole,
                                     self.guard.over_share(p.family), self.guard.rank(p.family, p.category)[0]
                                     - deep_credit(len(p.actions)), aim_rank(p, self.layers, LAYERING), -len(p.actions)))
             self.deferred = deque(p for p in pool if p not in fit[:1])
@@ -363,4 +366,5 @@ BREAKS_ALL = {f.name for f in families() if f.breaks_all}
 WHOLE_TRIES = 2
 THIRD_TRIES = 3  # third layers tried on two before the second is swapped (the likeliest come first)
 LAYERING = {f.name: f.layering for f in families()}
+ACTS = {f.name: f.acts for f in families()}
 

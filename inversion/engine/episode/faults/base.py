@@ -116,6 +116,11 @@ class FaultFamily:
     # of a compound break may share a target unless both are in place (the second would undo or
     # overwrite the first, and *every layer matters* would refuse the task).
     layering = "in_place"
+    # When the fault bites: "load" (the interpreter, pytest or an import fails: the test files may never
+    # load) or "call" (one function's body: only a test that calls it fails). A "call" fault never
+    # shows on top of a layer that keeps the test files from loading (unseen decorator, one test file:
+    # later layers in function bodies tried on top of import failures, 3 to 8 of them an episode).
+    acts = "load"
     # Families whose compound layers read alike to the near-duplicate guard: by default its category;
     # set where families of different categories leave the same kind of task (the project faults:
     # one project module loads without a function its source has).

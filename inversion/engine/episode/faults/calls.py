@@ -174,6 +174,7 @@ class _FunctionEdit(base.FaultFamily):
     one in each of two for the multi-step variant."""
 
     mode = ""
+    acts = "call"
     gives = True  # the edit drops what the function gives back: only functions that gave back a value qualify
 
     def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:

@@ -159,6 +159,7 @@ class ProjectStaleBytecode(_OneFunction):
     description = ("A __pycache__ entry of a project module, stamped with its source's mtime and size, "
                    "holds an older body of one function that some tests call.")
     keywords = ("bytecode", "pyc", "__pycache__", "stale", "cache", "checkout", "timestamp", "project")
+    acts = "call"
     layering = "in_place"
 
     def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
@@ -194,6 +195,7 @@ class ProjectInstrumentationWrapper(_OneFunction):
     description = ("A .pth loads an auto-instrumentation bootstrap whose post-import hook wraps one project "
                    "function that some tests call in a span that drops its return value.")
     keywords = ("instrumentation", "apm", "tracing", "monkeypatch", "import hook", ".pth", "wrapper", "startup")
+    acts = "call"
     layering = "beside"
     needs_site = True
     kin = ""  # a hook in site-packages; the project's modules load as their source reads
@@ -275,6 +277,7 @@ class OptionalAcceleratorStub(base.FaultFamily):
     description = ("A half-installed optional accelerator (package and dist-info) for a module the project "
                    "tries to import and falls back from: it imports, and its functions raise.")
     keywords = ("optional", "accelerator", "speedups", "fallback", "package", "half-installed", "import")
+    acts = "call"
     layering = "beside"
 
     def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
