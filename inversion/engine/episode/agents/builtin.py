@@ -19,10 +19,10 @@ from inversion.engine.episode.actions import RunCommand, RunTests
 from inversion.engine.episode.agents.base import MESSAGED, Agent, AgentContext, Decision, Observation
 from inversion.engine.episode.agents.finish import finish_layers, finish_none, undo_left
 from inversion.engine.episode.agents.guard import Guard
-from inversion.engine.episode.agents.observations import error_kinds, exit_code, gist
+from inversion.engine.episode.agents.observations import error_kinds, exit_code, gist, import_chain
 from inversion.engine.episode.agents.ordering import deep_credit, deep_steps, order_key
 from inversion.engine.episode.agents.restarts import Restarts
-from inversion.engine.episode.agents.targets import aim_rank, related, same_object
+from inversion.engine.episode.agents.targets import aim_rank, on_chain, related, same_object
 from inversion.engine.episode.agents.whole_suite import WholeSuite
 from inversion.engine.episode.faults import NO_TARGET, FaultFamily, FaultPlan, PlanContext, families
 from inversion.engine.episode.signature import normalise
@@ -60,7 +60,8 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
         self.wanted = max(1, min(3, int(context.faults or 1)))
         self.plan, self.pending = None, deque()  # the plan being laid, its steps not yet taken
         self.layers: list[FaultPlan] = []
-        self.seen: tuple[set[str], int, dict[str, str], set[str]] = (set(), 0, {}, set())
+        # what failed under the layers laid: tests, how many, messages, error lines, the failed import's modules
+        self.seen: tuple[set[str], int, dict[str, str], set[str], set[str]] = (set(), 0, {}, set(), set())
         self.plan_start = self.steps = 0
         self.inert: set[str] = set()  # targets whose breakage changed no test here: skip them for good
         self.explored = self.looking = False
@@ -145,7 +146,7 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
         newly = set(last.payload.get("newly_failing") or [])
         if not self.layers:
             return bool(newly)
-        before, total, messages, errors = self.seen
+        before, total, messages, errors, _ = self.seen
         if self._whole_suite(last) and not self._covers(total):  # it would only hide the layers below
             self.hides = True
             return False
@@ -172,8 +173,9 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
         if len(self.layers) == 2:  # where a swap of this layer returns to (`_swap`)
             self.second, self.thirds = (self.plan_start, deque(self.beside), self.seen), 0
         newly = set(last.payload.get("newly_failing") or [])
+        tail = last.payload.get("output_tail") or ""
         self.seen = (newly, last.payload.get("newly_failing_total") or len(newly), dict(last.payload.get("messages") or {}),
-                     error_kinds(last.payload.get("output_tail") or ""))
+                     error_kinds(tail), import_chain(tail) if newly and not last.payload.get("messages") else set())
         if len(self.layers) < self.wanted and not self.settle:
             self.plan, self.pending = None, deque()
             decision = self._next_plan(final=False) or self._lone_repeat() or self._swap()
@@ -210,18 +212,23 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
         """A plan of `fam` (its multi-step variant for a compound break), a few seeded tries, never
         on a target whose breakage already changed nothing here (breaking libssl outright broke no
         test: a stale linker cache for it will not either), nor where a sibling family of its category
-        already aimed here (the touched paths would nearly repeat that task)."""
-        for _ in range(4):
+        already aimed here (the touched paths would nearly repeat that task). A later layer over a failed
+        import takes, of a few more tries, one aimed at a module that import went through: it acts before
+        the error, so it shows (unseen decorator: a layer on a module imported after it never did)."""
+        chain, found = self.seen[4] if self.layers else set(), None
+        for _ in range(8 if chain else 4):
             try:
                 deep = self.wanted > 1 and fam.name not in self.flat
                 plan = (fam.deep_plan(self.plan_ctx, self.rng) if deep else None) or fam.plan(self.plan_ctx, self.rng)
             except (KeyError, IndexError, ValueError):
-                return None
+                return found
             if any(related(plan.target, t) for t in self.inert):
                 continue
             if not self.guard.aimed_alike(plan.family, plan.category, normalise(plan.target)):
-                return plan
-        return None
+                if not chain or on_chain(plan, chain):
+                    return plan
+                found = found or plan
+        return found
 
     def _fits(self, plan: FaultPlan) -> bool:
         """Another layer: a new category and family; on the same file, library or module as an earlier

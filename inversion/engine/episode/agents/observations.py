@@ -27,3 +27,23 @@ def gist(message: str) -> str:
 def error_kinds(output: str) -> set[str]:
     """The kinds of error a test run printed (`E   ModuleNotFoundError: No module named 'x'`)."""
     return {gist(line) for line in output.splitlines() if re.search(r"\w(Error|Exception|Warning)\b", line)}
+
+
+FRAME = re.compile(r"^(\S+\.py):\d+: in <module>$")
+
+
+def import_chain(output: str) -> set[str]:
+    """The modules a test file's failed import went through (pytest's collection traceback: each
+    `path.py:N: in <module>` frame), by dotted name under the interpreter's library directory
+    (`asyncio`, `asyncio.base_events`, `concurrent.futures`), else by file stem. A fault in one of them
+    acts before the error that stopped the import, so it can show on top of it."""
+    out = set()
+    for line in output.splitlines():
+        m = FRAME.match(line.strip())
+        if not m:
+            continue
+        path = m.group(1)
+        rel = re.split(r"/lib/python3\.\d+/(?:(?:site|dist)-packages/)?", path)[-1]
+        name = rel[:-3].removesuffix("/__init__").replace("/", ".")
+        out.add(name if rel != path else name.rsplit(".", 1)[-1])
+    return out

@@ -55,7 +55,7 @@ class Restarts:
             self.skipped.append(family)
         self.whole = 0
         self.plan_start, candidates = self.first
-        self.candidates, self.deferred, self.seen = candidates, deque(), (set(), 0, {}, set())
+        self.candidates, self.deferred, self.seen = candidates, deque(), (set(), 0, {}, set(), set())
         self.fallback = None
         return self._abandon(f"no further layer fits, and {self.plan.family} {why}", lone=True)
 

@@ -35,3 +35,9 @@ def aim_rank(plan: FaultPlan, layers: Iterable[FaultPlan], layering: dict[str, s
         return 1
     hidden = layering.get(plan.family) == "in_place" and any(layering.get(la.family) == "beside" for la in same)
     return 2 if hidden else 0
+
+
+def on_chain(plan: FaultPlan, chain: set[str]) -> bool:
+    """Whether a plan aims at a module the failed import went through (`observations.import_chain`)."""
+    return any(normalise(a) == m or normalise(a).removeprefix("_") == m.rsplit(".", 1)[-1]
+               for a in plan.objects or (plan.target,) for m in chain)

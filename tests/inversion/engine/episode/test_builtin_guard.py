@@ -806,7 +806,7 @@ def test_where_no_failing_test_ran_a_later_layer_in_a_functions_body_is_tried_af
     def pop(messages):
         agent = _agent(0, faults=3, used=[_sig("pythonpath_stub", target="z")])  # used once: after the unused
         agent.layers = first[:]
-        agent.seen = ({PASSING[0]}, 1, messages, set())
+        agent.seen = ({PASSING[0]}, 1, messages, set(), set())
         agent.candidates, agent.deferred = deque(family(n) for n in ("pythonpath_stub", "debugger_call_left")), deque()
         plan = agent._pop()
         return plan and plan.family
@@ -814,3 +814,37 @@ def test_where_no_failing_test_ran_a_later_layer_in_a_functions_body_is_tried_af
     assert family("debugger_call_left").acts == "call" and family("pythonpath_stub").acts == "load"
     assert pop({PASSING[0]: "AssertionError: 3 != 4"}) == "debugger_call_left"
     assert pop({}) == "pythonpath_stub"
+
+
+TRACEBACK = """ImportError while importing test module '/testbed/tests/test_mail.py'.
+Traceback:
+/usr/lib/python3.11/importlib/__init__.py:126: in import_module
+    return _bootstrap._gcd_import(name[level:], package, level)
+tests/test_mail.py:3: in <module>
+    import mimetypes
+/usr/lib/python3.11/mimetypes.py:12: in <module>
+    import urllib.parse
+/usr/lib/python3.11/urllib/__init__.py:1: in <module>
+E   ModuleNotFoundError: No module named 'urllib.parse'
+"""
+
+
+def test_a_later_layer_over_a_failed_import_aims_at_a_module_that_import_went_through():
+    """Unseen decorator: the test file's import of asyncio failed in concurrent.futures; layers on
+    modules imported after it (textwrap, contextvars) never showed, ones on asyncio did. Of a few more
+    seeded plans the agent takes one aimed on the chain the traceback shows; with no chain (the tests
+    ran and have messages) it takes the first as before."""
+    from inversion.engine.episode.agents.observations import import_chain
+    from inversion.engine.episode.agents.targets import on_chain
+
+    chain = import_chain(TRACEBACK)
+    assert chain == {"test_mail", "mimetypes", "urllib"}
+    first = FaultPlan("stdlib_dpkg_diverted", "package_manager", "urllib.parse", "", (), "", "", ("urllib.parse",))
+    hits = {True: 0, False: 0}
+    for seed in range(6):
+        for aimed in (True, False):
+            agent = _agent(seed, faults=3)
+            agent.layers = [first]
+            agent.seen = ({PASSING[0]}, 1, {}, set(), chain if aimed else set())
+            hits[aimed] += on_chain(agent._fresh(family("stdlib_py_tab_indent")), chain)
+    assert hits[True] == 6 and hits[False] < 6
