@@ -31,7 +31,7 @@ WHOLE_SHARE = 0.3
 # The most a family should be in of a gold's tasks: the depth credit may not lift one past it (unseen
 # funcy, 20 tasks: three-step families credited one use each reached 5 tasks where the even spread is 4).
 FAMILY_SHARE = 0.2
-# From this many tasks of a gold (the next one counted) a later layer is never one past its family's share.
+# From this many tasks of a gold (the next one counted) a third layer is never one past its family's share.
 CAP_FROM = 5
 # A later layer that showed nothing this many times per time it was made one here is tried after the rest.
 BLIND_RATIO = 2
@@ -169,10 +169,8 @@ class Guard:
 
     def over_cap(self, family: str) -> bool:
         """`over_share`, once the gold has enough tasks for one more use to say something (`CAP_FROM`):
-        a later layer is laid where it shows, so one over its share is not laid (unseen toml: the two
-        families that showed on top of most pairs were each in 6 of 18 tasks, 4 times as the third
-        layer; unseen semver: one showed on most first layers and was the second of 5 tasks in 20 even
-        when sorted after every other). The task is then a single fault, or another first layer's."""
+        a third layer is a bonus, so one over its share is not laid (unseen toml: the two families that
+        showed on top of most pairs were each in 6 of 18 tasks, 4 times as the third layer)."""
         return len(self.sets) + 1 >= CAP_FROM and self.over_share(family)
 
     def rank(self, family: str, category: str) -> tuple[int, int]:
