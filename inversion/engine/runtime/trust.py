@@ -21,7 +21,6 @@ def image_has_toolbox(env: list[str] | None) -> bool:
     return False
 
 
-
 # Variables the toolbox's bash acts on before it runs a line of the command it was given: a harness
 # runs the verifier as `bash -c ...` with the image's ENV, so a task whose Dockerfile set one of these
 # would have bash source (BASH_ENV, ENV in POSIX mode), trace through (SHELLOPTS/BASHOPTS xtrace with a
