@@ -276,7 +276,7 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
             # a second layer past its family's share goes after those that are not, even those that seldom
             # show here (unseen semver: the one family that showed on most first layers was the second of
             # 9 tasks in 20, 6 in a row, where the even spread is 15 %); it is still taken when they do not
-            # (capped outright, unseen tinycss2 made 6 tasks of 18: few families show there, each soon over)
+            # (capped outright, unseen tinycss2 made 6 tasks in 20 episodes: few families show there, each soon over)
             unloaded, second = bool(self.seen[0]) and not self.seen[2], len(self.layers) == 1
             fit.sort(key=lambda p: (p.family in BREAKS_ALL, unloaded and ACTS[p.family] == "call",
                                     second and self.guard.over_cap(p.family),
