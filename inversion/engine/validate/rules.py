@@ -78,9 +78,6 @@ class _Validator:
         try:
             box.start()
             for n, step in enumerate(self.spec.delta, start=1):
-                if "env" in step and (refusal := shell_startup_refusal(step["env"])):
-                    ok, detail = False, f"step {n}: {refusal}"
-                    break
                 if "env" in step:
                     env[step["env"]] = str(step["value"])
                     log.append(f"ENV {step['env']}={step['value']}")
@@ -317,6 +314,11 @@ class _Validator:
     def _rules(self) -> Validation:
         if not self.spec.delta:
             self.rule("rebuild", False, "the episode kept no state-changing step")
+            return self.v
+        refused = next((f"step {n}: {why}" for n, step in enumerate(self.spec.delta, start=1)
+                        if "env" in step and (why := shell_startup_refusal(step["env"]))), "")
+        if refused:  # before any container: nothing to replay for a delta no task may hold
+            self.rule("rebuild", False, refused)
             return self.v
         if not self.rebuild() or self.duplicate():
             return self.v
