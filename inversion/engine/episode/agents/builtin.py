@@ -60,7 +60,7 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
         self.wanted = max(1, min(3, int(context.faults or 1)))
         self.plan, self.pending = None, deque()  # the plan being laid, its steps not yet taken
         self.layers: list[FaultPlan] = []
-        # what failed under the layers laid: tests, how many, messages, error lines, the failed import's modules
+        # what failed under the layers laid: tests, how many, messages, error lines, modules a failed import went through
         self.seen: tuple[set[str], int, dict[str, str], set[str], set[str]] = (set(), 0, {}, set(), set())
         self.plan_start = self.steps = 0
         self.inert: set[str] = set()  # targets whose breakage changed no test here: skip them for good
@@ -175,7 +175,7 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
         newly = set(last.payload.get("newly_failing") or [])
         tail = last.payload.get("output_tail") or ""
         self.seen = (newly, last.payload.get("newly_failing_total") or len(newly), dict(last.payload.get("messages") or {}),
-                     error_kinds(tail), import_chain(tail) if newly and not last.payload.get("messages") else set())
+                     error_kinds(tail), import_chain(tail))
         if len(self.layers) < self.wanted and not self.settle:
             self.plan, self.pending = None, deque()
             decision = self._next_plan(final=False) or self._lone_repeat() or self._swap()
@@ -215,7 +215,7 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
         already aimed here (the touched paths would nearly repeat that task). A later layer over a failed
         import takes, of a few more tries, one aimed at a module that import went through: it acts before
         the error, so it shows (unseen decorator: a layer on a module imported after it never did)."""
-        chain, found = self.seen[4] if self.layers else set(), None
+        chain, found = self.seen[4] if self.layers and self._unloaded() else set(), None
         for _ in range(8 if chain else 4):
             try:
                 deep = self.wanted > 1 and fam.name not in self.flat
@@ -229,6 +229,11 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
                     return plan
                 found = found or plan
         return found
+
+    def _unloaded(self) -> bool:
+        """Whether no test that fails under the layers laid ran (none has a message): the files they
+        are in did not load, so only a fault that acts before that import can show on top."""
+        return bool(self.seen[0]) and not self.seen[2]
 
     def _fits(self, plan: FaultPlan) -> bool:
         """Another layer: a new category and family; on the same file, library or module as an earlier
@@ -277,7 +282,7 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
             # show here (unseen semver: the one family that showed on most first layers was the second of
             # 9 tasks in 20, 6 in a row, where the even spread is 15 %); it is still taken when they do not
             # (capped outright, unseen tinycss2 made 6 tasks in 20 episodes: few families show there, each soon over)
-            unloaded, second = bool(self.seen[0]) and not self.seen[2], len(self.layers) == 1
+            unloaded, second = self._unloaded(), len(self.layers) == 1
             fit.sort(key=lambda p: (p.family in BREAKS_ALL, unloaded and ACTS[p.family] == "call",
                                     second and self.guard.over_cap(p.family),
                                     self.guard.seldom_shows(p.family), p.family in began_whole,
