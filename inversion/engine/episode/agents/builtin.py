@@ -19,7 +19,7 @@ from inversion.engine.episode.actions import RunCommand, RunTests
 from inversion.engine.episode.agents.base import MESSAGED, Agent, AgentContext, Decision, Observation
 from inversion.engine.episode.agents.finish import finish_layers, finish_none, undo_left
 from inversion.engine.episode.agents.guard import Guard
-from inversion.engine.episode.agents.observations import error_kinds, exit_code, gist, import_chain
+from inversion.engine.episode.agents.observations import Seen, error_kinds, exit_code, gist, seen_in
 from inversion.engine.episode.agents.ordering import deep_credit, deep_steps, order_key
 from inversion.engine.episode.agents.restarts import Restarts
 from inversion.engine.episode.agents.targets import aim_rank, on_chain, related, same_object
@@ -61,7 +61,7 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
         self.plan, self.pending = None, deque()  # the plan being laid, its steps not yet taken
         self.layers: list[FaultPlan] = []
         # what failed under the layers laid: tests, how many, messages, error lines, modules a failed import went through
-        self.seen: tuple[set[str], int, dict[str, str], set[str], set[str]] = (set(), 0, {}, set(), set())
+        self.seen = Seen()
         self.plan_start = self.steps = 0
         self.inert: set[str] = set()  # targets whose breakage changed no test here: skip them for good
         self.explored = self.looking = False
@@ -172,10 +172,7 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
         self.layers.append(self.plan)
         if len(self.layers) == 2:  # where a swap of this layer returns to (`_swap`)
             self.second, self.thirds = (self.plan_start, deque(self.beside), self.seen), 0
-        newly = set(last.payload.get("newly_failing") or [])
-        tail = last.payload.get("output_tail") or ""
-        self.seen = (newly, last.payload.get("newly_failing_total") or len(newly), dict(last.payload.get("messages") or {}),
-                     error_kinds(tail), import_chain(tail))
+        self.seen = seen_in(last)
         if len(self.layers) < self.wanted and not self.settle:
             self.plan, self.pending = None, deque()
             decision = self._next_plan(final=False) or self._lone_repeat() or self._swap()
@@ -215,7 +212,7 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
         already aimed here (the touched paths would nearly repeat that task). A later layer over a failed
         import takes, of a few more tries, one aimed at a module that import went through: it acts before
         the error, so it shows (unseen decorator: a layer on a module imported after it never did)."""
-        chain, found = self.seen[4] if self.layers and self._unloaded() else set(), None
+        chain, found = self.seen.chain if self.layers and self._unloaded() else frozenset(), None
         for _ in range(8 if chain else 4):
             try:
                 deep = self.wanted > 1 and fam.name not in self.flat
@@ -233,7 +230,7 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
     def _unloaded(self) -> bool:
         """Whether no test that fails under the layers laid ran (none has a message): the files they
         are in did not load, so only a fault that acts before that import can show on top."""
-        return bool(self.seen[0]) and not self.seen[2]
+        return bool(self.seen.newly) and not self.seen.messages
 
     def _fits(self, plan: FaultPlan) -> bool:
         """Another layer: a new category and family; on the same file, library or module as an earlier
@@ -368,14 +365,14 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
         `blind`: a later layer that changed nothing that fails (tried after the rest once it seldom shows)."""
         plan, self.plan, self.pending = self.plan, None, deque()
         self.guard.blind[plan.family] += blind
-        self.undoing = (plan.family, set(self.seen[0]) if self.layers else set(), self.seen[1] if self.layers else 0)
+        self.undoing = (plan.family, set(self.seen.newly) if self.layers else set(), self.seen.total if self.layers else 0)
         return Decision(RunCommand(plan.repair.replace("set -e\n", "", 1), undoes_from=self.plan_start),
                         thought=f"{why}; undoing it before the next family", dead_end=plan.family if dead else "",
                         lone=plan.family if lone else "", no_target=plan.family if none else "",
                         hides=f"{plan.family}|{normalise(plan.target)}" if hid else "", blind=plan.family if blind else "")
 
     def _finish(self, last: Observation | None) -> Decision:
-        return finish_layers(self.layers, self.seen[1])
+        return finish_layers(self.layers, self.seen.total)
 
 BREAKS_ALL = {f.name for f in families() if f.breaks_all}
 WHOLE_TRIES = 2

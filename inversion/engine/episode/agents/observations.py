@@ -4,8 +4,28 @@ error lines with the parts that differ between runs masked (so "another error" m
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from inversion.engine.episode.agents.base import Observation
+
+
+class Seen(NamedTuple):
+    """What failed under the layers laid, as the last test run showed it: named, since each of
+    the agent's checks reads another part (a positional tuple grew to five and was misread)."""
+
+    newly: frozenset[str] = frozenset()  # the tests that newly fail
+    total: int = 0  # how many (the observation lists only some)
+    messages: dict[str, str] = {}  # a failing test's message (read only)
+    errors: frozenset[str] = frozenset()  # the kinds of error lines the run printed
+    chain: frozenset[str] = frozenset()  # the modules a failed import went through
+
+
+def seen_in(last: Observation) -> Seen:
+    """What a test run's observation shows failed."""
+    newly = frozenset(last.payload.get("newly_failing") or [])
+    tail = last.payload.get("output_tail") or ""
+    return Seen(newly, last.payload.get("newly_failing_total") or len(newly), dict(last.payload.get("messages") or {}),
+                frozenset(error_kinds(tail)), frozenset(import_chain(tail)))
 
 
 def exit_code(last: Observation) -> int | None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from inversion.engine.episode.agents.base import AgentContext, Decision
 from inversion.engine.episode.agents.guard import Guard
+from inversion.engine.episode.agents.observations import Seen
 from inversion.engine.episode.faults import FaultPlan
 from inversion.engine.episode.signature import normalise
 
@@ -55,7 +56,7 @@ class Restarts:
             self.skipped.append(family)
         self.whole = 0
         self.plan_start, candidates = self.first
-        self.candidates, self.deferred, self.seen = candidates, deque(), (set(), 0, {}, set(), set())
+        self.candidates, self.deferred, self.seen = candidates, deque(), Seen()
         self.fallback = None
         return self._abandon(f"no further layer fits, and {self.plan.family} {why}", lone=True)
 

@@ -11,6 +11,7 @@ from inversion.engine.episode.actions import Finish, RunCommand, RunTests
 from inversion.engine.episode.agents.base import AgentContext, Budget, Observation
 from inversion.engine.episode.agents.builtin import BREAKS_ALL, BuiltinAgent
 from inversion.engine.episode.agents.guard import NO_UNUSED, Guard
+from inversion.engine.episode.agents.observations import Seen
 from inversion.engine.episode.agents.ordering import order_key
 from inversion.engine.episode.faults import FaultPlan, families, family
 from tests.support.faults_fixture import PASSING, SURFACE
@@ -425,7 +426,7 @@ def test_a_sibling_family_never_aims_where_its_category_already_aimed():
     agent = _agent(0)
     agent.next_action(None)
     agent.layers = [agent.plan]
-    agent.seen = (None, 1)
+    agent.seen = Seen(total=1)
     finish = agent._finish(None).action
     assert finish.layers[0]["target"] == agent.plan.target and finish.fault_family == agent.plan.family
     # in a compound, the same family on its own earlier target stays possible (combos decide)
@@ -805,7 +806,7 @@ def test_where_no_failing_test_ran_a_later_layer_in_a_functions_body_is_tried_af
     def pop(messages):
         agent = _agent(0, faults=3, used=[_sig("pythonpath_stub", target="z")])  # used once: after the unused
         agent.layers = first[:]
-        agent.seen = ({PASSING[0]}, 1, messages, set(), set())
+        agent.seen = Seen(frozenset({PASSING[0]}), 1, messages)
         agent.candidates, agent.deferred = deque(family(n) for n in ("pythonpath_stub", "debugger_call_left")), deque()
         plan = agent._pop()
         return plan and plan.family
@@ -844,6 +845,6 @@ def test_a_later_layer_over_a_failed_import_aims_at_a_module_that_import_went_th
         for aimed in (True, False):
             agent = _agent(seed, faults=3)
             agent.layers = [first]
-            agent.seen = ({PASSING[0]}, 1, {}, set(), chain if aimed else set())
+            agent.seen = Seen(frozenset({PASSING[0]}), 1, chain=frozenset(chain if aimed else ()))
             hits[aimed] += on_chain(agent._fresh(family("stdlib_py_tab_indent")), chain)
     assert hits[True] == 6 and hits[False] < 6
