@@ -69,6 +69,7 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
         self.tried: list[str] = []
         self.again: set[str] = set()  # families given a second try on another target
         self.flat: set[str] = set()  # families whose multi-step variant failed a step here: plain plans
+        self.barren: set[str] = set()  # families a step of which found nothing to aim at here (NO_TARGET)
         self.hides = False  # the last layer tried made every test fail where the ones below did not
         self.hiding: set[tuple[str, ...]] = set()  # (family, target[, first layer]) plans that did, or showed nothing behind it
         self.beside: deque[FaultPlan] = deque()  # the plans left beside the last second layer chosen
@@ -259,7 +260,7 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
             self.candidates.clear()
             # a family that broke nothing here alone, or that validation found to add nothing as a
             # layer, fails *every layer matters* (jmespath: 7 of 20 episodes, a warnings policy on top)
-            fit = [p for p in pool if self._fits(p) and not self.guard.dead[p.family]
+            fit = [p for p in pool if self._fits(p) and not self.guard.dead[p.family] and p.family not in self.barren
                    and not {(p.family, normalise(p.target)), (p.family, normalise(p.target), self.layers[0].summary)} & self.hiding]
             if not self.whole:  # where some tests still pass, a fault that stops every test only hides the rest,
                 # as does one that failed every test over a partial layer in an earlier episode here (cssselect:
@@ -293,6 +294,8 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
             return fit[0] if fit else None
         while self.candidates:
             fam = self.candidates.popleft()
+            if fam.name in self.barren:  # back in the queue by a restart from before it found nothing
+                continue
             lone = self.guard.taken([fam.name]) or (self.wanted > 1 and self.guard.near([fam.name], self.depth))
             if lone and (self.wanted == 1 or not self._pairs_left(fam)):
                 self.skipped.append(fam.name)  # made here (any target), alone and with every partner
@@ -367,6 +370,8 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
         `blind`: a later layer that changed nothing that fails (tried after the rest once it seldom shows)."""
         plan, self.plan, self.pending = self.plan, None, deque()
         self.guard.blind[plan.family] += blind
+        if none:  # whatever else is laid: not again in this episode either (unseen munch: a second try a swap later)
+            self.barren.add(plan.family)
         self.undoing = (plan.family, set(self.seen.newly) if self.layers else set(), self.seen.total if self.layers else 0)
         return Decision(RunCommand(plan.repair.replace("set -e\n", "", 1), undoes_from=self.plan_start),
                         thought=f"{why}; undoing it before the next family", dead_end=plan.family if dead else "",

@@ -850,3 +850,26 @@ def test_a_later_layer_over_a_failed_import_aims_at_a_module_that_import_went_th
             agent.seen = Seen(frozenset({PASSING[0]}), 1, chain=frozenset(chain if aimed else ()))
             hits[aimed] += on_chain(agent._fresh(family("stdlib_py_tab_indent")), chain)
     assert hits[True] == 6 and hits[False] < 6
+
+
+def test_a_family_that_found_nothing_to_aim_at_is_not_tried_again_in_the_same_episode():
+    """A step exiting NO_TARGET found nothing the family aims at whatever else is laid: later episodes
+    skip it (`no_targets`), and so does the rest of this one (unseen munch: `project_leftover_package`
+    tried as a third layer, then again as a second one after a swap, failing the same way)."""
+    first = FaultPlan("stdlib_stale_bytecode", "bytecode_cache", "random", "", (), "", "", ("random",))
+
+    def plan_of(name):
+        return _agent(0, faults=3)._fresh(family(name))
+
+    barren, other = plan_of("project_leftover_package"), plan_of("pythonpath_stub")
+    assert barren is not None and other is not None
+    agent = _agent(0, faults=3)
+    agent.layers, agent.plan, agent.pending = [first], barren, deque()
+    decision = agent.next_action(Observation("command", {"exit_code": 3, "mutated": False}))
+    assert decision.no_target == "project_leftover_package" and agent.plan is None
+    agent.candidates, agent.deferred = deque(), deque([barren])
+    assert agent._pop() is None  # as a later layer
+    agent.candidates, agent.deferred = deque(), deque([barren, other])
+    assert agent._pop().family == "pythonpath_stub"
+    agent.layers, agent.candidates = [], deque(family(n) for n in ("project_leftover_package", "pythonpath_stub"))
+    assert agent._pop().family == "pythonpath_stub"  # a first layer after a restart
