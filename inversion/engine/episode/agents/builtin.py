@@ -70,7 +70,6 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
         self.again: set[str] = set()  # families given a second try on another target
         self.flat: set[str] = set()  # families whose multi-step variant failed a step here: plain plans
         self.barren: set[str] = set()  # families a step of which found nothing to aim at here (NO_TARGET)
-        self.deferred_whole: set[str] = set()  # first layers put back once: they aimed where every test failed
         self.hides = False  # the last layer tried made every test fail where the ones below did not
         self.hiding: set[tuple[str, ...]] = set()  # (family, target[, first layer]) plans that did, or showed nothing behind it
         self.beside: deque[FaultPlan] = deque()  # the plans left beside the last second layer chosen
@@ -217,7 +216,7 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
         this gold has its share of whole-suite tasks, a first layer that breaks a module at load time
         takes one aimed elsewhere than a first layer that failed every test here (`Guard.whole_aim`)."""
         chain, found = self.seen.chain if self.layers and self._unloaded() else frozenset(), None
-        aims = not self.layers and fam.acts == "load" and self._whole_full()  # `_whole_aim` then asks
+        aims = not self.layers and fam.acts == "load" and self._whole_full()
         for _ in range(8 if chain or aims else 4):
             try:
                 deep = self.wanted > 1 and fam.name not in self.flat
@@ -227,7 +226,7 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
             if any(related(plan.target, t) for t in self.inert):
                 continue
             if not self.guard.aimed_alike(plan.family, plan.category, normalise(plan.target)):
-                if (not chain or on_chain(plan, chain)) and not (aims and self._whole_aim(plan)):
+                if (not chain or on_chain(plan, chain)) and not (aims and self.guard.whole_aim(normalise(plan.target), self._stable())):
                     return plan
                 found = found or plan
         return found
@@ -308,10 +307,6 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
                 self.capped.append(fam.name)
                 continue
             plan = self._fresh(fam)
-            if plan is not None and fam.name not in self.deferred_whole and self._whole_aim(plan):
-                self.deferred_whole.add(fam.name)  # it aims only where a whole-suite task began: after the rest
-                self.candidates.append(fam)
-                continue
             if plan is not None:
                 return plan
         return None

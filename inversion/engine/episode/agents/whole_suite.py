@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from inversion.engine.episode.agents.base import AgentContext, Observation
 from inversion.engine.episode.agents.guard import WHOLE_SHARE, Guard
-from inversion.engine.episode.faults import FaultPlan, family
-from inversion.engine.episode.signature import normalise
 
 
 class WholeSuite:
@@ -21,12 +19,6 @@ class WholeSuite:
 
     def _whole_full(self) -> bool:
         return self._share() < 1 and self.guard.whole_full(self._stable(), self._share())
-
-    def _whole_aim(self, plan: FaultPlan) -> bool:
-        """Whether `plan`, a load-time break, aims where a first layer failed every test here, and the
-        gold has its share of such tasks (`Guard.whole_aim`): as a first layer it likely fails every test."""
-        return (family(plan.family).acts == "load" and self.guard.whole_aim(normalise(plan.target), self._stable())
-                and self._whole_full())
 
     def _share(self) -> float:
         share = self.context.whole_share

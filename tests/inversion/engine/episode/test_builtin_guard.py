@@ -893,21 +893,3 @@ def test_where_the_gold_has_its_share_of_whole_suite_tasks_a_first_layer_aims_el
     call = _agent(0, faults=2)._fresh(family("debugger_call_left"))
     whole = {**_sig("pth_module_block", target=normalise(call.target)), "failing": len(PASSING)}
     assert _agent(0, faults=2, used=[whole])._fresh(family("debugger_call_left")).target == call.target
-
-
-def test_a_first_layer_that_can_aim_only_where_every_test_failed_goes_after_the_rest_once():
-    """Unseen munch: a tab-indented copy of `pickle` was the first layer of episode 3 right after
-    episode 1's whole-suite task on `pickle`: that family aims only at modules the tests import, and
-    `pickle` was its one. Such a family is put back once behind the other candidates, still tried when
-    they are spent (the share is a preference, not a ban)."""
-    from inversion.engine.episode.signature import normalise
-
-    name, other = "stdlib_py_tab_indent", "pythonpath_stub"
-    aims = {normalise(_agent(seed, faults=2)._fresh(family(name)).target) for seed in range(40)}
-    used = [{**_sig("pth_module_block", target=aim, key=f"w{aim}"), "failing": len(PASSING)} for aim in aims]
-    assert normalise(_agent(0, faults=2)._fresh(family(other)).target) not in aims
-    agent = _agent(0, faults=2, used=used)
-    agent.candidates = deque(family(n) for n in (name, other))
-    assert agent._pop().family == other
-    assert agent._pop().family == name  # the rest spent: taken after all
-    assert agent._pop() is None
