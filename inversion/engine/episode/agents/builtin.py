@@ -212,12 +212,9 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
         test: a stale linker cache for it will not either), nor where a sibling family of its category
         already aimed here (the touched paths would nearly repeat that task). A later layer over a failed
         import takes, of a few more tries, one aimed at a module that import went through: it acts before
-        the error, so it shows (unseen decorator: a layer on a module imported after it never did). Where
-        this gold has its share of whole-suite tasks, a first layer that breaks a module at load time
-        takes one aimed elsewhere than a first layer that failed every test here (`Guard.whole_aim`)."""
+        the error, so it shows (unseen decorator: a layer on a module imported after it never did)."""
         chain, found = self.seen.chain if self.layers and self._unloaded() else frozenset(), None
-        aims = not self.layers and fam.acts == "load" and self._whole_full()
-        for _ in range(8 if chain or aims else 4):
+        for _ in range(8 if chain else 4):
             try:
                 deep = self.wanted > 1 and fam.name not in self.flat
                 plan = (fam.deep_plan(self.plan_ctx, self.rng) if deep else None) or fam.plan(self.plan_ctx, self.rng)
@@ -226,7 +223,7 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
             if any(related(plan.target, t) for t in self.inert):
                 continue
             if not self.guard.aimed_alike(plan.family, plan.category, normalise(plan.target)):
-                if (not chain or on_chain(plan, chain)) and not (aims and self.guard.whole_aim(normalise(plan.target), self._stable())):
+                if not chain or on_chain(plan, chain):
                     return plan
                 found = found or plan
         return found

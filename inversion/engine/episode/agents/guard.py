@@ -52,7 +52,6 @@ class Guard:
         self.seen: set[str] = set()
         self.failing: list[int] = []  # how many tests each made task fails (where known)
         self.firsts: Counter[str] = Counter()  # first layer's family -> the most tests a task made on it fails
-        self.first_aims: Counter[str] = Counter()  # first layer's (normalised) target -> the same
         self.dead: Counter[str] = Counter()  # families that broke nothing here before (`dead_ends`)
         self.lone: Counter[str] = Counter()  # first layers that found no further layer here (`lone_layers`)
         self.blind: Counter[str] = Counter()  # later layers that changed nothing that fails here (`blind_layers`)
@@ -82,8 +81,6 @@ class Guard:
             if isinstance(sig.get("failing"), int):
                 self.failing.append(sig["failing"])
                 self.firsts[kinds[0]] = max(self.firsts[kinds[0]], sig["failing"])
-                if aim := str(layers[0].get("target") or ""):
-                    self.first_aims[aim] = max(self.first_aims[aim], sig["failing"])
             if len(kinds) == 1:
                 self.singles.add(kinds[0])
             else:
@@ -156,12 +153,6 @@ class Guard:
         """Whether a task made here with `family` as its (first) layer fails all `stable` stably passing
         tests: the layers above a first layer that fails every test cannot narrow it (`_visible`)."""
         return bool(stable) and self.firsts.get(family, 0) >= stable
-
-    def whole_aim(self, target: str, stable: int) -> bool:
-        """Whether a task made here with its first layer on `target` (normalised) fails all `stable`
-        stably passing tests: a module every test file imports fails every test when it cannot load,
-        whichever family breaks it (unseen munch: three families on `pickle`, each a whole-suite task)."""
-        return bool(stable and target) and self.first_aims.get(target, 0) >= stable
 
     def seldom_shows(self, family: str) -> bool:
         """Whether `family`, as a later layer here, changed nothing that fails at least twice as often

@@ -871,25 +871,3 @@ def test_a_family_that_found_nothing_to_aim_at_is_not_tried_again_in_the_same_ep
     assert agent._pop().family == "pythonpath_stub"
     agent.layers, agent.candidates = [], deque(family(n) for n in ("project_leftover_package", "pythonpath_stub"))
     assert agent._pop().family == "pythonpath_stub"  # a first layer after a restart
-
-
-def test_where_the_gold_has_its_share_of_whole_suite_tasks_a_first_layer_aims_elsewhere_than_one_that_failed_every_test():
-    """A module every test file imports fails every test when it cannot load, whichever family breaks
-    it (unseen munch: three families in turn on `pickle`, each a whole-suite task). Once the gold has
-    its share of such tasks, a load-time first layer takes a target no whole-suite task began on; a
-    call-time one (a function's body: only its callers fail) is not steered."""
-    from inversion.engine.episode.signature import normalise
-
-    for seed in range(6):
-        for name in ("stdlib_stale_bytecode", "stdlib_py_tab_indent"):
-            aim = normalise(_agent(seed, faults=2)._fresh(family(name)).target)
-            whole = {**_sig("pth_module_block", target=aim), "failing": len(PASSING)}
-            agent = _agent(seed, faults=2, used=[whole])
-            assert agent._whole_full() and agent.guard.whole_aim(aim, len(PASSING))
-            again = normalise(agent._fresh(family(name)).target)
-            assert again != aim, (seed, name, aim)
-            partial = {**whole, "failing": len(PASSING) - 1}
-            assert normalise(_agent(seed, faults=2, used=[partial])._fresh(family(name)).target) == aim
-    call = _agent(0, faults=2)._fresh(family("debugger_call_left"))
-    whole = {**_sig("pth_module_block", target=normalise(call.target)), "failing": len(PASSING)}
-    assert _agent(0, faults=2, used=[whole])._fresh(family("debugger_call_left")).target == call.target
