@@ -60,8 +60,7 @@ class BuiltinAgent(Restarts, WholeSuite, Agent):
         self.wanted = max(1, min(3, int(context.faults or 1)))
         self.plan, self.pending = None, deque()  # the plan being laid, its steps not yet taken
         self.layers: list[FaultPlan] = []
-        # what failed under the layers laid: tests, how many, messages, error lines, modules a failed import went through
-        self.seen = Seen()
+        self.seen = Seen()  # what failed under the layers laid
         self.plan_start = self.steps = 0
         self.inert: set[str] = set()  # targets whose breakage changed no test here: skip them for good
         self.explored = self.looking = False

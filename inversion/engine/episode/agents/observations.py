@@ -11,7 +11,7 @@ from inversion.engine.episode.agents.base import Observation
 
 class Seen(NamedTuple):
     """What failed under the layers laid, as the last test run showed it: named, since each of
-    the agent's checks reads another part (a positional tuple grew to five and was misread)."""
+    the agent's checks reads another part (a positional tuple of five, read by index in five places)."""
 
     newly: frozenset[str] = frozenset()  # the tests that newly fail
     total: int = 0  # how many (the observation lists only some)
