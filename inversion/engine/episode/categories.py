@@ -16,7 +16,7 @@ CATEGORIES = (
     "alternatives", "trust_store", "name_resolution", "ownership", "package_version", "standard_library",
     "stale_build", "instrumentation", "optional_dependency", "project_layout", "partial_write",
     "debug_leftover", "package_manager", "source_encoding", "zip_import",
-    "build_artifact", "local_patch",
+    "build_artifact", "local_patch", "compat_shim", "interrupted_upgrade",
 )  # fmt: skip
 SYNONYMS = {
     "shared_libraries": "shared_library", "shared_lib": "shared_library", "shared_object": "shared_library",
@@ -48,6 +48,9 @@ SYNONYMS = {
     "utf_16": "source_encoding", "reencoded": "source_encoding", "file_encoding": "source_encoding",
     "zipimport": "zip_import", "zip": "zip_import", "embeddable": "zip_import",
     "hotfix": "local_patch", "patch": "local_patch", "patched": "local_patch", "orig": "local_patch",
+    "shim": "compat_shim", "backport": "compat_shim", "backports": "compat_shim", "compat": "compat_shim",
+    "upgrade": "interrupted_upgrade", "partial_upgrade": "interrupted_upgrade", "mixed_release": "interrupted_upgrade",
+    "pip_stash": "interrupted_upgrade", "half_upgraded": "interrupted_upgrade",
     "mypyc": "build_artifact", "cython": "build_artifact", "build_ext": "build_artifact", "inplace_build": "build_artifact",
 }  # fmt: skip
 

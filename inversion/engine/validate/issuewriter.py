@@ -69,6 +69,8 @@ CATEGORY_HINTS = {
     "zip_import": "every place on the module search path, not only the directories",
     "build_artifact": "what else besides the source sits in the project's package directories",
     "local_patch": "whether the library code on disk is the code its packages shipped",
+    "compat_shim": "what replaces library functions after their modules have loaded",
+    "interrupted_upgrade": "whether every file of each installed package comes from the same release",
 }
 
 

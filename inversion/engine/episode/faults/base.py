@@ -38,6 +38,7 @@ FAMILY_MODULES = (
     "inversion.engine.episode.faults.project",
     "inversion.engine.episode.faults.build_artifacts",
     "inversion.engine.episode.faults.calls",
+    "inversion.engine.episode.faults.shims",
 )
 # Modules the runner itself needs; breaking them breaks everything and tells nothing.
 RUNNER_MODULES = {

@@ -15,6 +15,11 @@ whole suite is one file, which a module-level fault cannot: every test of that f
   cache the source itself is wrong; unlike a debugger line no missing module is named: the error
   points into an installed file that reads like a deliberate stub. Repair: move the `.orig` back and
   recompile.
+- `upgrade_interrupted_signature`: a `pip install --upgrade` interrupted between replacing one module of
+  an installed package and the rest left that module from the next release, where one function some
+  tests call takes a required keyword-only parameter more (`TypeError: ... missing 1 required
+  keyword-only argument`); the old file sits in pip's uninstall stash (`~`-prefixed) beside the package.
+  The symptom names a signature, not a missing module or a stub. Repair: move the stashed file back.
 The stale-bytecode families use the same map to aim at one function (`stale_function_plan`).
 """
 
@@ -197,18 +202,21 @@ class _FunctionEdit(base.FaultFamily):
         return self.make(
             chosen[0][0]["module"],
             self._what(" and in ".join(mine[0]["file"] for mine in chosen)),
-            [RunCommand(edit_command(python, self.mode, mine)) for mine in chosen],
+            [RunCommand(edit_command(python, self._mode(ctx.surface), mine)) for mine in chosen],
             # and recompile: another layer's repair may have cached bytecode of the edited source
             # (a stale cache of json over this line in json: the verifier flagged that .pyc)
-            [self._undo(files), base.recompile(python, files)],
+            [self._undo(files, ctx.surface), base.recompile(python, files)],
             explore=f"ls -la {shlex.quote(os.path.dirname(chosen[0][0]['file']))}",
             objects=candidate_modules(chosen),
         )
 
+    def _mode(self, surface: dict[str, Any]) -> str:
+        return self.mode
+
     def _what(self, files: str) -> str:
         raise NotImplementedError
 
-    def _undo(self, files: str) -> str:
+    def _undo(self, files: str, surface: dict[str, Any]) -> str:
         raise NotImplementedError
 
 
@@ -224,7 +232,7 @@ class DebuggerCallLeft(_FunctionEdit):
     def _what(self, files: str) -> str:
         return f"a leftover debugger call (a debugger never installed here) opens one function some tests call in {files}"
 
-    def _undo(self, files: str) -> str:
+    def _undo(self, files: str, surface: dict[str, Any]) -> str:
         mark = DEBUG_MARK.replace(".", r"\.")
         return f"sed -i '/^[[:space:]]*{mark}\\r\\?$/d' {files}"
 
@@ -241,8 +249,41 @@ class HotfixPatchMisapplied(_FunctionEdit):
         return (f"a hotfix patch for another release gave one function some tests call a stub body in {files} "
                 "(patch -b kept each original as .orig)")
 
-    def _undo(self, files: str) -> str:
+    def _undo(self, files: str, surface: dict[str, Any]) -> str:
         return f'for f in {files}; do if [ -f "$f.orig" ]; then mv -f "$f.orig" "$f"; fi; done'
 
 
-FAMILIES = [DebuggerCallLeft, HotfixPatchMisapplied]
+def stash_of(site: str, src: str) -> str:
+    """Where pip's uninstall stash keeps `src`, a file below `site` (as `function_edit.stash_of`)."""
+    top, _, rest = src[len(site) + 1:].partition("/")
+    return os.path.join(site, "~" + top[1:], rest) if rest else os.path.join(site, "~" + top[1:])
+
+
+class UpgradeInterrupted(_FunctionEdit):
+    name = "upgrade_interrupted_signature"
+    category = "interrupted_upgrade"
+    description = ("A pip upgrade interrupted partway left one module of an installed package from the next "
+                   "release, where a function some tests reach takes a required keyword-only parameter more; "
+                   "the old file sits in pip's ~-prefixed stash beside the package.")
+    keywords = ("upgrade", "interrupted", "pip", "stash", "signature", "typeerror", "keyword", "release", "site-packages")
+    gives = False  # the call fails, whatever the function gives back
+
+    def _rows(self, surface: dict[str, Any]) -> list[dict[str, Any]]:
+        new = tuple(int(p) for p in base.py_version(surface).split(".")) >= (3, 9)  # ast.unparse
+        return function_targets(surface, "site", self.gives) if new and base.site_packages(surface) else []
+
+    def _mode(self, surface: dict[str, Any]) -> str:
+        return f"upgraded {shlex.quote(base.site_packages(surface))}"
+
+    def _what(self, files: str) -> str:
+        return (f"an interrupted upgrade left {files} from the next release (one function some tests call takes a "
+                "required keyword-only parameter more), the old file in pip's stash beside the package")
+
+    def _undo(self, files: str, surface: dict[str, Any]) -> str:
+        site = base.site_packages(surface)
+        pairs = " ".join(shlex.quote(f"{stash_of(site, f)}|{f}") for f in shlex.split(files))
+        return (f'for p in {pairs}; do s="${{p%%|*}}"; if [ -f "$s" ]; then mv -f "$s" "${{p#*|}}"; fi; done; '
+                f"find {shlex.quote(site)} -maxdepth 1 -name '~*' -type d -exec find {{}} -depth -type d -empty -delete ';'")
+
+
+FAMILIES = [DebuggerCallLeft, HotfixPatchMisapplied, UpgradeInterrupted]

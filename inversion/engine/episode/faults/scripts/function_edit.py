@@ -16,6 +16,14 @@ passed over.
 `shadowcopy DIR SRC=QUALNAME...` / `stagecopy DIR SRC=QUALNAME...`: the same stub, in a copy of the
 module written elsewhere (the source untouched): DIR/<file name>, or DIR/<full path> for a later step
 to move into place (`copied`); `zipcopy ZIP SRC=QUALNAME...`: that copy compiled into a zip (`zipped`).
+`shim HOOK PTH SRC=QUALNAME...`: the source untouched, a compatibility module HOOK (SHIM_TEMPLATE, which
+the studio sends ahead of this script) that PTH imports at start-up routes the first of those functions
+that has no decorator, of a module it routes nothing of yet, to an accelerated implementation its
+module lacks, after the module loads (`shimmed`); a later step adds a route to the same HOOK.
+`upgraded SITE SRC=QUALNAME...`: the first of those functions whose body starts on a line of its own gets
+the signature of the next release, a required keyword-only parameter more (Python >= 3.9: `ast.unparse`),
+and the file's original is kept where pip stashes what an upgrade replaces, SITE/~<top[1:]>/<rest>
+(`stash_of`), as an upgrade interrupted between the two leaves them (`drifted`).
 QUALNAME is "function", "Class.method" or "Outer.Inner.method"; where an old interpreter recorded a
 bare name, the first function or method of that name. A function the test runner calls on its own
 before any test (while pytest imports and configures itself: `uuid` calls `platform.system()` as it
@@ -29,7 +37,7 @@ import os
 import sys
 
 # the studio sends ast_edit.py's body in place of this line (`faults.base.script_body`): keep it one line
-from ast_edit import ext, find, gives_back, is_generator, keep, write_older_body
+from ast_edit import ext, find, gives_back, is_generator, keep, no_target, write_older_body
 
 DEBUG_LINE = "import ipdb; ipdb.set_trace()  # DEBUG"
 
@@ -198,9 +206,79 @@ def zipped(args):
     print("zipped:", archive, entry, "with a stub of", qualname)
 
 
+def module_name(src):
+    """The name `src` is imported under: its path below the longest sys.path entry that holds it."""
+    roots = [p.rstrip("/") for p in sys.path if p and src.startswith(p.rstrip("/") + "/")]
+    if not roots or not src.endswith(".py"):
+        return None
+    name = src[len(max(roots, key=len)) + 1:-3].replace("/", ".")
+    return name[: -len(".__init__")] if name.endswith(".__init__") else name
+
+
+def shimmed(args):
+    hook, pth, pairs = args[0], args[1], args[2:]
+    routes = {}
+    if os.path.exists(hook):  # an earlier step's routes stay
+        with open(hook) as fh:
+            routes = ast.literal_eval(next(ln for ln in fh if ln.startswith("ROUTES = "))[len("ROUTES = "):])
+    found = next(((module_name(s), q) for s, t, q, n in candidates(pairs)
+                  if not n.decorator_list and module_name(s) and module_name(s) not in routes), None)
+    if found is None:
+        sys.exit("none of the functions named is an undecorated function of a module not routed yet")
+    module, qualname = found
+    routes[module] = [qualname]
+    with open(hook, "w") as fh:
+        fh.write(SHIM_TEMPLATE.replace("ROUTES = {}", "ROUTES = " + repr(routes)))  # noqa: F821 (sent ahead)
+    with open(pth, "w") as fh:
+        fh.write("import " + os.path.basename(hook)[:-3] + "\n")
+    print("routed:", module + "." + qualname, "by", hook)
+
+
+NEW_KEYWORDS = ("strict", "validate", "errors", "context")
+
+
+def stash_of(site, src):
+    """Where pip's uninstall stash keeps `src` (a file below `site`): the top-level entry's name with
+    its first character replaced by "~" (`faults.calls.stash_of` says the same)."""
+    top, _, rest = src[len(site) + 1:].partition("/")
+    return os.path.join(site, "~" + top[1:], rest) if rest else os.path.join(site, "~" + top[1:])
+
+
+def drifted(args):
+    site, pairs = args[0].rstrip("/"), args[1:]
+    if not hasattr(ast, "unparse"):
+        no_target("this Python has no ast.unparse to write a signature with")
+    found = next(((s, t, q, n) for s, t, q, n in candidates(pairs) if s.startswith(site + "/")
+                  and n.body[0].lineno > n.lineno and not os.path.exists(stash_of(site, s))), None)
+    if found is None:
+        sys.exit("none of the functions named has its body below its signature in a module not stashed yet")
+    src, (data, _), qualname, node = found
+    head = ast.parse(ast.unparse(node)).body[0]  # a copy
+    taken = {a.arg for a in head.args.args + head.args.kwonlyargs + getattr(head.args, "posonlyargs", [])}
+    head.args.kwonlyargs.append(ast.arg(arg=next(k for k in NEW_KEYWORDS if k not in taken)))
+    head.args.kw_defaults.append(None)
+    head.body, head.decorator_list = [ast.Pass()], []
+    lines = data.splitlines(keepends=True)
+    first = min([node.body[0].lineno] + [d.lineno for d in getattr(node.body[0], "decorator_list", [])])
+    newline = b"\r\n" if lines[node.lineno - 1].endswith(b"\r\n") else b"\n"
+    indent = lines[node.lineno - 1][: node.col_offset]
+    header = ast.unparse(head).splitlines()[0]  # "def f(a, *, strict):": one line
+    lines[node.lineno - 1:first - 1] = [indent + header.encode() + newline]
+    stash = stash_of(site, src)
+    os.makedirs(os.path.dirname(stash), exist_ok=True)
+    keep(src, data, stash)
+    with open(src, "wb") as fh:
+        fh.write(b"".join(lines))
+    print("upgraded:", src, qualname, "takes", header, "; original at", stash)
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
-    if mode in ("shadowcopy", "stagecopy"):
+    if mode == "shim":
+        shimmed(sys.argv[2:])
+    elif mode == "upgraded":
+        drifted(sys.argv[2:])
+    elif mode in ("shadowcopy", "stagecopy"):
         copied(sys.argv[2:], flat=mode == "shadowcopy")
     elif mode == "zipcopy":
         zipped(sys.argv[2:])
