@@ -55,6 +55,8 @@ def _delta(name: str) -> list[dict]:
     ("stdlib_zip_shadow", "python311.zip"),
     ("stdlib_source_reencoded", "UTF-16"),  # the encoding the conversion wrote
     ("project_extension_leftover", "render.cpython-311-x86_64-linux-gnu.so"),
+    ("compat_shim_reroutes_call", "fastpath_compat"),  # the shim's module (seed 0's name)
+    ("deep:compat_shim_reroutes_call", "backports-accel.pth"),  # and its .pth
 ])
 def test_the_leak_check_catches_each_injected_name(name, injected):
     evidence = Evidence("fixture", "config", ["t::x"], {}, delta=_delta(name) if name != "ld_conf_stale_cache" else
