@@ -171,10 +171,19 @@ def _redact(text: str, tokens: set[str]) -> str:
     return text
 
 
+RAISED = re.compile(r"^E\s+((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception|Exit|Warning)\b.*)")
+
+
 def _symptom(excerpt: str) -> str:
-    """The most telling line of a failure: the last line naming an exception or error."""
+    """The most telling line of a failure: the last exception pytest marked with `E` and its message
+    (the traceback's last line names only the exception, `path:15: AttributeError`, and the path is
+    often what the leak check hides: munch's compat-shim tasks read `…:15: AttributeError`), else the
+    last line naming an exception or error."""
     excerpt = re.sub(r"^pytest wrote no results \(exit [^)]*\):\s*", "", excerpt.strip())
     lines = [ln.strip() for ln in excerpt.splitlines() if ln.strip()]
+    raised = [m.group(1) for m in map(RAISED.match, lines) if m]
+    if raised:
+        return raised[-1][:300]
     for line in reversed(lines):
         if re.search(r"(Error|Exception|error:|denied|not found|No such|assert)", line):
             return line[:300]

@@ -79,6 +79,20 @@ def test_symptoms_stay_and_injected_names_are_redacted():
     assert "pytest_env_defaults" not in text.instruction and "ModuleNotFoundError" in text.instruction
 
 
+def test_the_symptom_is_the_exception_pytest_marked_with_its_message_not_the_bare_last_line():
+    """A traceback ends in `path:15: AttributeError`; the `E` line before it says what was missing."""
+    excerpt = ("AttributeError: module 'json' has no attribute '_speedups_dumps'\n>       obj_json = obj.toJSON()\n\n"
+               "    def routed(*args, **kwargs):\n>       return getattr(module, impl)(*args, **kwargs)\n"
+               "E       AttributeError: module 'json' has no attribute '_speedups_dumps'\n\n"
+               "/opt/venv/lib/python3.11/site-packages/backports_accel.py:15: AttributeError\n")
+    text = offline_issue(Evidence("fixture", "compat_shim", ["t::x"], {"t::x": excerpt},
+                                  delta=[{"run": "touch /opt/venv/lib/python3.11/site-packages/backports_accel.py", "ok": True}]))
+    assert "    AttributeError: module 'json' has no attribute '_speedups_dumps'\n" in text.instruction
+    assert "backports_accel" not in text.instruction
+    plain = offline_issue(Evidence("fixture", "config", ["t::x"], {"t::x": "x.py:3: in f\n    assert 1 == 2\nx.py:3: AssertionError"}))
+    assert "x.py:3: AssertionError" in plain.instruction  # no `E` line: the last line naming an error, as before
+
+
 def test_voices_differ_across_a_batch_and_scope_follows_the_repair():
     texts = {offline_issue(Evidence("fixture", "locale", ["t::x"], {}, seed=s)).instruction_hard.split("\n")[0]
              for s in range(5)}
