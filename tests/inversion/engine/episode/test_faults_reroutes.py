@@ -54,7 +54,12 @@ def test_an_interrupted_upgrade_gives_one_function_a_required_keyword_and_the_st
     src = site / "pkg" / "reader.py"
     src.write_bytes(LIB)
     os.utime(src, (1_600_000_000, 1_600_000_000))
-    _script().drifted([str(site), f"{src}=Reader.read", f"{src}=total"])
+    odd = site / "pkg" / "odd.py"
+    odd.write_text("def tail(a,\n         b): return a\n\n\ndef many(*strict, **validate):\n    return strict\n")
+    script = _script()
+    script.drifted([str(site), f"{odd}=tail", f"{odd}=many"])  # tail's body shares its signature's last row
+    assert odd.read_text() == "def tail(a,\n         b): return a\n\n\ndef many(*strict, errors, **validate):\n    return strict\n"
+    script.drifted([str(site), f"{src}=Reader.read", f"{src}=total"])
     stash = site / "~kg" / "reader.py"
     assert stash.read_bytes() == LIB and os.stat(stash).st_mtime == 1_600_000_000
     text = src.read_text()
@@ -67,10 +72,10 @@ def test_an_interrupted_upgrade_gives_one_function_a_required_keyword_and_the_st
     again = subprocess.run([sys.executable, "-c", script_body("function_edit.py"), "upgraded", str(site), f"{src}=total"],
                            capture_output=True, text=True)
     assert again.returncode != 0 and stash.read_bytes() == LIB  # stashed already: not this module again
-    plan = family("upgrade_interrupted_signature")._plan(_ctx(site, [_row(site, "pkg.reader", "total")]),
-                                                          random.Random(0), count=1)
+    plan = family("upgrade_interrupted_signature")._plan(
+        _ctx(site, [_row(site, "pkg.reader", "total"), _row(site, "pkg.odd", "many")]), random.Random(0), count=2)
     subprocess.run(["bash", "-c", plan.repair], check=True)
-    assert src.read_bytes() == LIB and not (site / "~kg").exists()
+    assert src.read_bytes() == LIB and not (site / "~kg").exists() and "def many(*strict, **validate)" in odd.read_text()
 
 
 def test_a_shim_reroutes_one_undecorated_function_after_its_module_loads_and_the_repair_removes_it(tmp_path, monkeypatch):

@@ -244,22 +244,35 @@ def stash_of(site, src):
     return os.path.join(site, "~" + top[1:], rest) if rest else os.path.join(site, "~" + top[1:])
 
 
+def body_row(node, data):
+    """The row (from 0) where a def's body starts (its docstring, or its first statement's first
+    decorator), or None where that row holds the signature's end too (`) -> int: return x`): the
+    rewritten signature replaces every row before it."""
+    first = node.body[0]
+    row = min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", [])]) - 1
+    lines = data.splitlines()
+    if row <= node.lineno - 1 or row >= len(lines) or lines[row][: first.col_offset].strip():
+        return None
+    return row
+
+
 def drifted(args):
     site, pairs = args[0].rstrip("/"), args[1:]
     if not hasattr(ast, "unparse"):
         no_target("this Python has no ast.unparse to write a signature with")
     found = next(((s, t, q, n) for s, t, q, n in candidates(pairs) if s.startswith(site + "/")
-                  and n.body[0].lineno > n.lineno and not os.path.exists(stash_of(site, s))), None)
+                  and body_row(n, t[0]) and not os.path.exists(stash_of(site, s))), None)
     if found is None:
         sys.exit("none of the functions named has its body below its signature in a module not stashed yet")
     src, (data, _), qualname, node = found
     head = ast.parse(ast.unparse(node)).body[0]  # a copy
-    taken = {a.arg for a in head.args.args + head.args.kwonlyargs + getattr(head.args, "posonlyargs", [])}
-    head.args.kwonlyargs.append(ast.arg(arg=next(k for k in NEW_KEYWORDS if k not in taken)))
-    head.args.kw_defaults.append(None)
+    args = head.args
+    taken = {a.arg for a in args.args + args.kwonlyargs + getattr(args, "posonlyargs", []) + [args.vararg, args.kwarg] if a}
+    args.kwonlyargs.append(ast.arg(arg=next(k for k in NEW_KEYWORDS if k not in taken)))
+    args.kw_defaults.append(None)
     head.body, head.decorator_list = [ast.Pass()], []
     lines = data.splitlines(keepends=True)
-    first = min([node.body[0].lineno] + [d.lineno for d in getattr(node.body[0], "decorator_list", [])])
+    first = body_row(node, data) + 1
     newline = b"\r\n" if lines[node.lineno - 1].endswith(b"\r\n") else b"\n"
     indent = lines[node.lineno - 1][: node.col_offset]
     header = ast.unparse(head).splitlines()[0]  # "def f(a, *, strict):": one line
