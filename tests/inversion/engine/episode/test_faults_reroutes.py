@@ -38,7 +38,7 @@ def _python(site, code):
     return subprocess.run([sys.executable, "-B", "-c", boot + code], capture_output=True, text=True, cwd=site)
 
 
-LIB = (b"class Reader:\n    def read(self, data,\n             size=-1):  # keep: a comment the upgrade drops\n"
+LIB = (b"class Reader:\n    def __repr__(self):\n        return 'Reader()'\n\n    def read(self, data,\n             size=-1):  # keep: a comment the upgrade drops\n"
        b'        """Read."""\n        return data[:size]\n\n\n'
        b"def total(v, *, strict=False):\n    return sum(v)\n")
 
@@ -59,7 +59,7 @@ def test_an_interrupted_upgrade_gives_one_function_a_required_keyword_and_the_st
     script = _script()
     script.drifted([str(site), f"{odd}=tail", f"{odd}=many"])  # tail's body shares its signature's last row
     assert odd.read_text() == "def tail(a,\n         b): return a\n\n\ndef many(*strict, errors, **validate):\n    return strict\n"
-    script.drifted([str(site), f"{src}=Reader.read", f"{src}=total"])
+    script.drifted([str(site), f"{src}=Reader.__repr__", f"{src}=Reader.read", f"{src}=total"])  # saferepr swallows
     stash = site / "~kg" / "reader.py"
     assert stash.read_bytes() == LIB and os.stat(stash).st_mtime == 1_600_000_000
     text = src.read_text()
@@ -91,7 +91,7 @@ def test_a_shim_reroutes_one_undecorated_function_after_its_module_loads_and_the
     hook, pth = site / "site_speedups.py", site / "site-speedups.pth"
     script = _script()
     script.module_name = lambda path: os.path.basename(path)[:-3]  # this interpreter's sys.path lacks `site`
-    script.shimmed([str(hook), str(pth), f"{src}=cached", f"{src}=Reader.read"])
+    script.shimmed([str(hook), str(pth), f"{src}=cached", f"{src}=Reader.__repr__", f"{src}=Reader.read"])
     script.shimmed([str(hook), str(pth), f"{src}=total", f"{other}=ping"])  # libr is routed already
     assert src.read_bytes().endswith(LIB) and pth.read_text() == "import site_speedups\n"
     out = _python(site, "import libr, libq\nprint(libr.cached(), libr.total([2]))\n"

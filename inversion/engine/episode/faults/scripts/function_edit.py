@@ -18,12 +18,14 @@ module written elsewhere (the source untouched): DIR/<file name>, or DIR/<full p
 to move into place (`copied`); `zipcopy ZIP SRC=QUALNAME...`: that copy compiled into a zip (`zipped`).
 `shim HOOK PTH SRC=QUALNAME...`: the source untouched, a compatibility module HOOK (SHIM_TEMPLATE, which
 the studio sends ahead of this script) that PTH imports at start-up routes the first of those functions
-that has no decorator, of a module it routes nothing of yet, to an accelerated implementation its
-module lacks, after the module loads (`shimmed`); a later step adds a route to the same HOOK.
-`upgraded SITE SRC=QUALNAME...`: the first of those functions whose body starts on a line of its own gets
-the signature of the next release, a required keyword-only parameter more (Python >= 3.9: `ast.unparse`),
-and the file's original is kept where pip stashes what an upgrade replaces, SITE/~<top[1:]>/<rest>
-(`stash_of`), as an upgrade interrupted between the two leaves them (`drifted`).
+that has no decorator and is no method whose errors the runner swallows (`SWALLOWED`), of a module it
+routes nothing of yet, to an accelerated implementation its module lacks, after the module loads
+(`shimmed`); a later step adds a route to the same HOOK.
+`upgraded SITE SRC=QUALNAME...`: the first of those functions (never one in SWALLOWED) whose body starts
+on a line of its own gets the signature of the next release, a required keyword-only parameter more
+(Python >= 3.9: `ast.unparse`), and the file's original is kept where pip stashes what an upgrade
+replaces, SITE/~<top[1:]>/<rest> (`stash_of`), as an upgrade interrupted between the two leaves them
+(`drifted`).
 QUALNAME is "function", "Class.method" or "Outer.Inner.method"; where an old interpreter recorded a
 bare name, the first function or method of that name. A function the test runner calls on its own
 before any test (while pytest imports and configures itself: `uuid` calls `platform.system()` as it
@@ -215,6 +217,12 @@ def module_name(src):
     return name[: -len(".__init__")] if name.endswith(".__init__") else name
 
 
+# Methods the interpreter and the runner call for display or lookups, and whose errors they swallow:
+# pytest's saferepr catches what `__repr__` raises, `hasattr` what `__getattr__` does (tinycss2: a
+# signature more on webencodings' `Encoding.__repr__` broke no test, and the family was a dead end there).
+SWALLOWED = {"__repr__", "__str__", "__format__", "__del__", "__getattr__", "__getattribute__", "__dir__", "__sizeof__"}
+
+
 def shimmed(args):
     hook, pth, pairs = args[0], args[1], args[2:]
     routes = {}
@@ -222,7 +230,7 @@ def shimmed(args):
         with open(hook) as fh:
             routes = ast.literal_eval(next(ln for ln in fh if ln.startswith("ROUTES = "))[len("ROUTES = "):])
     found = next(((module_name(s), q) for s, t, q, n in candidates(pairs)
-                  if not n.decorator_list and module_name(s) and module_name(s) not in routes), None)
+                  if not n.decorator_list and n.name not in SWALLOWED and module_name(s) and module_name(s) not in routes), None)
     if found is None:
         sys.exit("none of the functions named is an undecorated function of a module not routed yet")
     module, qualname = found
@@ -260,7 +268,7 @@ def drifted(args):
     site, pairs = args[0].rstrip("/"), args[1:]
     if not hasattr(ast, "unparse"):
         no_target("this Python has no ast.unparse to write a signature with")
-    found = next(((s, t, q, n) for s, t, q, n in candidates(pairs) if s.startswith(site + "/")
+    found = next(((s, t, q, n) for s, t, q, n in candidates(pairs) if s.startswith(site + "/") and n.name not in SWALLOWED
                   and body_row(n, t[0]) and not os.path.exists(stash_of(site, s))), None)
     if found is None:
         sys.exit("none of the functions named has its body below its signature in a module not stashed yet")
