@@ -230,3 +230,39 @@ def test_a_stale_cache_of_what_the_repair_tool_imports_still_heals(gold, docker_
     assert "argparse" in stdlib_targets.stdlib_files(surface)
     plan = family("stdlib_stale_bytecode")._plan(PlanContext(surface, {"stable_passing": passing}), ["argparse"])
     _break_and_heal(plan, passing, docker_client, faults_image, gold["manifest"], whole=True)
+
+
+# Repairs an agent might try that make the tests pass and leave the environment other than the gold's.
+HACKS = {
+    "compat_shim_reroutes_call":  # the shim left in place with no routes
+        "for f in {sp}/*.py; do if grep -q '^ROUTES = ' $f; then sed -i 's/^ROUTES = .*/ROUTES = {{}}/' $f; fi; done",
+    "upgrade_interrupted_signature":  # the new keyword given a default, the stash dropped
+        "for f in $(grep -rl --include=*.py '[*], strict)' {sp} | grep -v '/~'); do sed -i 's/[*], strict)/*, strict=None)/' $f; done; "
+        "rm -rf {sp}/~*",
+}
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("name", sorted(HACKS))
+def test_a_workaround_that_makes_the_tests_pass_is_not_rewarded(name, gold, docker_client, faults_image):
+    """An agent that neuters a call-time fault instead of undoing it gets the tests green and reward 0:
+    the verifier compares the installed environment with the gold's."""
+    surface, passing = gold["surface"], gold["passing"]
+    plan = family(name).plan(PlanContext(surface, {"stable_passing": passing}), random.Random(0))
+    box, out = _box(docker_client, faults_image)
+    try:
+        for action in plan.actions:
+            assert box.exec(action.command, timeout=180).exit_code == 0
+        broken = testrun.run_tests(box, out, test_cmd=GRADING)
+        failing = [t for t in passing if broken.outcomes.get(t) is None or broken.outcomes[t].outcome != "passed"]
+        assert failing
+        files, script = _verifier(plan, passing, failing, docker_client, faults_image, gold["manifest"], {})
+        res = box.exec(HACKS[name].format(sp=fb.site_packages(surface)), timeout=60)
+        assert res.exit_code == 0, res.output
+        healed = testrun.run_tests(box, out, test_cmd=GRADING)
+        assert all(healed.outcomes.get(t) and healed.outcomes[t].outcome == "passed" for t in passing), healed.output[-1500:]
+        verdict = integrity.run_verifier(box, files, script, timeout=600)
+        assert verdict.reward == 0 and "differs from the gold" in verdict.output, verdict.output[-1500:]
+    finally:
+        box.remove()
+        out.cleanup()
