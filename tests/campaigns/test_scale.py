@@ -34,7 +34,8 @@ def _containers(host: str, instance: str) -> list:
 
     client = docker.DockerClient(base_url=host, timeout=30)
     try:
-        return client.containers.list(all=True, filters={"label": [f"studio.instance={instance}"]})
+        # the plain list: the full form inspects each container listed, and a sweep may remove one meanwhile
+        return client.containers.list(all=True, sparse=True, filters={"label": [f"studio.instance={instance}"]})
     finally:
         client.close()
 
