@@ -40,10 +40,11 @@ DEBUG_MARK = "import ipdb; ipdb.set_trace()  # DEBUG"
 FUNCTIONS_SENT = 12  # candidates per step, best first: the script takes the first that suits its edit
 
 
-def edit_command(python: str, mode: str, rows: list[dict[str, Any]]) -> str:
+def edit_command(python: str, mode: str, rows: list[dict[str, Any]], ahead: str = "") -> str:
     """`scripts/function_edit.py MODE SRC=FUNCTION...` as one command (no docstring in a RUN line):
-    candidates best first (the script takes the first that suits its edit)."""
-    body = base.script_body("function_edit.py")
+    candidates best first (the script takes the first that suits its edit); `ahead`, code the script
+    reads (a template), goes before its body."""
+    body = ahead + base.script_body("function_edit.py")
     pairs = " ".join(shlex.quote(f"{r['file']}={r['function']}") for r in rows[:FUNCTIONS_SENT])
     return f"{python} -c {shlex.quote(body)} {mode} {pairs}"
 
@@ -174,13 +175,11 @@ def module_count(rows: list[dict[str, Any]]) -> int:
     return len({r["module"] for r in rows})
 
 
-class _FunctionEdit(base.FaultFamily):
-    """An in-place edit of one function some tests call (`function_edit.py MODE`), in one module, or
-    one in each of two for the multi-step variant."""
+class CallMapFamily(base.FaultFamily):
+    """A family aimed through the call map at one function some tests call (`_rows`), in one module,
+    or one in each of two for the multi-step variant (`_plan` with `count`)."""
 
-    mode = ""
     acts = "call"
-    gives = True  # the edit drops what the function gives back: only functions that gave back a value qualify
 
     def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
         return bool(self._rows(surface))
@@ -189,8 +188,21 @@ class _FunctionEdit(base.FaultFamily):
         return self._plan(ctx, rng, count=1)
 
     def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
-        """A longer session: the edit in two functions of two modules, one step each."""
+        """A longer session: the fault in two functions of two modules, one step each."""
         return self._plan(ctx, rng, count=2) if module_count(self._rows(ctx.surface)) >= 2 else None
+
+    def _rows(self, surface: dict[str, Any]) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def _plan(self, ctx: base.PlanContext, rng: random.Random, *, count: int) -> base.FaultPlan:
+        raise NotImplementedError
+
+
+class _FunctionEdit(CallMapFamily):
+    """An in-place edit of one function some tests call (`function_edit.py MODE`)."""
+
+    mode = ""
+    gives = True  # the edit drops what the function gives back: only functions that gave back a value qualify
 
     def _rows(self, surface: dict[str, Any]) -> list[dict[str, Any]]:
         return function_targets(surface, "site", self.gives) or function_targets(surface, "stdlib", self.gives)

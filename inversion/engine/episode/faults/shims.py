@@ -29,32 +29,23 @@ def shim_command(python: str, hook: str, pth: str, rows: list[dict[str, Any]]) -
     (scripts/compat_shim.py) is written as it reads, so it says nothing of the studio; its post-import
     finder is apm_hook.py's by copy, as two products installed in site-packages would each carry one."""
     template = (base.SCRIPTS / "compat_shim.py").read_text()
-    body = f"SHIM_TEMPLATE = {template!r}\n" + base.script_body("function_edit.py")
-    pairs = " ".join(shlex.quote(f"{r['file']}={r['function']}") for r in rows[:calls.FUNCTIONS_SENT])
-    return f"{python} -c {shlex.quote(body)} shim {shlex.quote(hook)} {shlex.quote(pth)} {pairs}"
+    return calls.edit_command(python, f"shim {shlex.quote(hook)} {shlex.quote(pth)}", rows,
+                              ahead=f"SHIM_TEMPLATE = {template!r}\n")
 
 
-class CompatShimReroutesCall(base.FaultFamily):
+class CompatShimReroutesCall(calls.CallMapFamily):
     name = "compat_shim_reroutes_call"
     category = "compat_shim"
     description = ("A site-wide backports module that a .pth imports at start-up reroutes one function some "
                    "tests call to an accelerated implementation its module does not have in this release.")
     keywords = ("shim", "backport", "compat", "monkeypatch", ".pth", "startup", "speedups", "attributeerror")
-    acts = "call"
     layering = "beside"
 
-    def applicable(self, surface: dict[str, Any], baseline: dict[str, Any]) -> bool:
-        return bool(base.site_packages(surface)) and bool(self._rows(surface))
-
-    def plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan:
-        return self._plan(ctx, rng, count=1)
-
-    def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
-        """A longer session: routes in two modules, one step each, the second adding to the first's module."""
-        return self._plan(ctx, rng, count=2) if calls.module_count(self._rows(ctx.surface)) >= 2 else None
-
     def _rows(self, surface: dict[str, Any]) -> list[dict[str, Any]]:
-        # any function some tests call: a router fails whatever the function gives back
+        # any function some tests call (a router fails whatever the function gives back); the shim
+        # goes into site-packages, so none where there is none
+        if not base.site_packages(surface):
+            return []
         return calls.function_targets(surface, "site", gives=False) or calls.function_targets(surface, "stdlib", gives=False)
 
     def _plan(self, ctx: base.PlanContext, rng: random.Random, *, count: int) -> base.FaultPlan:

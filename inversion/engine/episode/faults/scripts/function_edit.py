@@ -124,20 +124,24 @@ def stale(pairs):
     print("stale:", pyc, "holds an older", qualname)
 
 
-def first_line(node, data):
-    """(row from 0, first statement) where the line goes, or None: only a docstring, or a body on a
-    line with other code: the `def` line, or the last line of a signature split over several
-    (itsdangerous's overload stubs, `) -> bytes: ...`: a line put before it broke the syntax, and the
-    repair, which removes lines that are only the debugger call, could not take it out)."""
-    body = node.body[1:] if ast.get_docstring(node) is not None else node.body
-    if not body:
-        return None
-    first = body[0]
-    row = min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", [])]) - 1
-    if first.col_offset == 0 or row <= node.lineno - 1:
+def own_row(node, stmt, data):
+    """The row (from 0) where `stmt` of `node`'s body starts (its first decorator's), or None where
+    that row holds other code too: the `def` line, or the last line of a signature split over several
+    (itsdangerous's overload stubs, `) -> bytes: ...`)."""
+    row = min([stmt.lineno] + [d.lineno for d in getattr(stmt, "decorator_list", [])]) - 1
+    if stmt.col_offset == 0 or row <= node.lineno - 1:
         return None
     lines = data.splitlines()
-    return (row, first) if row < len(lines) and not lines[row][: first.col_offset].strip() else None
+    return row if row < len(lines) and not lines[row][: stmt.col_offset].strip() else None
+
+
+def first_line(node, data):
+    """(row from 0, first statement) where the line goes, or None: only a docstring, or a body on a
+    row with other code (`own_row`: a line put before a signature's last row broke the syntax, and the
+    repair, which removes lines that are only the debugger call, could not take it out)."""
+    body = node.body[1:] if ast.get_docstring(node) is not None else node.body
+    row = own_row(node, body[0], data) if body else None
+    return None if row is None else (row, body[0])
 
 
 def debugline(pairs):
@@ -229,8 +233,8 @@ def shimmed(args):
     if os.path.exists(hook):  # an earlier step's routes stay
         with open(hook) as fh:
             routes = ast.literal_eval(next(ln for ln in fh if ln.startswith("ROUTES = "))[len("ROUTES = "):])
-    found = next(((module_name(s), q) for s, t, q, n in candidates(pairs)
-                  if not n.decorator_list and n.name not in SWALLOWED and module_name(s) and module_name(s) not in routes), None)
+    found = next(((m, q) for s, t, q, n in candidates(pairs) if not n.decorator_list and n.name not in SWALLOWED
+                  for m in [module_name(s)] if m and m not in routes), None)
     if found is None:
         sys.exit("none of the functions named is an undecorated function of a module not routed yet")
     module, qualname = found
@@ -252,24 +256,12 @@ def stash_of(site, src):
     return os.path.join(site, "~" + top[1:], rest) if rest else os.path.join(site, "~" + top[1:])
 
 
-def body_row(node, data):
-    """The row (from 0) where a def's body starts (its docstring, or its first statement's first
-    decorator), or None where that row holds the signature's end too (`) -> int: return x`): the
-    rewritten signature replaces every row before it."""
-    first = node.body[0]
-    row = min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", [])]) - 1
-    lines = data.splitlines()
-    if row <= node.lineno - 1 or row >= len(lines) or lines[row][: first.col_offset].strip():
-        return None
-    return row
-
-
 def drifted(args):
     site, pairs = args[0].rstrip("/"), args[1:]
     if not hasattr(ast, "unparse"):
         no_target("this Python has no ast.unparse to write a signature with")
     found = next(((s, t, q, n) for s, t, q, n in candidates(pairs) if s.startswith(site + "/") and n.name not in SWALLOWED
-                  and body_row(n, t[0]) and not os.path.exists(stash_of(site, s))), None)
+                  and own_row(n, n.body[0], t[0]) is not None and not os.path.exists(stash_of(site, s))), None)
     if found is None:
         sys.exit("none of the functions named has its body below its signature in a module not stashed yet")
     src, (data, _), qualname, node = found
@@ -280,7 +272,7 @@ def drifted(args):
     args.kw_defaults.append(None)
     head.body, head.decorator_list = [ast.Pass()], []
     lines = data.splitlines(keepends=True)
-    first = body_row(node, data) + 1
+    first = own_row(node, node.body[0], data) + 1  # the body's first row (its docstring's): the signature is above it
     newline = b"\r\n" if lines[node.lineno - 1].endswith(b"\r\n") else b"\n"
     indent = lines[node.lineno - 1][: node.col_offset]
     header = ast.unparse(head).splitlines()[0]  # "def f(a, *, strict):": one line
