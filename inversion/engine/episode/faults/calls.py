@@ -177,7 +177,7 @@ def module_count(rows: list[dict[str, Any]]) -> int:
 
 class CallMapFamily(base.FaultFamily):
     """A family aimed through the call map at one function some tests call (`_rows`), in one module,
-    or one in each of two for the multi-step variant (`_plan` with `count`)."""
+    or one in each of up to three for the multi-step variant (`_plan` with `count`)."""
 
     acts = "call"
 
@@ -188,8 +188,12 @@ class CallMapFamily(base.FaultFamily):
         return self._plan(ctx, rng, count=1)
 
     def deep_plan(self, ctx: base.PlanContext, rng: random.Random) -> base.FaultPlan | None:
-        """A longer session: the fault in two functions of two modules, one step each."""
-        return self._plan(ctx, rng, count=2) if module_count(self._rows(ctx.surface)) >= 2 else None
+        """A longer session: the fault in one function of each of up to three modules, one step each,
+        as the project families and a stale cache spread theirs (an upgrade stops partway through a
+        package's files, a debugging session visits several): each module the repair misses keeps its
+        tests failing."""
+        modules = module_count(self._rows(ctx.surface))
+        return self._plan(ctx, rng, count=min(3, modules)) if modules >= 2 else None
 
     def _rows(self, surface: dict[str, Any]) -> list[dict[str, Any]]:
         raise NotImplementedError
