@@ -32,7 +32,7 @@ def test_diversity_report_and_the_signature_on_the_task_page(live_url, browser, 
     tasks = [
         stub_six,
         _task(sqlitedict, ["so_elf_header_shadow"], ["shared_library"], ["libsqlite3.so.0"],
-              ["/usr/lib/x86_64-linux-gnu/libsqlite3.so.0", "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6.studio"]),
+              ["/usr/lib/x86_64-linux-gnu/libsqlite3.so.0", "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6.part"]),
         _task(sqlitedict, ["package_misplaced", "site_module_stub"], ["python_dependency", "module_shadowing"],
               ["six", "six"], ["/opt/venv/lib/python3.9/site-packages/six.py", "/testbed/six.py"], fault_count=2),
         _task(atomic, ["ld_conf_stale_cache"], ["dynamic_linker"], ["libssl.so.3"],

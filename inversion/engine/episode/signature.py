@@ -28,7 +28,7 @@ from typing import Any
 NEAR_DUP = 0.6
 STRUCTURE_WEIGHT = 0.7
 MAX_PATHS = 40
-NOISE = ("/root/.cache", "/tmp/studio", "/tmp/.studio", "/opt/studio-", "/var/cache/debconf", "/var/log",
+NOISE = ("/root/.cache", "/tmp/studio", "/tmp/.studio", "/tmp/.probe-", "/opt/studio-", "/var/cache/debconf", "/var/log",
          "/usr/sbin/docker-init", "/sbin/docker-init")  # the engine's init, mounted into every container
 # LLM episodes: the first matching rule names the kind of change (and what part is the target).
 KIND_RULES: tuple[tuple[str, str], ...] = (

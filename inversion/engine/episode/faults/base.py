@@ -10,11 +10,13 @@ point at something the repair can fix on disk.
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import random
 import re
 import shlex
 import sys
+import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,8 +183,18 @@ def script_body(name: str) -> str:
     def body(leaf: str) -> str:
         return (SCRIPTS / leaf).read_text().split('"""', 2)[2].lstrip()
 
-    return "".join(body("ast_edit.py") if line.startswith(SHARED_IMPORT) else line
-                   for line in body(name).splitlines(keepends=True))
+    return _uncommented("".join(body("ast_edit.py") if line.startswith(SHARED_IMPORT) else line
+                                for line in body(name).splitlines(keepends=True)))
+
+
+def _uncommented(source: str) -> str:
+    """`source` without its comment-only lines (found by `tokenize`, so a `#` inside a string stays):
+    they are notes for whoever maintains the script, and each RUN line of a broken Dockerfile carried
+    them, naming the studio and its modules."""
+    lines = source.splitlines(keepends=True)
+    drop = {tok.start[0] for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+            if tok.type == tokenize.COMMENT and not lines[tok.start[0] - 1][:tok.start[1]].strip()}
+    return "".join(line for number, line in enumerate(lines, 1) if number not in drop)
 
 
 NO_TARGET = 3  # a step's exit code (scripts/ast_edit.py): this environment has nothing the family aims at

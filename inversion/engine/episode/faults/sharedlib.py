@@ -16,7 +16,7 @@ from typing import Any
 from inversion.engine.episode.actions import RunCommand
 from inversion.engine.episode.faults import base
 
-SUFFIX = ".studio"
+SUFFIX = ".part"  # a download an update script linked before it was whole (was ".studio": the name gave it away)
 # The interpreter links these itself (`ldd python3.11`): breaking them breaks every test.
 INTERPRETER_LIBS = ("libz.so", "libexpat.so")
 

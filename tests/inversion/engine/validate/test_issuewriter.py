@@ -35,7 +35,7 @@ def _delta(name: str) -> list[dict]:
     ("locale_missing", "de_DE"),
     ("locale_codeset_mismatch", "en_US.UTF-8"),
     ("so_elf_header_shadow", "libsqlite3.so.0"),  # library basenames
-    ("so_elf_header_shadow", "libsqlite3.so.0.8.6.studio"),
+    ("so_elf_header_shadow", "libsqlite3.so.0.8.6.part"),
     ("ext_dep_symbol_missing", "libsqlite3.so.0"),
     ("pth_module_block", "zz-compat.pth"),
     ("stale_vendored_copy", "00-vendored.pth"),

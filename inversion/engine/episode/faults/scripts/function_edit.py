@@ -76,7 +76,7 @@ def runner_calls(sources):
     itself uses: a stale `tempfile` function made `mkdtemp` fail, so it needs no more than `os` and
     `subprocess`, imported here). It writes no bytecode (`-B`): a cache it wrote could replace a
     stale one an earlier layer laid."""
-    where = "/tmp/.studio-probe-" + str(os.getpid())
+    where = "/tmp/.probe-" + str(os.getpid())
     try:
         import subprocess
 

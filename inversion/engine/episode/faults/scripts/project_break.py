@@ -166,7 +166,7 @@ def read(path):
 
 def workable(rng, tests, srcs, skip, count, among=(), later=None):
     """(source, tree, function) of the `count` sources after the first `skip` that have a function to
-    aim at, in the order given (the studio shuffles it, seeded); with `among` (all the project's
+    aim at, in the order given (shuffled by the caller, seeded); with `among` (all the project's
     sources), only a function no other of them names (removing it breaks no other module's import),
     counting as its users every test of a file that imports it by name (`users`)."""
     found = []
