@@ -8,6 +8,7 @@ overhead is one directory scan per second. Cancel sets a flag the watcher reads 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 from pathlib import Path
@@ -194,15 +195,20 @@ def _remove_containers(projects: list[str]) -> int:
     """Harbor's containers of a stopped run (it may not have torn them down after a kill)."""
     if not projects:
         return 0
+    import docker
+
     from studio.lib.dockerctx import docker_client
 
     client = docker_client()
     removed = 0
     try:
-        for container in client.containers.list(all=True, filters={"label": "com.docker.compose.project"}):
-            if container.labels.get("com.docker.compose.project", "").startswith(tuple(projects)):
-                container.remove(force=True)
-                removed += 1
+        # the plain form (`sparse`): the full one inspects each container listed, and one compose
+        # removed meanwhile raised NotFound (the race the sweep's tests met); so may the removal
+        for container in client.containers.list(all=True, sparse=True, filters={"label": "com.docker.compose.project"}):
+            if (container.attrs.get("Labels") or {}).get("com.docker.compose.project", "").startswith(tuple(projects)):
+                with contextlib.suppress(docker.errors.NotFound):
+                    container.remove(force=True)
+                    removed += 1
     finally:
         client.close()
     return removed

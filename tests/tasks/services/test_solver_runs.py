@@ -4,6 +4,7 @@ wrote. The real harness: test_solver_runs_harness.py."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -153,3 +154,26 @@ def test_a_run_whose_worker_died_ends_failed(version):
     assert solver_run_sweep_dead() == 1
     run.refresh_from_db()
     assert run.status == "failed" and "worker lost" in run.error
+
+
+@pytest.mark.docker
+def test_a_stopped_runs_containers_are_removed_and_others_kept(docker_client, base_image):
+    """Harbor's compose projects of a stopped run go, whatever state they are in; another project's
+    container (a concurrent run's) stays; a container already gone by then is no error."""
+    from tasks.services.solver_runs import _remove_containers
+
+    def make(project: str):
+        return docker_client.containers.create(base_image, ["sleep", "60"], network_mode="none",
+                                               labels={"com.docker.compose.project": project})
+
+    mine, also_mine, other = make("tsrun-7-trial-a"), make("tsrun-7-trial-b"), make("tsrun-8-trial-a")
+    try:
+        also_mine.start()
+        assert _remove_containers(["tsrun-7-"]) == 2
+        left = {c.id for c in docker_client.containers.list(all=True, sparse=True)}
+        assert mine.id not in left and also_mine.id not in left and other.id in left
+        assert _remove_containers(["tsrun-7-"]) == 0
+    finally:
+        for container in (mine, also_mine, other):
+            with contextlib.suppress(Exception):
+                container.remove(force=True)
