@@ -158,8 +158,10 @@ def test_a_run_whose_worker_died_ends_failed(version):
 
 @pytest.mark.docker
 def test_a_stopped_runs_containers_are_removed_and_others_kept(docker_client, base_image):
-    """Harbor's compose projects of a stopped run go, whatever state they are in; another project's
-    container (a concurrent run's) stays; a container already gone by then is no error."""
+    """Harbor's compose projects of a stopped run go, running or not, read from docker-py's plain list
+    (a sparse object has no `.labels`); another project's container (a concurrent run's) stays; a
+    second sweep finds nothing. The race itself (a container compose removes between the list and
+    the removal) is not staged here."""
     from tasks.services.solver_runs import _remove_containers
 
     def make(project: str):
